@@ -1,0 +1,5 @@
+import sys
+
+from modelops.cli import main
+
+sys.exit(main())

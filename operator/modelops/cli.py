@@ -1,0 +1,43 @@
+"""The `modelops` command: a thin dispatcher so each runtime owns its own flags and imports.
+
+Subcommands import lazily: `modelops manifests` must not pay for importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> (module exposing `main(argv) -> int`, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("modelops.local.cli", "run a ModelDeployment on this machine (embedded runtime)"),
+    "status": ("modelops.local.status_cli", "show the status of a locally run ModelDeployment"),
+    "serve": ("modelops.serving.cli", "TF-Serving-compatible REST model server"),
+    "operator": ("modelops.kube.cli", "run the Kubernetes operator (kopf)"),
+    "manifests": ("modelops.api.manifests_cli", "generate manifests (crd) from the API definitions"),
+    "worker": ("modelops.workloads.cli", "run one workload stage: train | validate | evaluate"),
+    "validate": ("modelops.api.validate_cli", "check ModelDeployment YAML files without running them"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: modelops <command> [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command not in SUBCOMMANDS:
+        print(f"modelops: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[command][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

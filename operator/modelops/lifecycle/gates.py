@@ -1,0 +1,159 @@
+"""Validation gates with TFMA semantics: absolute bounds and change against the serving baseline.
+
+Formulas (stated once, used everywhere):
+  min:           passes when value >= min
+  max:           passes when value <= max
+  maxRegression: diff = candidate - baseline (same validation data, same Job); the candidate is worse by
+                 `worsening = -diff` for higher-is-better metrics and `+diff` for lower-is-better ones;
+                 passes when worsening <= maxRegression. Skipped (and recorded) when there is no baseline.
+A metric the validation did not produce fails its gate: a gate that cannot be checked must not bless.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from modelops.api.metrics import worsening
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    max_regression: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Gate:
+        return cls(
+            metric=str(data["metric"]),
+            min=_optional_float(data.get("min")),
+            max=_optional_float(data.get("max")),
+            max_regression=_optional_float(data.get("maxRegression")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"metric": self.metric}
+        if self.min is not None:
+            out["min"] = self.min
+        if self.max is not None:
+            out["max"] = self.max
+        if self.max_regression is not None:
+            out["maxRegression"] = self.max_regression
+        return out
+
+
+@dataclass(frozen=True)
+class GateResult:
+    metric: str
+    kind: str  # "min" | "max" | "maxRegression"
+    value: float | None
+    bound: float
+    passed: bool
+    baseline: float | None = None
+    diff: float | None = None
+    skipped: bool = False
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    passed: bool
+    results: list[GateResult] = field(default_factory=list)
+    reason: str = "GatesPassed"
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reason": self.reason,
+            "message": self.message,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _check_min(gate: Gate, value: float) -> GateResult:
+    assert gate.min is not None
+    return GateResult(gate.metric, "min", value, gate.min, passed=value >= gate.min)
+
+
+def _check_max(gate: Gate, value: float) -> GateResult:
+    assert gate.max is not None
+    return GateResult(gate.metric, "max", value, gate.max, passed=value <= gate.max)
+
+
+def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | None) -> GateResult:
+    assert gate.max_regression is not None
+    if baseline is None:
+        return GateResult(
+            gate.metric, "maxRegression", value, gate.max_regression, passed=True, skipped=True,
+            reason="no baseline: first version, change gate skipped",
+        )
+    base = baseline.get(gate.metric)
+    if base is None or not math.isfinite(base):
+        return GateResult(
+            gate.metric, "maxRegression", value, gate.max_regression, passed=False,
+            reason=f"baseline has no finite {gate.metric}",
+        )
+    worse_by = worsening(gate.metric, value, base)
+    return GateResult(
+        gate.metric, "maxRegression", value, gate.max_regression,
+        passed=worse_by <= gate.max_regression, baseline=base, diff=value - base,
+    )
+
+
+def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[str, float] | None
+                  ) -> list[GateResult]:
+    """All results of one gate; a missing or non-finite candidate metric fails every bound it carries."""
+    value = candidate.get(gate.metric)
+    kinds = [(k, b) for k, b in (("min", gate.min), ("max", gate.max),
+                                 ("maxRegression", gate.max_regression)) if b is not None]
+    if value is None or not math.isfinite(value):
+        why = "metric not produced by validation" if value is None else "metric is not finite"
+        return [GateResult(gate.metric, kind, value, bound, passed=False, reason=why) for kind, bound in kinds]
+    results: list[GateResult] = []
+    if gate.min is not None:
+        results.append(_check_min(gate, value))
+    if gate.max is not None:
+        results.append(_check_max(gate, value))
+    if gate.max_regression is not None:
+        results.append(_check_regression(gate, value, baseline))
+    return results
+
+
+def _describe_failure(result: GateResult) -> str:
+    if result.reason:
+        return f"{result.metric} {result.kind}: {result.reason}"
+    if result.kind == "maxRegression":
+        return (f"{result.metric} regressed: candidate {result.value:.6g} vs baseline {result.baseline:.6g} "
+                f"(allowed {result.bound:.6g})")
+    op = ">=" if result.kind == "min" else "<="
+    return f"{result.metric} {result.value:.6g} not {op} {result.bound:.6g}"
+
+
+def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
+                   baseline: Mapping[str, float] | None) -> GateOutcome:
+    """Check every gate; the first failure names the outcome's reason, all results are kept."""
+    results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline)]
+    failures = [r for r in results if not r.passed]
+    if failures:
+        return GateOutcome(False, results, "GateFailed", "; ".join(_describe_failure(r) for r in failures))
+    skipped = [r for r in results if r.skipped]
+    message = f"{len(results)} gate checks passed"
+    if skipped:
+        message += f"; {len(skipped)} change gate(s) skipped: no baseline (first version)"
+    return GateOutcome(True, results, "GatesPassed", message)
