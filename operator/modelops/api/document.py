@@ -1,0 +1,90 @@
+"""Turn a ModelDeployment document (YAML/JSON already parsed) into a validated, defaulted value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelops import API_GROUP, API_VERSION, KIND
+from modelops.api.schema import normalize
+from modelops.api.spec_schema import SPEC
+from modelops.api.validation import semantic_errors
+
+# Child names are "<name>-<stage id>" (e.g. "churn-evaluate-v12-e345"); 40 leaves room within 63.
+MAX_NAME_LENGTH = 40
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class SpecError(ValueError):
+    """Every problem in a document, each message starting with the field path."""
+
+    def __init__(self, errors: list[str], source: str = "") -> None:
+        self.errors = list(errors)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__(prefix + "invalid ModelDeployment:\n  " + "\n  ".join(self.errors))
+
+
+@dataclass(frozen=True)
+class ModelDeploymentDoc:
+    name: str
+    namespace: str
+    generation: int
+    spec: dict[str, Any]
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    uid: str = ""
+
+
+def _metadata_errors(doc: Mapping[str, Any]) -> list[str]:
+    errors: list[str] = []
+    expected = f"{API_GROUP}/{API_VERSION}"
+    if doc.get("apiVersion") != expected:
+        errors.append(f'apiVersion: expected "{expected}", got {doc.get("apiVersion")!r}')
+    if doc.get("kind") != KIND:
+        errors.append(f'kind: expected "{KIND}", got {doc.get("kind")!r}')
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return [*errors, "metadata: required mapping with a name is missing"]
+    name = metadata.get("name")
+    if not isinstance(name, str) or not _DNS_LABEL.match(name):
+        errors.append(f"metadata.name: {name!r} is not a DNS label (lower-case letters, digits and '-')")
+    elif len(name) > MAX_NAME_LENGTH:
+        errors.append(f"metadata.name: {name!r} is longer than {MAX_NAME_LENGTH} characters "
+                      "(child Jobs and Services append a suffix)")
+    namespace = metadata.get("namespace", "default")
+    if not isinstance(namespace, str) or not _DNS_LABEL.match(namespace):
+        errors.append(f"metadata.namespace: {namespace!r} is not a DNS label")
+    return errors
+
+
+def normalize_spec(spec: Any) -> tuple[dict[str, Any], list[str]]:
+    """The spec with every default applied, plus all schema and semantic errors."""
+    errors: list[str] = []
+    if spec is None:
+        return {}, ["spec: required mapping is missing"]
+    normalized = normalize(SPEC, spec, "spec", errors)
+    if not errors:
+        errors.extend(semantic_errors(normalized))
+    return normalized, errors
+
+
+def parse_model_deployment(doc: Any, source: str = "") -> ModelDeploymentDoc:
+    """Validate a whole document; raises SpecError listing every problem with its field path."""
+    if not isinstance(doc, Mapping):
+        raise SpecError([f"document: expected a mapping, got {type(doc).__name__}"], source)
+    errors = _metadata_errors(doc)
+    spec, spec_errors = normalize_spec(doc.get("spec"))
+    errors.extend(spec_errors)
+    if errors:
+        raise SpecError(errors, source)
+    metadata = doc["metadata"]
+    return ModelDeploymentDoc(
+        name=metadata["name"],
+        namespace=metadata.get("namespace", "default"),
+        generation=int(metadata.get("generation", 1)),
+        spec=spec,
+        raw=doc,
+        uid=str(metadata.get("uid", "")),
+    )

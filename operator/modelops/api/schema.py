@@ -1,0 +1,246 @@
+"""A small schema language: one tree gives the CRD's OpenAPI v3 schema AND the local validator.
+
+Keeping a single source means `kubectl explain`, the API server's defaulting and `modelops run` can
+never disagree about a field's type, bounds, default or meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Node:
+    description: str
+    default: Any = _MISSING
+    nullable: bool = False
+
+    def openapi(self) -> dict[str, Any]:
+        out = {"description": self.description, **self._openapi()}
+        if self.default is not _MISSING:
+            out["default"] = self.default
+        if self.nullable:
+            out["nullable"] = True
+        return out
+
+    def _openapi(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        raise NotImplementedError
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+@dataclass(frozen=True)
+class Str(Node):
+    enum: tuple[str, ...] = ()
+    pattern: str | None = None
+    pattern_hint: str = ""
+    min_length: int | None = None
+    max_length: int | None = None
+    noun: str = "value"  # what an enum member is called in errors: 'unknown metric "acuracy"'
+
+    def _openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string"}
+        if self.enum:
+            out["enum"] = list(self.enum)
+        if self.pattern:
+            out["pattern"] = self.pattern
+        if self.min_length is not None:
+            out["minLength"] = self.min_length
+        if self.max_length is not None:
+            out["maxLength"] = self.max_length
+        return out
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, str):
+            errors.append(f"{path}: expected a string, got {_type_name(value)} {value!r}")
+            return value
+        if self.enum and value not in self.enum:
+            errors.append(f'{path}: unknown {self.noun} "{value}" (expected one of {", ".join(self.enum)})')
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            errors.append(f'{path}: "{value}" is not {self.pattern_hint or "valid"}')
+        if self.min_length is not None and len(value) < self.min_length:
+            errors.append(f"{path}: must not be empty" if self.min_length == 1
+                          else f"{path}: shorter than {self.min_length} characters")
+        if self.max_length is not None and len(value) > self.max_length:
+            errors.append(f"{path}: longer than {self.max_length} characters")
+        return value
+
+
+@dataclass(frozen=True)
+class _Number(Node):
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+
+    def _bounds(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+            if self.exclusive_minimum:
+                out["exclusiveMinimum"] = True
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+            if self.exclusive_maximum:
+                out["exclusiveMaximum"] = True
+        return out
+
+    def _check_bounds(self, value: float, path: str, errors: list[str]) -> None:
+        lo, hi = self.minimum, self.maximum
+        if lo is not None and (value < lo or (self.exclusive_minimum and value == lo)):
+            errors.append(f"{path}: {value!r} must be {'>' if self.exclusive_minimum else '>='} {lo:g}")
+        if hi is not None and (value > hi or (self.exclusive_maximum and value == hi)):
+            errors.append(f"{path}: {value!r} must be {'<' if self.exclusive_maximum else '<='} {hi:g}")
+
+
+@dataclass(frozen=True)
+class Int(_Number):
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "integer", **self._bounds()}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(f"{path}: expected an integer, got {_type_name(value)} {value!r}")
+            return value
+        self._check_bounds(value, path, errors)
+        return value
+
+
+@dataclass(frozen=True)
+class Num(_Number):
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "number", **self._bounds()}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.append(f"{path}: expected a number, got {_type_name(value)} {value!r}")
+            return value
+        self._check_bounds(float(value), path, errors)
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Bool(Node):
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, bool):
+            errors.append(f"{path}: expected true or false, got {_type_name(value)} {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class IntOrString(Node):
+    """Kubernetes quantities (`500m`, `1Gi`, `2`)."""
+
+    def _openapi(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            errors.append(f"{path}: expected an integer or a string quantity, got {_type_name(value)} {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Arr(Node):
+    items: Node = field(default_factory=lambda: Str("item"))
+    min_items: int | None = None
+    max_items: int | None = None
+
+    def _openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "array", "items": self.items.openapi()}
+        if self.min_items is not None:
+            out["minItems"] = self.min_items
+        if self.max_items is not None:
+            out["maxItems"] = self.max_items
+        return out
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, list):
+            errors.append(f"{path}: expected a list, got {_type_name(value)} {value!r}")
+            return value
+        if self.min_items is not None and len(value) < self.min_items:
+            errors.append(f"{path}: needs at least {self.min_items} item(s)")
+        if self.max_items is not None and len(value) > self.max_items:
+            errors.append(f"{path}: at most {self.max_items} item(s) allowed")
+        return [normalize(self.items, item, f"{path}[{i}]", errors) for i, item in enumerate(value)]
+
+
+@dataclass(frozen=True)
+class Map(Node):
+    values: Node = field(default_factory=lambda: Str("value"))
+
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": self.values.openapi()}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, Mapping):
+            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+            return value
+        return {k: normalize(self.values, v, f"{path}.{k}", errors) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class Obj(Node):
+    properties: Mapping[str, Node] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+    def _openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "object",
+            "properties": {name: node.openapi() for name, node in self.properties.items()},
+        }
+        if self.required:
+            out["required"] = list(self.required)
+        return out
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, Mapping):
+            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+            return value
+        for name in value:
+            if name not in self.properties:
+                known = ", ".join(self.properties)
+                errors.append(f"{path}.{name}: unknown field (known fields: {known})")
+        for name in self.required:
+            if value.get(name) is None:
+                errors.append(f"{path}.{name}: required field is missing")
+        out: dict[str, Any] = {}
+        for name, node in self.properties.items():
+            if name in value:
+                out[name] = normalize(node, value[name], f"{path}.{name}", errors)
+            elif node.default is not _MISSING:
+                out[name] = normalize(node, _copy(node.default), f"{path}.{name}", errors)
+        return out
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def normalize(node: Node, value: Any, path: str, errors: list[str]) -> Any:
+    """Type-check `value` against `node`, apply defaults below it, append `path: problem` errors."""
+    if value is None:
+        if not node.nullable:
+            errors.append(f"{path}: must not be null")
+        return None
+    return node.check(value, path, errors)

@@ -1,0 +1,233 @@
+"""The ModelDeployment spec: every field's type, bounds, default and the sentence `kubectl explain` shows."""
+
+from __future__ import annotations
+
+from modelops.api.metrics import ALL_METRICS, TASKS
+from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+
+DEFAULT_WORKER_IMAGE = "ghcr.io/modelops/modelops-worker:0.1.0"
+DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+DURATION_HINT = 'a duration such as "30s", "5m" or "1h30m"'
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def duration(description: str, default: str) -> Str:
+    return Str(description, default=default, pattern=DURATION_PATTERN, pattern_hint=DURATION_HINT)
+
+
+def dataset(what: str) -> Obj:
+    return Obj(
+        f"Where the {what} comes from. CSV files need a header row; NPZ files hold arrays `x` [rows, "
+        "features] and `y` [rows] (and optionally `feature_names`).",
+        properties={
+            "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
+                       "or an http(s) URL.", min_length=1),
+            "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
+            "format": Str("File format; inferred from the file extension when omitted.", enum=("csv", "npz")),
+        },
+        required=("uri",),
+    )
+
+
+def resources(what: str) -> Obj:
+    quantities = Map("Resource name to quantity.", values=IntOrString("A Kubernetes quantity, e.g. 500m or 1Gi."))
+    return Obj(
+        f"Compute resources of the {what} container, as in a Pod spec.",
+        default={},
+        properties={"requests": quantities, "limits": quantities},
+    )
+
+
+TRAINING = Obj(
+    "How a model version is trained: the worker image, data, architecture and hyperparameters.",
+    required=("dataset",),
+    properties={
+        "image": Str("Worker image that runs `modelops worker train|validate|evaluate`.",
+                     default=DEFAULT_WORKER_IMAGE, min_length=1),
+        "command": Arr("Override the container command for user code that follows the worker contract "
+                       "(reads --config, writes the result JSON). The stage name and --config are appended.",
+                       items=Str("One argument.")),
+        "dataset": dataset("training data"),
+        "model": Obj(
+            "The Keras model built for the task: a Normalization layer adapted on the training data, hidden "
+            "Dense layers, and the task's output layer.",
+            default={},
+            properties={
+                "hiddenLayers": Arr("Units of each hidden Dense layer, input to output.", default=[32, 16],
+                                    items=Int("Units in one layer.", minimum=1, maximum=4096), max_items=16),
+                "activation": Str("Activation of the hidden layers.", default="relu",
+                                  enum=("relu", "tanh", "sigmoid", "gelu", "elu")),
+                "dropout": Num("Dropout rate after each hidden layer.", default=0.0, minimum=0.0, maximum=1.0,
+                               exclusive_maximum=True),
+                "numClasses": Int("Number of classes (multiclass only); inferred from the training labels "
+                                  "when omitted.", minimum=2, maximum=10000),
+            },
+        ),
+        "hyperparameters": Obj(
+            "Optimisation settings. Training is seeded, so the same spec and data give the same model.",
+            default={},
+            properties={
+                "epochs": Int("Maximum number of passes over the training data.", default=20, minimum=1,
+                              maximum=10000),
+                "batchSize": Int("Rows per gradient step.", default=32, minimum=1, maximum=65536),
+                "learningRate": Num("Optimizer learning rate.", default=0.001, minimum=0.0, exclusive_minimum=True,
+                                    maximum=10.0),
+                "optimizer": Str("Optimizer.", default="adam", enum=("adam", "sgd", "rmsprop")),
+                "seed": Int("Random seed for weights, shuffling and the validation split.", default=42,
+                            minimum=0),
+                "validationSplit": Num("Fraction of the training rows held out to drive early stopping.",
+                                       default=0.1, minimum=0.0, maximum=0.5),
+                "earlyStopping": Obj(
+                    "Stop when the monitored loss stops improving; the best weights are kept.",
+                    default={},
+                    properties={
+                        "enabled": Bool("Whether early stopping is on.", default=True),
+                        "patience": Int("Epochs without improvement before stopping.", default=3, minimum=0),
+                        "monitor": Str("Loss to monitor; val_loss needs validationSplit > 0.",
+                                       default="val_loss", enum=("val_loss", "loss")),
+                        "minDelta": Num("Smallest change that counts as an improvement.", default=0.0,
+                                        minimum=0.0),
+                    },
+                ),
+            },
+        ),
+        "resources": resources("training"),
+        "backoffLimit": Int("Retries of the training Job's pod before the stage counts as failed.", default=1,
+                            minimum=0, maximum=20),
+        "activeDeadlineSeconds": Int("Wall-clock limit of a training, validation or evaluation Job.",
+                                     default=3600, minimum=1),
+    },
+)
+
+GATE = Obj(
+    "One gate on one validation metric. Absolute bounds: passes when value >= min and value <= max. "
+    "Change: diff = candidate - baseline (the serving version, on the same data); passes when the candidate is "
+    "worse by at most maxRegression in the metric's direction (higher is better for accuracy, precision, recall, "
+    "f1, auc; lower for loss, mse, rmse, mae). Change gates are skipped when nothing serves yet.",
+    required=("metric",),
+    properties={
+        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric"),
+        "min": Num("Lowest acceptable value."),
+        "max": Num("Highest acceptable value."),
+        "maxRegression": Num("Largest allowed worsening against the serving version (absolute, >= 0).",
+                             minimum=0.0),
+    },
+)
+
+VALIDATION = Obj(
+    "How a candidate version is validated before it may serve.",
+    required=("dataset",),
+    properties={
+        "dataset": dataset("validation data (the candidate and the serving baseline are both scored on it)"),
+        "gates": Arr("Gates every candidate must pass; none means every trained version is blessed.",
+                     default=[], items=GATE),
+    },
+)
+
+SERVING = Obj(
+    "How blessed versions are served with TensorFlow Serving. Editing only these fields never retrains.",
+    default={},
+    properties={
+        "image": Str("TensorFlow Serving image.", default=DEFAULT_SERVING_IMAGE, min_length=1),
+        "replicas": Int("Serving replicas of the stable version.", default=1, minimum=1, maximum=100),
+        "resources": resources("serving"),
+        "canary": Obj(
+            "Roll a newly blessed version out beside the stable one first; the next evaluation of the canary "
+            "promotes it or rolls it back.",
+            default={},
+            properties={
+                "enabled": Bool("Whether new versions go through a canary.", default=False),
+                "replicas": Int("Replicas of the canary (its share of traffic = canary / (stable + canary)).",
+                                default=1, minimum=1, maximum=100),
+            },
+        ),
+        "pinnedVersion": Int("Serve exactly this blessed version (manual rollback); automatic rollouts wait "
+                             "while it is set.", minimum=1),
+    },
+)
+
+DEGRADATION_RULE = Obj(
+    "A rule on the live model's evaluation: a floor (min, for higher-is-better metrics), a ceiling (max, for "
+    "lower-is-better ones), or the largest allowed drop from the version's own validation value (maxDrop, "
+    "in the metric's worse direction).",
+    required=("metric",),
+    properties={
+        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric"),
+        "min": Num("Degraded when the live value falls below this."),
+        "max": Num("Degraded when the live value rises above this."),
+        "maxDrop": Num("Degraded when the live value is worse than the validation value by more than this.",
+                       minimum=0.0),
+    },
+)
+
+MONITORING = Obj(
+    "Scheduled evaluation of the serving version through its REST endpoint: quality and data drift.",
+    default={},
+    properties={
+        "interval": duration("Time between evaluations.", "5m"),
+        "dataset": dataset("labelled live data used for evaluations; without it no evaluation runs"),
+        "degradation": Arr("Quality rules; any violated rule marks the deployment Degraded.", default=[],
+                           items=DEGRADATION_RULE),
+        "drift": Obj(
+            "Data drift of any input feature against the serving version's training profile.",
+            default={},
+            properties={
+                "enabled": Bool("Whether drift alone can mark the deployment Degraded.", default=True),
+                "metric": Str("Population Stability Index or two-sample Kolmogorov-Smirnov statistic.",
+                              default="psi", enum=("psi", "ks")),
+                "threshold": Num("Degraded when any feature's drift exceeds this.", default=0.25, minimum=0.0),
+            },
+        ),
+        "onDegradation": Str("Retrain: train, validate and roll out a new version. Alert: only record and emit "
+                             "events.", default="Retrain", enum=("Retrain", "Alert")),
+    },
+)
+
+RETRAINING = Obj(
+    "How degradation-triggered retraining runs.",
+    default={},
+    properties={
+        "dataset": dataset("retraining data (defaults to training.dataset)"),
+        "maxAttempts": Int("Retraining attempts per degradation episode before the deployment is Failed.",
+                           default=3, minimum=1, maximum=100),
+        "cooldown": duration("Least time between two retraining attempts.", "10m"),
+    },
+)
+
+RETENTION = Obj(
+    "How many model versions keep their files. The serving, canary, pinned and last blessed versions are never "
+    "deleted.",
+    default={},
+    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000)},
+)
+
+STORAGE = Obj(
+    "The volume holding model versions (<mountPath>/<namespace>/<name>/<version>/); mounted into every stage "
+    "and serving pod.",
+    required=("persistentVolumeClaim",),
+    properties={
+        "persistentVolumeClaim": Str("Name of a PersistentVolumeClaim in the deployment's namespace (ReadWriteMany "
+                                     "when stages and serving run on different nodes).", pattern=NAME_PATTERN,
+                                     pattern_hint="a valid PersistentVolumeClaim name", min_length=1),
+        "mountPath": Str("Where the volume is mounted in every container.", default="/models",
+                         pattern=r"^/.*", pattern_hint="an absolute path"),
+    },
+)
+
+SPEC = Obj(
+    "Desired state of a ModelDeployment: how to train, gate, serve and monitor one TensorFlow model.",
+    required=("task", "storage", "training", "validation"),
+    properties={
+        "task": Str("The learning task; it fixes the output layer, loss and available metrics.", enum=TASKS,
+                    noun="task"),
+        "storage": STORAGE,
+        "training": TRAINING,
+        "validation": VALIDATION,
+        "serving": SERVING,
+        "monitoring": MONITORING,
+        "retraining": RETRAINING,
+        "retention": RETENTION,
+    },
+)

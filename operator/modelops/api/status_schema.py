@@ -1,0 +1,128 @@
+"""The ModelDeployment status: its full schema, so the API server prunes nothing the operator writes."""
+
+from __future__ import annotations
+
+from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
+
+PHASES = ("Pending", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining", "Rejected",
+          "Failed")
+VERSION_STATES = ("Training", "Trained", "Validating", "Blessed", "Rejected", "Failed", "Deploying", "Canary",
+                  "Serving", "Retired")
+CONDITION_TYPES = ("Trained", "Validated", "Available", "Degraded", "Ready")
+
+METRICS = Map("Metric name to value.", values=Num("Metric value."))
+
+CONDITION = Obj(
+    "A metav1.Condition: lastTransitionTime changes only when status flips.",
+    required=("type", "status", "reason", "message", "lastTransitionTime"),
+    properties={
+        "type": Str("Condition type: Trained, Validated, Available, Degraded or Ready."),
+        "status": Str("True, False or Unknown.", enum=("True", "False", "Unknown")),
+        "reason": Str("One CamelCase word saying why."),
+        "message": Str("Human-readable details."),
+        "lastTransitionTime": Str("When status last changed (RFC 3339).", ),
+        "observedGeneration": Int("The spec generation this condition was computed from.", minimum=0),
+    },
+)
+
+GATE_RESULT = Obj(
+    "The outcome of one gate bound.",
+    properties={
+        "metric": Str("Metric name."),
+        "kind": Str("min, max or maxRegression.", enum=("min", "max", "maxRegression")),
+        "value": Num("The candidate's value.", nullable=True),
+        "bound": Num("The bound it was compared with."),
+        "baseline": Num("The serving version's value on the same data (maxRegression).", nullable=True),
+        "diff": Num("candidate - baseline.", nullable=True),
+        "passed": Bool("Whether this bound passed."),
+        "skipped": Bool("True when a change gate had no baseline."),
+        "reason": Str("Why it failed or was skipped."),
+    },
+)
+
+VERSION = Obj(
+    "The record of one model version, kept after its files are deleted.",
+    required=("version", "state"),
+    properties={
+        "version": Int("Version number; monotonically increasing, never reused.", minimum=1),
+        "state": Str("Where the version is in its life.", enum=VERSION_STATES),
+        "trigger": Str("What created it: Initial, SpecChange, Degradation or Recovery."),
+        "generation": Int("The spec generation it was trained from.", minimum=0),
+        "reason": Str("Why it is in this state (CamelCase)."),
+        "message": Str("Details, e.g. which gate failed."),
+        "createdAt": Str("When training started."),
+        "trainedAt": Str("When training finished."),
+        "validatedAt": Str("When validation finished."),
+        "servedAt": Str("When it first served."),
+        "retiredAt": Str("When it stopped serving."),
+        "trainMetrics": METRICS,
+        "metrics": Map("Validation metrics on the validation dataset.", values=Num("Metric value.")),
+        "baselineVersion": Int("The serving version it was compared against.", minimum=1),
+        "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
+        "gates": Arr("Every gate result.", items=GATE_RESULT),
+        "deleted": Bool("True when retention removed its files."),
+    },
+)
+
+DRIFT = Obj(
+    "Input drift against the serving version's training profile.",
+    properties={
+        "maxPsi": Num("Largest Population Stability Index over the features."),
+        "maxKs": Num("Largest two-sample KS statistic over the features."),
+        "driftedFeature": Str("The feature with the largest drift."),
+        "features": Map("Per-feature drift (largest few).", values=Map("psi / ks.", values=Num("Value."))),
+    },
+)
+
+EVALUATION = Obj(
+    "The latest scheduled evaluation of the live model.",
+    properties={
+        "time": Str("When it finished."),
+        "version": Int("The version evaluated.", minimum=1),
+        "stageId": Str("The evaluation run's id."),
+        "rows": Int("Rows scored.", minimum=0),
+        "metrics": METRICS,
+        "drift": DRIFT,
+        "degraded": Bool("Whether any degradation rule fired."),
+        "reasons": Arr("Every rule that fired.", items=Str("One violated rule.")),
+        "error": Str("Why the evaluation failed, if it did."),
+    },
+)
+
+STATUS = Obj(
+    "Observed state, written only by the operator (or `modelops run`).",
+    properties={
+        "phase": Str("Pending, Training, Validating, Deploying, Serving, Degraded, Retraining, Rejected or Failed.",
+                     enum=PHASES),
+        "message": Str("What is happening now, in one sentence."),
+        "observedGeneration": Int("The spec generation the status reflects.", minimum=0),
+        "conditions": Arr("Trained, Validated, Available, Degraded and Ready.", items=CONDITION),
+        "servingVersion": Int("The blessed version serving with label stable.", minimum=1),
+        "canaryVersion": Int("A blessed version serving beside it as a canary.", minimum=1),
+        "candidateVersion": Int("The version being trained or validated.", minimum=1),
+        "latestVersion": Int("The highest version number ever allocated.", minimum=0),
+        "primaryMetric": Str("The serving version's main validation metric, e.g. accuracy=0.931."),
+        "trainingHash": Str("Hash of the spec fields that define a model; a change trains a new version."),
+        "evaluations": Int("Evaluations run so far.", minimum=0),
+        "stage": Obj(
+            "The stage run in flight.",
+            properties={
+                "id": Str("Deterministic run id, e.g. train-v3-a1."),
+                "name": Str("train, validate or evaluate.", enum=("train", "validate", "evaluate")),
+                "version": Int("The version it works on.", minimum=1),
+                "startedAt": Str("When it was started."),
+            },
+        ),
+        "versions": Arr("Every version ever created, oldest first.", items=VERSION),
+        "lastEvaluation": EVALUATION,
+        "retrain": Obj(
+            "Retraining bookkeeping for the current degradation episode.",
+            properties={
+                "attempts": Int("Attempts in this episode.", minimum=0),
+                "lastAttemptTime": Str("When the last attempt started."),
+                "reason": Str("Why retraining was triggered."),
+            },
+        ),
+        "nextEvaluationTime": Str("When the next evaluation is due."),
+    },
+)

@@ -1,0 +1,114 @@
+"""What the lifecycle core reads (observations) and what it asks the runtimes to do (actions).
+
+Plain frozen dataclasses: the kube and local runtimes build observations from what they saw and execute
+actions; neither interprets the lifecycle rules themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Stage = Literal["train", "validate", "evaluate"]
+
+
+# ---------------------------------------------------------------- observations
+@dataclass(frozen=True)
+class Reconcile:
+    """The resource was created, edited, resumed, or time passed: re-evaluate everything."""
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    """A stage run ended. `stage_id` is the id from the StartStage action (and status.stage.id).
+
+    `result` is the parsed result JSON: the summary from the termination message, or
+    `{"error": ..., "reason": ...}` when the stage failed.
+    """
+
+    stage_id: str
+    succeeded: bool
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServingObserved:
+    """What the runtime sees of serving: which versions currently answer (are AVAILABLE and ready)."""
+
+    ready_versions: frozenset[int]
+
+
+Observation = Reconcile | StageFinished | ServingObserved
+
+
+# ---------------------------------------------------------------- actions
+@dataclass(frozen=True)
+class StartStage:
+    """Run one workload stage. `stage_id` is deterministic (`train-v3-a1`, `evaluate-v3-e7`): a runtime
+    that finds an existing run with that id adopts it instead of starting a second one.
+
+    `dataset` is the spec's dataset object for this stage (uri, labelColumn, format);
+    `baseline_version` is set for validate when a version is serving; `evaluate` targets `version`.
+    """
+
+    stage: Stage
+    version: int
+    stage_id: str
+    dataset: Mapping[str, Any]
+    baseline_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ApplyServing:
+    """Serve exactly these versions: `stable` gets the label `stable`, `canary` (if any) `canary`.
+
+    Nothing else may be loaded. A runtime reports back with ServingObserved.
+    """
+
+    stable: int
+    canary: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelStage:
+    """A run that is no longer wanted (superseded by a spec edit): stop it, its result is ignored."""
+
+    stage_id: str
+
+
+@dataclass(frozen=True)
+class DeleteVersion:
+    """Retention: remove this version's files. Never issued for serving, canary, pinned or last blessed."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+Action = StartStage | ApplyServing | CancelStage | DeleteVersion | EmitEvent
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The new status (a plain dict in the CRD's status schema) and the actions to execute, in order."""
+
+    status: dict[str, Any]
+    actions: list[Action]
+    requeue_after: float | None = None  # seconds until the core wants another Reconcile (evaluations, cooldown)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a decision needs besides status: the validated spec (dict with defaults applied),
+    the resource's generation, and the current time (UTC, timezone-aware)."""
+
+    spec: Mapping[str, Any]
+    generation: int
+    now: datetime
