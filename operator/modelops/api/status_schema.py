@@ -61,6 +61,7 @@ VERSION = Obj(
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
         "deleted": Bool("True when retention removed its files."),
+        "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
     },
 )
 
@@ -86,6 +87,8 @@ EVALUATION = Obj(
         "degraded": Bool("Whether any degradation rule fired."),
         "reasons": Arr("Every rule that fired.", items=Str("One violated rule.")),
         "error": Str("Why the evaluation failed, if it did."),
+        "reason": Str("The first violated rule's reason, or Healthy."),
+        "superseded": Bool("True when a newer version started serving after this evaluation."),
     },
 )
 
@@ -124,5 +127,18 @@ STATUS = Obj(
             },
         ),
         "nextEvaluationTime": Str("When the next evaluation is due."),
+        "rollout": Obj(
+            "The versions last asked of serving.",
+            properties={
+                "stable": Int("Version labelled stable.", minimum=1),
+                "canary": Int("Version labelled canary.", minimum=1),
+            },
+        ),
+        "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
+        "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
+        "failure": Obj(
+            "Why the deployment is Failed; cleared by a spec edit.",
+            properties={"reason": Str("CamelCase reason."), "message": Str("Details.")},
+        ),
     },
 )

@@ -1,1 +1,22 @@
-"""lifecycle"""
+"""The pure lifecycle core: no I/O, no kopf/kubernetes/tensorflow. Both runtimes call `decide`."""
+
+from modelops.lifecycle.core import decide
+from modelops.lifecycle.model import (
+    Action,
+    ApplyServing,
+    CancelStage,
+    Context,
+    Decision,
+    DeleteVersion,
+    EmitEvent,
+    Observation,
+    Reconcile,
+    ServingObserved,
+    StageFinished,
+    StartStage,
+)
+
+__all__ = [
+    "Action", "ApplyServing", "CancelStage", "Context", "Decision", "DeleteVersion", "EmitEvent", "Observation",
+    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide",
+]

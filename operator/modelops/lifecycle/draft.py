@@ -1,0 +1,51 @@
+"""The working copy a decision edits: status, actions, and a few helpers every rule module shares."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelops.lifecycle.clock import stamp
+from modelops.lifecycle.model import Action, Context, EmitEvent, StartStage
+from modelops.lifecycle.records import find_version
+
+
+@dataclass
+class Draft:
+    ctx: Context
+    status: dict[str, Any]
+    actions: list[Action] = field(default_factory=list)
+    requeue: list[float] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, ctx: Context, status: dict[str, Any] | None) -> Draft:
+        return cls(ctx, copy.deepcopy(status) if status else {})
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.ctx.spec  # type: ignore[return-value]
+
+    @property
+    def now(self) -> str:
+        return stamp(self.ctx.now)
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        self.actions.append(EmitEvent(type_, reason, message))  # type: ignore[arg-type]
+
+    def record(self, version: int | None) -> dict[str, Any] | None:
+        return find_version(self.status, version)
+
+    def in_flight(self) -> dict[str, Any] | None:
+        return self.status.get("stage")
+
+    def start_stage(self, action: StartStage) -> None:
+        self.status["stage"] = {"id": action.stage_id, "name": action.stage, "version": action.version,
+                                "startedAt": self.now}
+        self.actions.append(action)
+
+    def fail(self, reason: str, message: str) -> None:
+        """Stop the loop until the spec is edited; the serving version (if any) keeps serving."""
+        if self.status.get("failure", {}).get("reason") != reason:
+            self.event("Warning", reason, message)
+        self.status["failure"] = {"reason": reason, "message": message}

@@ -1,0 +1,19 @@
+"""Which version directories may go: only beyond keepVersions and never one that serves or could."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from modelops.lifecycle.records import last_blessed
+
+
+def versions_to_delete(status: Mapping[str, Any], keep: int, protected: Iterable[int | None]) -> list[int]:
+    """Oldest first; protects serving, canary, pinned, rollout targets, in-flight and the last blessed version."""
+    guard = {v for v in protected if v is not None}
+    blessed = last_blessed(status)
+    if blessed is not None:
+        guard.add(blessed)
+    alive = sorted((r["version"] for r in status.get("versions", []) if not r.get("deleted")), reverse=True)
+    kept_by_count = set(alive[:keep])
+    return sorted(v for v in alive if v not in kept_by_count and v not in guard)

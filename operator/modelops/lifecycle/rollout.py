@@ -1,0 +1,102 @@
+"""Which versions should serve, and what serving reported back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.model import ApplyServing, DeleteVersion, ServingObserved
+from modelops.lifecycle.records import is_servable
+from modelops.lifecycle.retention import versions_to_delete
+
+
+def desired_serving(d: Draft) -> dict[str, int] | None:
+    """stable (and canary) the spec and the records call for; None when nothing may serve yet."""
+    pinned = d.spec.get("serving", {}).get("pinnedVersion")
+    if pinned is not None:
+        return {"stable": pinned} if is_servable(d.record(pinned)) else None
+    serving = d.status.get("servingVersion")
+    candidate = d.status.get("candidateVersion")
+    candidate_ready = candidate is not None and (d.record(candidate) or {}).get("state") in ("Blessed", "Canary")
+    if not candidate_ready:
+        return {"stable": serving} if serving else None
+    canary_on = d.spec.get("serving", {}).get("canary", {}).get("enabled", False)
+    promoted = (d.record(candidate) or {}).get("canaryPassed", False)
+    if canary_on and serving and serving != candidate and not promoted:
+        return {"stable": serving, "canary": candidate}
+    return {"stable": candidate}
+
+
+def apply_desired_serving(d: Draft, force: bool = False) -> None:
+    desired = desired_serving(d)
+    if desired is None or (desired == d.status.get("rollout") and not force):
+        return
+    d.status["rollout"] = desired
+    d.actions.append(ApplyServing(stable=desired["stable"], canary=desired.get("canary")))
+    what = f"version {desired['stable']}" + (f" with canary {desired['canary']}" if desired.get("canary") else "")
+    d.event("Normal", "RollingOut", f"serving {what}")
+
+
+def rollout_complete(d: Draft) -> bool:
+    rollout = d.status.get("rollout")
+    if not rollout:
+        return True
+    return (d.status.get("servingVersion") == rollout["stable"]
+            and d.status.get("canaryVersion") == rollout.get("canary"))
+
+
+def on_serving_observed(d: Draft, obs: ServingObserved) -> None:
+    rollout = d.status.get("rollout") or {}
+    ready = obs.ready_versions
+    stable, canary = rollout.get("stable"), rollout.get("canary")
+    previous = d.status.get("servingVersion")
+    if stable is not None and stable in ready and previous != stable:
+        _start_serving(d, stable, previous)
+    if canary is not None and canary in ready and d.status.get("canaryVersion") != canary:
+        d.status["canaryVersion"] = canary
+        _set_state(d, canary, "Canary", "CanaryServing")
+        d.event("Normal", "CanaryServing", f"version {canary} serves as canary beside {stable}")
+    if canary is None and d.status.get("canaryVersion") is not None:
+        d.status.pop("canaryVersion", None)
+    d.status["servingReady"] = d.status.get("servingVersion") in ready
+
+
+def _set_state(d: Draft, version: int, state: str, reason: str) -> None:
+    record = d.record(version)
+    if record is not None:
+        record.update(state=state, reason=reason)
+
+
+def _start_serving(d: Draft, version: int, previous: int | None) -> None:
+    d.status["servingVersion"] = version
+    record = d.record(version) or {}
+    record.update(state="Serving", reason="Serving")
+    record.setdefault("servedAt", d.now)
+    if previous is not None and previous != version:
+        old = d.record(previous)
+        if old is not None and old["state"] == "Serving":
+            old.update(state="Retired", reason="Replaced", retiredAt=d.now)
+    if d.status.get("candidateVersion") == version:
+        d.status.pop("candidateVersion", None)
+        # A new version serving ends the degradation episode it was trained for.
+        d.status["retrain"] = {"attempts": 0}
+        last = d.status.get("lastEvaluation")
+        if last and last.get("version") != version:
+            last["superseded"] = True
+    d.event("Normal", "VersionServing", f"version {version} is serving" +
+            (f" (was {previous})" if previous else ""))
+    _retention(d)
+
+
+def _retention(d: Draft) -> None:
+    keep = d.spec.get("retention", {}).get("keepVersions", 5)
+    rollout: dict[str, Any] = d.status.get("rollout") or {}
+    stage = d.in_flight() or {}
+    protected = [d.status.get("servingVersion"), d.status.get("canaryVersion"), d.status.get("candidateVersion"),
+                 d.spec.get("serving", {}).get("pinnedVersion"), rollout.get("stable"), rollout.get("canary"),
+                 stage.get("version")]
+    for version in versions_to_delete(d.status, keep, protected):
+        record = d.record(version)
+        if record is not None:
+            record["deleted"] = True
+        d.actions.append(DeleteVersion(version))

@@ -1,0 +1,120 @@
+"""What a finished stage means for the version it worked on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.lifecycle.degradation import EvaluationInput, violations
+from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.gates import Gate, evaluate_gates
+from modelops.lifecycle.model import StageFinished
+
+MAX_DRIFT_FEATURES = 5
+
+
+def _error_text(result: dict[str, Any]) -> tuple[str, str]:
+    return str(result.get("reason") or "StageFailed"), str(result.get("error") or "the stage failed without a result")
+
+
+def on_stage_finished(d: Draft, obs: StageFinished) -> None:
+    stage = d.in_flight()
+    if stage is None or stage["id"] != obs.stage_id:
+        return  # stale or repeated result: already handled, or superseded
+    d.status.pop("stage", None)
+    result = dict(obs.result)
+    handler = {"train": _train_finished, "validate": _validate_finished, "evaluate": _evaluate_finished}
+    handler[stage["name"]](d, stage["version"], obs.succeeded and "error" not in result, result)
+
+
+def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
+    reason, message = _error_text(result)
+    record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
+    d.event("Warning", f"{stage.capitalize()}Failed", f"version {record['version']}: {message}")
+    if d.status.get("candidateVersion") == record["version"]:
+        d.status.pop("candidateVersion", None)
+    if record.get("trigger") != "Degradation":
+        d.fail(f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}")
+
+
+def _train_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+    record = d.record(version)
+    if record is None:
+        return
+    if not ok:
+        _version_failed(d, record, "training", result)
+        return
+    record.update(state="Trained", trainedAt=d.now, reason="Trained", message="training finished",
+                  trainMetrics={k: float(v) for k, v in (result.get("metrics") or {}).items()})
+    d.event("Normal", "Trained", f"version {version} trained")
+
+
+def _validate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+    record = d.record(version)
+    if record is None:
+        return
+    if not ok:
+        _version_failed(d, record, "validation", result)
+        return
+    metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
+    baseline = result.get("baselineMetrics")
+    baseline = {k: float(v) for k, v in baseline.items()} if baseline else None
+    # The core decides with the spec's gates, so a worker can never bless against rules it did not know.
+    gates = [Gate.from_dict(g) for g in d.spec["validation"].get("gates", [])]
+    outcome = evaluate_gates(gates, metrics, baseline)
+    record.update(metrics=metrics, validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
+                  message=outcome.message)
+    if result.get("baselineVersion") is not None:
+        record["baselineVersion"] = int(result["baselineVersion"])
+    if baseline:
+        record["baselineMetrics"] = baseline
+    if outcome.passed:
+        record.update(state="Blessed", reason="GatesPassed")
+        d.event("Normal", "Validated", f"version {version} passed its gates: {outcome.message}")
+        return
+    record.update(state="Rejected", reason="GateFailed")
+    d.status.pop("candidateVersion", None)
+    d.event("Warning", "CandidateRejected", f"version {version} rejected: {outcome.message}")
+
+
+def _evaluate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+    d.status["evaluations"] = int(d.status.get("evaluations", 0)) + 1
+    if not ok:
+        _, message = _error_text(result)
+        d.status["lastEvaluation"] = {"time": d.now, "version": version, "error": message}
+        d.event("Warning", "EvaluationFailed", f"version {version}: {message}")
+        return
+    record = d.record(version) or {}
+    monitoring = d.spec.get("monitoring", {})
+    drift = dict(result.get("drift") or {})
+    features = drift.get("features") or {}
+    if len(features) > MAX_DRIFT_FEATURES:
+        top = sorted(features, key=lambda f: -max(features[f].values(), default=0.0))[:MAX_DRIFT_FEATURES]
+        drift["features"] = {f: features[f] for f in top}
+    metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
+    found = violations(EvaluationInput(
+        rules=list(monitoring.get("degradation", [])), drift_rule=monitoring.get("drift", {}),
+        metrics=metrics, validation_metrics=record.get("metrics", {}), drift=drift,
+    ))
+    d.status["lastEvaluation"] = {
+        "time": d.now, "version": version, "rows": int(result.get("rows", 0)), "metrics": metrics,
+        "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
+        "reason": found[0][0] if found else "Healthy",
+    }
+    if version == d.status.get("canaryVersion"):
+        _judge_canary(d, version, found)
+    elif found:
+        d.event("Warning", "ModelDegraded", f"version {version}: {'; '.join(m for _, m in found)}")
+
+
+def _judge_canary(d: Draft, version: int, found: list[tuple[str, str]]) -> None:
+    """The post-rollout evaluation promotes a healthy canary and rolls back a degraded one."""
+    record = d.record(version)
+    if record is None:
+        return
+    if found:
+        record.update(state="Rejected", reason="CanaryDegraded", message="; ".join(m for _, m in found))
+        d.status.pop("candidateVersion", None)
+        d.event("Warning", "CanaryRolledBack", f"version {version} rolled back: {record['message']}")
+    else:
+        record["canaryPassed"] = True
+        d.event("Normal", "CanaryPromoted", f"version {version} passed its post-rollout evaluation")
