@@ -1,0 +1,328 @@
+"""Typed loader for the stage config both runtimes write (`modelops worker <stage> --config FILE`).
+
+Strict on purpose: an unknown, missing or ill-typed key is an error that names its full path
+(`config.hyperparameters.epochs: expected integer >= 1`), because a typo silently falling back to a
+default would train the wrong model without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelops.api.metrics import METRICS_BY_TASK
+from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
+
+STAGES = ("train", "validate", "evaluate")
+TASKS = ("binary-classification", "multiclass-classification", "regression")
+FORMATS = ("csv", "npz")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "linear")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+DEFAULT_RESULT_PATH = "/dev/termination-log"
+
+
+@dataclass(frozen=True)
+class DeploymentRef:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    uri: str
+    label_column: str = "label"
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    hidden_layers: tuple[int, ...] = (32, 16)
+    activation: str = "relu"
+    dropout: float = 0.0
+    num_classes: int | None = None
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    enabled: bool = True
+    patience: int = 3
+    monitor: str = "val_loss"
+    min_delta: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    optimizer: str = "adam"
+    seed: int = 42
+    validation_split: float = 0.1
+    early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    batch_size: int = 64
+    timeout_seconds: float = 10.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    stage: str
+    task: str
+    deployment: DeploymentRef
+    version: int
+    storage_root: Path
+    dataset: DatasetSpec
+    model: ModelSpec = field(default_factory=ModelSpec)
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    gates: tuple[Mapping[str, Any], ...] = ()
+    baseline_version: int | None = None
+    endpoint: str | None = None
+    request: RequestSpec = field(default_factory=RequestSpec)
+    result_path: str = DEFAULT_RESULT_PATH
+
+    @property
+    def deployment_dir(self) -> Path:
+        """`<storageRoot>/<namespace>/<name>/`: holds numbered versions (TF Serving's base path)."""
+        return self.storage_root / self.deployment.namespace / self.deployment.name
+
+    def version_dir(self, version: int | None = None) -> Path:
+        return self.deployment_dir / str(self.version if version is None else version)
+
+
+class _Reader:
+    """Reads one mapping, remembering its path for messages and which keys were consumed."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise _invalid(path, f"expected a mapping, got {_kind(data)}")
+        self.data, self.path, self.used = data, path, set()
+
+    def _get(self, key: str, required: bool) -> Any:
+        self.used.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise _invalid(f"{self.path}.{key}", "required key is missing")
+            return None
+        return self.data[key]
+
+    def child(self, key: str, required: bool = False) -> _Reader | None:
+        value = self._get(key, required)
+        return None if value is None else _Reader(value, f"{self.path}.{key}")
+
+    def string(self, key: str, default: str | None = None, *, choices: tuple[str, ...] | None = None,
+               required: bool = False) -> Any:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        where = f"{self.path}.{key}"
+        if not isinstance(value, str) or not value:
+            raise _invalid(where, f"expected a non-empty string, got {_kind(value)}")
+        if choices is not None and value not in choices:
+            raise _invalid(where, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: int | None = None, *, minimum: int | None = None,
+                required: bool = False) -> Any:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+            bound = f" >= {minimum}" if minimum is not None else ""
+            raise _invalid(f"{self.path}.{key}", f"expected integer{bound}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, *, minimum: float | None = None, maximum: float | None = None,
+               exclusive_minimum: bool = False, exclusive_maximum: bool = False) -> float:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        where = f"{self.path}.{key}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise _invalid(where, f"expected a number, got {value!r}")
+        low_ok = minimum is None or (value > minimum if exclusive_minimum else value >= minimum)
+        high_ok = maximum is None or (value < maximum if exclusive_maximum else value <= maximum)
+        if not (low_ok and high_ok):
+            low = "" if minimum is None else f"{'>' if exclusive_minimum else '>='} {minimum}"
+            high = "" if maximum is None else f"{'<' if exclusive_maximum else '<='} {maximum}"
+            raise _invalid(where, f"expected a number {' and '.join(p for p in (low, high) if p)}, got {value!r}")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise _invalid(f"{self.path}.{key}", f"expected true or false, got {value!r}")
+        return value
+
+    def raw(self, key: str) -> Any:
+        return self._get(key, False)
+
+    def finish(self) -> None:
+        """Unknown keys are errors: a misspelt key must not silently become a default."""
+        unknown = sorted(str(k) for k in self.data if k not in self.used)
+        if unknown:
+            raise _invalid(f"{self.path}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(self.used))})")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _invalid(where: str, message: str) -> WorkloadError:
+    return WorkloadError(INVALID_CONFIG, f"{where}: {message}")
+
+
+def load_config(path: str | Path) -> WorkloadConfig:
+    """Read a JSON or YAML config file; every problem is a WorkloadError(InvalidConfig) naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkloadError(INVALID_CONFIG, f"config file {path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise WorkloadError(INVALID_CONFIG, f"config file {path}: not valid JSON/YAML: {exc}") from exc
+    try:
+        return parse_config(data)
+    except WorkloadError as exc:
+        raise WorkloadError(exc.reason, f"{exc.message} (in {path})") from exc
+
+
+def parse_config(data: Any) -> WorkloadConfig:
+    """Build a WorkloadConfig from a parsed mapping (camelCase keys, as the runtimes write them)."""
+    root = _Reader(data, "config")
+    stage = root.string("stage", choices=STAGES, required=True)
+    task = root.string("task", choices=TASKS, required=True)
+    dep = root.child("deployment", required=True)
+    assert dep is not None
+    deployment = DeploymentRef(dep.string("namespace", "default"), dep.string("name", required=True))
+    dep.finish()
+    for part, where in ((deployment.namespace, "namespace"), (deployment.name, "name")):
+        if "/" in part or part in (".", ".."):
+            raise _invalid(f"config.deployment.{where}", f"not a valid name: {part!r}")
+    version = root.integer("version", minimum=1, required=True)
+    storage_root = Path(root.string("storageRoot", required=True))
+    dataset = _parse_dataset(root.child("dataset", required=True))
+    model = _parse_model(root.child("model"), task)
+    hyper = _parse_hyperparameters(root.child("hyperparameters"))
+    gates = _parse_gates(root.raw("gates"), task)
+    baseline = root.integer("baselineVersion", minimum=1)
+    endpoint = root.string("endpoint")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise _invalid("config.endpoint", f"expected an http(s) URL, got {endpoint!r}")
+    if stage == "evaluate" and endpoint is None:
+        raise _invalid("config.endpoint", "required key is missing (evaluate sends data to TF Serving)")
+    if baseline is not None and baseline == version:
+        raise _invalid("config.baselineVersion", f"must differ from config.version ({version})")
+    request = _parse_request(root.child("request"))
+    result_path = root.string("resultPath", DEFAULT_RESULT_PATH)
+    root.finish()
+    return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper, gates,
+                          baseline, endpoint, request, result_path)
+
+
+def _parse_dataset(reader: _Reader | None) -> DatasetSpec:
+    assert reader is not None
+    spec = DatasetSpec(reader.string("uri", required=True), reader.string("labelColumn", "label"),
+                       reader.string("format", None, choices=FORMATS))
+    reader.finish()
+    return spec
+
+
+def _parse_model(reader: _Reader | None, task: str) -> ModelSpec:
+    if reader is None:
+        return ModelSpec()
+    layers_raw = reader.raw("hiddenLayers")
+    layers = ModelSpec.hidden_layers
+    if layers_raw is not None:
+        if not isinstance(layers_raw, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in layers_raw):
+            raise _invalid("config.model.hiddenLayers", f"expected a list of integers >= 1, got {layers_raw!r}")
+        layers = tuple(layers_raw)
+    spec = ModelSpec(layers, reader.string("activation", "relu", choices=ACTIVATIONS),
+                     reader.number("dropout", 0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True),
+                     reader.integer("numClasses", None, minimum=2))
+    if spec.num_classes is not None and task != "multiclass-classification":
+        raise _invalid("config.model.numClasses", f"only meaningful for multiclass-classification, not {task}")
+    reader.finish()
+    return spec
+
+
+def _parse_hyperparameters(reader: _Reader | None) -> Hyperparameters:
+    if reader is None:
+        return Hyperparameters()
+    es_reader = reader.child("earlyStopping")
+    early = EarlyStopping()
+    if es_reader is not None:
+        early = EarlyStopping(es_reader.boolean("enabled", True), es_reader.integer("patience", 3, minimum=0),
+                              es_reader.string("monitor", "val_loss"),
+                              es_reader.number("minDelta", 0.0, minimum=0.0))
+        es_reader.finish()
+    hyper = Hyperparameters(
+        epochs=reader.integer("epochs", 20, minimum=1),
+        batch_size=reader.integer("batchSize", 32, minimum=1),
+        learning_rate=reader.number("learningRate", 0.001, minimum=0.0, exclusive_minimum=True),
+        optimizer=reader.string("optimizer", "adam", choices=OPTIMIZERS),
+        seed=reader.integer("seed", 42, minimum=0),
+        validation_split=reader.number("validationSplit", 0.1, minimum=0.0, maximum=1.0, exclusive_maximum=True),
+        early_stopping=early,
+    )
+    reader.finish()
+    return hyper
+
+
+def _parse_gates(raw: Any, task: str) -> tuple[Mapping[str, Any], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _invalid("config.gates", f"expected a list, got {_kind(raw)}")
+    gates = []
+    for index, item in enumerate(raw):
+        reader = _Reader(item, f"config.gates[{index}]")
+        gate = {"metric": reader.string("metric", required=True),
+                "min": _optional_number(reader, "min"), "max": _optional_number(reader, "max"),
+                "maxRegression": _optional_number(reader, "maxRegression", minimum=0.0)}
+        reader.finish()
+        if gate["metric"] not in METRICS_BY_TASK[task]:
+            raise _invalid(f"config.gates[{index}].metric",
+                           f"{gate['metric']!r} is not a {task} metric ({', '.join(METRICS_BY_TASK[task])})")
+        gates.append(gate)
+    return tuple(gates)
+
+
+def _optional_number(reader: _Reader, key: str, minimum: float | None = None) -> float | None:
+    if reader.raw(key) is None:
+        return None
+    return reader.number(key, 0.0, minimum=minimum)
+
+
+def _parse_request(reader: _Reader | None) -> RequestSpec:
+    if reader is None:
+        return RequestSpec()
+    spec = RequestSpec(reader.integer("batchSize", 64, minimum=1),
+                       reader.number("timeoutSeconds", 10.0, minimum=0.0, exclusive_minimum=True),
+                       reader.integer("retries", 3, minimum=0))
+    reader.finish()
+    return spec
+
+
+def best_effort_result_path(path: str | Path) -> str:
+    """Where to report a config that failed to load: its resultPath if readable, else the default."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+        value = data.get("resultPath") if isinstance(data, Mapping) else None
+        return value if isinstance(value, str) and value else DEFAULT_RESULT_PATH
+    except Exception:
+        return DEFAULT_RESULT_PATH

@@ -1,0 +1,246 @@
+"""Load a dataset (CSV or NPZ, local path or http(s) URL) and refuse anything a model should not see.
+
+Every check names the file and, where it can, the line and column: the person reading the CR status
+must be able to fix the data without opening the worker's logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from modelops.workloads.config import DatasetSpec
+from modelops.workloads.errors import (
+    DATASET_UNREADABLE,
+    EMPTY_DATASET,
+    FEATURE_MISMATCH,
+    INVALID_CONFIG,
+    LABEL_OUT_OF_RANGE,
+    MISSING_LABEL_COLUMN,
+    NON_FINITE_VALUE,
+    NON_NUMERIC_VALUE,
+    TOO_FEW_ROWS,
+    WorkloadError,
+)
+
+MALFORMED_DATASET = "MalformedDataset"
+MIN_ROWS = 10
+HTTP_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features as float32 [n, f]; labels float32 (binary, regression) or int32 (multiclass)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    source: str
+    sha256: str
+
+    @property
+    def rows(self) -> int:
+        return int(self.x.shape[0])
+
+
+def read_bytes(uri: str) -> bytes:
+    """Fetch the raw file from a mounted path or an http(s) URL."""
+    scheme = urllib.parse.urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        try:
+            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response:
+                return response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot download: {exc}") from exc
+    path = Path(urllib.parse.urlparse(uri).path if scheme == "file" else uri)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot read: {exc.strerror or exc}") from exc
+
+
+def infer_format(spec: DatasetSpec) -> str:
+    if spec.format is not None:
+        return spec.format
+    suffix = Path(urllib.parse.urlparse(spec.uri).path).suffix.lower().lstrip(".")
+    if suffix in ("csv", "npz"):
+        return suffix
+    raise WorkloadError(INVALID_CONFIG, f"config.dataset.format: cannot infer a format from {spec.uri!r} "
+                                        "(no .csv or .npz extension); set it to csv or npz")
+
+
+def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None,
+                 expected_features: Sequence[str] | None = None, min_rows: int = MIN_ROWS) -> Dataset:
+    """Read, parse and check one dataset.
+
+    `num_classes` (multiclass) bounds the labels; None means "infer from these labels" (training).
+    `expected_features` are the names stored with the version; columns are reordered to match them when
+    only the order differs, and any other difference is a FeatureMismatch.
+    """
+    fmt = infer_format(spec)
+    raw = read_bytes(spec.uri)
+    source = spec.uri
+    if fmt == "csv":
+        x, y, names = _parse_csv(raw, source, spec.label_column)
+    else:
+        x, y, names = _parse_npz(raw, source)
+    if x.shape[0] == 0:
+        raise WorkloadError(EMPTY_DATASET, f"dataset {source}: has no data rows")
+    if x.shape[0] < min_rows:
+        raise WorkloadError(TOO_FEW_ROWS, f"dataset {source}: {x.shape[0]} rows, at least {min_rows} needed")
+    _check_finite(x, y, names, source, row_offset=2 if fmt == "csv" else 0, label=spec.label_column)
+    if expected_features is not None:
+        x, names = _align_features(x, names, tuple(expected_features), source)
+    labels = check_labels(y, task, num_classes, source, spec.label_column)
+    return Dataset(x.astype(np.float32), labels, tuple(names), source, hashlib.sha256(raw).hexdigest())
+
+
+def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: not UTF-8 text: {exc}") from exc
+    reader = csv.reader(io.StringIO(text))
+    header = next((row for row in reader if row), None)
+    if header is None:
+        raise WorkloadError(EMPTY_DATASET, f"dataset {source}: file is empty (no header row)")
+    header = [h.strip() for h in header]
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates or "" in header:
+        what = f"duplicate column {duplicates[0]!r}" if duplicates else "an empty column name"
+        raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: header has {what}")
+    if label_column not in header:
+        raise WorkloadError(MISSING_LABEL_COLUMN, f"dataset {source}: no label column {label_column!r} "
+                                                  f"(columns: {', '.join(header)})")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row in reader:
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: line {reader.line_num} has {len(row)} "
+                                                   f"fields, the header has {len(header)}")
+        rows.append(row)
+        lines.append(reader.line_num)
+    if not rows:
+        return np.zeros((0, len(header) - 1)), np.zeros(0), [h for h in header if h != label_column]
+    values = _to_float(rows, lines, header, source)
+    label_index = header.index(label_column)
+    names = [h for i, h in enumerate(header) if i != label_index]
+    return np.delete(values, label_index, axis=1), values[:, label_index], names
+
+
+def _to_float(rows: list[list[str]], lines: list[int], header: list[str], source: str) -> np.ndarray:
+    """Vectorised conversion; on failure find the first offending cell to name it."""
+    cells = np.char.strip(np.array(rows, dtype=str))
+    try:
+        return cells.astype(np.float64)
+    except ValueError:
+        pass
+    for r, row in enumerate(cells):
+        for c, cell in enumerate(row):
+            try:
+                float(cell)
+            except ValueError:
+                raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {source}: line {lines[r]} column {header[c]!r}: "
+                                                       f"{str(cell)!r} is not a number") from None
+    raise AssertionError("unreachable: astype failed but every cell parsed")
+
+
+def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    try:
+        archive = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: not a readable .npz archive: {exc}") from exc
+    with archive:
+        missing = [k for k in ("x", "y") if k not in archive.files]
+        if missing:
+            raise WorkloadError(MISSING_LABEL_COLUMN if missing == ["y"] else MALFORMED_DATASET,
+                                f"dataset {source}: npz has no array {missing[0]!r} (arrays: {archive.files})")
+        x, y = archive["x"], archive["y"]
+        names_raw = archive["feature_names"] if "feature_names" in archive.files else None
+    if x.ndim == 1 and x.shape[0] == 0:
+        x = x.reshape(0, 0)
+    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+        raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: expected x [n, f] and y [n], got x "
+                                               f"{list(x.shape)} and y {list(y.shape)}")
+    for key, arr in (("x", x), ("y", y)):
+        if arr.dtype.kind not in "biuf":
+            raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {source}: array {key!r} has non-numeric dtype {arr.dtype}")
+    names = [f"f{i}" for i in range(x.shape[1])] if names_raw is None else [str(n) for n in names_raw]
+    if len(names) != x.shape[1] or len(set(names)) != len(names):
+        raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: feature_names must be {x.shape[1]} unique "
+                                               f"names, got {names}")
+    return x.astype(np.float64), y.astype(np.float64), names
+
+
+def _check_finite(x: np.ndarray, y: np.ndarray, names: list[str], source: str, row_offset: int,
+                  label: str) -> None:
+    """NaN or inf poisons training silently; name the first bad cell (CSV: its line)."""
+    for values, columns in ((x, names), (y.reshape(-1, 1), [label])):
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            row, col = (int(v) for v in bad[0])
+            where = f"line {row + row_offset}" if row_offset else f"row {row}"
+            raise WorkloadError(NON_FINITE_VALUE, f"dataset {source}: {where} column {columns[col]!r}: "
+                                                  f"{values[row, col]} is not a finite number "
+                                                  f"({len(bad)} non-finite value(s) in total)")
+
+
+def _align_features(x: np.ndarray, names: list[str], expected: tuple[str, ...], source: str
+                    ) -> tuple[np.ndarray, list[str]]:
+    if tuple(names) == expected:
+        return x, names
+    missing = [n for n in expected if n not in names]
+    extra = [n for n in names if n not in expected]
+    if missing or extra:
+        raise WorkloadError(FEATURE_MISMATCH, f"dataset {source}: feature columns differ from the ones the model "
+                                              f"was trained on: missing {missing}, unexpected {extra} "
+                                              f"(expected {list(expected)})")
+    order = [names.index(n) for n in expected]
+    return x[:, order], list(expected)
+
+
+def check_labels(y: np.ndarray, task: str, num_classes: int | None, source: str, column: str) -> np.ndarray:
+    """Labels must fit the task: binary 0/1, multiclass integers 0..K-1, regression any finite value."""
+    if task == "regression":
+        return y.astype(np.float32)
+    if task == "binary-classification":
+        bad = np.flatnonzero((y != 0) & (y != 1))
+        if bad.size:
+            raise _label_error(source, column, bad, y, "binary-classification needs labels 0 or 1")
+        return y.astype(np.float32)
+    not_int = np.flatnonzero((y != np.round(y)) | (y < 0))
+    if not_int.size:
+        raise _label_error(source, column, not_int, y, "multiclass-classification needs integer labels 0..K-1")
+    if num_classes is not None:
+        too_big = np.flatnonzero(y >= num_classes)
+        if too_big.size:
+            why = f"the model has {num_classes} classes (0..{num_classes - 1})"
+            raise _label_error(source, column, too_big, y, why)
+    return y.astype(np.int32)
+
+
+def _label_error(source: str, column: str, bad: np.ndarray, y: np.ndarray, why: str) -> WorkloadError:
+    values = sorted({float(v) for v in y[bad][:5]})
+    shown = ", ".join(f"{v:g}" for v in values)
+    return WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {source}: label column {column!r} has {bad.size} value(s) "
+                                             f"out of range (e.g. {shown} at data row {int(bad[0]) + 1}): {why}")
+
+
+def infer_num_classes(y: np.ndarray, source: str) -> int:
+    """Training data defines K for multiclass: labels 0..K-1, at least two classes."""
+    k = int(y.max()) + 1 if y.size else 0
+    if k < 2:
+        raise WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {source}: multiclass-classification needs at least "
+                                                f"two classes, labels only reach {k - 1}")
+    return k

@@ -1,0 +1,61 @@
+"""The evaluate stage: production quality (through TF Serving) and drift of the monitoring data.
+
+Predictions come from the serving endpoint, not an in-process copy, so the numbers describe what
+clients actually get. Drift compares the monitoring features with the profile stored beside the
+serving version at training time. Each run adds `evaluations/<UTC timestamp>.json`; none is replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.data import load_dataset
+from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
+from modelops.workloads.profile import compute_drift
+from modelops.workloads.result import write_json
+from modelops.workloads.serving_client import ServingClient
+from modelops.workloads.store import load_version
+
+EVALUATIONS_DIR = "evaluations"
+
+
+def evaluation_path(version_dir: Path, when: dt.datetime) -> Path:
+    """`evaluations/20260101T120000.123456Z.json`: sortable, and unique even for runs in the same second."""
+    path = version_dir / EVALUATIONS_DIR / f"{when.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
+    suffix = 1
+    while path.exists():
+        path = path.with_name(f"{when.strftime('%Y%m%dT%H%M%S.%fZ')}-{suffix}.json")
+        suffix += 1
+    return path
+
+
+def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
+    started = time.monotonic()
+    when = dt.datetime.now(dt.UTC)
+    info = load_version(cfg, cfg.version)
+    data = load_dataset(cfg.dataset, cfg.task, num_classes=info.num_classes, expected_features=info.feature_names)
+    assert cfg.endpoint is not None  # enforced by the config loader for this stage
+    client = ServingClient(cfg.endpoint, cfg.deployment.name, timeout_seconds=cfg.request.timeout_seconds,
+                           retries=cfg.request.retries, output_key=OUTPUT_KEY[cfg.task])
+    request_started = time.monotonic()
+    outputs = client.predict(data.x, cfg.version, batch_size=cfg.request.batch_size)
+    request_seconds = time.monotonic() - request_started
+    metrics = compute_metrics(cfg.task, data.y, outputs)
+    drift = compute_drift(info.profile(), data.x, data.feature_names)
+    report = {
+        "stage": "evaluate", "version": cfg.version, "evaluatedAt": when.isoformat(timespec="seconds"),
+        "metrics": metrics, "drift": drift, "rows": data.rows,
+        "endpoint": client.predict_url(cfg.version),
+        "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
+        "requestSeconds": round(request_seconds, 3),
+        "rowsPerSecond": round(data.rows / request_seconds, 1) if request_seconds > 0 else None,
+        "durationSeconds": round(time.monotonic() - started, 3),
+    }
+    path = evaluation_path(info.path, when)
+    write_json(path, report)
+    return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": drift, "rows": data.rows,
+            "report": str(path)}

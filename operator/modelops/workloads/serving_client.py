@@ -1,0 +1,117 @@
+"""REST client for TF Serving's predict API, pinned to one version.
+
+`POST {endpoint}/v1/models/{name}/versions/{v}:predict` with `{"instances": [...]}`: pinning the
+version keeps a canary's traffic out of the stable version's evaluation. Batches go out a few at a time
+(the server is usually on other cores); connection errors, timeouts and 502/503/504 are retried with
+exponential backoff, anything else is reported with the server's own error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import numpy as np
+
+from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class _Retryable(Exception):
+    pass
+
+
+class ServingClient:
+    def __init__(self, endpoint: str, model_name: str, *, timeout_seconds: float = 10.0, retries: int = 3,
+                 backoff_seconds: float = 0.2, concurrency: int = 4, output_key: str | None = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.model_name = model_name
+        self.timeout_seconds = timeout_seconds
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+        self.concurrency = max(1, concurrency)
+        self.output_key = output_key
+
+    def predict_url(self, version: int) -> str:
+        return f"{self.endpoint}/v1/models/{self.model_name}/versions/{version}:predict"
+
+    def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
+        """Outputs for every row of `x` [n, f], in order, as float32 [n, k]."""
+        return asyncio.run(self.predict_async(x, version, batch_size))
+
+    async def predict_async(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
+        import aiohttp
+
+        url = self.predict_url(version)
+        batches = [x[start:start + batch_size] for start in range(0, len(x), batch_size)]
+        gate = asyncio.Semaphore(self.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
+        connector = aiohttp.TCPConnector(limit=self.concurrency)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+            async def one(batch: np.ndarray) -> np.ndarray:
+                async with gate:
+                    return await self._post_with_retries(session, url, batch)
+
+            parts = await asyncio.gather(*(one(b) for b in batches))
+        if not parts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.concatenate(parts, axis=0)
+
+    async def _post_with_retries(self, session: Any, url: str, batch: np.ndarray) -> np.ndarray:
+        body = json.dumps({"instances": np.asarray(batch, dtype=np.float32).tolist()})
+        last_error = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+            try:
+                return await self._post(session, url, body, len(batch))
+            except _Retryable as exc:
+                last_error = str(exc)
+        raise WorkloadError(ENDPOINT_UNREACHABLE, f"{url}: no answer after {self.retries + 1} attempt(s): "
+                                                  f"{last_error}")
+
+    async def _post(self, session: Any, url: str, body: str, rows: int) -> np.ndarray:
+        import aiohttp
+
+        try:
+            async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+                text = await response.text()
+                status = response.status
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        if status in RETRY_STATUSES:
+            raise _Retryable(f"HTTP {status}: {_server_error(text)}")
+        if status == 404:
+            raise WorkloadError(MODEL_NOT_FOUND, f"{url}: HTTP 404: {_server_error(text)}")
+        if status != 200:
+            raise WorkloadError(PREDICTION_FAILED, f"{url}: HTTP {status}: {_server_error(text)}")
+        return self._parse(url, text, rows)
+
+    def _parse(self, url: str, text: str, rows: int) -> np.ndarray:
+        try:
+            predictions = json.loads(text)["predictions"]
+            if predictions and isinstance(predictions[0], dict):
+                key = self.output_key or next(iter(predictions[0]))
+                predictions = [row[key] for row in predictions]
+            out = np.asarray(predictions, dtype=np.float32)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WorkloadError(PREDICTION_FAILED, f"{url}: unexpected response ({exc}): {text[:200]!r}") from exc
+        if out.ndim == 1:
+            out = out.reshape(-1, 1)
+        if out.ndim != 2 or out.shape[0] != rows:
+            raise WorkloadError(PREDICTION_FAILED, f"{url}: expected {rows} predictions, got shape {list(out.shape)}")
+        return out
+
+
+def _server_error(text: str) -> str:
+    """TF Serving answers errors as {"error": "..."}; fall back to the raw body."""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and "error" in data:
+            return str(data["error"])
+    except ValueError:
+        pass
+    return text[:300]

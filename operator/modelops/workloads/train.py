@@ -1,0 +1,194 @@
+"""The train stage: fit the model and publish version N atomically.
+
+Everything is written into `<deployment dir>/.tmp-<N>-<random>/` and renamed to `<N>/` only when
+complete: TF Serving loads any numeric directory it sees, so it must never see a half-written one,
+and a killed run leaves only a dot-directory that the next attempt at the same version removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import os
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.data import Dataset, infer_num_classes, load_dataset
+from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
+from modelops.workloads.profile import build_profile
+from modelops.workloads.result import write_json
+
+PROFILE_FILE = "profile.json"
+REPORT_FILE = "report.json"
+LOGS_DIR = "logs"
+
+
+def version_exists_error(path: Path, version: int) -> WorkloadError:
+    return WorkloadError(VERSION_EXISTS, f"version {version} already exists at {path}; versions are never "
+                                         "overwritten (train a new version number)")
+
+
+def remove_stale_temporaries(deployment_dir: Path, version: int) -> list[str]:
+    """Remove leftovers of earlier killed attempts at this same version (never other versions')."""
+    removed = []
+    for stale in deployment_dir.glob(f".tmp-{version}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+        removed.append(stale.name)
+    return removed
+
+
+def _monitor(cfg: WorkloadConfig, has_validation: bool) -> tuple[str, str | None]:
+    """The early-stopping monitor, falling back from val_X to X (with a note) when there is no split."""
+    monitor = cfg.hyperparameters.early_stopping.monitor
+    produced = {"loss", "mae" if cfg.task == "regression" else "accuracy"}
+    base = monitor.removeprefix("val_")
+    if base not in produced:
+        allowed = sorted(produced | {f"val_{m}" for m in produced})
+        raise WorkloadError(INVALID_CONFIG, f"config.hyperparameters.earlyStopping.monitor: {monitor!r} is not "
+                                            f"produced by training (one of {', '.join(allowed)})")
+    if monitor.startswith("val_") and not has_validation:
+        return base, f"no validation rows (validationSplit); early stopping monitors {base!r} instead of {monitor!r}"
+    return monitor, None
+
+
+class _EpochLog:
+    """One line per epoch on stderr: stdout is reserved for the result summary."""
+
+    @staticmethod
+    def callback() -> Any:
+        import keras
+
+        class EpochLog(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+                shown = " ".join(f"{k}={v:.5g}" for k, v in (logs or {}).items())
+                print(f"epoch {epoch + 1}: {shown}", file=sys.stderr, flush=True)
+
+        return EpochLog()
+
+
+def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
+    """Train version `cfg.version`; returns the summary. Raises WorkloadError on expected failures."""
+    started = time.monotonic()
+    final_dir = cfg.version_dir()
+    if final_dir.exists():
+        raise version_exists_error(final_dir, cfg.version)
+    data = load_dataset(cfg.dataset, cfg.task, num_classes=cfg.model.num_classes)
+    num_classes = None
+    if cfg.task == "multiclass-classification":
+        num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.source)
+
+    cfg.deployment_dir.mkdir(parents=True, exist_ok=True)
+    removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version)
+    tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
+    tmp_dir.mkdir()
+    try:
+        report = _train_into(cfg, data, num_classes, tmp_dir)
+        report["durationSeconds"] = round(time.monotonic() - started, 3)
+        report["removedStaleTemporaries"] = removed
+        write_json(tmp_dir / REPORT_FILE, report)
+        _publish(tmp_dir, final_dir, cfg.version)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
+            "rows": data.rows, "durationSeconds": report["durationSeconds"]}
+
+
+def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
+    """rename(2) is atomic on one filesystem and refuses to replace a non-empty directory."""
+    for root, _dirs, files in os.walk(tmp_dir):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as handle:
+                os.fsync(handle.fileno())
+    if final_dir.exists():
+        raise version_exists_error(final_dir, version)
+    try:
+        os.rename(tmp_dir, final_dir)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise version_exists_error(final_dir, version) from exc
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(final_dir.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out_dir: Path) -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    from modelops.workloads.metrics import OUTPUT_KEY
+    from modelops.workloads.model import INPUT_KEY, build_model, export_saved_model
+
+    hp = cfg.hyperparameters
+    keras.utils.set_random_seed(hp.seed)
+    # Keras takes the validation split from the END of the data: shuffle first so a file sorted by
+    # label does not validate on one class only.
+    order = np.random.default_rng(hp.seed).permutation(data.rows)
+    x, y = data.x[order], data.y[order]
+    validation_rows = int(data.rows * hp.validation_split)
+    split = hp.validation_split if validation_rows >= 1 else 0.0
+    notes = [] if split == hp.validation_split else ["validationSplit leaves no validation rows; none used"]
+    train_rows = data.rows - validation_rows if split else data.rows
+    monitor, note = _monitor(cfg, split > 0)
+    notes += [note] if note else []
+
+    model = build_model(cfg.task, cfg.model, x[:train_rows], num_classes, hp.optimizer, hp.learning_rate)
+    callbacks = [_EpochLog.callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
+    if hp.early_stopping.enabled:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
+                                                       min_delta=hp.early_stopping.min_delta,
+                                                       restore_best_weights=True))
+    history = model.fit(x, y, epochs=hp.epochs, batch_size=hp.batch_size, validation_split=split,
+                        callbacks=callbacks, verbose=0, shuffle=True)
+    epochs_run = len(history.history.get("loss", []))
+    final_metrics = {k: float(v[-1]) for k, v in history.history.items() if v}
+
+    export_saved_model(model, out_dir, cfg.task, x.shape[1])
+    write_json(out_dir / PROFILE_FILE, build_profile(data.x, data.feature_names, hp.seed))
+    return {
+        "stage": "train", "version": cfg.version, "task": cfg.task,
+        "deployment": {"namespace": cfg.deployment.namespace, "name": cfg.deployment.name},
+        "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "metrics": final_metrics, "epochs": epochs_run,
+        "stoppedEarly": epochs_run < hp.epochs,
+        "history": {k: [float(v) for v in values] for k, values in history.history.items()},
+        "hyperparameters": {
+            "epochs": hp.epochs, "batchSize": hp.batch_size, "learningRate": hp.learning_rate,
+            "optimizer": hp.optimizer, "seed": hp.seed, "validationSplit": hp.validation_split,
+            "earlyStopping": {"enabled": hp.early_stopping.enabled, "patience": hp.early_stopping.patience,
+                              "monitor": monitor, "minDelta": hp.early_stopping.min_delta}},
+        "model": {"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
+                  "dropout": cfg.model.dropout, "numClasses": num_classes, "parameters": model.count_params()},
+        "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows, "trainRows": train_rows,
+                 "validationRows": data.rows - train_rows},
+        "featureNames": list(data.feature_names),
+        "label": _label_info(cfg, data, num_classes),
+        "signature": {"name": "serving_default", "input": INPUT_KEY, "output": OUTPUT_KEY[cfg.task],
+                      "features": x.shape[1]},
+        "tensorflowVersion": tf.__version__, "kerasVersion": keras.__version__,
+        "notes": notes,
+    }
+
+
+def _label_info(cfg: WorkloadConfig, data: Dataset, num_classes: int | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"column": cfg.dataset.label_column, "task": cfg.task, "numClasses": num_classes}
+    if cfg.task == "regression":
+        info.update(mean=float(data.y.mean()), std=float(data.y.std()), min=float(data.y.min()),
+                    max=float(data.y.max()))
+    else:
+        counts = np.bincount(data.y.astype(np.int64), minlength=num_classes or 2)
+        info["classCounts"] = {str(i): int(c) for i, c in enumerate(counts)}
+        info["numClasses"] = num_classes or 2
+    return info

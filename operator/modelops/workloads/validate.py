@@ -1,0 +1,73 @@
+"""The validate stage: metrics of the candidate (and of the serving baseline, on the SAME data), then gates.
+
+Gate logic lives only in modelops.lifecycle.gates; this module measures and records. A candidate
+that fails its gates is a successful validation run (exit 0, `passed: false`): the runtime rejects
+the version, it is not a worker failure to retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import numpy as np
+
+from modelops.lifecycle.gates import Gate, evaluate_gates
+from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.data import Dataset, load_dataset
+from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
+from modelops.workloads.result import write_json
+from modelops.workloads.store import VersionInfo, load_version
+
+VALIDATION_FILE = "validation.json"
+
+
+def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
+    """Run the version's SavedModel in-process on `data` and measure it."""
+    from modelops.workloads.metrics import compute_metrics
+    from modelops.workloads.model import load_predictor
+
+    x = _columns_for(info, data)
+    if info.num_classes is not None and data.y.size and int(data.y.max()) >= info.num_classes:
+        raise WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {data.source}: labels reach {int(data.y.max())} but "
+                                                f"version {info.version} has {info.num_classes} classes")
+    outputs = load_predictor(info.path, info.task)(x)
+    return compute_metrics(info.task, data.y, outputs)
+
+
+def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
+    """The data's columns in the order this version expects (the baseline may order them differently)."""
+    if info.feature_names == data.feature_names:
+        return data.x
+    if set(info.feature_names) != set(data.feature_names):
+        raise WorkloadError(FEATURE_MISMATCH, f"version {info.version} was trained on features "
+                                              f"{list(info.feature_names)}, the validation data has "
+                                              f"{list(data.feature_names)}: the versions cannot be compared "
+                                              "on the same data")
+    return data.x[:, [data.feature_names.index(n) for n in info.feature_names]]
+
+
+def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
+    started = time.monotonic()
+    candidate = load_version(cfg, cfg.version)
+    baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
+    data = load_dataset(cfg.dataset, cfg.task, num_classes=candidate.num_classes,
+                        expected_features=candidate.feature_names)
+    metrics = model_metrics(candidate, data)
+    baseline_metrics = model_metrics(baseline, data) if baseline is not None else None
+    outcome = evaluate_gates([Gate.from_dict(g) for g in cfg.gates], metrics, baseline_metrics)
+    gate_results = [r.to_dict() for r in outcome.results]
+    report = {
+        "stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
+        "validatedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "metrics": metrics, "baselineMetrics": baseline_metrics,
+        "gates": gate_results, "gateSpecs": [dict(g) for g in cfg.gates],
+        "passed": outcome.passed, "reason": outcome.reason, "message": outcome.message,
+        "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
+        "durationSeconds": round(time.monotonic() - started, 3),
+    }
+    write_json(candidate.path / VALIDATION_FILE, report)
+    return {"stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
+            "metrics": metrics, "baselineMetrics": baseline_metrics, "gates": gate_results,
+            "passed": outcome.passed, "reason": outcome.reason, "message": outcome.message, "rows": data.rows}
