@@ -1,0 +1,181 @@
+"""TF Serving's REST API on aiohttp: status, metadata, predict; errors as `{"error": "..."}`.
+
+Every failure of the client's making is a 4xx with a message naming what was wrong; anything else
+is a 500 with the message, logged, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from modelops.serving.codec import decode_predict_request, encode_predict_response, parse_json_body
+from modelops.serving.errors import ServingError, invalid
+from modelops.serving.metrics import ServingMetrics
+from modelops.serving.registry import ModelRegistry, ServableVersion
+
+log = logging.getLogger(__name__)
+
+_MODEL_PATH = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)"
+    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
+    r"(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    max_body_bytes: int = 16 * 1024 * 1024
+    timeout_seconds: float = 30.0
+    metrics_path: str | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    version: int | None
+    label: str | None
+    metadata: bool
+    verb: str | None
+
+
+def build_app(registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> web.Application:
+    """The aiohttp application; the caller owns the runner (tests run it on 127.0.0.1:0)."""
+    api = _RestApi(registry, metrics, options)
+    # aiohttp's own limit is a backstop; _RestApi answers 413 in TF Serving's JSON shape first
+    app = web.Application(client_max_size=options.max_body_bytes + 1)
+    if options.metrics_path:
+        app.router.add_get(options.metrics_path, api.metrics)
+    app.router.add_route("*", "/v1/models/{tail:.*}", api.models)
+    app.router.add_route("*", "/{tail:.*}", api.unknown_path)
+    return app
+
+
+class _RestApi:
+    def __init__(self, registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> None:
+        self._registry = registry
+        self._metrics = metrics
+        self._options = options
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._metrics.exposition(), headers={"Content-Type": self._metrics.content_type})
+
+    async def unknown_path(self, request: web.Request) -> web.Response:
+        return _error(404, f"Malformed request: {request.method} {request.path}")
+
+    async def models(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        model, version, status = "", "", 500
+        try:
+            target = _parse_target(request.path)
+            model = target.name if self._registry.has_model(target.name) else ""
+            if request.method == "GET" and target.verb is None:
+                servable, response = self._get(target)
+            elif request.method == "POST" and target.verb is not None and not target.metadata:
+                servable, response = await self._post(request, target)
+            else:
+                raise ServingError("NOT_FOUND", f"Malformed request: {request.method} {request.path}")
+            if servable is not None:
+                version = str(servable.version)
+            status = 200
+            return response
+        except ServingError as exc:
+            status = exc.http_status
+            return _error(status, exc.message)
+        except Exception as exc:  # never let one request take the server down
+            log.exception("unexpected error serving %s %s", request.method, request.path)
+            return _error(500, f"Internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self._metrics.observe_request(model, version, status, time.perf_counter() - started)
+
+    def _get(self, target: _Target) -> tuple[ServableVersion | None, web.Response]:
+        if target.metadata:
+            servable = self._registry.resolve(target.name, target.version, target.label)
+            assert servable.model is not None
+            body = {
+                "model_spec": {"name": target.name, "signature_name": "", "version": str(servable.version)},
+                "metadata": {"signature_def": {"signature_def": servable.model.signature_def_json}},
+            }
+            return servable, _json(body)
+        servables = self._registry.status(target.name, target.version, target.label)
+        body = {"model_version_status": [_status_json(s) for s in servables]}
+        return (servables[0] if len(servables) == 1 else None), _json(body)
+
+    async def _post(self, request: web.Request, target: _Target) -> tuple[ServableVersion, web.Response]:
+        if target.verb in ("classify", "regress"):
+            raise ServingError(
+                "UNIMPLEMENTED",
+                f"{target.verb} is not supported by modelops serve; use :predict with the serving_default signature",
+            )
+        if target.verb != "predict":
+            raise invalid(f"unknown verb :{target.verb} (supported: predict)")
+        if not self._registry.has_model(target.name):
+            raise ServingError("NOT_FOUND", f"Servable not found for request: Latest({target.name})")
+        body = await self._read_body(request)
+        payload = parse_json_body(body)
+        signature_name = payload.get("signature_name", "")
+        if not isinstance(signature_name, str):
+            raise invalid("'signature_name' must be a string")
+        # resolve and submit in one event-loop step, so a config switch cannot slip in between
+        servable = self._registry.resolve(target.name, target.version, target.label)
+        signature, runner = servable.runner(signature_name)
+        inputs, row_format = decode_predict_request(payload, signature)
+        try:
+            async with asyncio.timeout(self._options.timeout_seconds):
+                outputs = await runner.submit(inputs)
+        except TimeoutError as exc:
+            raise ServingError(
+                "DEADLINE_EXCEEDED",
+                f"predict did not finish within --rest_api_timeout_in_ms={self._options.timeout_seconds * 1000:.0f}",
+            ) from exc
+        return servable, _json(encode_predict_response(outputs, row_format))
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self._options.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise ServingError("PAYLOAD_TOO_LARGE", f"request body of {request.content_length} bytes exceeds {limit}")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise ServingError("PAYLOAD_TOO_LARGE", f"request body exceeds {limit} bytes") from exc
+        if len(body) > limit:
+            raise ServingError("PAYLOAD_TOO_LARGE", f"request body of {len(body)} bytes exceeds {limit}")
+        return body
+
+
+def _parse_target(path: str) -> _Target:
+    match = _MODEL_PATH.match(path)
+    if match is None:
+        raise ServingError("NOT_FOUND", f"Malformed request: {path}")
+    version_text = match["version"]
+    version = None
+    if version_text is not None:
+        if not version_text.isdigit():
+            raise invalid(f"version in the URL must be a positive integer, got {version_text!r}")
+        version = int(version_text)
+    return _Target(match["name"], version, match["label"], match["metadata"] is not None, match["verb"])
+
+
+def _status_json(servable: ServableVersion) -> dict[str, Any]:
+    return {
+        "version": str(servable.version),
+        "state": str(servable.state),
+        "status": {"error_code": servable.error_code, "error_message": servable.error_message},
+    }
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type="application/json"
+    )
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json({"error": message}, status)

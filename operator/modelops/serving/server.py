@@ -1,0 +1,145 @@
+"""`modelops serve` assembled: registry + batching + REST API + config polling, start and stop.
+
+Kept apart from the CLI so tests and the local runtime can run a server in-process on 127.0.0.1:0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from modelops.serving.batching import Batcher, DirectRunner
+from modelops.serving.config import BatchingOptions, ConfigError, ServedModel, parse_model_config
+from modelops.serving.http_api import ApiOptions, build_app
+from modelops.serving.metrics import ServingMetrics
+from modelops.serving.registry import ModelRegistry, Runner, ServableVersion, VersionState
+from modelops.serving.servable import Signature
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    rest_port: int = 8501
+    model_config_file: str | None = None
+    model_config_poll_seconds: float = 0.0  # 0: read once, as TF Serving
+    model_name: str = "default"
+    model_base_path: str | None = None
+    file_system_poll_seconds: float = 1.0  # how often "newest on disk" models look for new versions
+    metrics_path: str | None = None
+    batching: BatchingOptions | None = None
+    timeout_seconds: float = 30.0
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+class ModelServer:
+    """One running server; `start()` returns once the port listens (models load in background)."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.metrics = ServingMetrics()
+        threads = settings.batching.num_batch_threads if settings.batching else (os.cpu_count() or 1)
+        self._compute = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="serve-compute")
+        self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="serve-load")
+        self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
+        self._models: list[ServedModel] = []
+        self._config_text: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.port = settings.rest_port
+
+    def read_models(self) -> list[ServedModel]:
+        """The models to serve now, from the config file or the single-model flags."""
+        settings = self.settings
+        if settings.model_config_file:
+            try:
+                with open(settings.model_config_file, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                raise ConfigError(f"--model_config_file {settings.model_config_file}: {exc.strerror}") from exc
+            if text == self._config_text:
+                return self._models
+            models = parse_model_config(text)
+            self._config_text = text
+            return models
+        assert settings.model_base_path is not None
+        return [ServedModel(settings.model_name, settings.model_base_path, ())]
+
+    async def start(self) -> int:
+        self._models = self.read_models()
+        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
+        self._runner = web.AppRunner(build_app(self.registry, self.metrics, options), access_log=None)
+        await self._runner.setup()
+        listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)
+        self.port = listener.getsockname()[1]
+        await web.SockSite(self._runner, listener).start()
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._apply_logged(self._models)))
+        if self._poll_seconds() > 0:
+            self._tasks.append(loop.create_task(self._poll_forever()))
+        return self.port
+
+    async def wait_until_settled(self) -> None:
+        """Wait for the initial load to finish (tests; the HTTP status API shows it too)."""
+        if self._tasks:
+            await asyncio.shield(self._tasks[0])
+
+    async def reload(self) -> None:
+        """Re-read the config; a broken file is logged and the current config keeps serving."""
+        try:
+            models = self.read_models()
+        except ConfigError as exc:
+            log.error("keeping the current model config: %s", exc)
+            return
+        self._models = models
+        await self.registry.apply(models)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.registry.close()
+        self._compute.shutdown(wait=True)
+        self._loads.shutdown(wait=True)
+
+    def _poll_seconds(self) -> float:
+        if self.settings.model_config_file:
+            return self.settings.model_config_poll_seconds
+        return self.settings.file_system_poll_seconds
+
+    async def _poll_forever(self) -> None:
+        interval = self._poll_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            await self.reload()
+
+    async def _apply_logged(self, models: list[ServedModel]) -> None:
+        try:
+            await self.registry.apply(models)
+        except Exception:  # a load problem must not kill the server; states say what failed
+            log.exception("applying the model config failed")
+
+    def _make_runner(self, model: str, version: int, signature: Signature) -> Runner:
+        if self.settings.batching is None:
+            return DirectRunner(signature.run, self._compute)
+        on_batch, on_queue_depth = self.metrics.batch_observer(model, version)
+        return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth)
+
+    def _record_state(self, servable: ServableVersion) -> None:
+        if servable.state is VersionState.END and servable.model is None and servable.error_code == "OK":
+            self.metrics.forget_version(servable.model_name, servable.version)
+        else:
+            available = servable.state is VersionState.AVAILABLE
+            self.metrics.set_available(servable.model_name, servable.version, available)
