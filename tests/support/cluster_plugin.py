@@ -1,0 +1,71 @@
+"""Pytest fixtures for the real control plane and the pod runner (registered in tests/conftest.py).
+
+Both are session-scoped and lazy: nothing starts unless a test asks for `control_plane` or
+`pod_runner`, and such tests are marked `cluster` automatically so `-m "not cluster"` skips them.
+When a test using the pod runner fails, the pods' logs are attached to its report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from support.controlplane import REPO_ROOT, ControlPlane
+from support.podrunner.runner import PodRunner
+
+CRD_MANIFEST = REPO_ROOT / "manifests" / "crd.yaml"
+CLUSTER_FIXTURES = {"control_plane", "pod_runner"}
+
+_started: dict[str, object] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """etcd + kube-apiserver (RBAC) + kube-controller-manager on loopback, with manifests/crd.yaml applied."""
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    plane = ControlPlane.start(root=tmp_path_factory.mktemp("controlplane"))
+    try:
+        if CRD_MANIFEST.exists():
+            plane.apply_manifest(CRD_MANIFEST)
+        _started["control_plane"] = plane
+        yield plane
+    finally:
+        _started.pop("control_plane", None)
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
+    """The kubelet stand-in: one Ready node, pods as local processes on their own 127.42.x.y IPs."""
+    runner = PodRunner(control_plane.server, control_plane.admin_token, str(control_plane.pki.ca_cert),
+                       tmp_path_factory.mktemp("podrunner"))
+    runner.start()
+    _started["pod_runner"] = runner
+    try:
+        yield runner
+    finally:
+        _started.pop("pod_runner", None)
+        runner.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "pod_runner" in getattr(item, "fixturenames", ()):
+        runner = _started.get("pod_runner")
+        if isinstance(runner, PodRunner):
+            report.sections.append(("pod logs", runner.dump_logs()))
+    if report.failed and "control_plane" in getattr(item, "fixturenames", ()):
+        plane = _started.get("control_plane")
+        if isinstance(plane, ControlPlane):
+            tails = "\n".join(f"--- {name} ---\n{text[-1500:]}" for name, text in plane.logs().items())
+            report.sections.append(("control plane logs", tails))

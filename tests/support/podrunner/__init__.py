@@ -1,0 +1,1 @@
+"""Pod runner: the kubelet stand-in used by cluster tests."""
