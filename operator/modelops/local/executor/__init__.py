@@ -1,0 +1,1 @@
+"""Workload stage execution for the local runtime."""

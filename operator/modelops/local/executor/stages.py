@@ -1,0 +1,127 @@
+"""Runs workload stages as local worker processes: `python -m modelops worker <stage> --config FILE`.
+
+Each stage id owns `stages/<stage_id>/{config.json, result.json, log.txt, pid}`. Starting a stage id that
+already has a live process adopts it, and one that already has a result is not run again: stage ids are
+deterministic, so this is what makes a restarted runtime idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelops.api.stage_config import build_stage_config
+from modelops.lifecycle.model import StageFinished, StartStage
+from modelops.local.processes import ChildProcess, adopt, spawn
+from modelops.local.state_store import StateStore, write_json_atomic
+from modelops.workloads.result import read_result
+
+WORKER_ENV = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def resolve_uri(uri: str, base_dir: Path) -> str:
+    """Relative dataset paths in a local ModelDeployment are relative to the YAML file's directory."""
+    if "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str((base_dir / uri).resolve())
+
+
+@dataclass
+class RunningStage:
+    stage_id: str
+    stage: str
+    version: int
+    process: ChildProcess | None
+
+
+class StageExecutor:
+    """Starts, adopts, cancels and polls worker processes for one deployment."""
+
+    def __init__(self, store: StateStore, spec: Mapping[str, Any], base_dir: Path, endpoint: str) -> None:
+        self.store, self.spec, self.base_dir, self.endpoint = store, spec, base_dir, endpoint
+        self.running: dict[str, RunningStage] = {}
+
+    def paths(self, stage_id: str) -> dict[str, Path]:
+        directory = self.store.stage_dir(stage_id)
+        return {"dir": directory, "config": directory / "config.json", "result": directory / "result.json",
+                "log": directory / "log.txt", "pid": directory / "pid"}
+
+    def build_config(self, action: StartStage) -> dict[str, Any]:
+        config = build_stage_config(
+            self.spec, self.store.namespace, self.store.name, action, str(self.store.storage_root),
+            endpoint=self.endpoint, result_path=str(self.paths(action.stage_id)["result"]))
+        dataset = config.get("dataset")
+        if isinstance(dataset, dict) and isinstance(dataset.get("uri"), str):
+            dataset["uri"] = resolve_uri(dataset["uri"], self.base_dir)
+        return config
+
+    def start(self, action: StartStage) -> None:
+        """Run the stage unless a run with this id is alive (adopt) or already finished (report it)."""
+        paths = self.paths(action.stage_id)
+        child = adopt(paths["pid"])
+        if child is None and not paths["result"].exists():
+            write_json_atomic(paths["config"], self.build_config(action))
+            argv = [sys.executable, "-m", "modelops", "worker", action.stage, "--config", str(paths["config"])]
+            child = spawn(argv, paths["log"], paths["pid"], env={**os.environ, **WORKER_ENV})
+        self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child)
+
+    def resume(self, stage_id: str, stage: str, version: int) -> bool:
+        """Pick up a stage recorded in status after a restart. False when it never started or vanished
+        without a result (the runtime died in between): the caller reports it as failed."""
+        paths = self.paths(stage_id)
+        child = adopt(paths["pid"])
+        if child is None and not paths["result"].exists():
+            return False
+        self.running[stage_id] = RunningStage(stage_id, stage, version, child)
+        return True
+
+    def cancel(self, stage_id: str) -> None:
+        running = self.running.pop(stage_id, None)
+        child = running.process if running else adopt(self.paths(stage_id)["pid"])
+        if child is not None:
+            child.terminate()
+
+    def stop_all(self) -> None:
+        for stage_id in list(self.running):
+            self.cancel(stage_id)
+
+    def poll(self) -> list[StageFinished]:
+        """Stages whose process has ended, with their parsed results (the process is forgotten)."""
+        finished = []
+        for stage_id, running in list(self.running.items()):
+            if running.process is not None and running.process.alive():
+                continue
+            del self.running[stage_id]
+            finished.append(self._result(stage_id, running))
+        return finished
+
+    def _result(self, stage_id: str, running: RunningStage) -> StageFinished:
+        paths = self.paths(stage_id)
+        code = running.process.exit_code() if running.process else None
+        try:
+            result = read_result(paths["result"].read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            detail = f"exit code {code}" if code is not None else "it is gone"
+            return StageFinished(stage_id, False, {
+                "error": f"{running.stage} stage {stage_id} ended without writing {paths['result']} "
+                         f"({detail}); see {paths['log']}", "reason": "NoResult"})
+        except Exception as exc:  # an unreadable result is a failed stage, and says which file
+            return StageFinished(stage_id, False, {
+                "error": f"{paths['result']}: unreadable result ({exc})", "reason": "InvalidResult"})
+        succeeded = "error" not in result and code in (0, None)
+        if not succeeded and "error" not in result:
+            result = {**result, "error": f"worker exited with code {code}; see {paths['log']}",
+                      "reason": "WorkerFailed"}
+        return StageFinished(stage_id, succeeded, result)
+
+    def log_tail(self, stage_id: str, max_bytes: int = 8000) -> str:
+        with contextlib.suppress(OSError), open(self.paths(stage_id)["log"], "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_bytes))
+            return handle.read().decode(errors="replace")
+        return ""

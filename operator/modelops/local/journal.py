@@ -1,0 +1,36 @@
+"""Actions as JSON, so decided-but-unexecuted actions survive a SIGKILL (pending.json) and get replayed.
+
+Replaying is safe because every action is idempotent in the local executor: a StartStage whose id has a
+live process or a result is adopted, ApplyServing rewrites the same pin, DeleteVersion of a missing
+directory does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from modelops.lifecycle.model import Action, ApplyServing, CancelStage, DeleteVersion, EmitEvent, StartStage
+
+_KINDS: dict[str, type] = {cls.__name__: cls for cls in (StartStage, ApplyServing, CancelStage, DeleteVersion,
+                                                         EmitEvent)}
+
+
+def encode(action: Action) -> dict[str, Any]:
+    data = dataclasses.asdict(action)
+    if "dataset" in data:
+        data["dataset"] = dict(data["dataset"])
+    return {"kind": type(action).__name__, **data}
+
+
+def decode(record: dict[str, Any]) -> Action:
+    """Rebuild an action; raises ValueError naming the kind or field that does not fit."""
+    fields = dict(record)
+    kind = fields.pop("kind", None)
+    cls = _KINDS.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"pending action kind {kind!r} is unknown (expected one of {', '.join(_KINDS)})")
+    try:
+        return cls(**fields)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ValueError(f"pending action {kind}: {exc}") from exc

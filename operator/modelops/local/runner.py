@@ -1,0 +1,225 @@
+"""The local runtime's control loop: observe -> decide (lifecycle core) -> persist -> execute -> observe.
+
+It holds no lifecycle rule of its own. Every decision comes from `modelops.lifecycle.decide`; this loop
+only turns process exits, serving readiness and elapsed time into observations, persists the new status
+before acting (so a SIGKILL at any point resumes), and executes the actions with local processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelops.lifecycle import decide
+from modelops.lifecycle.model import (
+    Action,
+    ApplyServing,
+    CancelStage,
+    Context,
+    DeleteVersion,
+    EmitEvent,
+    Observation,
+    Reconcile,
+    ServingObserved,
+    StageFinished,
+    StartStage,
+)
+from modelops.local import journal
+from modelops.local.executor.stages import StageExecutor
+from modelops.local.serving_process import ServingProcess
+from modelops.local.state_store import StateStore, append_jsonl, read_json, write_json_atomic
+from modelops.local.view import RunView, parse_training_progress
+
+TICK_SECONDS = 0.25
+FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-check now and then
+SERVING_HEALTH_SECONDS = 3.0  # how often a settled server is checked (restarted if it died)
+SERVING_WAIT_SECONDS = 120.0  # after this, report whatever is ready even if the pin is not loaded yet
+UNTIL_CHOICES = ("serving", "forever")
+
+
+class Runner:
+    """Drives one ModelDeployment on this machine until `until` is reached or a stop is requested."""
+
+    def __init__(self, store: StateStore, spec: Mapping[str, Any], base_dir: Path, *, port: int = 8501,
+                 until: str = "forever", view: RunView | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store, self.spec, self.until, self.now = store, spec, until, now
+        self.view = view or RunView()
+        self.serving = ServingProcess(store, port)
+        self.stages = StageExecutor(store, spec, base_dir, self.serving.endpoint)
+        self.status: dict[str, Any] = {}
+        self.generation = 0
+        self.stop_requested: str | None = None
+        self._next_reconcile = 0.0
+        self._serving_target: frozenset[int] | None = None
+        self._serving_since = 0.0
+        self._serving_reported: frozenset[int] | None = None
+        self._next_serving_check = 0.0
+        self._lock_fd: int | None = None
+
+    # ---------------------------------------------------------------- entry points
+    def run(self) -> int:
+        """0 when `until` was reached, 1 when it cannot be reached, 130 after a stop request."""
+        self._lock_fd = self.store.lock()
+        self._install_signal_handlers()
+        try:
+            self.resume()
+            while self.stop_requested is None:
+                self.step()
+                outcome = self._until_outcome()
+                if outcome is not None:
+                    return outcome
+                time.sleep(TICK_SECONDS)
+            return 130
+        finally:
+            self.shutdown()
+
+    def resume(self) -> None:
+        """Adopt whatever a previous runtime left behind, then reconcile once."""
+        self.generation = self.store.generation_for(self.spec)
+        self.status = self.store.load_status()
+        for record in self.store.load_pending():
+            self._execute(journal.decode(record), replay=True)
+        self.store.clear_pending()
+        stage = self.status.get("stage") or {}
+        if stage.get("id") and stage["id"] not in self.stages.running:
+            self._resume_stage(stage)
+        applied = self.serving.applied()
+        if applied is None and self.status.get("servingVersion"):
+            applied = {"stable": self.status["servingVersion"], "canary": self.status.get("canaryVersion")}
+        if applied is not None:
+            self.serving.apply(applied["stable"], applied.get("canary"))
+            self._await_serving(applied["stable"], applied.get("canary"))
+        self.observe(Reconcile())
+
+    def _resume_stage(self, stage: Mapping[str, Any]) -> None:
+        if self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0)):
+            self.view.message(f"adopted stage {stage['id']} from the previous run")
+            return
+        action_record = read_json(self.stages.paths(stage["id"])["dir"] / "action.json", None)
+        if isinstance(action_record, dict):  # it was started, then killed with us: run it again
+            self.view.message(f"restarting stage {stage['id']} (its process ended with the previous run)")
+            self._execute(journal.decode(action_record))
+            return
+        self.observe(StageFinished(stage["id"], False, {
+            "error": f"stage {stage['id']} was never started: the runtime stopped first", "reason": "StageLost"}))
+
+    def step(self) -> None:
+        """One pass: finished stages, serving readiness, timers, view."""
+        for finished in self.stages.poll():
+            self.observe(finished)
+        self._check_serving()
+        if time.monotonic() >= self._next_reconcile:
+            self.observe(Reconcile())
+        self._render()
+
+    # ---------------------------------------------------------------- the core loop
+    def observe(self, observation: Observation) -> None:
+        context = Context(spec=self.spec, generation=self.generation, now=self.now())
+        decision = decide(context, self.status, observation)
+        previous = self.status
+        self.status = decision.status
+        self.store.save_status(self.status)
+        self._record_history(previous, self.status)
+        self.store.save_pending([journal.encode(action) for action in decision.actions])
+        for action in decision.actions:
+            self._execute(action)
+        self.store.clear_pending()
+        delay = decision.requeue_after if decision.requeue_after is not None else FALLBACK_RECONCILE_SECONDS
+        self._next_reconcile = time.monotonic() + max(0.0, delay)
+
+    def _execute(self, action: Action, replay: bool = False) -> None:
+        if isinstance(action, StartStage):
+            write_json_atomic(self.stages.paths(action.stage_id)["dir"] / "action.json", journal.encode(action))
+            self.stages.start(action)
+        elif isinstance(action, ApplyServing):
+            self.serving.apply(action.stable, action.canary)
+            self._await_serving(action.stable, action.canary)
+        elif isinstance(action, CancelStage):
+            self.stages.cancel(action.stage_id)
+        elif isinstance(action, DeleteVersion):
+            shutil.rmtree(self.store.versions_dir / str(action.version), ignore_errors=True)
+        elif isinstance(action, EmitEvent):
+            event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
+                     "message": action.message, **({"replayed": True} if replay else {})}
+            append_jsonl(self.store.events_path, event)
+            self.view.message(f"{action.type:<7} {action.reason}: {action.message}")
+
+    # ---------------------------------------------------------------- serving
+    def _await_serving(self, stable: int, canary: int | None) -> None:
+        self._serving_target = frozenset(v for v in (stable, canary) if v is not None)
+        self._serving_since = time.monotonic()
+        self._next_serving_check = 0.0
+
+    def _check_serving(self) -> None:
+        """Report readiness to the core: once the pin is loaded, and whenever it changes afterwards."""
+        if self._serving_target is None or time.monotonic() < self._next_serving_check:
+            return
+        waiting = self._serving_reported is None or not self._serving_target <= self._serving_reported
+        if self.serving.ensure_running():
+            self.view.message(f"started model server on {self.serving.endpoint} (log: {self.serving.dir}/log.txt)")
+        ready = self.serving.ready_versions()
+        loaded = self._serving_target <= ready
+        timed_out = time.monotonic() - self._serving_since > SERVING_WAIT_SECONDS
+        if ready != self._serving_reported and (loaded or timed_out or not waiting):
+            if timed_out and not loaded:
+                self.view.message(f"model server has not loaded {sorted(self._serving_target)} after "
+                                  f"{SERVING_WAIT_SECONDS:.0f}s; server log tail:\n{self.serving.log_tail()}")
+                self._serving_since = time.monotonic()
+            self._serving_reported = ready
+            self.observe(ServingObserved(ready))
+        self._next_serving_check = time.monotonic() + (0.3 if not loaded else SERVING_HEALTH_SECONDS)
+
+    # ---------------------------------------------------------------- bookkeeping
+    def _record_history(self, previous: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+        """Evaluations overwrite status.lastEvaluation; keep every one for the metric history plot."""
+        evaluation = current.get("lastEvaluation")
+        if evaluation and evaluation != previous.get("lastEvaluation"):
+            append_jsonl(self.store.history_path, {"kind": "evaluation", **evaluation})
+
+    def _render(self) -> None:
+        stage = self.status.get("stage") or {}
+        progress = None
+        if stage.get("name") == "train" and stage.get("id"):
+            config = read_json(self.stages.paths(stage["id"])["config"], {}) or {}
+            total = (config.get("hyperparameters") or {}).get("epochs")
+            progress = parse_training_progress(self.stages.log_tail(stage["id"]), total)
+        self.view.update(self.store.name, self.status, progress, self.serving.endpoint)
+
+    def _until_outcome(self) -> int | None:
+        if self.until != "serving":
+            return None
+        phase = self.status.get("phase")
+        if phase == "Serving" and self.status.get("servingVersion"):
+            return 0
+        stuck = phase == "Failed" or (phase == "Rejected" and not self.status.get("servingVersion"))
+        if stuck and not self.status.get("stage"):
+            self.view.message(f"cannot reach Serving: phase {phase}: {self.status.get('message', '')}")
+            return 1
+        return None
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def request_stop(signum: int, _frame: object) -> None:
+            self.stop_requested = signal.Signals(signum).name
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+
+    def shutdown(self) -> None:
+        """Stop our children (stages and the server); the state directory keeps everything for a resume."""
+        self.view.close()
+        self.stages.stop_all()
+        self.serving.stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

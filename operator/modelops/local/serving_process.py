@@ -1,0 +1,149 @@
+"""Keeps one `modelops serve` process serving exactly the versions the lifecycle core asked for.
+
+The server runs in its own session so it survives a SIGKILL of the runtime (serving never stops just
+because the control loop restarts); a restarted runtime adopts it through its pid file and a GET on
+its REST port. Version pinning happens only through the generated model_config file, which the server
+re-reads every second: the file is replaced atomically so it never sees half a config.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from modelops.local.processes import ChildProcess, adopt, spawn
+from modelops.local.state_store import StateStore, read_json, write_json_atomic
+from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
+
+
+class ServingError(RuntimeError):
+    """Serving cannot be started (port taken, server exits at once); the message says what to do."""
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class ServingProcess:
+    """The local TF-Serving-compatible server for one ModelDeployment (model name = deployment name)."""
+
+    def __init__(self, store: StateStore, port: int, host: str = "127.0.0.1") -> None:
+        self.store, self.port, self.host = store, port, host
+        self.dir = store.serving_dir
+        self.model_config = self.dir / "model_config.pbtxt"
+        self.monitoring_config = self.dir / "monitoring.pbtxt"
+        self.applied_path = self.dir / "applied.json"
+        self.child: ChildProcess | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def model_url(self) -> str:
+        return f"{self.endpoint}/v1/models/{self.store.name}"
+
+    def applied(self) -> dict[str, int | None] | None:
+        """The last ApplyServing executed ({stable, canary}), or None if serving was never applied."""
+        record = read_json(self.applied_path, None)
+        return record if isinstance(record, dict) and isinstance(record.get("stable"), int) else None
+
+    def apply(self, stable: int, canary: int | None = None) -> None:
+        """Pin serving to `stable` (+ `canary`) and make sure a server is running to read that pin."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        versions = (stable,) if canary is None or canary == stable else (stable, canary)
+        labels = {"stable": stable} if len(versions) == 1 else {"stable": stable, "canary": canary}
+        model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
+        _write_text_atomic(self.model_config, render_model_config([model]))
+        write_json_atomic(self.applied_path, {"stable": stable, "canary": canary})
+        self.ensure_running()
+
+    def ensure_running(self) -> bool:
+        """Adopt or start the server for the applied config; True when a fresh process was started."""
+        if self.child is not None and self.child.alive():
+            return False
+        self.child = adopt(self.dir / "pid")
+        if self.child is not None:
+            if self._answers():
+                return False
+            self.child.terminate()  # ours but not answering on this port (e.g. --port changed): replace
+        if not self.model_config.exists():
+            return False
+        if not _port_free(self.host, self.port):
+            raise ServingError(f"port {self.port} on {self.host} is already in use by another program; "
+                               f"pass --port with a free port")
+        _write_text_atomic(self.monitoring_config, render_monitoring_config())
+        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port),
+                "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
+                "--model_config_file_poll_wait_seconds", "1",
+                "--monitoring_config_file", str(self.monitoring_config)]
+        self.child = spawn(argv, self.dir / "log.txt", self.dir / "pid",
+                           env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        return True
+
+    def alive(self) -> bool:
+        return self.child is not None and self.child.alive()
+
+    def _get(self, url: str, timeout: float = 2.0) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            with contextlib.suppress(Exception):
+                return exc.code, json.loads(exc.read() or b"{}")
+            return exc.code, {}
+
+    def _answers(self) -> bool:
+        try:
+            self._get(self.model_url)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def ready_versions(self) -> frozenset[int]:
+        """Versions the server reports AVAILABLE (empty when it is down or still loading)."""
+        if not self.alive():
+            return frozenset()
+        try:
+            code, body = self._get(self.model_url)
+        except (OSError, ValueError):
+            return frozenset()
+        if code != 200:
+            return frozenset()
+        ready = set()
+        for entry in body.get("model_version_status", []):
+            with contextlib.suppress(TypeError, ValueError):
+                if entry.get("state") == "AVAILABLE":
+                    ready.add(int(entry["version"]))
+        return frozenset(ready)
+
+    def stop(self) -> None:
+        child = self.child or adopt(self.dir / "pid")
+        if child is not None:
+            child.terminate()
+        self.child = None
+
+    def log_tail(self, max_bytes: int = 3000) -> str:
+        try:
+            data = (self.dir / "log.txt").read_bytes()
+        except OSError:
+            return ""
+        return data[-max_bytes:].decode(errors="replace")

@@ -1,0 +1,131 @@
+"""`modelops status [NAME]`: what a locally run ModelDeployment is doing, read from its state directory.
+
+Read-only and safe while `modelops run` is working: status.json is replaced atomically, so this never
+sees half a status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelops.local.processes import adopt
+from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore, discover, read_jsonl
+from modelops.local.view import describe_evaluation
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelops status", description=__doc__.splitlines()[0])
+    parser.add_argument("name", nargs="?", help="ModelDeployment name (optional when only one exists)")
+    parser.add_argument("-n", "--namespace", default=None, help="namespace (default: any)")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_ROOT, help="state directory of `modelops run`")
+    parser.add_argument("-o", "--output", choices=("text", "yaml", "json"), default="text")
+    parser.add_argument("--plot", type=Path, help="write metric history per version to this PNG file")
+    return parser
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def describe_gates(gates: Any) -> str:
+    """'passed 3/3', or the failed gates with value and bound; skipped change gates are counted apart."""
+    if not isinstance(gates, list) or not gates:
+        return "-"
+    failed = [g for g in gates if isinstance(g, Mapping) and g.get("passed") is False and not g.get("skipped")]
+    skipped = sum(1 for g in gates if isinstance(g, Mapping) and g.get("skipped"))
+    checked = len(gates) - skipped
+    if failed:
+        return "FAILED " + "; ".join(
+            f"{g.get('metric')} {g.get('kind', '')} {_fmt(g.get('value'))} vs {_fmt(g.get('bound'))}".replace("  ", " ")
+            for g in failed)
+    return f"passed {checked}/{checked}" + (f" ({skipped} skipped: no baseline)" if skipped else "")
+
+
+def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
+    lines = [f"{store.namespace}/{store.name}  phase={status.get('phase', 'Pending')}  "
+             f"serving={_fmt(status.get('servingVersion'))}  latest={_fmt(status.get('latestVersion'))}  "
+             f"{status.get('primaryMetric', '')}".rstrip()]
+    if status.get("message"):
+        lines.append(f"  message: {status['message']}")
+    stage = status.get("stage")
+    if stage:
+        lines.append(f"  running: {stage.get('name')} v{stage.get('version')} ({stage.get('id')}) "
+                     f"since {stage.get('startedAt')}  log: {store.stage_dir(stage['id']) / 'log.txt'}")
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
+    if conditions:
+        rows = [("TYPE", "STATUS", "REASON", "MESSAGE")]
+        rows += [(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")), str(c.get("message", "")))
+                 for c in conditions]
+        lines += ["", "Conditions:", *_table(rows)]
+    versions = [v for v in status.get("versions") or [] if isinstance(v, Mapping)]
+    if versions:
+        metric_names = sorted({k for v in versions for k in (v.get("metrics") or {})})[:5]
+        rows = [("VERSION", "STATE", "TRIGGER", *(m.upper() for m in metric_names), "GATES", "REASON")]
+        for record in versions:
+            metrics = record.get("metrics") or {}
+            rows.append((str(record.get("version")), str(record.get("state")), _fmt(record.get("trigger")),
+                         *(_fmt(metrics.get(m)) for m in metric_names), describe_gates(record.get("gates")),
+                         str(record.get("reason") or "") + (" (files deleted)" if record.get("deleted") else "")))
+        lines += ["", "Versions:", *_table(rows)]
+    evaluation = status.get("lastEvaluation")
+    lines += ["", f"Last evaluation: {describe_evaluation(evaluation)}"
+              + (f"  at {evaluation.get('time')}" if evaluation else "")]
+    server = adopt(store.serving_dir / "pid")
+    if server is not None:
+        lines.append(f"Model server: pid {server.pid}, log {store.serving_dir / 'log.txt'}")
+    lines.append(f"State: {store.dir}")
+    return "\n".join(lines)
+
+
+def _select(stores: list[StateStore], name: str | None, namespace: str | None, root: Path) -> StateStore:
+    matching = [s for s in stores if (name is None or s.name == name) and
+                (namespace is None or s.namespace == namespace)]
+    if not matching:
+        what = f"{namespace + '/' if namespace else ''}{name}" if name else "any ModelDeployment"
+        raise StateError(f"no state for {what} under {root} (run `modelops run -f FILE --state-dir {root}`)")
+    if len(matching) > 1:
+        names = ", ".join(f"{s.namespace}/{s.name}" for s in matching)
+        raise StateError(f"several ModelDeployments under {root} ({names}): name one (and -n NAMESPACE)")
+    return matching[0]
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    root = args.state_dir.resolve()
+    try:
+        store = _select(discover(root), args.name, args.namespace, root)
+        status = store.load_status()
+    except StateError as exc:
+        print(f"modelops status: {exc}", file=sys.stderr)
+        return 1
+    if args.output == "json":
+        print(json.dumps(status, indent=2, sort_keys=True))
+    elif args.output == "yaml":
+        print(yaml.safe_dump(status, sort_keys=False), end="")
+    else:
+        print(render_text(store, status))
+    if args.plot:
+        from modelops.local.plot import plot_history
+
+        try:
+            written = plot_history(status, read_jsonl(store.history_path), args.plot, f"{store.namespace}/{store.name}")
+        except ValueError as exc:
+            print(f"modelops status: --plot: {exc}", file=sys.stderr)
+            return 1
+        print(f"plot written to {written}", file=sys.stderr)
+    return 0
