@@ -1,0 +1,100 @@
+"""`modelops operator`: run the Kubernetes operator (kopf) with metrics and a liveness endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+
+import kopf
+
+from modelops.kube.api import KubeApi, load_api_client
+from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
+from modelops.kube.handlers import register
+from modelops.kube.metrics import OperatorMetrics
+from modelops.kube.runtime import Runtime
+from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelops operator", description=__doc__)
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", default=[],
+                       help="watch only this namespace (repeatable); default: all namespaces")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then KUBECONFIG/~/.kube)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument("--peering", metavar="NAME",
+                        help="enable kopf peering under this name for HA (one active replica); off by default")
+    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
+                        help="kopf liveness endpoint URL, or 'off' (default: %(default)s)")
+    parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port, 0 = off (default: 9090)")
+    parser.add_argument("--metrics-host", default="0.0.0.0", help="Prometheus listen address")
+    parser.add_argument("--job-ttl-seconds", type=int, default=DEFAULT_TTL_SECONDS,
+                        help="ttlSecondsAfterFinished of stage Jobs (default: %(default)s)")
+    parser.add_argument("--serving-poll-seconds", type=int, default=30,
+                        help="TF Serving --model_config_file_poll_wait_seconds (default: %(default)s)")
+    parser.add_argument("--endpoint-template", default=DEFAULT_ENDPOINT_TEMPLATE,
+                        help="URL evaluate Jobs use to reach TF Serving; {service} {namespace} {port} "
+                             "(default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=16, help="handler threads (default: %(default)s)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
+    if args.job_ttl_seconds < 0 or args.workers < 1 or args.metrics_port < 0:
+        raise SystemExit("modelops operator: --job-ttl-seconds and --metrics-port must be >= 0, --workers >= 1")
+    return OperatorSettings(
+        namespaces=tuple(args.namespace), peering=args.peering,
+        liveness=None if args.liveness == "off" else args.liveness,
+        metrics_port=args.metrics_port, metrics_host=args.metrics_host, job_ttl_seconds=args.job_ttl_seconds,
+        serving_poll_seconds=args.serving_poll_seconds, endpoint_template=args.endpoint_template,
+        workers=args.workers, kubeconfig=args.kubeconfig, context=args.context,
+    )
+
+
+def _login_handler(api: KubeApi):
+    """kopf authenticates exactly as our own client does (same kubeconfig/context or in-cluster)."""
+    configuration = api.api_client.configuration
+
+    def login(**_: object) -> kopf.ConnectionInfo:
+        token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get(
+            "BearerToken")
+        scheme, _, value = (token or "").partition(" ")
+        return kopf.ConnectionInfo(
+            server=configuration.host, ca_path=configuration.ssl_ca_cert,
+            insecure=not configuration.verify_ssl,
+            scheme=scheme if value else None, token=value or None,
+            certificate_path=configuration.cert_file, private_key_path=configuration.key_file,
+            default_namespace="default",
+        )
+
+    return login
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings_from_args(args)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = KubeApi(load_api_client(settings.kubeconfig, settings.context))
+    metrics = OperatorMetrics()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, settings.metrics_host)
+    runtime = Runtime(api, settings, metrics)
+    registry = kopf.OperatorRegistry()
+    register(registry, runtime, settings)
+    kopf.on.login(registry=registry)(_login_handler(api))
+    os.environ.setdefault("HOSTNAME", "modelops-operator")
+    asyncio.run(kopf.operator(
+        registry=registry,
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        priority=0,
+        clusterwide=settings.clusterwide,
+        namespaces=list(settings.namespaces),
+        liveness_endpoint=settings.liveness,
+    ))
+    return 0

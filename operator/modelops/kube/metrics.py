@@ -1,0 +1,67 @@
+"""Operator metrics on their own Prometheus registry (so nothing global leaks into the endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+PHASES = ("Pending", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining", "Rejected",
+          "Failed")
+
+
+class OperatorMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reconciles = Counter("modelops_reconciles_total", "Reconciles run, by observation kind.",
+                                  ["kind"], registry=self.registry)
+        self.errors = Counter("modelops_reconcile_errors_total", "Reconciles that raised, by error type.",
+                              ["kind", "error"], registry=self.registry)
+        self.phase = Gauge("modelops_deployment_phase", "1 for the current phase of each ModelDeployment.",
+                           ["namespace", "name", "phase"], registry=self.registry)
+        self.serving_version = Gauge("modelops_serving_version", "Version serving with label stable.",
+                                     ["namespace", "name"], registry=self.registry)
+        self.quality = Gauge("modelops_model_quality", "Validation metric of a version.",
+                             ["namespace", "name", "version", "metric"], registry=self.registry)
+        self.live_quality = Gauge("modelops_live_quality", "Metric of the latest scheduled evaluation.",
+                                  ["namespace", "name", "metric"], registry=self.registry)
+        self.drift = Gauge("modelops_drift", "Largest feature drift in the latest evaluation.",
+                           ["namespace", "name", "statistic"], registry=self.registry)
+        self.stage_duration = Histogram(
+            "modelops_stage_duration_seconds", "Wall-clock time of stage Jobs, start to result.",
+            ["stage", "outcome"], registry=self.registry,
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+        )
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=host, registry=self.registry)
+
+    def observe_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Refresh the per-deployment gauges from a status dict (the single source of truth)."""
+        current = status.get("phase")
+        for phase in PHASES:
+            self.phase.labels(namespace, name, phase).set(1 if phase == current else 0)
+        if isinstance(status.get("servingVersion"), int):
+            self.serving_version.labels(namespace, name).set(status["servingVersion"])
+        for record in status.get("versions") or []:
+            if record.get("deleted"):
+                continue
+            for metric, value in (record.get("metrics") or {}).items():
+                if isinstance(value, (int, float)):
+                    self.quality.labels(namespace, name, str(record.get("version")), metric).set(value)
+        evaluation = status.get("lastEvaluation") or {}
+        for metric, value in (evaluation.get("metrics") or {}).items():
+            if isinstance(value, (int, float)):
+                self.live_quality.labels(namespace, name, metric).set(value)
+        for key, statistic in (("maxPsi", "psi"), ("maxKs", "ks")):
+            value = (evaluation.get("drift") or {}).get(key)
+            if isinstance(value, (int, float)):
+                self.drift.labels(namespace, name, statistic).set(value)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop a deleted deployment's series so dashboards do not show ghosts."""
+        for gauge in (self.phase, self.serving_version, self.quality, self.live_quality, self.drift):
+            for labels in list(gauge._metrics):  # prometheus_client keeps label tuples here
+                if labels[:2] == (namespace, name):
+                    gauge.remove(*labels)

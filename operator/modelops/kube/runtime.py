@@ -1,0 +1,176 @@
+"""The operator's reconcile loop for one ModelDeployment: observe → decide → persist status → act.
+
+Every entry point (kopf handlers, the requeue scheduler) goes through `Runtime.handle`, which holds a
+per-object lock: Job, Deployment and ModelDeployment events arrive on different kopf workers, and two
+decisions on one object must never interleave. The lifecycle rules live only in `modelops.lifecycle`;
+this module just feeds it observations and executes what it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from modelops import KIND
+from modelops.api import SpecError, parse_model_deployment
+from modelops.api.document import ModelDeploymentDoc
+from modelops.kube.api import ApiError, KubeApi
+from modelops.kube.builders.common import Owner
+from modelops.kube.builders.jobs import job_name
+from modelops.kube.executor import Executor
+from modelops.kube.metrics import OperatorMetrics
+from modelops.kube.scheduler import Key, Scheduler
+from modelops.kube.settings import OperatorSettings
+from modelops.kube.status import patch_status, post_event
+from modelops.lifecycle import Context, Observation, Reconcile, StageFinished, StartStage, decide
+
+log = logging.getLogger(__name__)
+MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress
+
+# Given the fresh object, the observation to feed (None = nothing to do).
+Observe = Callable[[Mapping[str, Any]], Observation | None]
+
+
+class Runtime:
+    def __init__(self, api: KubeApi, settings: OperatorSettings, metrics: OperatorMetrics) -> None:
+        self.api = api
+        self.settings = settings
+        self.metrics = metrics
+        self.executor = Executor(api, settings, metrics)
+        self.scheduler = Scheduler(self._requeued, workers=4)
+        self._locks: dict[Key, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # ------------------------------------------------------------ entry points
+    def reconcile(self, namespace: str, name: str) -> None:
+        """Created, edited, resumed or woken up: look at the world, then decide."""
+        self.handle(namespace, name, "reconcile", lambda body: Reconcile())
+
+    def stage_finished(self, namespace: str, name: str, stage_id: str, job: Mapping[str, Any]) -> None:
+        """A stage Job finished. Its pod is only read when the Job is the stage in flight."""
+
+        def observe(body: Mapping[str, Any]) -> Observation | None:
+            in_flight = ((body.get("status") or {}).get("stage") or {}).get("id")
+            return self.executor.finished_stage(job) if in_flight == stage_id else None
+
+        self.handle(namespace, name, "stage-finished", observe)
+
+    def serving_changed(self, namespace: str, name: str) -> None:
+        def observe(body: Mapping[str, Any]) -> Observation | None:
+            return self.executor.observe_serving(Owner.from_body(body))
+
+        self.handle(namespace, name, "serving", observe)
+
+    def forget(self, namespace: str, name: str) -> None:
+        self.scheduler.cancel((namespace, name))
+        self.metrics.forget(namespace, name)
+
+    # ------------------------------------------------------------ the loop
+    def handle(self, namespace: str, name: str, kind: str, observe: Observe) -> None:
+        key = (namespace, name)
+        with self._lock(key):
+            self.metrics.reconciles.labels(kind).inc()
+            try:
+                body = self.api.get_or_none(KIND, namespace, name)
+                if body is None or body["metadata"].get("deletionTimestamp"):
+                    self.forget(namespace, name)
+                    return
+                observation = observe(body)
+                if observation is not None:
+                    self._run(body, observation)
+            except Exception as error:
+                self.metrics.errors.labels(kind, type(error).__name__).inc()
+                # Level-triggered recovery: whatever failed, look again after a short delay.
+                self.scheduler.schedule(key, self.settings.retry_delay_seconds)
+                raise
+
+    def _run(self, body: Mapping[str, Any], first: Observation) -> None:
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        try:
+            doc = parse_model_deployment(body)
+        except SpecError as error:
+            self._invalid_spec(body, error)
+            return
+        status: dict[str, Any] = dict(body.get("status") or {})
+        pending: list[Observation] = [first]
+        if isinstance(first, Reconcile):
+            pending += self._observe_in_flight(body, doc, status)
+        requeue: float | None = None
+        for _ in range(MAX_STEPS):
+            if not pending:
+                break
+            observation = pending.pop(0)
+            decision = decide(Context(doc.spec, doc.generation, datetime.now(UTC)), status, observation)
+            updated = patch_status(self.api, namespace, name, status, decision.status)
+            if updated is not None:
+                body = updated
+            status = decision.status
+            pending += self.executor.execute(body, doc, status, decision.actions)
+            for observed in (o for o in [observation] if isinstance(o, StageFinished)):
+                if observed.stage_id:
+                    self.executor.cleanup_stage(Owner.from_body(body), observed.stage_id)
+            requeue = decision.requeue_after
+        else:
+            log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
+                      MAX_STEPS)
+        if requeue is not None:
+            self.scheduler.schedule((namespace, name), requeue)
+        self.metrics.observe_status(namespace, name, status)
+
+    def _observe_in_flight(self, body: Mapping[str, Any], doc: ModelDeploymentDoc,
+                           status: Mapping[str, Any]) -> list[Observation]:
+        """On a plain Reconcile, make the stage recorded in status real: report its Job if it finished
+        while we were not looking, or (re)create it if the operator stopped between persisting the status
+        and creating the Job. The deterministic Job name makes this safe to repeat."""
+        stage = status.get("stage")
+        if not stage:
+            return []
+        owner = Owner.from_body(body)
+        job = self.api.get_or_none("Job", owner.namespace, job_name(owner, stage["id"]))
+        if job is not None:
+            finished = self.executor.finished_stage(job)
+            return [finished] if finished else []
+        action = rebuild_start_stage(doc.spec, status, stage)
+        return self.executor.start_stage(owner, doc, status, action)
+
+    def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
+        """Failed with every problem listed; a later spec edit recovers (the next reconcile re-parses)."""
+        meta = body["metadata"]
+        status = dict(body.get("status") or {})
+        message = "; ".join(error.errors)[:2000]
+        if status.get("message") == message and status.get("phase") == "Failed":
+            return
+        new_status = {**status, "phase": "Failed", "message": message,
+                      "observedGeneration": meta.get("generation", 1)}
+        patch_status(self.api, meta["namespace"], meta["name"], status, new_status)
+        post_event(self.api, body, "Warning", "InvalidSpec", message)
+
+    # ------------------------------------------------------------ plumbing
+    def _lock(self, key: Key) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _requeued(self, key: Key) -> None:
+        try:
+            self.reconcile(*key)
+        except ApiError as error:
+            log.warning("requeued reconcile of %s/%s failed: %s", *key, error)
+
+
+def rebuild_start_stage(spec: Mapping[str, Any], status: Mapping[str, Any],
+                        stage: Mapping[str, Any]) -> StartStage:
+    """The StartStage the core issued for the stage recorded in status (same id, data and baseline)."""
+    name, version = stage["name"], int(stage["version"])
+    if name == "train":
+        record = next((r for r in status.get("versions", []) if r.get("version") == version), {})
+        dataset = spec["training"]["dataset"]
+        if record.get("trigger") == "Degradation":
+            dataset = (spec.get("retraining") or {}).get("dataset") or dataset
+        return StartStage("train", version, stage["id"], dataset)
+    if name == "validate":
+        return StartStage("validate", version, stage["id"], spec["validation"]["dataset"],
+                          baseline_version=status.get("servingVersion"))
+    return StartStage("evaluate", version, stage["id"], (spec.get("monitoring") or {}).get("dataset") or {})

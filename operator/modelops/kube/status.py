@@ -1,0 +1,80 @@
+"""Persist the core's status through the status subresource, and post Kubernetes Events.
+
+Only `status` is ever patched (never spec or metadata), with a JSON merge patch that also nulls keys
+the new status dropped (e.g. `stage` when nothing is in flight).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from modelops import API_GROUP, API_VERSION, KIND
+from modelops.kube.api import ApiError, KubeApi
+
+log = logging.getLogger(__name__)
+COMPONENT = "modelops-operator"
+
+
+def status_merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Top-level merge patch turning `old` into `new`: changed keys replaced, removed keys nulled."""
+    patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
+    patch.update({key: None for key in old if key not in new})
+    return patch
+
+
+def patch_status(api: KubeApi, namespace: str, name: str, old: Mapping[str, Any],
+                 new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Write the difference; returns the updated object, or None when nothing changed."""
+    patch = status_merge_patch(old, new)
+    if not patch:
+        return None
+    return api.patch(KIND, namespace, name, {"status": patch}, subresource="status")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
+    """A core/v1 Event about the ModelDeployment (what `kubectl describe mdep` lists)."""
+    meta = owner["metadata"]
+    stamp = _now()
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+            "namespace": meta["namespace"],
+            "labels": {"app.kubernetes.io/managed-by": "modelops", f"{API_GROUP}/deployment": meta["name"]},
+        },
+        "involvedObject": {
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
+            "kind": KIND,
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": COMPONENT},
+        "reportingComponent": f"{API_GROUP}/operator",
+        "reportingInstance": os.environ.get("HOSTNAME", "modelops-operator"),
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+def post_event(api: KubeApi, owner: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    """Events are best effort: a failure to post one is logged, never fails the reconcile."""
+    try:
+        api.create(build_event(owner, type_, reason, message))
+    except ApiError as error:
+        log.warning("could not post event %s for %s: %s", reason, owner["metadata"]["name"], error)

@@ -1,0 +1,173 @@
+"""Pure builder tests: manifests for Jobs, serving and ConfigMaps from the real sample specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelops.api import parse_model_deployment
+from modelops.kube.builders.common import Owner, child_name
+from modelops.kube.builders.config import build_serving_config_map, build_stage_config_map
+from modelops.kube.builders.jobs import build_stage_job, job_name
+from modelops.kube.builders.serving import (
+    build_service,
+    build_serving_deployment,
+    deployment_rolled_out,
+    deployment_version,
+)
+from modelops.serving.config import parse_model_config
+
+SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
+OWNER = Owner(name="churn", namespace="ml", uid="1234-uid")
+REQUIRED_LABELS = ("app.kubernetes.io/managed-by", "app.kubernetes.io/name", "modelops.dev/deployment",
+                   "modelops.dev/stage")
+
+
+def sample_spec(name: str = "binary-classification") -> dict:
+    return parse_model_deployment(yaml.safe_load((SAMPLES / f"{name}.yaml").read_text())).spec
+
+
+def assert_child_contract(obj: dict, stage: str) -> None:
+    labels = obj["metadata"]["labels"]
+    for key in REQUIRED_LABELS:
+        assert key in labels, key
+    assert labels["app.kubernetes.io/managed-by"] == "modelops"
+    assert labels["modelops.dev/stage"] == stage
+    (ref,) = obj["metadata"]["ownerReferences"]
+    assert ref == {"apiVersion": "modelops.dev/v1alpha1", "kind": "ModelDeployment", "name": "churn",
+                   "uid": "1234-uid", "controller": True, "blockOwnerDeletion": True}
+    assert obj["metadata"]["namespace"] == "ml"
+    assert len(obj["metadata"]["name"]) <= 63
+
+
+@pytest.mark.parametrize("stage", ["train", "validate", "evaluate"])
+def test_stage_job_runs_the_worker_with_restricted_pod_security(stage: str) -> None:
+    spec = sample_spec()
+    job = build_stage_job(OWNER, spec, stage, 3, f"{stage}-v3", ttl_seconds=600)
+    assert_child_contract(job, stage)
+    assert job["metadata"]["name"] == "churn-" + f"{stage}-v3"
+    assert job["metadata"]["labels"]["modelops.dev/version"] == "3"
+    job_spec = job["spec"]
+    assert job_spec["backoffLimit"] == 1 and job_spec["activeDeadlineSeconds"] == 3600
+    assert job_spec["ttlSecondsAfterFinished"] == 600
+    pod = job_spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["modelops", "worker", stage, "--config", "/etc/modelops/stage/config.json"]
+    assert container["image"] == spec["training"]["image"]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts == {"models": "/models", "stage-config": "/etc/modelops/stage", "tmp": "/tmp"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["models"]["persistentVolumeClaim"] == {"claimName": "modelops-models"}
+    assert volumes["stage-config"]["configMap"]["name"] == job["metadata"]["name"]
+    # the pod template carries the same labels, so `kubectl get pods -l modelops.dev/deployment=churn` works
+    assert pod and job_spec["template"]["metadata"]["labels"] == job["metadata"]["labels"]
+
+
+def test_user_command_gets_stage_and_config_appended() -> None:
+    spec = sample_spec()
+    spec["training"]["command"] = ["python", "-m", "mytrainer"]
+    job = build_stage_job(OWNER, spec, "train", 1, "train-v1")
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command == ["python", "-m", "mytrainer", "train", "--config", "/etc/modelops/stage/config.json"]
+
+
+def test_names_are_deterministic_and_fit_63_characters() -> None:
+    long_owner = Owner(name="a" * 40, namespace="ml", uid="u")
+    first = job_name(long_owner, "evaluate-v123456-e9999999999")
+    assert first == job_name(long_owner, "evaluate-v123456-e9999999999")
+    assert len(first) <= 63
+    assert first != job_name(long_owner, "evaluate-v123456-e9999999998")
+    assert child_name("churn", "train-v1") == "churn-train-v1"
+
+
+def test_stage_config_map_holds_the_worker_config_as_json() -> None:
+    config = {"stage": "train", "version": 2, "storageRoot": "/models"}
+    cm = build_stage_config_map(OWNER, "train", 2, "train-v2", config)
+    assert_child_contract(cm, "train")
+    assert json.loads(cm["data"]["config.json"]) == config
+    assert cm["metadata"]["name"] == job_name(OWNER, "train-v2")
+
+
+@pytest.mark.parametrize("track", ["stable", "canary"])
+def test_serving_config_pins_exactly_one_version_with_its_track_label(track: str) -> None:
+    spec = sample_spec()
+    cm = build_serving_config_map(OWNER, spec, track, 7)
+    assert_child_contract(cm, "serve")
+    (model,) = parse_model_config(cm["data"]["models.config"])
+    assert model.name == "churn"
+    assert model.base_path == "/models/ml/churn"
+    assert model.versions == (7,)
+    assert dict(model.labels) == {track: 7}
+    assert "prometheus_config" in cm["data"]["monitoring.config"]
+
+
+def test_serving_deployment_is_tf_serving_pinned_and_rolls_on_config_change() -> None:
+    spec = sample_spec()
+    deployment = build_serving_deployment(OWNER, spec, "stable", 4)
+    assert_child_contract(deployment, "serve")
+    assert deployment["metadata"]["name"] == "churn"
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert "modelops.dev/version" not in selector  # selectors are immutable; versions change
+    template = deployment["spec"]["template"]
+    assert all(template["metadata"]["labels"][k] == v for k, v in selector.items())
+    (container,) = template["spec"]["containers"]
+    assert container["image"] == "tensorflow/serving:2.18.0"
+    assert container["command"] == ["tensorflow_model_server"]
+    assert container["args"] == [
+        "--port=8500", "--rest_api_port=8501", "--model_config_file=/etc/modelops/serving/models.config",
+        "--model_config_file_poll_wait_seconds=30",
+        "--monitoring_config_file=/etc/modelops/serving/monitoring.config",
+    ]
+    assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/churn/labels/stable", "port": 8501}
+    assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+    other = build_serving_deployment(OWNER, spec, "stable", 5)
+    hash_key = "modelops.dev/config-hash"
+    assert other["spec"]["template"]["metadata"]["annotations"][hash_key] != \
+        template["metadata"]["annotations"][hash_key]
+    assert build_serving_deployment(OWNER, spec, "stable", 4) == deployment  # pure: same input, same output
+
+
+def test_canary_deployment_uses_canary_replicas_label_and_own_config() -> None:
+    spec = sample_spec("regression")
+    canary = build_serving_deployment(Owner("prices", "ml", "u"), spec, "canary", 2)
+    assert canary["metadata"]["name"] == "prices-canary"
+    assert canary["spec"]["replicas"] == spec["serving"]["canary"]["replicas"]
+    assert canary["spec"]["selector"]["matchLabels"]["modelops.dev/track"] == "canary"
+    container = canary["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/prices/labels/canary"
+    volumes = {v["name"]: v for v in canary["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["serving-config"]["configMap"]["name"] == "prices-canary-serving"
+
+
+def test_services_keep_port_equal_to_target_port_and_select_by_track() -> None:
+    stable, canary = build_service(OWNER, "stable"), build_service(OWNER, "canary")
+    assert_child_contract(stable, "serve")
+    for service in (stable, canary):
+        assert all(p["port"] == p["targetPort"] for p in service["spec"]["ports"])
+        assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
+    assert "modelops.dev/track" not in stable["spec"]["selector"]  # stable Service reaches canary pods too
+    assert canary["spec"]["selector"]["modelops.dev/track"] == "canary"
+    assert canary["metadata"]["name"] == "churn-canary"
+
+
+def test_rolled_out_needs_current_generation_and_all_replicas_available() -> None:
+    deployment = build_serving_deployment(OWNER, sample_spec(), "stable", 4)
+    deployment["metadata"]["generation"] = 3
+    deployment["status"] = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}
+    assert deployment_rolled_out(deployment) and deployment_version(deployment) == 4
+    for stale in ({"observedGeneration": 2}, {"availableReplicas": 1}, {"replicas": 3}):
+        assert not deployment_rolled_out({**deployment, "status": {**deployment["status"], **stale}})

@@ -1,0 +1,106 @@
+"""Pure parts of the operator shell: status patches, job results, events, metrics, CLI settings."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from prometheus_client import generate_latest
+
+from modelops.kube.cli import _parser, settings_from_args
+from modelops.kube.metrics import OperatorMetrics
+from modelops.kube.results import job_outcome, latest_termination_message
+from modelops.kube.runtime import rebuild_start_stage
+from modelops.kube.scheduler import Scheduler
+from modelops.kube.status import build_event, status_merge_patch
+
+
+def test_status_patch_replaces_changed_keys_and_nulls_removed_ones() -> None:
+    old = {"phase": "Training", "stage": {"id": "train-v1"}, "versions": [{"version": 1}]}
+    new = {"phase": "Validating", "versions": [{"version": 1}], "candidateVersion": 1}
+    assert status_merge_patch(old, new) == {"phase": "Validating", "candidateVersion": 1, "stage": None}
+    assert status_merge_patch(new, new) == {}
+
+
+def test_job_outcome_reads_conditions() -> None:
+    assert job_outcome({"status": {}}) is None
+    assert job_outcome({"status": {"conditions": [{"type": "Complete", "status": "True"}]}}) is True
+    assert job_outcome({"status": {"conditions": [{"type": "Failed", "status": "True"}]}}) is False
+    assert job_outcome({"status": {"conditions": [{"type": "Failed", "status": "False"}]}}) is None
+
+
+def test_latest_termination_message_prefers_the_matching_exit_code() -> None:
+    def pod(code: int, message: str, at: str) -> dict:
+        return {"status": {"containerStatuses": [{"state": {"terminated": {
+            "exitCode": code, "message": message, "finishedAt": at}}}]}}
+
+    pods = [pod(1, "boom", "2026-01-01T00:00:02Z"), pod(0, '{"stage":"train"}', "2026-01-01T00:00:01Z"),
+            {"status": {}}]
+    assert latest_termination_message(pods, want_success=True) == '{"stage":"train"}'
+    assert latest_termination_message(pods, want_success=False) == "boom"
+    assert latest_termination_message([{"status": {}}], want_success=True) is None
+
+
+def test_event_is_about_the_model_deployment() -> None:
+    body = {"metadata": {"name": "churn", "namespace": "ml", "uid": "u1", "resourceVersion": "9"}}
+    event = build_event(body, "Warning", "CandidateRejected", "x" * 5000)
+    assert event["involvedObject"]["kind"] == "ModelDeployment"
+    assert event["involvedObject"]["uid"] == "u1"
+    assert event["metadata"]["namespace"] == "ml" and event["metadata"]["name"].startswith("churn.")
+    assert len(event["message"]) == 1024
+    assert build_event(body, "Normal", "R", "m")["metadata"]["name"] != event["metadata"]["name"]
+
+
+def test_metrics_follow_status_and_forget_deleted_deployments() -> None:
+    metrics = OperatorMetrics()
+    status = {"phase": "Serving", "servingVersion": 2,
+              "versions": [{"version": 2, "metrics": {"accuracy": 0.93}}],
+              "lastEvaluation": {"metrics": {"accuracy": 0.9}, "drift": {"maxPsi": 0.31}}}
+    metrics.observe_status("ml", "churn", status)
+    text = generate_latest(metrics.registry).decode()
+    assert 'modelops_deployment_phase{name="churn",namespace="ml",phase="Serving"} 1.0' in text
+    assert 'modelops_model_quality{metric="accuracy",name="churn",namespace="ml",version="2"} 0.93' in text
+    assert 'modelops_drift{name="churn",namespace="ml",statistic="psi"} 0.31' in text
+    metrics.forget("ml", "churn")
+    assert 'name="churn"' not in generate_latest(metrics.registry).decode()
+
+
+def test_rebuilt_stage_matches_what_the_core_would_start() -> None:
+    spec = {"training": {"dataset": {"uri": "train.csv"}}, "retraining": {"dataset": {"uri": "recent.csv"}},
+            "validation": {"dataset": {"uri": "val.csv"}}, "monitoring": {"dataset": {"uri": "live.csv"}}}
+    status = {"servingVersion": 1, "versions": [{"version": 2, "trigger": "Degradation"}]}
+    train = rebuild_start_stage(spec, status, {"id": "train-v2", "name": "train", "version": 2})
+    assert (train.stage_id, train.dataset["uri"]) == ("train-v2", "recent.csv")
+    validate = rebuild_start_stage(spec, status, {"id": "validate-v2", "name": "validate", "version": 2})
+    assert validate.baseline_version == 1 and validate.dataset["uri"] == "val.csv"
+    evaluate = rebuild_start_stage(spec, status, {"id": "evaluate-v1-e3", "name": "evaluate", "version": 1})
+    assert evaluate.dataset["uri"] == "live.csv"
+
+
+def test_scheduler_runs_only_the_latest_schedule_per_key() -> None:
+    calls: list[tuple[str, str]] = []
+    scheduler = Scheduler(calls.append, workers=1)
+    scheduler.start()
+    try:
+        scheduler.schedule(("ns", "a"), 0.05)
+        scheduler.schedule(("ns", "a"), 0.2)  # replaces the first
+        scheduler.schedule(("ns", "b"), 0.1)
+        scheduler.schedule(("ns", "c"), 0.1)
+        scheduler.cancel(("ns", "c"))
+        time.sleep(0.12)
+        assert calls == [("ns", "b")]
+        time.sleep(0.2)
+        assert calls == [("ns", "b"), ("ns", "a")]
+    finally:
+        scheduler.stop()
+
+
+def test_cli_settings_and_bad_flags() -> None:
+    args = _parser().parse_args(["-n", "ml", "-n", "prod", "--peering", "modelops", "--liveness", "off",
+                                 "--metrics-port", "0"])
+    settings = settings_from_args(args)
+    assert settings.namespaces == ("ml", "prod") and not settings.clusterwide
+    assert settings.peering == "modelops" and settings.liveness is None and settings.metrics_port == 0
+    assert settings_from_args(_parser().parse_args([])).clusterwide
+    with pytest.raises(SystemExit, match="--workers"):
+        settings_from_args(_parser().parse_args(["--workers", "0"]))
