@@ -1,0 +1,128 @@
+"""Bad data fails through the CLI entry with the right reason and a message naming file and column (fast:
+every check runs before TensorFlow is imported). Feature and label checks against a trained version
+live in test_workloads_validate.py."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from modelops.workloads.config import DatasetSpec
+from modelops.workloads.data import load_dataset
+from modelops.workloads.synthetic import make_dataset, write_csv, write_npz
+
+TASK = "binary-classification"
+
+
+def _csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _rows(n: int, label: str = "1") -> str:
+    return "".join(f"{i}.5,{i * 2},{label}\n" for i in range(n))
+
+
+@pytest.mark.parametrize(("content", "reason", "fragments"), [
+    ("a,b,target\n" + _rows(20), "MissingLabelColumn", ["no label column 'label'", "a, b, target"]),
+    ("a,b,label\n" + _rows(12) + "1.0,abc,0\n", "NonNumericValue", ["line 14", "column 'b'", "'abc'"]),
+    ("a,b,label\n" + _rows(12) + "1.0,,0\n", "NonNumericValue", ["line 14", "column 'b'"]),
+    ("a,b,label\n" + _rows(5) + "nan,1,0\n" + _rows(6), "NonFiniteValue", ["line 7", "column 'a'"]),
+    ("a,b,label\n" + _rows(5) + "1,inf,0\n" + _rows(6), "NonFiniteValue", ["line 7", "column 'b'"]),
+    ("", "EmptyDataset", ["file is empty"]),
+    ("a,b,label\n", "EmptyDataset", ["no data rows"]),
+    ("a,b,label\n" + _rows(9), "TooFewRows", ["9 rows, at least 10"]),
+    ("a,b,label\n" + _rows(11) + "1,2,2\n", "LabelOutOfRange", ["column 'label'", "labels 0 or 1", "e.g. 2"]),
+    ("a,b,label\n" + _rows(11) + "1,2\n", "MalformedDataset", ["line 13 has 2 fields"]),
+])
+def test_bad_csv_fails_train_with_reason(tmp_path, worker, content, reason, fragments):
+    dataset = _csv(tmp_path, content)
+    run = worker("train", TASK, dataset)
+    assert run.code == 1
+    assert run.result["reason"] == reason, run.result
+    assert str(dataset) in run.result["error"]
+    for fragment in fragments:
+        assert fragment in run.result["error"]
+    # the full failure report is kept beside the model store, and no version appeared
+    deployment = tmp_path / "models" / "default" / "churn"
+    assert not (deployment / "1").exists()
+    assert len(list((deployment / "failures").glob("train-1-*.json"))) == 1
+
+
+def test_multiclass_labels_must_be_non_negative_integers(tmp_path, worker):
+    run = worker("train", "multiclass-classification", _csv(tmp_path, "a,b,label\n" + _rows(11) + "1,2,1.5\n"))
+    assert run.result["reason"] == "LabelOutOfRange" and "integer labels 0..K-1" in run.result["error"]
+
+
+def test_numclasses_bounds_multiclass_labels(tmp_path, worker):
+    run = worker("train", "multiclass-classification", _csv(tmp_path, "a,b,label\n" + _rows(11, "3")),
+                 model={"numClasses": 3})
+    assert run.result["reason"] == "LabelOutOfRange" and "3 classes (0..2)" in run.result["error"]
+
+
+def test_missing_file_and_unknown_format(tmp_path, worker):
+    run = worker("train", TASK, tmp_path / "nope.csv")
+    assert run.result["reason"] == "DatasetUnreadable" and "nope.csv" in run.result["error"]
+    run = worker("train", TASK, _csv(tmp_path, "a,label\n", name="data.parquet"))
+    assert run.result["reason"] == "InvalidConfig" and "config.dataset.format" in run.result["error"]
+
+
+def test_npz_checks(tmp_path, worker):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.ones((20, 2)), y=np.r_[np.ones(19), np.nan])
+    run = worker("train", TASK, bad)
+    assert run.result["reason"] == "NonFiniteValue" and "row 19" in run.result["error"]
+    no_y = tmp_path / "noy.npz"
+    np.savez(no_y, x=np.ones((20, 2)))
+    assert worker("train", TASK, no_y).result["reason"] == "MissingLabelColumn"
+
+
+def test_csv_and_npz_round_trip_exactly(tmp_path):
+    x, y, names = make_dataset(TASK, 50, 4, seed=5)
+    from_csv = load_dataset(DatasetSpec(str(write_csv(tmp_path / "d.csv", x, y, names))), TASK)
+    from_npz = load_dataset(DatasetSpec(str(write_npz(tmp_path / "d.npz", x, y, names))), TASK)
+    np.testing.assert_array_equal(from_csv.x, x.astype(np.float32))
+    np.testing.assert_array_equal(from_npz.x, from_csv.x)
+    np.testing.assert_array_equal(from_npz.y, y.astype(np.float32))
+    assert from_csv.feature_names == from_npz.feature_names == ("f0", "f1", "f2", "f3")
+
+
+def test_columns_are_reordered_to_the_trained_order_or_mismatch_is_named(tmp_path):
+    path = _csv(tmp_path, "b,label,a\n" + "".join(f"{i},1,{-i}\n" for i in range(12)))
+    data = load_dataset(DatasetSpec(str(path)), TASK, expected_features=["a", "b"])
+    assert data.feature_names == ("a", "b") and data.x[3].tolist() == [-3.0, 3.0]
+    from modelops.workloads.errors import WorkloadError
+    with pytest.raises(WorkloadError, match=r"missing \['c'\], unexpected \['b'\]") as raised:
+        load_dataset(DatasetSpec(str(path)), TASK, expected_features=["a", "c"])
+    assert raised.value.reason == "FeatureMismatch"
+
+
+def test_dataset_over_http_on_loopback(tmp_path):
+    x, y, names = make_dataset("regression", 30, 3, seed=1)
+    write_csv(tmp_path / "served.csv", x, y, names)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        data = load_dataset(DatasetSpec(f"{base}/served.csv"), "regression")
+        assert data.rows == 30 and np.allclose(data.y, y)
+        from modelops.workloads.errors import WorkloadError
+        with pytest.raises(WorkloadError, match="cannot download") as raised:
+            load_dataset(DatasetSpec(f"{base}/missing.csv"), "regression")
+        assert raised.value.reason == "DatasetUnreadable"
+    finally:
+        server.shutdown()
+        server.server_close()

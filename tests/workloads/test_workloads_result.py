@@ -1,0 +1,64 @@
+"""The ≤ 4 KiB summary: shrinking keeps what runtimes decide on; parsing refuses garbage (fast)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from modelops.workloads.result import MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
+
+
+def _big_evaluate_summary(features: int) -> dict:
+    drift = {f"feature_with_a_long_name_{i}": {"psi": 0.1 * i, "ks": 0.01 * i} for i in range(features)}
+    return {"stage": "evaluate", "version": 7, "metrics": {"accuracy": 0.91, "loss": 0.2},
+            "drift": {"features": drift, "maxPsi": 4.2, "maxKs": 0.5, "driftedFeature": "feature_with_a_long_name_3"},
+            "rows": 1000}
+
+
+def test_small_summary_is_kept_whole():
+    summary = _big_evaluate_summary(3)
+    assert json.loads(render_summary(summary)) == summary
+
+
+def test_per_feature_drift_is_dropped_first_and_essentials_stay():
+    text = render_summary(_big_evaluate_summary(200))
+    assert len(text.encode()) <= MAX_SUMMARY_BYTES
+    result = json.loads(text)
+    assert result["truncated"] is True
+    assert result["metrics"] == {"accuracy": 0.91, "loss": 0.2}
+    assert result["drift"] == {"maxPsi": 4.2, "maxKs": 0.5, "driftedFeature": "feature_with_a_long_name_3"}
+
+
+def test_gate_details_shrink_before_metrics_go():
+    gates = [{"metric": "accuracy", "kind": "min", "value": 0.9, "bound": 0.8, "passed": True, "baseline": None,
+              "diff": None, "skipped": False, "reason": "x" * 200} for _ in range(40)]
+    summary = {"stage": "validate", "version": 2, "baselineVersion": 1, "metrics": {"accuracy": 0.9},
+               "baselineMetrics": {"accuracy": 0.8}, "gates": gates, "passed": False, "reason": "GateFailed"}
+    result = json.loads(render_summary(summary))
+    assert result["passed"] is False and result["metrics"] == {"accuracy": 0.9}
+    assert result["gates"] == [{"metric": "accuracy", "kind": "min", "passed": True}] * 40
+
+
+def test_huge_error_is_cut_but_reason_kept(tmp_path):
+    path = tmp_path / "termination-log"
+    text = write_summary(path, {"stage": "train", "version": 1, "error": "boom " * 5000, "reason": "NonNumericValue"})
+    assert path.read_text() == text and len(text.encode()) <= MAX_SUMMARY_BYTES
+    result = read_result(text)
+    assert result["reason"] == "NonNumericValue" and result["error"].startswith("boom")
+
+
+def test_non_finite_metrics_become_null():
+    assert json.loads(render_summary({"stage": "validate", "metrics": {"auc": float("nan")}}))["metrics"] == {
+        "auc": None}
+
+
+def test_read_result_takes_last_json_line_of_logs():
+    logs = "epoch 1: loss=0.5\nsome warning\n" + json.dumps({"stage": "train", "version": 1, "metrics": {}})
+    assert read_result(logs)["version"] == 1
+
+
+@pytest.mark.parametrize("garbage", ["", "   ", "Traceback (most recent call last):\n  boom", "[1, 2]",
+                                     '{"unrelated": true}'])
+def test_read_result_raises_clearly_on_garbage(garbage):
+    with pytest.raises(ValueError, match="workload result"):
+        read_result(garbage)
