@@ -7,6 +7,7 @@ Formulas (stated once, used everywhere):
                  `worsening = -diff` for higher-is-better metrics and `+diff` for lower-is-better ones;
                  passes when worsening <= maxRegression. Skipped (and recorded) when there is no baseline.
 A metric the validation did not produce fails its gate: a gate that cannot be checked must not bless.
+Comparisons allow TOLERANCE for float rounding, so 0.90 - 0.88 passes maxRegression 0.02 as a user expects.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modelops.api.metrics import worsening
+
+TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,12 @@ def _optional_float(value: Any) -> float | None:
 
 def _check_min(gate: Gate, value: float) -> GateResult:
     assert gate.min is not None
-    return GateResult(gate.metric, "min", value, gate.min, passed=value >= gate.min)
+    return GateResult(gate.metric, "min", value, gate.min, passed=value >= gate.min - TOLERANCE)
 
 
 def _check_max(gate: Gate, value: float) -> GateResult:
     assert gate.max is not None
-    return GateResult(gate.metric, "max", value, gate.max, passed=value <= gate.max)
+    return GateResult(gate.metric, "max", value, gate.max, passed=value <= gate.max + TOLERANCE)
 
 
 def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | None) -> GateResult:
@@ -112,7 +115,7 @@ def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | 
     worse_by = worsening(gate.metric, value, base)
     return GateResult(
         gate.metric, "maxRegression", value, gate.max_regression,
-        passed=worse_by <= gate.max_regression, baseline=base, diff=value - base,
+        passed=worse_by <= gate.max_regression + TOLERANCE, baseline=base, diff=value - base,
     )
 
 

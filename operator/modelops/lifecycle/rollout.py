@@ -55,6 +55,7 @@ def on_serving_observed(d: Draft, obs: ServingObserved) -> None:
     if canary is not None and canary in ready and d.status.get("canaryVersion") != canary:
         d.status["canaryVersion"] = canary
         _set_state(d, canary, "Canary", "CanaryServing")
+        (d.record(canary) or {}).setdefault("servedAt", d.now)
         d.event("Normal", "CanaryServing", f"version {canary} serves as canary beside {stable}")
     if canary is None and d.status.get("canaryVersion") is not None:
         d.status.pop("canaryVersion", None)

@@ -1,0 +1,83 @@
+"""A tiny driver for the lifecycle core: feeds observations and remembers what came out."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelops.api import parse_model_deployment
+from modelops.lifecycle import Context, Decision, Observation, Reconcile, ServingObserved, StageFinished, decide
+from modelops.lifecycle.model import StartStage
+
+SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def sample_spec(name: str = "binary-classification", **overrides: Any) -> dict[str, Any]:
+    doc = yaml.safe_load((SAMPLES / f"{name}.yaml").read_text())
+    for dotted, value in overrides.items():
+        node = doc["spec"]
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return parse_model_deployment(doc).spec
+
+
+GOOD = {"accuracy": 0.9, "auc": 0.93, "precision": 0.9, "recall": 0.9, "f1": 0.9, "loss": 0.3}
+
+
+@dataclass
+class Driver:
+    spec: dict[str, Any]
+    generation: int = 1
+    now: datetime = T0
+    status: dict[str, Any] = field(default_factory=dict)
+    history: list[Decision] = field(default_factory=list)
+
+    def feed(self, observation: Observation) -> Decision:
+        decision = decide(Context(self.spec, self.generation, self.now), copy.deepcopy(self.status), observation)
+        self.status = decision.status
+        self.history.append(decision)
+        return decision
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def edit(self, spec: dict[str, Any]) -> Decision:
+        self.spec, self.generation = spec, self.generation + 1
+        return self.feed(Reconcile())
+
+    def stage(self) -> dict[str, Any] | None:
+        return self.status.get("stage")
+
+    def finish(self, succeeded: bool = True, **result: Any) -> Decision:
+        stage = self.stage()
+        assert stage is not None, f"no stage in flight (phase {self.status.get('phase')})"
+        return self.feed(StageFinished(stage["id"], succeeded, result))
+
+    def serve_ready(self, *versions: int) -> Decision:
+        return self.feed(ServingObserved(frozenset(versions)))
+
+    def to_serving(self, metrics: dict[str, float] | None = None) -> None:
+        """Drive a fresh deployment through train → validate → deploy → serving."""
+        self.feed(Reconcile())
+        self.finish(metrics={"loss": 0.3})
+        self.finish(metrics=metrics or GOOD)
+        self.serve_ready(self.status["rollout"]["stable"])
+
+
+def started(decision: Decision) -> list[StartStage]:
+    return [a for a in decision.actions if isinstance(a, StartStage)]
+
+
+def conditions(status: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in status.get("conditions", [])}
