@@ -1,0 +1,34 @@
+# The two commands of README.md: `make demo` (the closed loop on this machine) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test test-fast controlplane lint crd bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	bash scripts/demo.sh
+
+controlplane:
+	bash scripts/build-controlplane.sh
+
+# Everything: unit, workloads, serving, local, the real control plane (cluster, kube, e2e).
+test: setup controlplane
+	$(PY) -m pytest
+
+# Without the Go-built control plane: quick feedback while developing.
+test-fast: setup
+	$(PY) -m pytest -m "not cluster"
+
+lint:
+	$(VENV)/bin/ruff check operator tests bench examples
+
+crd:
+	$(VENV)/bin/modelops manifests crd -o manifests/crd.yaml
+	cp manifests/crd.yaml charts/modelops/crds/crd.yaml
+
+bench:
+	$(PY) bench/serve.py
+	$(PY) bench/evaluate.py
+	$(PY) bench/operator.py
