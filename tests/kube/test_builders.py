@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from modelops.api import parse_model_deployment
 from modelops.kube.builders.common import Owner, child_name
 from modelops.kube.builders.config import build_serving_config_map, build_stage_config_map
