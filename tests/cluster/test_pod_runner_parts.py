@@ -1,0 +1,74 @@
+"""Pod runner parts that need no control plane: command mapping, env expansion, the DNS shim."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.podrunner import podspec
+from support.podrunner.dns import SHIM_DIR, build_hosts, write_atomically
+
+
+def test_commands_map_to_this_environment() -> None:
+    env = {"MODEL_NAME": "iris", "MODEL_BASE_PATH": "/models"}
+    tf_serving = podspec.resolve_argv({"name": "server", "image": "tensorflow/serving:2.16.1"}, env)
+    assert tf_serving == [str(podspec.VENV_BIN / "modelops"), "serve", "--port=8500", "--rest_api_port=8501",
+                          "--model_name=iris", "--model_base_path=/models/iris"]
+    worker = podspec.resolve_argv({"name": "w", "command": ["modelops", "worker"], "args": ["train"]}, {})
+    assert worker == [str(podspec.VENV_BIN / "modelops"), "worker", "train"]
+    assert podspec.resolve_argv({"name": "p", "command": ["python3", "-V"]}, {})[0] == sys.executable
+
+
+def test_unrunnable_containers_are_named_in_the_error() -> None:
+    with pytest.raises(podspec.PodSpecError, match=r"container 'app'.*command is empty.*busybox"):
+        podspec.resolve_argv({"name": "app", "image": "busybox"}, {})
+    with pytest.raises(podspec.PodSpecError, match=r"container 'app'.*'no-such-tool-xyz' is not on PATH"):
+        podspec.resolve_argv({"name": "app", "command": ["no-such-tool-xyz"]}, {})
+
+
+def test_env_follows_kubernetes_expansion_rules() -> None:
+    pod = {"metadata": {"name": "p", "namespace": "ns", "labels": {"tier": "web"}}, "spec": {"nodeName": "n"}}
+    container = {"name": "c", "env": [
+        {"name": "A", "value": "x"},
+        {"name": "B", "value": "$(A)-$(MISSING)-$$(A)"},
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "TIER", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['tier']"}}},
+        {"name": "KEY", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}},
+    ]}
+    lookup = {("configmap", "ns", "cm"): {"k": "v"}}
+    env = podspec.resolve_env(pod, container, "127.42.0.9", "127.0.0.1", lambda *key: lookup.get(key))
+    assert env == {"A": "x", "B": "x-$(MISSING)-$(A)", "IP": "127.42.0.9", "TIER": "web", "KEY": "v"}
+    with pytest.raises(podspec.PodSpecError, match=r"env KEY: configmap 'cm' key 'k' not found"):
+        podspec.resolve_env(pod, container, "127.42.0.9", "127.0.0.1", lambda *key: None)
+
+
+def test_dns_shim_resolves_service_names_to_ready_endpoints(tmp_path: Path) -> None:
+    services = [{"metadata": {"name": "web", "namespace": "shop"}}, {"metadata": {"name": "idle", "namespace": "shop"}}]
+    slices = [{"metadata": {"namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+               "endpoints": [{"addresses": ["127.42.0.3"], "conditions": {"ready": True}},
+                             {"addresses": ["127.42.0.4"], "conditions": {"ready": False}}]}]
+    hosts = tmp_path / "hosts.json"
+    write_atomically(hosts, build_hosts(services, slices))
+    probe = (
+        "import json, socket\n"
+        "def ips(name):\n"
+        "    try:\n"
+        "        return sorted({a[4][0] for a in socket.getaddrinfo(name, 80)})\n"
+        "    except socket.gaierror as error:\n"
+        "        return 'error'\n"
+        "names = ['web.shop.svc', 'web.shop.svc.cluster.local', 'web.shop', 'web', 'idle.shop.svc', 'nope.x.svc',\n"
+        "         'localhost']\n"
+        "print(json.dumps({n: ips(n) for n in names}))\n"
+    )
+    env = {"PYTHONPATH": str(SHIM_DIR), "MODELOPS_POD_HOSTS_FILE": str(hosts), "MODELOPS_POD_NAMESPACE": "shop"}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                            timeout=30)
+    answers = json.loads(result.stdout)
+    for name in ("web.shop.svc", "web.shop.svc.cluster.local", "web.shop", "web"):
+        assert answers[name] == ["127.42.0.3"], name
+    assert answers["idle.shop.svc"] == "error"  # Service without ready endpoints
+    assert answers["nope.x.svc"] == "error"  # unknown cluster name fails fast
+    assert "127.0.0.1" in answers["localhost"]  # everything else resolves normally
