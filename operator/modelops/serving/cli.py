@@ -67,8 +67,6 @@ def _read(path: str, flag: str) -> str:
 
 def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import deferred: TensorFlow)
     """Validate flag combinations and read the side files; errors name the flag and the file."""
-    from modelops.serving.server import ServerSettings
-
     if bool(args.model_config_file) == bool(args.model_base_path):
         raise ConfigError("give exactly one of --model_config_file or --model_base_path")
     if args.model_base_path and not os.path.isdir(args.model_base_path):
@@ -88,6 +86,8 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
             batching = _in_file(parse_batching_parameters, text, args.batching_parameters_file)
     elif args.batching_parameters_file:
         log.warning("--batching_parameters_file is ignored without --enable_batching")
+    from modelops.serving.server import ServerSettings  # TensorFlow: only once flags are valid
+
     return ServerSettings(
         host=args.rest_api_host,
         rest_port=args.rest_api_port,
