@@ -1,0 +1,101 @@
+"""The whole loop on the real control plane, driven by the real operator under its RBAC:
+
+apply → training Job → validation → TF Serving Deployment pinned to v1 + Service → scheduled evaluation →
+data shift → Degraded → retraining Job → v2 validated → serving switched to v2; then a serving-only edit
+(no retraining) and a pinnedVersion rollback to v1. Printer columns and Events are checked on the way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from kube.harness import (
+    events_of,
+    jobs_of,
+    mdep_path,
+    model_deployment,
+    printer_row,
+    status_of,
+    wait_status,
+    write_datasets,
+)
+from support.podrunner.volumes import pvc_dir
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+NAME = "churn"
+
+
+def serving_deployment(rest, namespace: str) -> dict:
+    return rest.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{NAME}")
+
+
+def pinned_version(rest, namespace: str) -> str:
+    return serving_deployment(rest, namespace)["spec"]["template"]["metadata"]["labels"]["modelops.dev/version"]
+
+
+def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edit_and_pin(
+        control_plane, pod_runner, start_operator) -> None:
+    from support.kubetest import new_namespace
+
+    rest = control_plane.rest
+    namespace = new_namespace(rest, "e2e")
+    data = pvc_dir(pod_runner.root, namespace, "models") / "datasets"
+    write_datasets(data)
+    operator = start_operator(namespace)
+    doc = model_deployment(NAME, namespace, **{
+        "monitoring": {"interval": "5s", "dataset": {"uri": "/models/datasets/live.csv"},
+                       "degradation": [{"metric": "accuracy", "min": 0.7}],
+                       "drift": {"metric": "psi", "threshold": 0.25}, "onDegradation": "Retrain"},
+        "retraining": {"dataset": {"uri": "/models/datasets/recent.csv"}, "maxAttempts": 2, "cooldown": "1s"},
+    })
+    rest.post(mdep_path(namespace), doc)
+
+    # 1. training Job, then validation, then serving pinned to v1
+    wait_status(rest, namespace, NAME, lambda s: s.get("phase") == "Training", 60, "phase Training")
+    assert [j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)] == [f"{NAME}-train-v1"]
+    assert printer_row(rest, namespace, NAME)["Phase"] == "Training"
+    status = wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 1, 300, "v1 serving")
+    assert status["phase"] in ("Serving", "Deploying") or status["phase"]
+    assert pinned_version(rest, namespace) == "1"
+    service = rest.get(f"/api/v1/namespaces/{namespace}/services/{NAME}")
+    assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
+    config = rest.get(f"/api/v1/namespaces/{namespace}/configmaps/{NAME}-serving")["data"]["models.config"]
+    assert "versions: 1" in config and "stable" in config
+    row = printer_row(rest, namespace, NAME)
+    assert row["Serving"] == 1 and str(row["Metric"]).startswith("accuracy=")
+    reasons = {e["reason"] for e in events_of(rest, namespace, NAME)}
+    assert {"Trained", "Validated", "VersionServing"} <= reasons, reasons
+
+    # 2. a scheduled evaluation of v1 on unshifted live data: healthy
+    wait_status(rest, namespace, NAME, lambda s: (s.get("lastEvaluation") or {}).get("version") == 1
+                and not (s.get("lastEvaluation") or {}).get("degraded"), 180, "a healthy evaluation of v1")
+    assert any(j["metadata"]["name"].startswith(f"{NAME}-evaluate-v1-") for j in jobs_of(rest, namespace, NAME))
+
+    # 3. the world shifts: live data drifts, retraining/validation data follow the new distribution
+    write_datasets(data, shift=2.0, names=("live", "recent", "validation"), seed=50)
+    wait_status(rest, namespace, NAME, lambda s: any(r.get("trigger") == "Degradation"
+                                                     for r in s.get("versions", [])), 180, "degradation retrain")
+    assert f"{NAME}-train-v2" in {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)}
+    assert "ModelDegraded" in {e["reason"] for e in events_of(rest, namespace, NAME)}
+    status = wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 2, 300, "v2 serving")
+    assert pinned_version(rest, namespace) == "2"
+    records = {r["version"]: r["state"] for r in status["versions"]}
+    assert records[1] == "Retired" and records[2] == "Serving"
+    assert 'modelops_deployment_phase{name="churn"' in operator.metrics()
+
+    # 4. serving-only edit: slower evaluations and 2 replicas re-apply serving, never retrain
+    jobs_before = {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME) if "-train-" in j["metadata"]["name"]}
+    rest.patch(mdep_path(namespace, NAME), {"spec": {"serving": {"replicas": 2}, "monitoring": {"interval": "1h"}}},
+               content_type="application/merge-patch+json")
+    wait_status(rest, namespace, NAME, lambda s: s.get("observedGeneration") == 2, 60, "generation 2 observed")
+    from support.processes import wait_until
+    wait_until(lambda: serving_deployment(rest, namespace)["spec"]["replicas"] == 2, 60, 0.25, "2 replicas")
+    jobs_after = {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME) if "-train-" in j["metadata"]["name"]}
+    assert jobs_after == jobs_before
+    assert status_of(rest, namespace, NAME)["servingVersion"] == 2
+
+    # 5. pinnedVersion rolls back to v1
+    rest.patch(mdep_path(namespace, NAME), {"spec": {"serving": {"pinnedVersion": 1}}},
+               content_type="application/merge-patch+json")
+    wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 1, 180, "rollback to v1")
+    assert pinned_version(rest, namespace) == "1"
+    assert not [j for j in jobs_of(rest, namespace, NAME) if j["metadata"]["name"] == f"{NAME}-train-v3"]
