@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from modelops.workloads.cli import main as worker_main
 from modelops.workloads.result import read_result
 from modelops.workloads.synthetic import make_dataset, write_csv

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from modelops.workloads.cli import main as worker_main
 from modelops.workloads.config import load_config, parse_config
 from modelops.workloads.errors import WorkloadError

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from modelops.workloads.config import DatasetSpec
 from modelops.workloads.data import load_dataset
 from modelops.workloads.synthetic import make_dataset, write_csv, write_npz

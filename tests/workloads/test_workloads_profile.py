@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from modelops.workloads.profile import build_profile, compute_drift, ks_statistic, psi, reservoir_sample_indices
 from modelops.workloads.synthetic import make_dataset
 

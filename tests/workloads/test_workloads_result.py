@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from modelops.workloads.result import MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
 
 

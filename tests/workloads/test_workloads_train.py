@@ -1,0 +1,102 @@
+"""Real training for each task, the published version's layout and signature, and atomic publishing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from modelops.workloads.synthetic import make_dataset, write_csv
+
+from .conftest import GOOD, base_config, predict_in_process, run_worker
+
+pytestmark = pytest.mark.slow
+
+
+def test_binary_training_reaches_accuracy_and_publishes_a_complete_version(binary_versions):
+    run = binary_versions.train_results[2]
+    assert run.result["stage"] == "train" and run.result["version"] == 2 and run.result["rows"] == 600
+    assert run.result["metrics"]["val_accuracy"] >= 0.9, run.result
+    version_dir = binary_versions.deployment_dir / "2"
+    for name in ("saved_model.pb", "variables", "profile.json", "report.json", "logs"):
+        assert (version_dir / name).exists(), name
+    assert list((version_dir / "logs").rglob("events.out.tfevents.*")), "TensorBoard logs"
+    report = json.loads((version_dir / "report.json").read_text())
+    assert report["featureNames"] == [f"f{i}" for i in range(6)]
+    assert report["data"]["sha256"] and report["data"]["rows"] == 600 and report["tensorflowVersion"]
+    assert report["label"]["classCounts"]["0"] + report["label"]["classCounts"]["1"] == 600
+    assert not [p for p in binary_versions.deployment_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_serving_signature_contract(binary_versions, multiclass_version, regression_version):
+    import tensorflow as tf
+
+    for deployment, key, width in ((binary_versions, "probabilities", 1), (multiclass_version, "probabilities", 3),
+                                   (regression_version, "predictions", 1)):
+        signature = tf.saved_model.load(str(deployment.deployment_dir / "1")).signatures["serving_default"]
+        inputs = signature.structured_input_signature[1]
+        assert list(inputs) == ["features"] and inputs["features"].dtype == tf.float32
+        assert inputs["features"].shape.as_list() == [None, 6]
+        outputs = signature.structured_outputs
+        assert list(outputs) == [key] and outputs[key].shape.as_list() == [None, width]
+
+
+def test_multiclass_training_infers_classes_and_reaches_accuracy(multiclass_version):
+    report = json.loads((multiclass_version.deployment_dir / "1" / "report.json").read_text())
+    assert report["label"]["numClasses"] == 3
+    _, y, outputs = predict_in_process(multiclass_version.deployment_dir / "1", multiclass_version.holdout_csv)
+    assert (outputs.argmax(axis=1) == y).mean() >= 0.85
+
+
+def test_regression_training_fits(regression_version):
+    _, y, outputs = predict_in_process(regression_version.deployment_dir / "1", regression_version.holdout_csv)
+    assert ((outputs[:, 0] - y) ** 2).mean() < 0.1 * y.var()
+
+
+def test_existing_version_is_never_overwritten(binary_versions, tmp_path):
+    before = (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes()
+    config = base_config("train", "binary-classification", binary_versions.root, binary_versions.train_csv, 2,
+                         tmp_path / "again.result", hyperparameters=GOOD)
+    run = run_worker(config, tmp_path)
+    assert run.code == 1 and run.result["reason"] == "VersionExists"
+    assert "version 2 already exists" in run.result["error"]
+    assert (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes() == before
+
+
+def test_killed_training_leaves_no_version_and_the_retry_cleans_up(tmp_path):
+    x, y, names = make_dataset("binary-classification", 3000, 6, seed=1)
+    dataset = write_csv(tmp_path / "train.csv", x, y, names)
+    root = tmp_path / "models"
+    long = {**GOOD, "epochs": 500, "batchSize": 8, "earlyStopping": {"enabled": False}}
+    config = base_config("train", "binary-classification", root, dataset, 1, tmp_path / "r", hyperparameters=long)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    proc = subprocess.Popen([sys.executable, "-m", "modelops", "worker", "train", "--config", str(config_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:  # wait until training is really under way (an epoch has finished)
+            if line.startswith("epoch 1:") or time.monotonic() > deadline:
+                break
+        assert proc.poll() is None, "training ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deployment = root / "default" / "churn"
+    assert not (deployment / "1").exists()
+    leftovers = [p.name for p in deployment.iterdir() if p.name.startswith(".tmp-1-")]
+    assert leftovers, "the half-written version stays hidden in a dot-directory"
+    quick = {**GOOD, "epochs": 1}
+    retry = run_worker(base_config("train", "binary-classification", root, dataset, 1, tmp_path / "r2",
+                                   hyperparameters=quick), tmp_path)
+    assert retry.code == 0 and (deployment / "1" / "saved_model.pb").is_file()
+    assert not [p for p in deployment.iterdir() if p.name.startswith(".tmp-")]

@@ -1,0 +1,111 @@
+"""Validation metrics against an independent numpy computation, and gates against the baseline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from modelops.workloads.synthetic import make_dataset, write_csv
+
+from .conftest import predict_in_process
+
+pytestmark = pytest.mark.slow
+
+
+def _numpy_binary(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    p = p[:, 0].astype(np.float64)
+    pred = (p > 0.5).astype(float)
+    tp, fp, fn = ((pred == 1) & (y == 1)).sum(), ((pred == 1) & (y == 0)).sum(), ((pred == 0) & (y == 1)).sum()
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    pos, neg = p[y == 1], p[y == 0]
+    auc = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (pos.size * neg.size)
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    loss = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+    return {"accuracy": (pred == y).mean(), "precision": precision, "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall), "auc": auc, "loss": loss}
+
+
+def _numpy_multiclass(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    y = y.astype(int)
+    pred = p.argmax(axis=1)
+    precisions, recalls, f1s = [], [], []
+    for k in range(p.shape[1]):
+        tp = ((pred == k) & (y == k)).sum()
+        precision = tp / max((pred == k).sum(), 1)
+        recall = tp / max((y == k).sum(), 1)
+        precisions.append(precision)
+        recalls.append(recall)
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    loss = -np.mean(np.log(np.clip(p[np.arange(y.size), y].astype(np.float64), 1e-7, 1 - 1e-7)))
+    return {"accuracy": (pred == y).mean(), "precision": np.mean(precisions), "recall": np.mean(recalls),
+            "f1": np.mean(f1s), "loss": loss}
+
+
+def _numpy_regression(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    err = p[:, 0].astype(np.float64) - y
+    return {"mse": np.mean(err**2), "rmse": np.sqrt(np.mean(err**2)), "mae": np.mean(np.abs(err)),
+            "loss": np.mean(err**2)}
+
+
+@pytest.mark.parametrize(("fixture", "independent"), [
+    ("binary_versions", _numpy_binary), ("multiclass_version", _numpy_multiclass),
+    ("regression_version", _numpy_regression)])
+def test_validation_metrics_equal_numpy(request, worker, fixture, independent):
+    deployment = request.getfixturevalue(fixture)
+    run = worker("validate", deployment.task, deployment.holdout_csv, root=deployment.root)
+    assert run.code == 0, run.result
+    _, y, outputs = predict_in_process(deployment.deployment_dir / "1", deployment.holdout_csv)
+    expected = independent(y, outputs)
+    assert set(run.result["metrics"]) == set(expected)
+    for name, value in expected.items():
+        # keras accumulates in float32; a loss of ~1 in float32 carries ~1e-7 relative rounding
+        tolerance = 1e-3 if name == "auc" else 1e-6 * max(1.0, abs(value))
+        assert abs(run.result["metrics"][name] - value) <= tolerance, (name, run.result["metrics"][name], value)
+    stored = json.loads((deployment.deployment_dir / "1" / "validation.json").read_text())
+    assert stored["metrics"] == run.result["metrics"] and stored["data"]["rows"] == 400
+
+
+def test_better_candidate_passes_and_worse_one_fails_max_regression(binary_versions, worker):
+    gates = [{"metric": "accuracy", "min": 0.5, "maxRegression": 0.02}, {"metric": "loss", "maxRegression": 0.05}]
+    better = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2, baselineVersion=1,
+                    gates=gates, root=binary_versions.root)
+    assert better.code == 0 and better.result["passed"] is True, better.result
+    assert better.result["metrics"]["accuracy"] > better.result["baselineMetrics"]["accuracy"] + 0.02
+    worse = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=1, baselineVersion=2,
+                   gates=gates, root=binary_versions.root)
+    assert worse.code == 0 and worse.result["passed"] is False and worse.result["reason"] == "GateFailed"
+    # same data, same models: the two runs measured the same numbers, just swapped
+    assert worse.result["metrics"] == better.result["baselineMetrics"]
+    failed = [g for g in worse.result["gates"] if not g["passed"]]
+    assert {g["kind"] for g in failed} == {"maxRegression"} and failed[0]["baseline"] is not None
+
+
+def test_first_version_skips_change_gates(binary_versions, worker):
+    run = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2,
+                 gates=[{"metric": "auc", "min": 0.9, "maxRegression": 0.01}], root=binary_versions.root)
+    assert run.result["passed"] is True and run.result["baselineMetrics"] is None
+    assert [g["skipped"] for g in run.result["gates"]] == [False, True]
+
+
+def test_validation_data_with_other_features_is_a_feature_mismatch(binary_versions, worker, tmp_path):
+    x, y, names = make_dataset("binary-classification", 50, 5, seed=3)
+    run = worker("validate", binary_versions.task, write_csv(tmp_path / "five.csv", x, y, names), version=2,
+                 root=binary_versions.root)
+    assert run.code == 1 and run.result["reason"] == "FeatureMismatch" and "missing ['f5']" in run.result["error"]
+    stored = json.loads((binary_versions.deployment_dir / "2" / "validation.json").read_text())
+    assert stored["reason"] == "FeatureMismatch"
+
+
+def test_multiclass_validation_labels_beyond_the_trained_classes(multiclass_version, worker, tmp_path):
+    x, y, names = make_dataset("multiclass-classification", 60, 6, seed=3)
+    y[7] = 3
+    run = worker("validate", multiclass_version.task, write_csv(tmp_path / "k4.csv", x, y, names),
+                 root=multiclass_version.root)
+    assert run.result["reason"] == "LabelOutOfRange" and "3 classes (0..2)" in run.result["error"]
+
+
+def test_unknown_version_is_model_not_found(binary_versions, worker):
+    run = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=9, root=binary_versions.root)
+    assert run.code == 1 and run.result["reason"] == "ModelNotFound" and "version 9" in run.result["error"]
