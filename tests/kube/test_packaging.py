@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -162,3 +163,9 @@ def test_helm_refuses_two_replicas_without_peering() -> None:
     result = subprocess.run([binary, "template", "mops", str(CHART), "--set", "replicaCount=2"],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode != 0 and "peering" in result.stderr
+
+
+def test_resource_reference_is_generated_from_the_current_crd() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-resource-docs.py"), "--check"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
