@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import kubernetes
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from modelops import API_GROUP, API_VERSION, PLURAL
@@ -79,17 +80,21 @@ class KubeApi:
     def request(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None,
                 content_type: str = "application/json") -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        method, url, headers, data, _ = self.api_client.param_serialize(
+            method=method, resource_path=path, query_params=list((query or {}).items()), header_params=headers,
+            body=body, auth_settings=["BearerToken"],
+        )
         try:
-            response = self.api_client.call_api(
-                path, method, query_params=list((query or {}).items()), header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.timeout,
-                _return_http_data_only=True,
-            )
+            response = self.api_client.call_api(method, url, header_params=headers, body=data,
+                                                _request_timeout=self.timeout)
         except ApiException as error:
-            raise ApiError(error.status or 0, f"{method} {path}: HTTP {error.status}: "
-                                              f"{_status_message(error.body)}") from None
-        data = response.data
-        return json.loads(data) if data else {}
+            raise ApiError(error.status or 0, f"{method} {path}: {error.reason or error}") from None
+        except urllib3.exceptions.HTTPError as error:  # connection refused, timeouts: status 0, retried
+            raise ApiError(0, f"{method} {path}: {error}") from None
+        payload = response.read()
+        if response.status >= 300:
+            raise ApiError(response.status, f"{method} {path}: HTTP {response.status}: {_status_message(payload)}")
+        return json.loads(payload) if payload else {}
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]

@@ -60,8 +60,10 @@ def _login_handler(api: KubeApi):
     configuration = api.api_client.configuration
 
     def login(**_: object) -> kopf.ConnectionInfo:
-        token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get(
-            "BearerToken")
+        # get_api_key_with_prefix runs the in-cluster refresh hook, so a re-login after a 401 picks up
+        # the kubelet-rotated ServiceAccount token.
+        token = configuration.get_api_key_with_prefix("BearerToken") or (configuration.api_key or {}).get(
+            "authorization")
         scheme, _, value = (token or "").partition(" ")
         return kopf.ConnectionInfo(
             server=configuration.host, ca_path=configuration.ssl_ca_cert,
