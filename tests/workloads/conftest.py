@@ -87,7 +87,7 @@ class TrainedDeployment:
 SMALL_MODEL = {"hiddenLayers": [16], "activation": "relu", "dropout": 0.0, "numClasses": None}
 
 
-def _train_versions(base: Path, task: str, versions: dict[int, dict[str, Any]], rows: int = 600
+def _train_versions(base: Path, task: str, versions: dict[int, dict[str, Any]], rows: int = 500
                     ) -> TrainedDeployment:
     x, y, names = make_dataset(task, rows, FEATURES, seed=1)
     hx, hy, _ = make_dataset(task, 400, FEATURES, seed=2)
@@ -103,7 +103,7 @@ def _train_versions(base: Path, task: str, versions: dict[int, dict[str, Any]], 
     return TrainedDeployment(base / "models", task, train_csv, holdout_csv, base, results)
 
 
-GOOD = {"epochs": 30, "batchSize": 32, "learningRate": 0.01, "optimizer": "adam", "seed": 7,
+GOOD = {"epochs": 12, "batchSize": 32, "learningRate": 0.02, "optimizer": "adam", "seed": 7,
         "validationSplit": 0.2, "earlyStopping": {"enabled": True, "patience": 3, "monitor": "val_loss"}}
 WEAK = {"epochs": 1, "batchSize": 64, "learningRate": 0.0001, "optimizer": "sgd", "seed": 3,
         "validationSplit": 0.0, "earlyStopping": {"enabled": False}}
@@ -117,7 +117,7 @@ def binary_versions(tmp_path_factory: pytest.TempPathFactory) -> TrainedDeployme
 
 @pytest.fixture(scope="session")
 def multiclass_version(tmp_path_factory: pytest.TempPathFactory) -> TrainedDeployment:
-    return _train_versions(tmp_path_factory.mktemp("multiclass"), "multiclass-classification", {1: GOOD}, rows=900)
+    return _train_versions(tmp_path_factory.mktemp("multiclass"), "multiclass-classification", {1: GOOD}, rows=700)
 
 
 @pytest.fixture(scope="session")

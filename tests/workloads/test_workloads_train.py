@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def test_binary_training_reaches_accuracy_and_publishes_a_complete_version(binary_versions):
     run = binary_versions.train_results[2]
-    assert run.result["stage"] == "train" and run.result["version"] == 2 and run.result["rows"] == 600
+    assert run.result["stage"] == "train" and run.result["version"] == 2 and run.result["rows"] == 500
     assert run.result["metrics"]["val_accuracy"] >= 0.9, run.result
     version_dir = binary_versions.deployment_dir / "2"
     for name in ("saved_model.pb", "variables", "profile.json", "report.json", "logs"):
@@ -28,8 +28,8 @@ def test_binary_training_reaches_accuracy_and_publishes_a_complete_version(binar
     assert list((version_dir / "logs").rglob("events.out.tfevents.*")), "TensorBoard logs"
     report = json.loads((version_dir / "report.json").read_text())
     assert report["featureNames"] == [f"f{i}" for i in range(6)]
-    assert report["data"]["sha256"] and report["data"]["rows"] == 600 and report["tensorflowVersion"]
-    assert report["label"]["classCounts"]["0"] + report["label"]["classCounts"]["1"] == 600
+    assert report["data"]["sha256"] and report["data"]["rows"] == 500 and report["tensorflowVersion"]
+    assert report["label"]["classCounts"]["0"] + report["label"]["classCounts"]["1"] == 500
     assert not [p for p in binary_versions.deployment_dir.iterdir() if p.name.startswith(".tmp-")]
 
 
@@ -69,7 +69,7 @@ def test_existing_version_is_never_overwritten(binary_versions, tmp_path):
 
 
 def test_killed_training_leaves_no_version_and_the_retry_cleans_up(tmp_path):
-    x, y, names = make_dataset("binary-classification", 3000, 6, seed=1)
+    x, y, names = make_dataset("binary-classification", 1000, 6, seed=1)
     dataset = write_csv(tmp_path / "train.csv", x, y, names)
     root = tmp_path / "models"
     long = {**GOOD, "epochs": 500, "batchSize": 8, "earlyStopping": {"enabled": False}}
