@@ -70,7 +70,8 @@ class ModelServer:
             models = parse_model_config(text)
             self._config_text = text
             return models
-        assert settings.model_base_path is not None
+        if settings.model_base_path is None:
+            return []  # embedded use: the caller applies models through `registry.apply`
         return [ServedModel(settings.model_name, settings.model_base_path, ())]
 
     async def start(self) -> int:
@@ -117,7 +118,9 @@ class ModelServer:
     def _poll_seconds(self) -> float:
         if self.settings.model_config_file:
             return self.settings.model_config_poll_seconds
-        return self.settings.file_system_poll_seconds
+        if self.settings.model_base_path:
+            return self.settings.file_system_poll_seconds
+        return 0.0  # embedded: nothing to poll
 
     async def _poll_forever(self) -> None:
         interval = self._poll_seconds()
