@@ -7,6 +7,7 @@ serving already ready) so the caller can feed them straight back into the core.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import time
 from collections.abc import Mapping
@@ -131,7 +132,7 @@ class Executor:
         start = (job.get("status") or {}).get("startTime")
         if not start:
             return
-        started = time.mktime(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        started = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ"))
         self.metrics.stage_duration.labels(stage, "succeeded" if succeeded else "failed").observe(
             max(0.0, time.time() - started))
 

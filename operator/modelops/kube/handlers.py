@@ -1,6 +1,6 @@
 """Thin kopf handlers: translate watch events into Runtime calls. No lifecycle logic here.
 
-- ModelDeployment create / resume / spec update  -> Reconcile
+- ModelDeployment create / resume / spec update  -> Reconcile; deleted -> forget its schedule and metrics
 - stage Job finished (label-filtered event)      -> StageFinished (only for the stage in flight)
 - serving Deployment status (label-filtered)     -> ServingObserved
 Child handlers are `on.event` only: no timers, daemons or delete handlers on children, which would make
@@ -45,6 +45,12 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
             runtime.reconcile(namespace, name)
         except ApiError as error:
             raise kopf.TemporaryError(str(error), delay=ours.retry_delay_seconds) from error
+
+    @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
+    def model_deployment_event(type: str, namespace: str, name: str, **_: Any) -> None:
+        # Deletion needs no finalizer (children go by garbage collection); only our bookkeeping ends.
+        if type == "DELETED":
+            runtime.forget(namespace, name)
 
     @kopf.on.event("batch", "v1", "jobs", labels=OURS, registry=registry)
     def job_event(type: str, body: Mapping[str, Any], **_: Any) -> None:
