@@ -14,7 +14,7 @@ from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
 from modelops.kube.handlers import register
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.runtime import Runtime
-from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings
+from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings, configure_kopf
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,8 +90,11 @@ def main(argv: list[str]) -> int:
     register(registry, runtime, settings)
     kopf.on.login(registry=registry)(_login_handler(api))
     os.environ.setdefault("HOSTNAME", "modelops-operator")
+    kopf_settings = kopf.OperatorSettings()
+    configure_kopf(kopf_settings, settings)
     asyncio.run(kopf.operator(
         registry=registry,
+        settings=kopf_settings,
         standalone=settings.peering is None,
         peering_name=settings.peering,
         priority=0,

@@ -20,7 +20,7 @@ from modelops.kube.api import ApiError
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER, STAGE_ID_LABEL, STAGE_LABEL
 from modelops.kube.results import job_outcome
 from modelops.kube.runtime import Runtime
-from modelops.kube.settings import OperatorSettings, configure_kopf
+from modelops.kube.settings import OperatorSettings
 
 OURS = {MANAGED_BY: MANAGER}
 
@@ -29,8 +29,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
     """Attach every handler to `registry` (explicit, so importing this module registers nothing)."""
 
     @kopf.on.startup(registry=registry)
-    def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        configure_kopf(settings, ours)
+    def startup(**_: Any) -> None:
         runtime.scheduler.start()
 
     @kopf.on.cleanup(registry=registry)

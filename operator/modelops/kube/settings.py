@@ -40,7 +40,7 @@ class OperatorSettings:
 
 
 def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
-    """Apply our choices to kopf's settings object (called from the startup handler)."""
+    """Apply our choices to the kopf settings object handed to kopf.operator()."""
     persistence = kopf_settings.persistence
     persistence.finalizer = f"{API_GROUP}/finalizer"
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=API_GROUP)
