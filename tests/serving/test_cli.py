@@ -1,0 +1,95 @@
+"""`modelops serve` as a process: TF Serving's flags, the gRPC warning, metrics path, clean stop;
+flag errors exit 2 naming the flag or file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from modelops.serving.cli import main
+from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "exactly one of --model_config_file or --model_base_path"),
+        (["--model_config_file=a", "--model_base_path=b"], "exactly one of"),
+        (["--model_base_path=/does/not/exist"], "--model_base_path /does/not/exist: not a directory"),
+        (["--model_base_path=.", "--monitoring_config_file=/nope.config"], "--monitoring_config_file /nope.config"),
+        (["--model_base_path=.", "--rest_api_timeout_in_ms=0"], "--rest_api_timeout_in_ms must be positive"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_message_naming_the_flag(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_side_files_name_the_file(tmp_path, capsys) -> None:
+    batching = tmp_path / "batching.config"
+    batching.write_text("max_batch_size { value: 0 }")
+    assert main(["--model_base_path=.", "--enable_batching", f"--batching_parameters_file={batching}"]) == 2
+    assert f"{batching}: batching parameters: max_batch_size must be >= 1" in capsys.readouterr().err
+
+
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.slow
+def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
+    config = tmp_path / "models.config"
+    config.write_text(render_model_config([ServedModel("scaler", model_bases["scaler"], (2,), {"stable": 2})]))
+    monitoring = tmp_path / "monitoring.config"
+    monitoring.write_text(render_monitoring_config())
+    batching = tmp_path / "batching.config"
+    batching.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 1000 }\n")
+    env = {**os.environ, "MODELOPS_REST_API_HOST": "127.0.0.1"}
+    command = [
+        sys.executable, "-m", "modelops", "serve", "--port=8500", "--rest_api_port=0",
+        f"--model_config_file={config}", "--model_config_file_poll_wait_seconds=1",
+        f"--monitoring_config_file={monitoring}", "--enable_batching", f"--batching_parameters_file={batching}",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines, port = [], None
+        deadline = time.monotonic() + 120
+        while port is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, f"serve exited early: {''.join(lines)}"
+            lines.append(line)
+            found = re.search(r"Exporting HTTP/REST API at:127\.0\.0\.1:(\d+)", line)
+            port = int(found.group(1)) if found else None
+        assert port is not None
+        assert any("gRPC (--port=8500) is not implemented" in line for line in lines)
+        base = f"http://127.0.0.1:{port}"
+        while _get(f"{base}/v1/models/scaler/labels/stable")[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        request = urllib.request.Request(
+            f"{base}/v1/models/scaler/labels/stable:predict",
+            data=json.dumps({"instances": [[1.0, 2.0, 3.0]]}).encode(), method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response) == {"predictions": [[2.0, 4.0, 6.0]]}
+        status, metrics = _get(f"{base}/monitoring/prometheus/metrics")
+        assert status == 200 and b'modelops_serving_requests_total{model="scaler",status="200",version="2"}' in metrics
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
