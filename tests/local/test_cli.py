@@ -1,0 +1,108 @@
+"""`modelops run` / `modelops status` front doors: bad input is refused with the field or file named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelops.local import cli as run_cli
+from modelops.local import status_cli
+from modelops.local.executor.stages import resolve_uri
+from modelops.local.state_store import StateStore, append_jsonl
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_invalid_spec_prints_every_error_with_its_field_and_exits_2(tmp_path, capsys):
+    doc = yaml.safe_load((EXAMPLES / "churn" / "modeldeployment.yaml").read_text())
+    doc["spec"]["validation"]["gates"][0]["metric"] = "acuracy"
+    doc["spec"]["monitoring"]["interval"] = "soon"
+    path = tmp_path / "md.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert run_cli.main(["-f", str(path), "--state-dir", str(tmp_path / "state")]) == 2
+    err = capsys.readouterr().err
+    assert "spec.validation.gates[0].metric" in err and "acuracy" in err
+    assert "spec.monitoring.interval" in err
+    assert not (tmp_path / "state").exists()  # nothing started, nothing written
+
+
+def test_missing_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    assert run_cli.main(["-f", str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_two_documents_in_one_file_are_refused(tmp_path, capsys):
+    text = (EXAMPLES / "churn" / "modeldeployment.yaml").read_text()
+    path = tmp_path / "two.yaml"
+    path.write_text(text + "\n---\n" + text)
+    assert run_cli.main(["-f", str(path)]) == 2
+    assert "exactly one ModelDeployment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("example", ["churn", "species", "prices"])
+def test_examples_are_valid_model_deployments(example):
+    doc = run_cli.load_document(EXAMPLES / example / "modeldeployment.yaml")
+    from modelops.api import parse_model_deployment
+
+    assert parse_model_deployment(doc).name == example
+
+
+def test_relative_dataset_uris_resolve_against_the_yaml_directory(tmp_path):
+    assert resolve_uri("data/train.csv", tmp_path) == str(tmp_path / "data" / "train.csv")
+    assert resolve_uri("/abs/train.csv", tmp_path) == "/abs/train.csv"
+    assert resolve_uri("gs://bucket/train.csv", tmp_path) == "gs://bucket/train.csv"
+
+
+def test_status_without_state_says_how_to_start(tmp_path, capsys):
+    assert status_cli.main(["--state-dir", str(tmp_path)]) == 1
+    assert "modelops run -f" in capsys.readouterr().err
+
+
+def _recorded_deployment(root: Path) -> StateStore:
+    store = StateStore(root, "default", "churn")
+    store.save_status({
+        "phase": "Rejected", "message": "version 2 rejected: accuracy 0.51 < min 0.8", "servingVersion": 1,
+        "conditions": [{"type": "Validated", "status": "False", "reason": "GatesFailed", "message": "v2"}],
+        "versions": [
+            {"version": 1, "state": "Serving", "trigger": "Initial", "metrics": {"accuracy": 0.95},
+             "createdAt": "2026-11-22T10:00:00Z",
+             "gates": [{"metric": "accuracy", "kind": "min", "value": 0.95, "bound": 0.8, "passed": True}]},
+            {"version": 2, "state": "Rejected", "trigger": "Degradation", "metrics": {"accuracy": 0.51},
+             "createdAt": "2026-11-22T10:05:00Z",
+             "gates": [{"metric": "accuracy", "kind": "min", "value": 0.51, "bound": 0.8, "passed": False}]},
+        ],
+        "lastEvaluation": {"time": "2026-11-22T10:04:00Z", "version": 1, "metrics": {"accuracy": 0.6},
+                           "drift": {"maxPsi": 3.1, "maxKs": 0.6, "driftedFeature": "f2"}, "degraded": True,
+                           "reasons": ["accuracy 0.6 < min 0.8"]},
+    })
+    for minute, accuracy in ((2, 0.94), (4, 0.6)):
+        append_jsonl(store.history_path, {"kind": "evaluation", "time": f"2026-11-22T10:0{minute}:00Z",
+                                          "version": 1, "metrics": {"accuracy": accuracy},
+                                          "drift": {"maxPsi": 0.1 if minute == 2 else 3.1}})
+    return store
+
+
+def test_status_text_shows_versions_gates_and_drift(tmp_path, capsys):
+    _recorded_deployment(tmp_path)
+    assert status_cli.main(["churn", "--state-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "phase=Rejected" in out and "GatesFailed" in out
+    assert "FAILED accuracy min 0.51 vs 0.8" in out
+    assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.8" in out
+
+
+def test_status_json_is_the_status_document(tmp_path, capsys):
+    store = _recorded_deployment(tmp_path)
+    assert status_cli.main(["--state-dir", str(tmp_path), "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == store.load_status()
+
+
+def test_plot_writes_a_png(tmp_path):
+    _recorded_deployment(tmp_path)
+    target = tmp_path / "out" / "metrics.png"
+    assert status_cli.main(["--state-dir", str(tmp_path), "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
