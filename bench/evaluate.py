@@ -1,0 +1,133 @@
+"""Evaluation throughput through the REST endpoint vs. in-process prediction, same machine, same model.
+
+    python bench/evaluate.py [--rows 20000] [--batch-size 256] [--concurrency 4] [--repeats 3]
+
+Trains a small binary model with `modelops worker train`, serves it with `modelops serve` on loopback,
+then measures rows/s of (a) the SavedModel's serving_default called in-process with the same batch
+size and (b) `ServingClient.predict` (what `modelops worker evaluate` uses) against the server.
+The last line is the headline: `ratio=<rest/inprocess> rest_rows_per_s=<v> inprocess_rows_per_s=<v>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from modelops.serving.config import ServedModel, render_model_config
+from modelops.workloads.cli import main as worker_main
+from modelops.workloads.serving_client import ServingClient
+from modelops.workloads.synthetic import make_dataset, write_csv
+
+NAME = "bench"
+FEATURES = 8
+
+
+def train(workdir: Path) -> Path:
+    x, y, names = make_dataset("binary-classification", 2000, FEATURES, seed=1)
+    config = {"stage": "train", "task": "binary-classification", "deployment": {"namespace": "default", "name": NAME},
+              "version": 1, "storageRoot": str(workdir / "models"),
+              "dataset": {"uri": str(write_csv(workdir / "train.csv", x, y, names))},
+              "model": {"hiddenLayers": [32, 16]}, "hyperparameters": {"epochs": 3},
+              "resultPath": str(workdir / "train.result")}
+    (workdir / "train.json").write_text(json.dumps(config))
+    if worker_main(["train", "--config", str(workdir / "train.json")]) != 0:
+        raise SystemExit("training failed: " + (workdir / "train.result").read_text())
+    return workdir / "models" / "default" / NAME
+
+
+def start_server(workdir: Path, base_path: Path) -> tuple[subprocess.Popen, str]:
+    config = workdir / "models.config"
+    config.write_text(render_model_config([ServedModel(NAME, str(base_path), (1,))]))
+    proc = subprocess.Popen([sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1",
+                             "--rest_api_port=0", f"--model_config_file={config}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    port: list[int] = []
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            match = re.search(r"Exporting HTTP/REST API at:[^:]+:(\d+)", line)
+            if match and not port:
+                port.append(int(match.group(1)))
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        if port and _available(f"http://127.0.0.1:{port[0]}"):
+            return proc, f"http://127.0.0.1:{port[0]}"
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("modelops serve did not become ready")
+
+
+def _available(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/models/{NAME}/versions/1", timeout=2) as response:
+            return json.load(response)["model_version_status"][0]["state"] == "AVAILABLE"
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+
+
+def in_process_rate(version_dir: Path, x: np.ndarray, batch_size: int) -> float:
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    signature(features=tf.constant(x[:batch_size]))  # warm-up: first call traces
+    started = time.perf_counter()
+    for start in range(0, len(x), batch_size):
+        signature(features=tf.constant(x[start:start + batch_size]))["probabilities"].numpy()
+    return len(x) / (time.perf_counter() - started)
+
+
+def rest_rate(client: ServingClient, x: np.ndarray, batch_size: int) -> float:
+    client.predict(x[:batch_size], version=1, batch_size=batch_size)  # warm-up
+    started = time.perf_counter()
+    out = client.predict(x, version=1, batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+    assert out.shape == (len(x), 1)
+    return len(x) / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--batch-size", type=int, default=64, help="rows per request (evaluate default: 64)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="modelops-bench-") as tmp:
+        workdir = Path(tmp)
+        base_path = train(workdir)
+        x, _, _ = make_dataset("binary-classification", args.rows, FEATURES, seed=2)
+        x = x.astype(np.float32)
+        proc, url = start_server(workdir, base_path)
+        try:
+            client = ServingClient(url, NAME, timeout_seconds=30, retries=2, concurrency=args.concurrency)
+            local = [in_process_rate(base_path / "1", x, args.batch_size) for _ in range(args.repeats)]
+            rest = [rest_rate(client, x, args.batch_size) for _ in range(args.repeats)]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    local_rate, rest_rate_ = statistics.median(local), statistics.median(rest)
+    print(f"rows={args.rows} batch_size={args.batch_size} concurrency={args.concurrency} repeats={args.repeats}")
+    print(f"inprocess rows/s per repeat: {', '.join(f'{r:.0f}' for r in local)}")
+    print(f"rest rows/s per repeat:      {', '.join(f'{r:.0f}' for r in rest)}")
+    print(f"ratio={rest_rate_ / local_rate:.3f} rest_rows_per_s={rest_rate_:.0f} inprocess_rows_per_s={local_rate:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
