@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 from modelops.workloads.synthetic import make_dataset, write_csv
 
 TASK, FEATURES, LABEL = "binary-classification", 8, "churned"

@@ -63,6 +63,7 @@ class Runner:
         self._serving_reported: frozenset[int] | None = None
         self._next_serving_check = 0.0
         self._lock_fd: int | None = None
+        self._deferred: dict[str, tuple[StartStage, float]] = {}  # evaluations waiting for the server
 
     # ---------------------------------------------------------------- entry points
     def run(self) -> int:
@@ -116,6 +117,7 @@ class Runner:
         for finished in self.stages.poll():
             self.observe(finished)
         self._check_serving()
+        self._start_deferred()
         if time.monotonic() >= self._next_reconcile:
             self.observe(Reconcile())
         self._render()
@@ -138,11 +140,15 @@ class Runner:
     def _execute(self, action: Action, replay: bool = False) -> None:
         if isinstance(action, StartStage):
             write_json_atomic(self.stages.paths(action.stage_id)["dir"] / "action.json", journal.encode(action))
-            self.stages.start(action)
+            if action.stage == "evaluate" and not self._serving_answers(action.version):
+                self._deferred[action.stage_id] = (action, time.monotonic())
+            else:
+                self.stages.start(action)
         elif isinstance(action, ApplyServing):
             self.serving.apply(action.stable, action.canary)
             self._await_serving(action.stable, action.canary)
         elif isinstance(action, CancelStage):
+            self._deferred.pop(action.stage_id, None)
             self.stages.cancel(action.stage_id)
         elif isinstance(action, DeleteVersion):
             shutil.rmtree(self.store.versions_dir / str(action.version), ignore_errors=True)
@@ -153,6 +159,17 @@ class Runner:
             self.view.message(f"{action.type:<7} {action.reason}: {action.message}")
 
     # ---------------------------------------------------------------- serving
+    def _serving_answers(self, version: int) -> bool:
+        return self._serving_reported is not None and version in self._serving_reported
+
+    def _start_deferred(self) -> None:
+        """An evaluation sends live data to the server: after a restart the server may still be loading,
+        so the stage waits for it (bounded) instead of failing against a closed port."""
+        for stage_id, (action, since) in list(self._deferred.items()):
+            if self._serving_answers(action.version) or time.monotonic() - since > SERVING_WAIT_SECONDS:
+                del self._deferred[stage_id]
+                self.stages.start(action)
+
     def _await_serving(self, stable: int, canary: int | None) -> None:
         self._serving_target = frozenset(v for v in (stable, canary) if v is not None)
         self._serving_since = time.monotonic()
