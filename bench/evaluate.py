@@ -47,11 +47,11 @@ def train(workdir: Path) -> Path:
     return workdir / "models" / "default" / NAME
 
 
-def start_server(workdir: Path, base_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(workdir: Path, base_path: Path, extra_args: list[str]) -> tuple[subprocess.Popen, str]:
     config = workdir / "models.config"
     config.write_text(render_model_config([ServedModel(NAME, str(base_path), (1,))]))
     proc = subprocess.Popen([sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1",
-                             "--rest_api_port=0", f"--model_config_file={config}"],
+                             "--rest_api_port=0", f"--model_config_file={config}", *extra_args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     port: list[int] = []
@@ -106,23 +106,27 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=64, help="rows per request (evaluate default: 64)")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--enable-batching", action="store_true", help="start modelops serve --enable_batching")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="modelops-bench-") as tmp:
         workdir = Path(tmp)
         base_path = train(workdir)
         x, _, _ = make_dataset("binary-classification", args.rows, FEATURES, seed=2)
         x = x.astype(np.float32)
-        proc, url = start_server(workdir, base_path)
+        proc, url = start_server(workdir, base_path, ["--enable_batching"] if args.enable_batching else [])
         try:
             client = ServingClient(url, NAME, timeout_seconds=30, retries=2, concurrency=args.concurrency)
-            local = [in_process_rate(base_path / "1", x, args.batch_size) for _ in range(args.repeats)]
-            rest = [rest_rate(client, x, args.batch_size) for _ in range(args.repeats)]
+            local, rest = [], []
+            for _ in range(args.repeats):  # interleaved, so both see the same background load
+                local.append(in_process_rate(base_path / "1", x, args.batch_size))
+                rest.append(rest_rate(client, x, args.batch_size))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     local_rate, rest_rate_ = statistics.median(local), statistics.median(rest)
-    print(f"rows={args.rows} batch_size={args.batch_size} concurrency={args.concurrency} repeats={args.repeats}")
+    print(f"rows={args.rows} batch_size={args.batch_size} concurrency={args.concurrency} repeats={args.repeats} "
+          f"server_batching={args.enable_batching}")
     print(f"inprocess rows/s per repeat: {', '.join(f'{r:.0f}' for r in local)}")
     print(f"rest rows/s per repeat:      {', '.join(f'{r:.0f}' for r in rest)}")
     print(f"ratio={rest_rate_ / local_rate:.3f} rest_rows_per_s={rest_rate_:.0f} inprocess_rows_per_s={local_rate:.0f}")
