@@ -19,6 +19,8 @@ from modelops.cli import SUBCOMMANDS
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "modelops"
 MANIFESTS = ROOT / "manifests"
+# helm built from source assumes Kubernetes v1.20 for `template`; render for the control plane we test on.
+KUBE_VERSION = "1.34.0"
 
 
 def load_all(path: Path) -> list[dict]:
@@ -131,7 +133,8 @@ def test_helm_lint_passes() -> None:
 
 def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -> None:
     documents = [d for d in yaml.safe_load_all(helm(
-        "template", "mops", str(CHART), "--namespace", "modelops-system", "--include-crds",
+        "template", "mops", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "modelops-system",
+        "--include-crds",
         "--set", "metrics.serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true")) if d]
     kinds = sorted(d["kind"] for d in documents)
     assert kinds == sorted(["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
@@ -146,7 +149,8 @@ def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -
 
 def test_helm_template_listed_namespaces_gets_roles_per_namespace() -> None:
     documents = [d for d in yaml.safe_load_all(helm(
-        "template", "mops", str(CHART), "--namespace", "ops", "--set", "clusterWide=false",
+        "template", "mops", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "ops",
+        "--set", "clusterWide=false",
         "--set", "watchNamespaces={team-a,team-b}")) if d]
     roles = [d for d in documents if d["kind"] == "Role"]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
@@ -160,8 +164,8 @@ def test_helm_refuses_two_replicas_without_peering() -> None:
     binary = helm_binary()
     if binary is None:
         pytest.skip("helm CLI not built; run scripts/build-helm.sh")
-    result = subprocess.run([binary, "template", "mops", str(CHART), "--set", "replicaCount=2"],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run([binary, "template", "mops", str(CHART), "--kube-version", KUBE_VERSION,
+                             "--set", "replicaCount=2"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode != 0 and "peering" in result.stderr
 
 
