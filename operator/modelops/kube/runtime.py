@@ -107,7 +107,8 @@ class Runtime:
             updated = patch_status(self.api, namespace, name, status, decision.status)
             if updated is not None:
                 body = updated
-            status = decision.status
+            # What the API server stored (after schema pruning) is what the next decision must see.
+            status = dict(updated.get("status") or {}) if updated is not None else decision.status
             pending += self.executor.execute(body, doc, status, decision.actions)
             for observed in (o for o in [observation] if isinstance(o, StageFinished)):
                 if observed.stage_id:
