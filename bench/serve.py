@@ -1,3 +1,4 @@
+# ruff: noqa: E402 - imports must follow the sys.path fix below
 """Benchmark `modelops serve`: 32 concurrent clients sending single-row predicts on loopback.
 
 Creates a small Keras-like MLP SavedModel in a temp dir, measures the in-process rate of unbatched
@@ -10,14 +11,19 @@ Last line: `ratio=<x> p50_ms=<x> p99_ms=<x>`.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/operator.py (the operator benchmark) would shadow the standard library's `operator` module
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+
 import argparse
 import asyncio
 import itertools
 import json
-import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -136,6 +142,7 @@ def main() -> int:
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--batch-timeout-micros", type=int, default=0)
     parser.add_argument("--num-batch-threads", type=int, default=2)
+    parser.add_argument("--tf-threads", type=int, default=1, help="server's TF intra/inter-op threads (0 = TF)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="modelops-bench-serve-") as tmp:
@@ -156,6 +163,8 @@ def main() -> int:
             sys.executable, "-m", "modelops", "serve", f"--rest_api_port={port}", "--rest_api_host=127.0.0.1",
             "--model_name=mlp", f"--model_base_path={base_path}", "--enable_batching",
             f"--batching_parameters_file={batching}",
+            f"--tensorflow_intra_op_parallelism={args.tf_threads}",
+            f"--tensorflow_inter_op_parallelism={args.tf_threads}",
         ]
         log_path = os.path.join(tmp, "serve.log")
         with open(log_path, "w") as log:

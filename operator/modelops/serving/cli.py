@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="single-model mode: how often to look for a newer version directory")
     add("--monitoring_config_file", help="MonitoringConfig text proto enabling Prometheus metrics")
     add("--enable_batching", type=_bool, nargs="?", const=True, default=False, help="server-side dynamic batching")
+    add("--tensorflow_intra_op_parallelism", type=int, default=0, help="TF intra-op threads (0 = TF decides)")
+    add("--tensorflow_inter_op_parallelism", type=int, default=0, help="TF inter-op threads (0 = TF decides)")
     add("--batching_parameters_file", help="BatchingParameters text proto (implies nothing without batching)")
     return parser
 
@@ -74,6 +76,9 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
     for flag in ("rest_api_timeout_in_ms", "rest_api_max_body_bytes"):
         if getattr(args, flag) <= 0:
             raise ConfigError(f"--{flag} must be positive, got {getattr(args, flag)}")
+    for flag in ("tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism"):
+        if getattr(args, flag) < 0:
+            raise ConfigError(f"--{flag} must be >= 0, got {getattr(args, flag)}")
     metrics_path = None
     if args.monitoring_config_file:
         text = _read(args.monitoring_config_file, "--monitoring_config_file")
@@ -138,6 +143,9 @@ def main(argv: list[str]) -> int:
         return 2
     if any(arg == "--port" or arg.startswith("--port=") for arg in argv):
         log.warning("gRPC (--port=%d) is not implemented by modelops serve; only REST is served", args.port)
+    from modelops.serving.servable import configure_threads
+
+    configure_threads(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism)
     try:
         return asyncio.run(_serve(settings))
     except ConfigError as exc:

@@ -46,16 +46,10 @@ class _Target:
     verb: str | None
 
 
-def build_app(registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> web.Application:
-    """The aiohttp application; the caller owns the runner (tests run it on 127.0.0.1:0)."""
-    api = _RestApi(registry, metrics, options)
-    # aiohttp's own limit is a backstop; _RestApi answers 413 in TF Serving's JSON shape first
-    app = web.Application(client_max_size=options.max_body_bytes + 1)
-    if options.metrics_path:
-        app.router.add_get(options.metrics_path, api.metrics)
-    app.router.add_route("*", "/v1/models/{tail:.*}", api.models)
-    app.router.add_route("*", "/{tail:.*}", api.unknown_path)
-    return app
+def build_server(registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> web.Server:
+    """aiohttp's low-level server: three fixed routes do not need the router and middleware
+    machinery, and per-request overhead is what limits throughput. Run it with web.ServerRunner."""
+    return web.Server(_RestApi(registry, metrics, options).dispatch, access_log=None)
 
 
 class _RestApi:
@@ -64,13 +58,20 @@ class _RestApi:
         self._metrics = metrics
         self._options = options
 
-    async def metrics(self, request: web.Request) -> web.Response:
+    async def dispatch(self, request: web.BaseRequest) -> web.Response:
+        if request.path.startswith("/v1/models/"):
+            return await self.models(request)
+        if request.method == "GET" and request.path == self._options.metrics_path:
+            return await self.metrics(request)
+        return await self.unknown_path(request)
+
+    async def metrics(self, request: web.BaseRequest) -> web.Response:
         return web.Response(body=self._metrics.exposition(), headers={"Content-Type": self._metrics.content_type})
 
-    async def unknown_path(self, request: web.Request) -> web.Response:
+    async def unknown_path(self, request: web.BaseRequest) -> web.Response:
         return _error(404, f"Malformed request: {request.method} {request.path}")
 
-    async def models(self, request: web.Request) -> web.Response:
+    async def models(self, request: web.BaseRequest) -> web.Response:
         started = time.perf_counter()
         model, version, status = "", "", 500
         try:
@@ -108,7 +109,7 @@ class _RestApi:
         body = {"model_version_status": [_status_json(s) for s in servables]}
         return (servables[0] if len(servables) == 1 else None), _json(body)
 
-    async def _post(self, request: web.Request, target: _Target) -> tuple[ServableVersion, web.Response]:
+    async def _post(self, request: web.BaseRequest, target: _Target) -> tuple[ServableVersion, web.Response]:
         if target.verb in ("classify", "regress"):
             raise ServingError(
                 "UNIMPLEMENTED",
@@ -137,17 +138,17 @@ class _RestApi:
             ) from exc
         return servable, _json(encode_predict_response(outputs, row_format))
 
-    async def _read_body(self, request: web.Request) -> bytes:
+    async def _read_body(self, request: web.BaseRequest) -> bytes:
         limit = self._options.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise ServingError("PAYLOAD_TOO_LARGE", f"request body of {request.content_length} bytes exceeds {limit}")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise ServingError("PAYLOAD_TOO_LARGE", f"request body exceeds {limit} bytes") from exc
-        if len(body) > limit:
-            raise ServingError("PAYLOAD_TOO_LARGE", f"request body of {len(body)} bytes exceeds {limit}")
-        return body
+        chunks, size = [], 0
+        while chunk := await request.content.readany():
+            size += len(chunk)
+            if size > limit:  # chunked upload without Content-Length: stop reading at the limit
+                raise ServingError("PAYLOAD_TOO_LARGE", f"request body exceeds {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _parse_target(path: str) -> _Target:

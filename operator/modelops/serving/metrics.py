@@ -41,11 +41,16 @@ class ServingMetrics:
             "modelops_serving_version_available", "1 when the model version is AVAILABLE",
             ("model", "version"), registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, model: str, version: str, status: int, seconds: float) -> None:
-        key = (model, version, str(status))
-        self.requests.labels(*key).inc()
-        self.latency.labels(*key).observe(seconds)
+        children = self._request_children.get((model, version, status))
+        if children is None:  # labels() takes a lock and builds a key: do it once per series
+            key = (model, version, str(status))
+            children = self.requests.labels(*key), self.latency.labels(*key)
+            self._request_children[(model, version, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def batch_observer(self, model: str, version: int) -> tuple[Callable[[float], None], Callable[[float], None]]:
         """Callbacks for one Batcher: (on_batch(rows), on_queue_depth(rows))."""

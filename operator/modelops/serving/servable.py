@@ -83,6 +83,15 @@ class LoadedModel:
         return found
 
 
+def configure_threads(intra_op: int, inter_op: int) -> None:
+    """Process-wide TF thread pools (TF Serving's --tensorflow_*_parallelism); 0 lets TF decide.
+    On a small shared machine, one intra-op thread avoids spinning workers for tiny models."""
+    if intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    if inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+
+
 def load_version(base_path: str, version: int) -> LoadedModel:
     """Load `<base_path>/<version>/`; failures carry a code the status API reports."""
     path = os.path.join(base_path, str(version))

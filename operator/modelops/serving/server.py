@@ -17,7 +17,7 @@ from aiohttp import web
 
 from modelops.serving.batching import Batcher, DirectRunner
 from modelops.serving.config import BatchingOptions, ConfigError, ServedModel, parse_model_config
-from modelops.serving.http_api import ApiOptions, build_app
+from modelops.serving.http_api import ApiOptions, build_server
 from modelops.serving.metrics import ServingMetrics
 from modelops.serving.registry import ModelRegistry, Runner, ServableVersion, VersionState
 from modelops.serving.servable import Signature
@@ -52,7 +52,7 @@ class ModelServer:
         self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
         self._models: list[ServedModel] = []
         self._config_text: str | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = settings.rest_port
 
@@ -77,7 +77,7 @@ class ModelServer:
     async def start(self) -> int:
         self._models = self.read_models()
         options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
-        self._runner = web.AppRunner(build_app(self.registry, self.metrics, options), access_log=None)
+        self._runner = web.ServerRunner(build_server(self.registry, self.metrics, options))
         await self._runner.setup()
         listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)
         self.port = listener.getsockname()[1]
