@@ -30,6 +30,10 @@ def test_binary_training_reaches_accuracy_and_publishes_a_complete_version(binar
     assert report["featureNames"] == [f"f{i}" for i in range(6)]
     assert report["data"]["sha256"] and report["data"]["rows"] == 500 and report["tensorflowVersion"]
     assert report["label"]["classCounts"]["0"] + report["label"]["classCounts"]["1"] == 500
+    # early stopping restored the best epoch's weights; the reported metrics are that epoch's
+    best = report["bestEpoch"] - 1
+    val_loss = report["history"]["val_loss"]
+    assert val_loss[best] == min(val_loss) == run.result["metrics"]["val_loss"]
     assert not [p for p in binary_versions.deployment_dir.iterdir() if p.name.startswith(".tmp-")]
 
 

@@ -146,14 +146,17 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
 
     model = build_model(cfg.task, cfg.model, x[:train_rows], num_classes, hp.optimizer, hp.learning_rate)
     callbacks = [_EpochLog.callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
+    stopper = None
     if hp.early_stopping.enabled:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
-                                                       min_delta=hp.early_stopping.min_delta,
-                                                       restore_best_weights=True))
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
+                                                min_delta=hp.early_stopping.min_delta, restore_best_weights=True)
+        callbacks.append(stopper)
     history = model.fit(x, y, epochs=hp.epochs, batch_size=hp.batch_size, validation_split=split,
                         callbacks=callbacks, verbose=0, shuffle=True)
     epochs_run = len(history.history.get("loss", []))
-    final_metrics = {k: float(v[-1]) for k, v in history.history.items() if v}
+    # restore_best_weights puts the best epoch's weights back: its metrics describe the exported model
+    best_epoch = stopper.best_epoch if stopper is not None else epochs_run - 1
+    final_metrics = {k: float(v[best_epoch]) for k, v in history.history.items() if len(v) > best_epoch}
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
     write_json(out_dir / PROFILE_FILE, build_profile(data.x, data.feature_names, hp.seed))
@@ -161,7 +164,7 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
         "stage": "train", "version": cfg.version, "task": cfg.task,
         "deployment": {"namespace": cfg.deployment.namespace, "name": cfg.deployment.name},
         "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "metrics": final_metrics, "epochs": epochs_run,
+        "metrics": final_metrics, "epochs": epochs_run, "bestEpoch": best_epoch + 1,
         "stoppedEarly": epochs_run < hp.epochs,
         "history": {k: [float(v) for v in values] for k, values in history.history.items()},
         "hyperparameters": {
