@@ -105,13 +105,16 @@ async def test_broken_config_file_keeps_the_current_config(model_bases, write_co
         assert (await _served_version(session, "/v1/models/scaler/labels/stable:predict")) == (200, 2.0)
 
 
-async def test_single_model_mode_serves_the_newest_version_on_disk(model_bases, tmp_path) -> None:
+async def test_single_model_mode_serves_the_newest_complete_version_on_disk(model_bases, tmp_path) -> None:
     base = str(tmp_path / "single")
     os.makedirs(base)
     copy_version(model_bases["scaler"], 1, base, 1)
     async with running_server(model_name="single", model_base_path=base, file_system_poll_seconds=0.1) as (
         _, _, session,
     ):
+        assert (await _served_version(session, "/v1/models/single:predict")) == (200, 1.0)
+        os.makedirs(os.path.join(base, "5", "variables"))  # a trainer still writing version 5
+        await asyncio.sleep(0.3)
         assert (await _served_version(session, "/v1/models/single:predict")) == (200, 1.0)
         copy_version(model_bases["scaler"], 3, base, 3)
 

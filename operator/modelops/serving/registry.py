@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -159,8 +160,10 @@ class ModelRegistry:
     def _wanted_versions(self, model: ServedModel) -> tuple[int, ...]:
         if model.versions:
             return model.versions
-        on_disk = list_versions(model.base_path)  # no specific policy: newest on disk, as TF Serving
-        return (on_disk[-1],) if on_disk else ()
+        # no specific policy: the newest complete SavedModel on disk, as TF Serving's latest policy;
+        # a directory still being written (no saved_model.pb yet) must not replace a working version
+        complete = [v for v in list_versions(model.base_path) if _has_saved_model(model.base_path, v)]
+        return (complete[-1],) if complete else ()
 
     def _start_loading(self, wanted: dict[str, tuple[ServedModel, tuple[int, ...]]]) -> list[ServableVersion]:
         loading = []
@@ -180,8 +183,12 @@ class ModelRegistry:
     def _should_reload(current: ServableVersion, model: ServedModel) -> bool:
         if current.base_path != model.base_path:
             return True
-        # a version whose directory was missing is retried once it may have appeared
-        return current.state is VersionState.END and current.error_code == "NOT_FOUND"
+        # a version whose SavedModel was missing is retried once it has appeared
+        return (
+            current.state is VersionState.END
+            and current.error_code == "NOT_FOUND"
+            and _has_saved_model(current.base_path, current.version)
+        )
 
     async def _load(self, servable: ServableVersion) -> None:
         loop = asyncio.get_running_loop()
@@ -238,3 +245,7 @@ class ModelRegistry:
         if was_available:
             log.info("model %s version %d unloaded", servable.model_name, servable.version)
         self._on_state(servable)
+
+
+def _has_saved_model(base_path: str, version: int) -> bool:
+    return os.path.isfile(os.path.join(base_path, str(version), "saved_model.pb"))
