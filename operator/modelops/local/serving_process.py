@@ -73,7 +73,7 @@ class ServingProcess:
         labels = {"stable": stable} if len(versions) == 1 else {"stable": stable, "canary": canary}
         model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
         _write_text_atomic(self.model_config, render_model_config([model]))
-        write_json_atomic(self.applied_path, {"stable": stable, "canary": canary})
+        write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
         self.ensure_running()
 
     def ensure_running(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from modelops.local.processes import adopt
-from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore, discover, read_jsonl
+from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore, discover, read_json, read_jsonl
 from modelops.local.view import describe_evaluation
 
 
@@ -87,7 +87,10 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
               + (f"  at {evaluation.get('time')}" if evaluation else "")]
     server = adopt(store.serving_dir / "pid")
     if server is not None:
-        lines.append(f"Model server: pid {server.pid}, log {store.serving_dir / 'log.txt'}")
+        url = (read_json(store.serving_dir / "applied.json", {}) or {}).get("url", "?")
+        lines.append(f"Endpoint: {url}:predict (model server pid {server.pid}, log {store.serving_dir / 'log.txt'})")
+    else:
+        lines.append("Endpoint: not running (serving resumes with `modelops run`)")
     lines.append(f"State: {store.dir}")
     return "\n".join(lines)
 
