@@ -26,7 +26,7 @@ lint:
 
 crd:
 	$(VENV)/bin/modelops manifests crd -o manifests/crd.yaml
-	cp manifests/crd.yaml charts/modelops/crds/crd.yaml
+	cp manifests/crd.yaml charts/modelops/crds/modeldeployments.modelops.dev.yaml
 
 bench:
 	$(PY) bench/serve.py

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from modelops.api.crd import crd_document, render_crd_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,12 +12,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_crd_matches_generator() -> None:
     committed = (ROOT / "manifests" / "crd.yaml").read_text()
     assert committed == render_crd_yaml(), "manifests/crd.yaml drifted: run `modelops manifests crd -o <file>`"
-
-
-def test_helm_chart_ships_the_same_crd_when_present() -> None:
-    chart_crd = ROOT / "charts" / "modelops" / "crds" / "crd.yaml"
-    if chart_crd.exists():
-        assert yaml.safe_load(chart_crd.read_text()) == crd_document()
 
 
 def _walk(schema: dict, path: str = ""):

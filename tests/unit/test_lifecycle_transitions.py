@@ -333,3 +333,19 @@ def test_condition_transition_time_moves_only_on_flip() -> None:
     d.finish(metrics={"accuracy": 0.6})
     flipped = {c["type"]: c["lastTransitionTime"] for c in d.status["conditions"]}
     assert flipped["Degraded"] != before["Degraded"] and flipped["Available"] == before["Available"]
+
+
+def test_in_flight_action_rebuilds_the_exact_stage_after_a_restart() -> None:
+    from modelops.lifecycle import in_flight_action
+
+    d = Driver(sample_spec())
+    d.to_serving()
+    d.advance(300)
+    d.feed(Reconcile())
+    d.finish(metrics={"accuracy": 0.6})
+    [train] = started(d.history[-1])
+    assert in_flight_action(d.status) == train
+    [validate] = started(d.finish(metrics={"loss": 0.2}))
+    assert in_flight_action(d.status) == validate and validate.baseline_version == 1
+    d.finish(metrics=GOOD, baselineMetrics=GOOD)
+    assert in_flight_action(d.status) is None

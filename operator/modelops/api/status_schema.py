@@ -114,6 +114,15 @@ STATUS = Obj(
                 "name": Str("train, validate or evaluate.", enum=("train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
+                "baselineVersion": Int("validate: the serving version it compares against.", minimum=1),
+                "dataset": Obj(
+                    "The dataset the run reads.",
+                    properties={
+                        "uri": Str("Path or URL."),
+                        "labelColumn": Str("Label column."),
+                        "format": Str("csv or npz.", enum=("csv", "npz")),
+                    },
+                ),
             },
         ),
         "versions": Arr("Every version ever created, oldest first.", items=VERSION),

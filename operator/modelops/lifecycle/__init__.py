@@ -14,9 +14,10 @@ from modelops.lifecycle.model import (
     ServingObserved,
     StageFinished,
     StartStage,
+    in_flight_action,
 )
 
 __all__ = [
     "Action", "ApplyServing", "CancelStage", "Context", "Decision", "DeleteVersion", "EmitEvent", "Observation",
-    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide",
+    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide", "in_flight_action",
 ]

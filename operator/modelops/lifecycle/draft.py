@@ -41,7 +41,9 @@ class Draft:
 
     def start_stage(self, action: StartStage) -> None:
         self.status["stage"] = {"id": action.stage_id, "name": action.stage, "version": action.version,
-                                "startedAt": self.now}
+                                "startedAt": self.now, "dataset": dict(action.dataset)}
+        if action.baseline_version is not None:
+            self.status["stage"]["baselineVersion"] = action.baseline_version
         self.actions.append(action)
 
     def fail(self, reason: str, message: str) -> None:

@@ -112,3 +112,14 @@ class Context:
     spec: Mapping[str, Any]
     generation: int
     now: datetime
+
+
+def in_flight_action(status: Mapping[str, Any]) -> StartStage | None:
+    """The StartStage that started the run recorded in status.stage, for a runtime that must (re)create it
+    after a restart: same id, version, data and baseline, so the re-created run is the same run."""
+    stage = status.get("stage")
+    if not stage:
+        return None
+    baseline = stage.get("baselineVersion")
+    return StartStage(stage["name"], int(stage["version"]), stage["id"], dict(stage.get("dataset") or {}),
+                      baseline_version=None if baseline is None else int(baseline))
