@@ -126,3 +126,14 @@ def test_client_retries_503_with_backoff(binary_versions, failures, retries, suc
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_monitoring_data_with_other_features_is_a_feature_mismatch(binary_versions, worker, tmp_path):
+    x, y, names = make_dataset("binary-classification", 40, 6, seed=4)
+    renamed = [*names[:-1], "tenure"]
+    run = worker("evaluate", binary_versions.task, write_csv(tmp_path / "renamed.csv", x, y, renamed), version=2,
+                 root=binary_versions.root, endpoint=f"http://127.0.0.1:{_closed_port()}")
+    assert run.code == 1 and run.result["reason"] == "FeatureMismatch"
+    assert "missing ['f5'], unexpected ['tenure']" in run.result["error"]
+    failures = sorted((binary_versions.deployment_dir / "2" / "evaluations").glob("*.json"))
+    assert json.loads(failures[-1].read_text())["reason"] == "FeatureMismatch"

@@ -59,19 +59,16 @@ def _monitor(cfg: WorkloadConfig, has_validation: bool) -> tuple[str, str | None
     return monitor, None
 
 
-class _EpochLog:
+def _epoch_log_callback() -> Any:
     """One line per epoch on stderr: stdout is reserved for the result summary."""
+    import keras
 
-    @staticmethod
-    def callback() -> Any:
-        import keras
+    class EpochLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            shown = " ".join(f"{k}={v:.5g}" for k, v in (logs or {}).items())
+            print(f"epoch {epoch + 1}: {shown}", file=sys.stderr, flush=True)
 
-        class EpochLog(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-                shown = " ".join(f"{k}={v:.5g}" for k, v in (logs or {}).items())
-                print(f"epoch {epoch + 1}: {shown}", file=sys.stderr, flush=True)
-
-        return EpochLog()
+    return EpochLog()
 
 
 def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
@@ -145,7 +142,7 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
     notes += [note] if note else []
 
     model = build_model(cfg.task, cfg.model, x[:train_rows], num_classes, hp.optimizer, hp.learning_rate)
-    callbacks = [_EpochLog.callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
+    callbacks = [_epoch_log_callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
     stopper = None
     if hp.early_stopping.enabled:
         stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
