@@ -145,6 +145,11 @@ def main() -> int:
     parser.add_argument("--tf-threads", type=int, default=1, help="server's TF intra/inter-op threads (0 = TF)")
     args = parser.parse_args()
 
+    if args.tf_threads:  # the baseline gets the same TF thread pools as the server: a fair comparison
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
     with tempfile.TemporaryDirectory(prefix="modelops-bench-serve-") as tmp:
         base_path = os.path.join(tmp, "mlp")
         build_mlp(os.path.join(base_path, "1"))
