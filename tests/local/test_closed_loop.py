@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 def first_version(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
     deployment = LocalDeployment.create(tmp_path_factory.mktemp("first") / "ws")
     manifest = deployment.example / "modeldeployment.yaml"  # evaluate back to back: shorter tests
-    manifest.write_text(manifest.read_text().replace("interval: 10s", "interval: 2s"))
+    manifest.write_text(manifest.read_text().replace("interval: 5s", "interval: 2s"))
     seen: list[str] = []
 
     def note_phase(status: dict) -> None:
