@@ -63,3 +63,27 @@ def test_read_result_takes_last_json_line_of_logs():
 def test_read_result_raises_clearly_on_garbage(garbage):
     with pytest.raises(ValueError, match="workload result"):
         read_result(garbage)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=600))
+_json_value = st.recursive(_json_leaf, lambda inner: st.lists(inner, max_size=8) | st.dictionaries(
+    st.text(max_size=20), inner, max_size=8), max_leaves=25)
+
+
+@settings(max_examples=30, deadline=None)
+@given(extra=st.dictionaries(st.text(max_size=30), _json_value, max_size=10),
+       metrics=st.dictionaries(st.sampled_from(["accuracy", "auc", "loss", "f1"]), st.floats(0, 1)),
+       error=st.none() | st.text(max_size=6000))
+def test_any_summary_fits_and_keeps_its_essentials(extra, metrics, error):
+    summary = {**extra, "stage": "validate", "version": 4, "passed": False, "metrics": metrics}
+    if error is not None:
+        summary["error"], summary["reason"] = error, "InternalError"
+    text = render_summary(summary)
+    assert len(text.encode()) <= MAX_SUMMARY_BYTES
+    result = read_result(text)
+    assert result["stage"] == "validate" and result["version"] == 4 and result["metrics"] == metrics
+    if error is not None:
+        assert result["reason"] == "InternalError" and error.startswith(result["error"].removesuffix("..."))
