@@ -106,3 +106,15 @@ def test_plot_writes_a_png(tmp_path):
     target = tmp_path / "out" / "metrics.png"
     assert status_cli.main(["--state-dir", str(tmp_path), "--plot", str(target)]) == 0
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_status_lists_every_deployment_when_none_is_named(tmp_path, capsys):
+    _recorded_deployment(tmp_path)
+    StateStore(tmp_path, "team-a", "prices").save_status({"phase": "Training", "message": "training version 1"})
+    assert status_cli.main(["--state-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["NAMESPACE", "NAME", "PHASE"]
+    assert [line.split()[:3] for line in lines[1:]] == [["default", "churn", "Rejected"],
+                                                        ["team-a", "prices", "Training"]]
+    assert status_cli.main(["prices", "--state-dir", str(tmp_path)]) == 0
+    assert "team-a/prices  phase=Training" in capsys.readouterr().out

@@ -107,11 +107,30 @@ def _select(stores: list[StateStore], name: str | None, namespace: str | None, r
     return matching[0]
 
 
+def render_summary(stores: list[StateStore]) -> str:
+    """One line per deployment, like `kubectl get modeldeployments`."""
+    rows = [("NAMESPACE", "NAME", "PHASE", "SERVING", "LATEST", "METRIC", "MESSAGE")]
+    for store in stores:
+        status = store.load_status()
+        rows.append((store.namespace, store.name, str(status.get("phase", "Pending")),
+                     _fmt(status.get("servingVersion")), _fmt(status.get("latestVersion")),
+                     str(status.get("primaryMetric", "")), str(status.get("message", ""))))
+    return "\n".join(line[2:] for line in _table(rows))
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     root = args.state_dir.resolve()
     try:
-        store = _select(discover(root), args.name, args.namespace, root)
+        stores = discover(root)
+        if args.name is None and args.namespace is None and len(stores) > 1 and args.plot is None:
+            if args.output == "text":
+                print(render_summary(stores))
+            else:
+                listing = [{"namespace": s.namespace, "name": s.name, "status": s.load_status()} for s in stores]
+                print(json.dumps(listing, indent=2) if args.output == "json" else yaml.safe_dump(listing), end="\n")
+            return 0
+        store = _select(stores, args.name, args.namespace, root)
         status = store.load_status()
     except StateError as exc:
         print(f"modelops status: {exc}", file=sys.stderr)

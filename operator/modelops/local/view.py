@@ -8,6 +8,7 @@ stay readable and greppable.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -118,7 +119,8 @@ class RunView:
 
     def _redraw(self, lines: list[str]) -> None:
         self._clear()
-        self.stream.write("\n".join(lines) + "\n")
+        width = max(20, shutil.get_terminal_size().columns - 1)  # a wrapped line would break the cursor-up count
+        self.stream.write("\n".join(line[:width] for line in lines) + "\n")
         self.stream.flush()
         self._drawn, self._last_lines = len(lines), lines
 
