@@ -178,18 +178,15 @@ class Batcher:
     async def _execute(self, batch: list[_Task]) -> None:
         assert self._free_threads is not None
         try:
-            merged = batch[0].inputs if len(batch) == 1 else _concatenate([t.inputs for t in batch])
             total = sum(task.rows for task in batch)
             self._on_batch(total)
-            loop = asyncio.get_running_loop()
-            try:
-                outputs = await loop.run_in_executor(self._executor, self._run, merged)
-            except Exception as exc:
-                for task in batch:
-                    if not task.future.done():
-                        task.future.set_exception(exc)
-                return
+            merged = batch[0].inputs if len(batch) == 1 else _concatenate([t.inputs for t in batch])
+            outputs = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, merged)
             _answer(batch, outputs, total)
+        except Exception as exc:  # every waiting request gets the error; none is left hanging
+            for task in batch:
+                if not task.future.done():
+                    task.future.set_exception(exc)
         finally:
             self._free_threads.release()
 
