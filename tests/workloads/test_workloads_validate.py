@@ -94,8 +94,10 @@ def test_validation_data_with_other_features_is_a_feature_mismatch(binary_versio
     run = worker("validate", binary_versions.task, write_csv(tmp_path / "five.csv", x, y, names), version=2,
                  root=binary_versions.root)
     assert run.code == 1 and run.result["reason"] == "FeatureMismatch" and "missing ['f5']" in run.result["error"]
-    stored = json.loads((binary_versions.deployment_dir / "2" / "validation.json").read_text())
-    assert stored["reason"] == "FeatureMismatch"
+    history = sorted((binary_versions.deployment_dir / "2" / "validations").glob("*.json"))
+    assert json.loads(history[-1].read_text())["reason"] == "FeatureMismatch"
+    if (binary_versions.deployment_dir / "2" / "validation.json").exists():  # an earlier pass is not replaced
+        assert "error" not in json.loads((binary_versions.deployment_dir / "2" / "validation.json").read_text())
 
 
 def test_multiclass_validation_labels_beyond_the_trained_classes(multiclass_version, worker, tmp_path):

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelops.workloads.config import STAGES, WorkloadConfig, best_effort_result_path, load_config
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, WorkloadError
-from modelops.workloads.result import write_json, write_summary
+from modelops.workloads.result import timestamped_path, write_json, write_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,14 +39,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def failure_report_path(cfg: WorkloadConfig) -> Path:
-    """Where a failed run's full report goes: the stage's usual file if the version exists, else failures/."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    """Where a failed run's full report goes: beside the version when it exists, else `failures/`.
+
+    Always a new timestamped file, so a failure never replaces an earlier record.
+    """
+    now = dt.datetime.now(dt.UTC)
     version_dir = cfg.version_dir()
     if cfg.stage == "validate" and version_dir.is_dir():
-        return version_dir / "validation.json"
+        return timestamped_path(version_dir / "validations", now)
     if cfg.stage == "evaluate" and version_dir.is_dir():
-        return version_dir / "evaluations" / f"{stamp}.json"
-    return cfg.deployment_dir / "failures" / f"{cfg.stage}-{cfg.version}-{stamp}.json"
+        return timestamped_path(version_dir / "evaluations", now)
+    return cfg.deployment_dir / "failures" / f"{cfg.stage}-{cfg.version}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
 
 
 def _emit(summary: dict[str, Any], result_path: str) -> None:

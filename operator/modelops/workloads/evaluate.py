@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 from typing import Any
 
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import load_dataset
 from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
 from modelops.workloads.profile import compute_drift
-from modelops.workloads.result import write_json
+from modelops.workloads.result import timestamped_path, write_json
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.store import load_version
 
 EVALUATIONS_DIR = "evaluations"
-
-
-def evaluation_path(version_dir: Path, when: dt.datetime) -> Path:
-    """`evaluations/20260101T120000.123456Z.json`: sortable, and unique even for runs in the same second."""
-    path = version_dir / EVALUATIONS_DIR / f"{when.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
-    suffix = 1
-    while path.exists():
-        path = path.with_name(f"{when.strftime('%Y%m%dT%H%M%S.%fZ')}-{suffix}.json")
-        suffix += 1
-    return path
 
 
 def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
@@ -55,7 +44,7 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
         "rowsPerSecond": round(data.rows / request_seconds, 1) if request_seconds > 0 else None,
         "durationSeconds": round(time.monotonic() - started, 3),
     }
-    path = evaluation_path(info.path, when)
+    path = timestamped_path(info.path / EVALUATIONS_DIR, when)
     write_json(path, report)
     return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": drift, "rows": data.rows,
             "report": str(path)}

@@ -8,6 +8,7 @@ report is always written beside the model, so nothing dropped here is lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -84,6 +85,15 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def timestamped_path(directory: Path, when: dt.datetime) -> Path:
+    """`<dir>/20260101T120000.123456Z.json`: sorts by time, and never replaces an earlier report."""
+    stamp = when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    path, suffix = directory / f"{stamp}.json", 1
+    while path.exists():
+        path, suffix = directory / f"{stamp}-{suffix}.json", suffix + 1
+    return path
 
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The validate stage: metrics of the candidate (and of the serving baseline, on the SAME data), then gates.
 
-Gate logic lives only in modelops.lifecycle.gates; this module measures and records. A candidate
+Gate logic lives only in modelops.lifecycle.gates; this module measures and records: every run in
+`validations/<UTC timestamp>.json`, the latest completed one also as `validation.json`. A candidate
 that fails its gates is a successful validation run (exit 0, `passed: false`): the runtime rejects
 the version, it is not a worker failure to retry.
 """
@@ -17,10 +18,11 @@ from modelops.lifecycle.gates import Gate, evaluate_gates
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
-from modelops.workloads.result import write_json
+from modelops.workloads.result import timestamped_path, write_json
 from modelops.workloads.store import VersionInfo, load_version
 
 VALIDATION_FILE = "validation.json"
+VALIDATIONS_DIR = "validations"
 
 
 def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
@@ -49,7 +51,7 @@ def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
 
 
 def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
-    started = time.monotonic()
+    started, started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     candidate = load_version(cfg, cfg.version)
     baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
     data = load_dataset(cfg.dataset, cfg.task, num_classes=candidate.num_classes,
@@ -67,6 +69,8 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
         "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
         "durationSeconds": round(time.monotonic() - started, 3),
     }
+    # every run is kept (validations/<ts>.json); validation.json is the latest completed one
+    write_json(timestamped_path(candidate.path / VALIDATIONS_DIR, started_at), report)
     write_json(candidate.path / VALIDATION_FILE, report)
     return {"stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
             "metrics": metrics, "baselineMetrics": baseline_metrics, "gates": gate_results,
