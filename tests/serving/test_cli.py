@@ -34,6 +34,13 @@ def test_bad_flags_exit_2_with_a_message_naming_the_flag(argv, message, capsys) 
     assert message in capsys.readouterr().err
 
 
+def test_unknown_flags_are_rejected_by_name(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--model_base_path=.", "--no_such_flag=1"])
+    assert exited.value.code == 2
+    assert "--no_such_flag" in capsys.readouterr().err
+
+
 def test_bad_side_files_name_the_file(tmp_path, capsys) -> None:
     batching = tmp_path / "batching.config"
     batching.write_text("max_batch_size { value: 0 }")
@@ -59,7 +66,7 @@ def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
     batching.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 1000 }\n")
     env = {**os.environ, "MODELOPS_REST_API_HOST": "127.0.0.1"}
     command = [
-        sys.executable, "-m", "modelops", "serve", "--port=8500", "--rest_api_port=0",
+        sys.executable, "-m", "modelops", "serve", "--port=8500", "--rest_api_port=0", "--enable_model_warmup=true",
         f"--model_config_file={config}", "--model_config_file_poll_wait_seconds=1",
         f"--monitoring_config_file={monitoring}", "--enable_batching", f"--batching_parameters_file={batching}",
     ]
@@ -75,6 +82,7 @@ def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
             port = int(found.group(1)) if found else None
         assert port is not None
         assert any("gRPC (--port=8500) is not implemented" in line for line in lines)
+        assert any("ignored: --enable_model_warmup" in line for line in lines)
         base = f"http://127.0.0.1:{port}"
         while _get(f"{base}/v1/models/scaler/labels/stable")[0] != 200:
             assert time.monotonic() < deadline

@@ -24,6 +24,14 @@ from modelops.serving.config import (
 
 log = logging.getLogger("modelops.serve")
 
+# tensorflow_model_server flags accepted so the same container args work, but without effect here
+IGNORED_TF_SERVING_FLAGS = (
+    "rest_api_num_threads", "enable_model_warmup", "allow_version_labels_for_unavailable_models",
+    "tensorflow_session_parallelism", "num_load_threads", "num_unload_threads", "max_num_load_retries",
+    "load_retry_interval_micros", "grpc_channel_arguments", "grpc_max_threads", "saved_model_tags",
+    "enable_signature_method_name_check", "xla_cpu_compilation_enabled",
+)
+
 
 def _bool(text: str) -> bool:
     lowered = text.lower()
@@ -56,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tensorflow_intra_op_parallelism", type=int, default=0, help="TF intra-op threads (0 = TF decides)")
     add("--tensorflow_inter_op_parallelism", type=int, default=0, help="TF inter-op threads (0 = TF decides)")
     add("--batching_parameters_file", help="BatchingParameters text proto (implies nothing without batching)")
+    for flag in IGNORED_TF_SERVING_FLAGS:
+        add(f"--{flag}", nargs="?", const="true", default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -141,6 +151,9 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"modelops serve: {exc}", file=sys.stderr, flush=True)
         return 2
+    ignored = [f"--{flag}" for flag in IGNORED_TF_SERVING_FLAGS if getattr(args, flag) is not None]
+    if ignored:
+        log.warning("accepted for tensorflow_model_server compatibility but ignored: %s", ", ".join(ignored))
     if any(arg == "--port" or arg.startswith("--port=") for arg in argv):
         log.warning("gRPC (--port=%d) is not implemented by modelops serve; only REST is served", args.port)
     from modelops.serving.servable import configure_threads
