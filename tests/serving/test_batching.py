@@ -44,7 +44,7 @@ def rows(*values: float) -> dict[str, np.ndarray]:
 async def test_concurrent_requests_merge_into_one_call_and_split_back(executor) -> None:
     model = Doubler()
     batcher = Batcher(model, BatchingOptions(8, batch_timeout_micros=200_000, num_batch_threads=1), executor)
-    results = await asyncio.gather(*(batcher.submit(rows(float(i))) for i in range(8)))
+    results = await asyncio.gather(*(batcher.submit(rows(float(i)), 30) for i in range(8)))
     assert model.batch_sizes == [8]  # full batch closes before the timeout
     for i, result in enumerate(results):
         np.testing.assert_array_equal(result["y"], [[2.0 * i, 2.0 * i + 1.0]])
@@ -54,9 +54,9 @@ async def test_concurrent_requests_merge_into_one_call_and_split_back(executor) 
 async def test_partial_batch_waits_for_the_timeout_then_runs(executor) -> None:
     model = Doubler()
     batcher = Batcher(model, BatchingOptions(8, batch_timeout_micros=50_000, num_batch_threads=1), executor)
-    first = asyncio.ensure_future(batcher.submit(rows(1.0)))
+    first = asyncio.ensure_future(batcher.submit(rows(1.0), 30))
     await asyncio.sleep(0.01)
-    second = asyncio.ensure_future(batcher.submit(rows(2.0, 3.0)))
+    second = asyncio.ensure_future(batcher.submit(rows(2.0, 3.0), 30))
     one, two = await asyncio.gather(first, second)
     assert model.batch_sizes == [3]
     np.testing.assert_array_equal(two["y"], [[4.0, 5.0], [6.0, 7.0]])
@@ -67,9 +67,9 @@ async def test_partial_batch_waits_for_the_timeout_then_runs(executor) -> None:
 async def test_oversized_and_differently_shaped_requests_are_not_merged(executor) -> None:
     model = Doubler()
     batcher = Batcher(model, BatchingOptions(4, batch_timeout_micros=20_000, num_batch_threads=1), executor)
-    big = batcher.submit(rows(*range(6)))
-    odd = batcher.submit({"x": np.ones((1, 3), dtype=np.float32)})
-    small = batcher.submit(rows(9.0))
+    big = batcher.submit(rows(*range(6)), 30)
+    odd = batcher.submit({"x": np.ones((1, 3), dtype=np.float32)}, 30)
+    small = batcher.submit(rows(9.0), 30)
     big_result, odd_result, small_result = await asyncio.gather(big, odd, small)
     assert sorted(model.batch_sizes) == [1, 1, 6]
     assert big_result["y"].shape == (6, 2) and odd_result["y"].shape == (1, 3)
@@ -82,12 +82,12 @@ async def test_full_queue_is_rejected_with_unavailable_and_nothing_queued_is_los
     model = Doubler(gate)
     options = BatchingOptions(max_batch_size=2, batch_timeout_micros=0, max_enqueued_batches=2, num_batch_threads=1)
     batcher = Batcher(model, options, executor)
-    running = asyncio.ensure_future(batcher.submit(rows(0.0, 0.5)))  # occupies the only batch thread
+    running = asyncio.ensure_future(batcher.submit(rows(0.0, 0.5), 30))  # occupies the only batch thread
     await asyncio.sleep(0.05)
-    queued = [asyncio.ensure_future(batcher.submit(rows(float(i)))) for i in range(4)]  # 2 batches x 2 rows
+    queued = [asyncio.ensure_future(batcher.submit(rows(float(i)), 30)) for i in range(4)]  # 2 batches x 2 rows
     await asyncio.sleep(0)
     with pytest.raises(ServingError) as rejected:
-        await batcher.submit(rows(9.0))
+        await batcher.submit(rows(9.0), 30)
     assert rejected.value.http_status == 503
     assert "batch scheduling queue is full" in rejected.value.message
     gate.set()
@@ -108,8 +108,8 @@ async def test_a_failing_batch_fails_only_its_requests(executor) -> None:
 
     batcher = Batcher(flaky, BatchingOptions(4, batch_timeout_micros=0, num_batch_threads=1), executor)
     with pytest.raises(RuntimeError, match="kernel exploded"):
-        await batcher.submit(rows(1.0))
-    result = await batcher.submit(rows(2.0))
+        await batcher.submit(rows(1.0), 30)
+    result = await batcher.submit(rows(2.0), 30)
     np.testing.assert_array_equal(result["y"], [[2.0, 2.5]])
     await batcher.close()
 

@@ -33,8 +33,12 @@ class DirectRunner:
         self._run = run
         self._executor = executor
 
-    async def submit(self, inputs: Arrays) -> Arrays:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, inputs)
+    async def submit(self, inputs: Arrays, timeout: float) -> Arrays:
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, inputs)
+        except TimeoutError as exc:
+            raise deadline_exceeded(timeout) from exc
 
     async def close(self) -> None:
         """Nothing queued here: in-flight calls finish on their own."""
@@ -79,8 +83,9 @@ class Batcher:
     def queued_rows(self) -> int:
         return self._queued_rows
 
-    async def submit(self, inputs: Arrays) -> Arrays:
-        """Enqueue one request's inputs and wait for its slice of the batch's outputs."""
+    async def submit(self, inputs: Arrays, timeout: float) -> Arrays:
+        """Enqueue one request's inputs and wait for its slice of the batch's outputs; after
+        `timeout` seconds the request fails with DEADLINE_EXCEEDED (and leaves the queue)."""
         rows = _batch_rows(inputs)
         if self._queued_rows + rows > self._max_queued_rows and self._queued_rows > 0:
             raise ServingError(
@@ -98,7 +103,12 @@ class Batcher:
         self._on_queue_depth(self._queued_rows)
         assert self._wakeup is not None
         self._wakeup.set()
-        return await task.future
+        # a timer handle is far cheaper than asyncio.timeout() on this hot path
+        expiry = loop.call_later(timeout, _expire, task.future, timeout)
+        try:
+            return await task.future
+        finally:
+            expiry.cancel()
 
     async def close(self) -> None:
         """Stop after everything already queued has been computed and answered."""
@@ -189,6 +199,17 @@ class Batcher:
                     task.future.set_exception(exc)
         finally:
             self._free_threads.release()
+
+
+def deadline_exceeded(timeout: float) -> ServingError:
+    return ServingError(
+        "DEADLINE_EXCEEDED", f"predict did not finish within --rest_api_timeout_in_ms={timeout * 1000:.0f}"
+    )
+
+
+def _expire(future: asyncio.Future[Arrays], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(deadline_exceeded(timeout))
 
 
 def _batch_rows(inputs: Arrays) -> int:

@@ -6,7 +6,6 @@ is a 500 with the message, logged, and the server keeps serving.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -128,14 +127,7 @@ class _RestApi:
         servable = self._registry.resolve(target.name, target.version, target.label)
         signature, runner = servable.runner(signature_name)
         inputs, row_format = decode_predict_request(payload, signature)
-        try:
-            async with asyncio.timeout(self._options.timeout_seconds):
-                outputs = await runner.submit(inputs)
-        except TimeoutError as exc:
-            raise ServingError(
-                "DEADLINE_EXCEEDED",
-                f"predict did not finish within --rest_api_timeout_in_ms={self._options.timeout_seconds * 1000:.0f}",
-            ) from exc
+        outputs = await runner.submit(inputs, self._options.timeout_seconds)
         return servable, _json(encode_predict_response(outputs, row_format))
 
     async def _read_body(self, request: web.BaseRequest) -> bytes:
