@@ -349,3 +349,18 @@ def test_in_flight_action_rebuilds_the_exact_stage_after_a_restart() -> None:
     assert in_flight_action(d.status) == validate and validate.baseline_version == 1
     d.finish(metrics=GOOD, baselineMetrics=GOOD)
     assert in_flight_action(d.status) is None
+
+
+def test_no_evaluation_of_the_outgoing_version_during_a_rollout() -> None:
+    d = Driver(sample_spec())
+    d.to_serving()
+    d.advance(300)
+    d.feed(Reconcile())
+    d.finish(metrics={"accuracy": 0.6})
+    d.finish(metrics={"loss": 0.2})
+    d.advance(600)  # an evaluation of version 1 is overdue by now
+    decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
+    assert ApplyServing(stable=2) in decision.actions and started(decision) == []
+    assert d.status["phase"] == "Deploying"
+    d.serve_ready(2)
+    assert d.stage() is None  # the new version's evaluation waits one interval after it started serving

@@ -11,6 +11,7 @@ from modelops.lifecycle.conditions import condition_is_true
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.model import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
+from modelops.lifecycle.rollout import rollout_complete
 
 
 def _start_training(d: Draft, trigger: str) -> None:
@@ -89,7 +90,9 @@ def _evaluate_when_due(d: Draft) -> bool:
     """Guards the schedule: the serving (or canary) version is evaluated every monitoring.interval."""
     monitoring = d.spec.get("monitoring", {})
     target = _evaluation_target(d)
-    if target is None or not monitoring.get("dataset") or not d.status.get("servingReady", True):
+    # Never while a rollout is under way: the outgoing version is about to be unloaded.
+    if (target is None or not monitoring.get("dataset") or not d.status.get("servingReady", True)
+            or not rollout_complete(d)):
         d.status.pop("nextEvaluationTime", None)
         return False
     record = d.record(target) or {}
