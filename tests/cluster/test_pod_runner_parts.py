@@ -46,12 +46,20 @@ def test_env_follows_kubernetes_expansion_rules() -> None:
 
 
 def test_dns_shim_resolves_service_names_to_ready_endpoints(tmp_path: Path) -> None:
-    services = [{"metadata": {"name": "web", "namespace": "shop"}}, {"metadata": {"name": "idle", "namespace": "shop"}}]
-    slices = [{"metadata": {"namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
-               "endpoints": [{"addresses": ["127.42.0.3"], "conditions": {"ready": True}},
-                             {"addresses": ["127.42.0.4"], "conditions": {"ready": False}}]}]
+    def pod(name: str, ip: str, ready: str, **metadata: object) -> dict:
+        return {"metadata": {"name": name, "namespace": "shop", "labels": {"app": "web"}, **metadata},
+                "status": {"podIP": ip, "conditions": [{"type": "Ready", "status": ready}]}}
+
+    services = [{"metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}}},
+                {"metadata": {"name": "idle", "namespace": "shop"}, "spec": {"selector": {"app": "idle"}}},
+                {"metadata": {"name": "external", "namespace": "shop"}, "spec": {}}]
+    pods = [pod("a", "127.42.0.3", "True"), pod("b", "127.42.0.4", "False"),
+            pod("c", "127.42.0.5", "True", deletionTimestamp="2026-01-01T00:00:00Z")]
+    slices = [{"metadata": {"namespace": "shop", "labels": {"kubernetes.io/service-name": "external"}},
+               "endpoints": [{"addresses": ["192.0.2.7"], "conditions": {"ready": True}},
+                             {"addresses": ["192.0.2.8"], "conditions": {"ready": False}}]}]
     hosts = tmp_path / "hosts.json"
-    write_atomically(hosts, build_hosts(services, slices))
+    write_atomically(hosts, build_hosts(services, slices, pods))
     probe = (
         "import json, socket\n"
         "def ips(name):\n"
@@ -60,7 +68,7 @@ def test_dns_shim_resolves_service_names_to_ready_endpoints(tmp_path: Path) -> N
         "    except socket.gaierror as error:\n"
         "        return 'error'\n"
         "names = ['web.shop.svc', 'web.shop.svc.cluster.local', 'web.shop', 'web', 'idle.shop.svc', 'nope.x.svc',\n"
-        "         'localhost']\n"
+        "         'external.shop.svc', 'localhost']\n"
         "print(json.dumps({n: ips(n) for n in names}))\n"
     )
     env = {"PYTHONPATH": str(SHIM_DIR), "MODELOPS_POD_HOSTS_FILE": str(hosts), "MODELOPS_POD_NAMESPACE": "shop"}
@@ -68,7 +76,8 @@ def test_dns_shim_resolves_service_names_to_ready_endpoints(tmp_path: Path) -> N
                             timeout=30)
     answers = json.loads(result.stdout)
     for name in ("web.shop.svc", "web.shop.svc.cluster.local", "web.shop", "web"):
-        assert answers[name] == ["127.42.0.3"], name
+        assert answers[name] == ["127.42.0.3"], name  # ready and not terminating only
+    assert answers["external.shop.svc"] == ["192.0.2.7"]  # from a (selector-less) EndpointSlice
     assert answers["idle.shop.svc"] == "error"  # Service without ready endpoints
     assert answers["nope.x.svc"] == "error"  # unknown cluster name fails fast
     assert "127.0.0.1" in answers["localhost"]  # everything else resolves normally

@@ -41,6 +41,7 @@ CONTROLLERS = (
     "ttl-after-finished-controller",
     "disruption-controller",
     "root-ca-certificate-publisher-controller",
+    "clusterrole-aggregation-controller",
 )
 
 
@@ -138,8 +139,7 @@ class ControlPlane:
     def _start_controller_manager(self) -> None:
         self._launch("kube-controller-manager", [
             str(self.bin_dir / "kube-controller-manager"),
-            f"--kubeconfig={self.kubeconfig}", f"--authentication-kubeconfig={self.kubeconfig}",
-            f"--authorization-kubeconfig={self.kubeconfig}", "--leader-elect=false", "--secure-port=0",
+            f"--kubeconfig={self.kubeconfig}", "--leader-elect=false", "--secure-port=0",
             f"--controllers={','.join(CONTROLLERS)}", f"--root-ca-file={self.pki.ca_cert}",
             f"--service-account-private-key-file={self.pki.sa_private_key}",
             "--use-service-account-credentials=false", "--concurrent-gc-syncs=5", "--v=1",
@@ -172,7 +172,8 @@ class ControlPlane:
     def stop(self) -> None:
         """Stop our components, newest first; leaves the root dir (logs) unless it is ours to clean."""
         for process in reversed(self.processes):
-            process.stop(grace_seconds=10)
+            # Short grace: the API server would otherwise wait on clients' open watches; data is throwaway.
+            process.stop(grace_seconds=3)
         self.processes.clear()
 
     def cleanup(self) -> None:

@@ -60,6 +60,8 @@ class ContainerProcess:
         self._log_offset = 0
 
     def start(self) -> None:
+        if self.process is not None:  # a restart: release the previous run's log handle
+            self.process.stop(0)
         self.termination_file.parent.mkdir(parents=True, exist_ok=True)
         self.termination_file.write_bytes(b"")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

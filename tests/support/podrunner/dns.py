@@ -1,8 +1,11 @@
 """The service-name → ready-pod-IP map the DNS shim reads (cluster DNS stand-in).
 
-Built from Services and EndpointSlices the way CoreDNS answers for a ClusterIP Service, except that
-it returns the ready endpoint pod IPs directly (there is no kube-proxy): Service port and targetPort
-are equal in our manifests, so connecting to <name>:<port> reaches a pod.
+Answers like CoreDNS for a ClusterIP Service, except that it returns the ready endpoint pod IPs
+directly (there is no kube-proxy): Service port and targetPort are equal in our manifests, so
+connecting to <name>:<port> reaches a pod. Endpoints come from the Service's selector and the pods'
+Ready condition (the EndpointSlice controller's own rule), because EndpointSlice validation rejects
+loopback addresses, so the controller cannot publish our 127.42.x.y pod IPs; ready addresses from
+EndpointSlices that do exist (selector-less Services) are included as well.
 """
 
 from __future__ import annotations
@@ -19,7 +22,26 @@ def service_names(service: str, namespace: str) -> list[str]:
     return [f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local", f"{service}.{namespace}"]
 
 
-def build_hosts(services: list[dict], endpoint_slices: list[dict]) -> dict:
+def _serving_pod_ips(service: dict, pods: list[dict]) -> list[str]:
+    """IPs of pods a Service selects that are Ready and not terminating."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return []
+    namespace = service["metadata"].get("namespace", "default")
+    ips = []
+    for pod in pods:
+        metadata, status = pod["metadata"], pod.get("status") or {}
+        labels = metadata.get("labels") or {}
+        if metadata.get("namespace", "default") != namespace or metadata.get("deletionTimestamp"):
+            continue
+        if any(labels.get(key) != value for key, value in selector.items()) or not status.get("podIP"):
+            continue
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []):
+            ips.append(status["podIP"])
+    return ips
+
+
+def build_hosts(services: list[dict], endpoint_slices: list[dict], pods: list[dict]) -> dict:
     """{"names": {fqdn: [ip...]}, "short": {namespace: {service: [ip...]}}, "known": [...]}."""
     ready: dict[tuple[str, str], list[str]] = {}
     for endpoint_slice in endpoint_slices:
@@ -32,6 +54,10 @@ def build_hosts(services: list[dict], endpoint_slices: list[dict]) -> dict:
             if (endpoint.get("conditions") or {}).get("ready", True) is False:
                 continue
             ips.extend(ip for ip in endpoint.get("addresses", []) if ip not in ips)
+    for service in services:
+        key = (service["metadata"].get("namespace", "default"), service["metadata"]["name"])
+        ips = ready.setdefault(key, [])
+        ips.extend(ip for ip in _serving_pod_ips(service, pods) if ip not in ips)
     names: dict[str, list[str]] = {}
     short: dict[str, dict[str, list[str]]] = {}
     known: list[str] = []

@@ -235,7 +235,8 @@ class PodWorker(threading.Thread):
         if slot.liveness.due():
             slot.liveness.record(check(slot.liveness.probe, slot.spec, self.pod_ip, slot.process.pid, env))
             if not slot.liveness.result:
-                slot.process.kill(float(self.pod["spec"].get("terminationGracePeriodSeconds") or 30))
+                # Blocks this pod's loop while the container stops, so keep the wait short.
+                slot.process.kill(min(float(self.pod["spec"].get("terminationGracePeriodSeconds") or 30), 5.0))
 
     def _stop_all(self) -> None:
         slots = [s for s in [*self.init_slots, *self.slots] if s.process.process is not None]

@@ -41,6 +41,7 @@ class PodRunner:
         self._ip_prefix = ip_prefix
         self._ip_counter = itertools.count(1)
         self._lock = threading.RLock()
+        self._hosts_lock = threading.Lock()
         self._bound: set[str] = set()
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="node-heartbeat", daemon=True)
@@ -59,6 +60,7 @@ class PodRunner:
         for informer in (self.configmaps, self.services, self.slices):
             if not informer.synced.wait(timeout):
                 raise TimeoutError(f"pod runner: initial list of {informer.path} did not finish in {timeout}s")
+        self._on_network_event("SYNCED", {})
         self.pods.start()
         if not self.pods.synced.wait(timeout):
             raise TimeoutError(f"pod runner: initial list of pods did not finish in {timeout}s")
@@ -176,6 +178,10 @@ class PodRunner:
                 log.warning("binding %s/%s failed: %s", namespace, name, error)
 
     def _on_pod_event(self, kind: str, pod: dict) -> None:
+        self._run_pod(kind, pod)
+        self._on_network_event(kind, pod)  # readiness and deletions change what Service names resolve to
+
+    def _run_pod(self, kind: str, pod: dict) -> None:
         metadata, spec = pod["metadata"], pod["spec"]
         uid = metadata["uid"]
         with self._lock:
@@ -242,4 +248,6 @@ class PodRunner:
 
     def _on_network_event(self, _kind: str, _obj: dict) -> None:
         if self.services.synced.is_set() and self.slices.synced.is_set():
-            write_atomically(self.hosts_file, build_hosts(self.services.snapshot(), self.slices.snapshot()))
+            with self._hosts_lock:  # two informer threads call this; the last write must be the newest view
+                hosts = build_hosts(self.services.snapshot(), self.slices.snapshot(), self.pods.snapshot())
+                write_atomically(self.hosts_file, hosts)
