@@ -17,6 +17,10 @@ def test_commands_map_to_this_environment() -> None:
     tf_serving = podspec.resolve_argv({"name": "server", "image": "tensorflow/serving:2.16.1"}, env)
     assert tf_serving == [str(podspec.VENV_BIN / "modelops"), "serve", "--port=8500", "--rest_api_port=8501",
                           "--model_name=iris", "--model_base_path=/models/iris"]
+    with_config = podspec.resolve_argv({"name": "server", "image": "tensorflow/serving",
+                                        "args": ["--model_config_file=/config/models.config"]}, env)
+    assert with_config == [str(podspec.VENV_BIN / "modelops"), "serve", "--port=8500", "--rest_api_port=8501",
+                           "--model_config_file=/config/models.config"]  # TF Serving ignores the other two
     worker = podspec.resolve_argv({"name": "w", "command": ["modelops", "worker"], "args": ["train"]}, {})
     assert worker == [str(podspec.VENV_BIN / "modelops"), "worker", "train"]
     assert podspec.resolve_argv({"name": "p", "command": ["python3", "-V"]}, {})[0] == sys.executable

@@ -58,7 +58,12 @@ def resolve_argv(container: dict, env: dict[str, str]) -> list[str]:
     if program == "modelops" or (base == "modelops" and not os.path.exists(program)):
         return [str(VENV_BIN / "modelops"), *argv[1:]]
     if base == "tensorflow_model_server":
-        return [str(VENV_BIN / "modelops"), "serve", *argv[1:]]
+        flags = argv[1:]
+        if any(flag.startswith("--model_config_file") for flag in flags):
+            # TF Serving ignores --model_name/--model_base_path when a model config file is given (the
+            # image entrypoint always passes them); `modelops serve` wants exactly one of the two.
+            flags = [f for f in flags if not f.startswith(("--model_name=", "--model_base_path="))]
+        return [str(VENV_BIN / "modelops"), "serve", *flags]
     if re.fullmatch(r"python(3(\.\d+)?)?", base):
         return [sys.executable, *argv[1:]]
     if os.path.isabs(program):
