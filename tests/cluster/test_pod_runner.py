@@ -200,3 +200,28 @@ def test_stopping_a_runner_leaves_no_processes(control_plane: ControlPlane, tmp_
         runner.stop()
     assert _group_members(pgid) == []
     assert not os.path.exists(f"/proc/{pgid}")  # the pod's own process was reaped by the runner
+
+
+def test_exec_readiness_sees_the_pod_mounts_and_failed_liveness_restarts(
+        control_plane: ControlPlane, pod_runner: PodRunner) -> None:
+    rest = control_plane.rest
+    namespace = new_namespace(rest, "probes")
+    script = "import pathlib, time\npathlib.Path('/state/ready').write_text('1')\ntime.sleep(300)\n"
+    rest.post(f"/api/v1/namespaces/{namespace}/pods", {"metadata": {"name": "probed"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{
+            "name": "main", "image": "python:3.11-slim", "command": ["python", "-c", script],
+            "volumeMounts": [{"name": "state", "mountPath": "/state"}],
+            # Runs inside the container's mount namespace: /state exists only there.
+            "readinessProbe": {"exec": {"command": ["test", "-f", "/state/ready"]}, "periodSeconds": 1},
+            # Nothing listens on this port, so the container is restarted after 2 failed checks.
+            "livenessProbe": {"tcpSocket": {"port": 9}, "periodSeconds": 1, "failureThreshold": 2,
+                              "initialDelaySeconds": 2},
+        }],
+        "volumes": [{"name": "state", "emptyDir": {}}]}})
+    path = f"/api/v1/namespaces/{namespace}/pods/probed"
+    wait_for(rest, path, lambda p: condition(p, "Ready") == "True", 30, "the exec readiness probe to pass")
+    assert not Path("/state/ready").exists()
+    restarted = wait_for(rest, path, lambda p: p["status"]["containerStatuses"][0]["restartCount"] >= 1, 30,
+                         "the failing liveness probe to restart the container")
+    assert restarted["status"]["phase"] == "Running"
