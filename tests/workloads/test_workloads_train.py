@@ -13,7 +13,7 @@ import pytest
 
 from modelops.workloads.synthetic import make_dataset, write_csv
 
-from .conftest import GOOD, base_config, predict_in_process, run_worker
+from .conftest import GOOD, SMALL_MODEL, base_config, predict_in_process, run_worker
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +64,24 @@ def test_regression_training_fits(regression_version):
 
 def test_existing_version_is_never_overwritten(binary_versions, tmp_path):
     before = (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes()
+    other = {**GOOD, "seed": GOOD["seed"] + 1}
     config = base_config("train", "binary-classification", binary_versions.root, binary_versions.train_csv, 2,
-                         tmp_path / "again.result", hyperparameters=GOOD)
+                         tmp_path / "again.result", model=SMALL_MODEL, hyperparameters=other)
     run = run_worker(config, tmp_path)
     assert run.code == 1 and run.result["reason"] == "VersionExists"
     assert "version 2 already exists" in run.result["error"]
+    assert (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes() == before
+
+
+def test_rerun_of_a_published_version_adopts_it(binary_versions, tmp_path):
+    """A pod killed after publishing (or retried by the Job) reports the published run instead of failing."""
+    before = (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes()
+    report = json.loads((binary_versions.deployment_dir / "2" / "report.json").read_text())
+    config = base_config("train", "binary-classification", binary_versions.root, binary_versions.train_csv, 2,
+                         tmp_path / "rerun.result", model=SMALL_MODEL, hyperparameters=GOOD)
+    run = run_worker(config, tmp_path)
+    assert run.code == 0 and run.result["adopted"] is True
+    assert run.result["metrics"] == report["metrics"]
     assert (binary_versions.deployment_dir / "2" / "saved_model.pb").read_bytes() == before
 
 

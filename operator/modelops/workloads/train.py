@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import json
 import os
 import secrets
 import shutil
@@ -75,9 +76,12 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     """Train version `cfg.version`; returns the summary. Raises WorkloadError on expected failures."""
     started = time.monotonic()
     final_dir = cfg.version_dir()
-    if final_dir.exists():
-        raise version_exists_error(final_dir, cfg.version)
     data = load_dataset(cfg.dataset, cfg.task, num_classes=cfg.model.num_classes)
+    if final_dir.exists():
+        adopted = _adopt_published(cfg, final_dir, data)
+        if adopted is None:
+            raise version_exists_error(final_dir, cfg.version)
+        return adopted
     num_classes = None
     if cfg.task == "multiclass-classification":
         num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.source)
@@ -97,6 +101,30 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         raise
     return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
             "rows": data.rows, "durationSeconds": report["durationSeconds"]}
+
+
+def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: Dataset) -> dict[str, Any] | None:
+    """A run killed after publishing but before reporting (or a Job pod retried) must not fail the version:
+    when the published report says the same data and settings made it, that run's summary is this run's."""
+    try:
+        report = json.loads((final_dir / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    hp, model = report.get("hyperparameters") or {}, report.get("model") or {}
+    same = (
+        (report.get("data") or {}).get("sha256") == data.sha256
+        and report.get("task") == cfg.task
+        and (hp.get("epochs"), hp.get("batchSize"), hp.get("learningRate"), hp.get("optimizer"), hp.get("seed"))
+        == (cfg.hyperparameters.epochs, cfg.hyperparameters.batch_size, cfg.hyperparameters.learning_rate,
+            cfg.hyperparameters.optimizer, cfg.hyperparameters.seed)
+        and (model.get("hiddenLayers"), model.get("activation"), model.get("dropout"))
+        == (list(cfg.model.hidden_layers), cfg.model.activation, cfg.model.dropout)
+    )
+    if not same:
+        return None
+    return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
+            "rows": (report.get("data") or {}).get("rows"), "durationSeconds": report.get("durationSeconds"),
+            "adopted": True}
 
 
 def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
