@@ -62,7 +62,7 @@ def test_job_runs_to_completion_with_env_volumes_and_termination_message(
     reported = json.loads(terminated["message"])
     assert reported == {"POD_NAME": pod["metadata"]["name"], "POD_IP": pod["status"]["podIP"], "POD_NS": namespace,
                         "MODE": "fast", "MODELOPS_REST_API_HOST": pod["status"]["podIP"]}
-    assert pod["status"]["podIP"].startswith("127.42.")
+    assert pod["status"]["podIP"].startswith(f"{pod_runner.ip_prefix}.")
     assert (pod_runner.pvc_path(namespace, "results") / "out.txt").read_text() == f"hello from {namespace}"
     assert not Path("/data/out.txt").exists()  # the write went through the pod's private bind mount
     assert "finished" in pod_runner.logs(namespace, pod["metadata"]["name"])["main"]
@@ -187,7 +187,7 @@ def test_stopping_a_runner_leaves_no_processes(control_plane: ControlPlane, tmp_
     namespace = new_namespace(rest, "leak")
     runner = PodRunner(control_plane.server, control_plane.admin_token, str(control_plane.pki.ca_cert), tmp_path,
                        node_name="leak-check", node_labels={"modelops.dev/test-node": "leak-check"},
-                       ip_prefix="127.43").start()
+                       ip_prefix="127.63").start()  # outside the fixture runner's 127.64-243
     try:
         rest.post(f"/api/v1/namespaces/{namespace}/pods", {"metadata": {"name": "sleeper"}, "spec": {
             "nodeSelector": {"modelops.dev/test-node": "leak-check"}, "restartPolicy": "Never",

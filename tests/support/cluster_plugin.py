@@ -8,6 +8,7 @@ When a test using the pod runner fails, the pods' logs are attached to its repor
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -44,9 +45,10 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 @pytest.fixture(scope="session")
 def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
-    """The kubelet stand-in: one Ready node, pods as local processes on their own 127.42.x.y IPs."""
+    """The kubelet stand-in: one Ready node, pods as local processes on their own loopback IPs."""
+    # Pod IPs differ per session (127.<64..243>.x.y), so parallel test sessions on this machine don't collide.
     runner = PodRunner(control_plane.server, control_plane.admin_token, str(control_plane.pki.ca_cert),
-                       tmp_path_factory.mktemp("podrunner"))
+                       tmp_path_factory.mktemp("podrunner"), ip_prefix=f"127.{64 + os.getpid() % 180}")
     runner.start()
     _started["pod_runner"] = runner
     try:

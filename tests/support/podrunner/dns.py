@@ -4,7 +4,7 @@ Answers like CoreDNS for a ClusterIP Service, except that it returns the ready e
 directly (there is no kube-proxy): Service port and targetPort are equal in our manifests, so
 connecting to <name>:<port> reaches a pod. Endpoints come from the Service's selector and the pods'
 Ready condition (the EndpointSlice controller's own rule), because EndpointSlice validation rejects
-loopback addresses, so the controller cannot publish our 127.42.x.y pod IPs; ready addresses from
+loopback addresses, so the controller cannot publish our 127.x.y.z pod IPs; ready addresses from
 EndpointSlices that do exist (selector-less Services) are included as well.
 """
 

@@ -38,7 +38,7 @@ class PodRunner:
                             "kubernetes.io/arch": "amd64", **(node_labels or {})}
         self.hosts_file = root / "hosts.json"
         self.workers: dict[str, PodWorker] = {}  # by pod uid
-        self._ip_prefix = ip_prefix
+        self.ip_prefix = ip_prefix
         self._ip_counter = itertools.count(1)
         self._lock = threading.RLock()
         self._hosts_lock = threading.Lock()
@@ -211,7 +211,7 @@ class PodRunner:
 
     def _allocate_ip(self) -> str:
         n = next(self._ip_counter)  # never reused within a session: a stale client cannot hit a new pod
-        return f"{self._ip_prefix}.{n // 254}.{n % 254 + 1}"
+        return f"{self.ip_prefix}.{n // 254}.{n % 254 + 1}"
 
     # ---- lookups for volumes, env and DNS ---------------------------------------------------------
     def lookup(self, kind: str, namespace: str, name: str) -> dict | None:
