@@ -7,6 +7,7 @@ generated client's model classes and patch content-type defaults.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ class KubeRest:
         self.server = server.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._pool = urllib3.PoolManager(num_pools=4, maxsize=16, cert_reqs="CERT_REQUIRED", ca_certs=ca_cert)
+        self._watches: set[urllib3.BaseHTTPResponse] = set()
 
     def request(self, method: str, path: str, body: dict | None = None, params: dict | None = None,
                 content_type: str = "application/json", timeout: float = 30.0) -> dict:
@@ -74,6 +76,7 @@ class KubeRest:
         url = f"{self.server}{path}?{urlencode(params)}"
         response = self._pool.request("GET", url, headers=self._headers, preload_content=False,
                                       timeout=urllib3.Timeout(connect=10, read=timeout_seconds + 10), retries=False)
+        self._watches.add(response)
         try:
             if response.status >= 300:
                 raise ApiError(response.status, response.read().decode(errors="replace"), f"WATCH {path}")
@@ -85,7 +88,12 @@ class KubeRest:
                     if line.strip():
                         yield json.loads(line)
         finally:
+            self._watches.discard(response)
             response.release_conn()
 
     def close(self) -> None:
+        """Close the pool and abort open watches (so the API server is not kept waiting on them)."""
+        for response in list(self._watches):
+            with contextlib.suppress(Exception):  # already closed
+                response.shutdown()  # unblocks a read in progress in another thread
         self._pool.clear()
