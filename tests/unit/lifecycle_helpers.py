@@ -74,6 +74,17 @@ class Driver:
         self.finish(metrics=metrics or GOOD)
         self.serve_ready(self.status["rollout"]["stable"])
 
+    def evaluate(self, seconds: float = 300, **result: Any) -> Decision:
+        """Let the monitoring interval pass and finish the evaluation it starts with `result`."""
+        self.advance(seconds)
+        self.feed(Reconcile())
+        return self.finish(**result)
+
+    def retrain(self, validation: dict[str, float], baseline: dict[str, float] | None = GOOD) -> Decision:
+        """Finish the retraining run in flight, then its validation with these metrics."""
+        self.finish(metrics={"loss": 0.2})
+        return self.finish(metrics=validation, baselineMetrics=baseline)
+
 
 def started(decision: Decision) -> list[StartStage]:
     return [a for a in decision.actions if isinstance(a, StartStage)]

@@ -105,9 +105,7 @@ def test_scheduled_evaluation_waits_for_the_interval() -> None:
 def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.89}, drift={"maxPsi": 0.05, "maxKs": 0.1, "driftedFeature": "f0"}, rows=100)
+    d.evaluate(metrics={"accuracy": 0.89}, drift={"maxPsi": 0.05, "maxKs": 0.1, "driftedFeature": "f0"}, rows=100)
     assert d.status["phase"] == "Serving"
     assert conditions(d.status)["Degraded"] == "False"
     assert d.status["lastEvaluation"]["rows"] == 100
@@ -124,9 +122,7 @@ def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
 def test_each_degradation_rule_triggers_retraining(metrics: dict, drift: dict, reason: str) -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    decision = d.finish(metrics=metrics, drift=drift)
+    decision = d.evaluate(metrics=metrics, drift=drift)
     assert d.status["lastEvaluation"]["reason"] == reason
     assert d.status["phase"] == "Retraining"
     [train] = started(decision)
@@ -137,9 +133,7 @@ def test_each_degradation_rule_triggers_retraining(metrics: dict, drift: dict, r
 def test_alert_policy_only_marks_degraded() -> None:
     d = Driver(sample_spec(**{"monitoring.onDegradation": "Alert"}))
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    decision = d.finish(metrics={"accuracy": 0.6})
+    decision = d.evaluate(metrics={"accuracy": 0.6})
     assert d.status["phase"] == "Degraded" and started(decision) == []
     assert conditions(d.status)["Ready"] == "False"
 
@@ -147,11 +141,8 @@ def test_alert_policy_only_marks_degraded() -> None:
 def test_retrained_version_replaces_serving_and_clears_degraded() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
-    d.finish(metrics={"loss": 0.2})
-    decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics={**GOOD, "accuracy": 0.6})
+    d.evaluate(metrics={"accuracy": 0.6})
+    decision = d.retrain({**GOOD, "accuracy": 0.93}, baseline={**GOOD, "accuracy": 0.6})
     assert [a for a in decision.actions if isinstance(a, ApplyServing)] == [ApplyServing(stable=2)]
     d.serve_ready(1, 2)
     assert d.status["servingVersion"] == 2 and d.status["phase"] == "Serving"
@@ -163,11 +154,8 @@ def test_retrained_version_replaces_serving_and_clears_degraded() -> None:
 def test_rejected_retrain_keeps_serving_version_and_retries_after_cooldown() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
-    d.finish(metrics={"loss": 0.2})
-    decision = d.finish(metrics={**GOOD, "accuracy": 0.55}, baselineMetrics={**GOOD, "accuracy": 0.6})
+    d.evaluate(metrics={"accuracy": 0.6})
+    decision = d.retrain({**GOOD, "accuracy": 0.55}, baseline={**GOOD, "accuracy": 0.6})
     assert not any(isinstance(a, ApplyServing) for a in decision.actions)
     assert d.status["phase"] == "Rejected" and d.status["servingVersion"] == 1
     assert "accuracy" in d.status["message"] and "version 1 keeps serving" in d.status["message"]
@@ -187,9 +175,7 @@ def test_exhausted_retries_fail_and_a_spec_edit_recovers() -> None:
     spec = sample_spec(**{"retraining.maxAttempts": 1, "retraining.cooldown": "1s"})
     d = Driver(spec)
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
+    d.evaluate(metrics={"accuracy": 0.6})
     d.finish(False, error="out of memory", reason="OOMKilled")  # the one retrain attempt fails
     d.advance(5)
     d.feed(Reconcile())
@@ -224,11 +210,8 @@ def test_training_edit_supersedes_running_training_and_starts_new_version() -> N
 def test_pinned_version_rolls_back_and_holds_rollouts() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
-    d.finish(metrics={"loss": 0.2})
-    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
+    d.evaluate(metrics={"accuracy": 0.6})
+    d.retrain({**GOOD, "accuracy": 0.93}, baseline=GOOD)
     d.serve_ready(2)
     decision = d.edit(sample_spec(**{"serving.pinnedVersion": 1}))
     assert [a for a in decision.actions if isinstance(a, ApplyServing)] == [ApplyServing(stable=1)]
@@ -248,11 +231,8 @@ def test_pin_to_unknown_or_rejected_version_fails_naming_the_field() -> None:
 def test_canary_is_promoted_by_a_healthy_evaluation() -> None:
     d = Driver(sample_spec(**{"serving.canary": {"enabled": True, "replicas": 1}}))
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
-    d.finish(metrics={"loss": 0.2})
-    decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
+    d.evaluate(metrics={"accuracy": 0.6})
+    decision = d.retrain({**GOOD, "accuracy": 0.93}, baseline=GOOD)
     assert ApplyServing(stable=1, canary=2) in decision.actions
     d.serve_ready(1, 2)
     assert d.status["canaryVersion"] == 2
@@ -268,15 +248,10 @@ def test_canary_is_promoted_by_a_healthy_evaluation() -> None:
 def test_degraded_canary_is_rolled_back() -> None:
     d = Driver(sample_spec(**{"serving.canary": {"enabled": True, "replicas": 1}}))
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
-    d.finish(metrics={"loss": 0.2})
-    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
+    d.evaluate(metrics={"accuracy": 0.6})
+    d.retrain({**GOOD, "accuracy": 0.93}, baseline=GOOD)
     d.serve_ready(1, 2)
-    d.advance(300)
-    d.feed(Reconcile())
-    decision = d.finish(metrics={"accuracy": 0.5})
+    decision = d.evaluate(metrics={"accuracy": 0.5})
     assert ApplyServing(stable=1) in decision.actions
     assert find_version(d.status, 2)["state"] == "Rejected"
     assert find_version(d.status, 2)["reason"] == "CanaryDegraded"
@@ -340,9 +315,7 @@ def test_in_flight_action_rebuilds_the_exact_stage_after_a_restart() -> None:
 
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
+    d.evaluate(metrics={"accuracy": 0.6})
     [train] = started(d.history[-1])
     assert in_flight_action(d.status) == train
     [validate] = started(d.finish(metrics={"loss": 0.2}))
@@ -354,9 +327,7 @@ def test_in_flight_action_rebuilds_the_exact_stage_after_a_restart() -> None:
 def test_no_evaluation_of_the_outgoing_version_during_a_rollout() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.advance(300)
-    d.feed(Reconcile())
-    d.finish(metrics={"accuracy": 0.6})
+    d.evaluate(metrics={"accuracy": 0.6})
     d.finish(metrics={"loss": 0.2})
     d.advance(600)  # an evaluation of version 1 is overdue by now
     decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
