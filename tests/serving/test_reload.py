@@ -33,6 +33,7 @@ async def test_switching_versions_under_load_fails_no_request(model_bases, write
     config = write_config([ServedModel("scaler", base, (1,), {"stable": 1})])
     async with running_server(model_config_file=config, model_config_poll_seconds=0.1) as (_, _, session):
         failures: list[tuple[str, object]] = []
+        answered = [0]
         seen: dict[str, set[float]] = {"stable": set(), "latest": set()}
         stop = asyncio.Event()
 
@@ -43,6 +44,7 @@ async def test_switching_versions_under_load_fails_no_request(model_bases, write
                     failures.append((path, value))
                 else:
                     seen[key].add(value)
+                    answered[0] += 1
 
         clients = [asyncio.ensure_future(client("/v1/models/scaler/labels/stable:predict", "stable"))
                    for _ in range(4)]
@@ -64,6 +66,7 @@ async def test_switching_versions_under_load_fails_no_request(model_bases, write
         await asyncio.gather(*clients)
 
         assert failures == []
+        assert answered[0] >= 100  # the switches really happened under concurrent traffic
         assert seen["stable"] == {1.0, 2.0, 3.0}
         assert {1.0, 3.0} <= seen["latest"]
         async with session.get("/v1/models/scaler") as response:
