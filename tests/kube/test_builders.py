@@ -66,6 +66,7 @@ def test_stage_job_runs_the_worker_with_restricted_pod_security(stage: str) -> N
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert {"name": "TMPDIR", "value": "/tmp"} in container["env"]
     assert mounts == {"models": "/models", "stage-config": "/etc/modelops/stage", "tmp": "/tmp"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["models"]["persistentVolumeClaim"] == {"claimName": "modelops-models"}

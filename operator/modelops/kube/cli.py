@@ -38,12 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint-template", default=DEFAULT_ENDPOINT_TEMPLATE,
                         help="URL evaluate Jobs use to reach TF Serving; {service} {namespace} {port} "
                              "(default: %(default)s)")
+    parser.add_argument("--scratch-path", default="/tmp",
+                        help="mount path of the writable emptyDir in stage and serving pods (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=16, help="handler threads (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
+    if not args.scratch_path.startswith("/"):
+        raise SystemExit("modelops operator: --scratch-path must be an absolute path")
     if args.job_ttl_seconds < 0 or args.workers < 1 or args.metrics_port < 0:
         raise SystemExit("modelops operator: --job-ttl-seconds and --metrics-port must be >= 0, --workers >= 1")
     return OperatorSettings(
@@ -51,7 +55,7 @@ def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
         liveness=None if args.liveness == "off" else args.liveness,
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, job_ttl_seconds=args.job_ttl_seconds,
         serving_poll_seconds=args.serving_poll_seconds, endpoint_template=args.endpoint_template,
-        workers=args.workers, kubeconfig=args.kubeconfig, context=args.context,
+        scratch_path=args.scratch_path, workers=args.workers, kubeconfig=args.kubeconfig, context=args.context,
     )
 
 

@@ -94,7 +94,7 @@ class Executor:
         config_map = build_stage_config_map(owner, action.stage, action.version, action.stage_id, config)
         self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
-                              ttl_seconds=self.settings.job_ttl_seconds)
+                              ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
         try:
             self.api.create(job)
             return []
@@ -156,7 +156,8 @@ class Executor:
         self._create_or_update(config_map, {"metadata": {"labels": config_map["metadata"]["labels"],
                                                          "annotations": config_map["metadata"]["annotations"]},
                                             "data": config_map["data"]})
-        deployment = build_serving_deployment(owner, spec, track, version, self.settings.serving_poll_seconds)
+        deployment = build_serving_deployment(owner, spec, track, version, self.settings.serving_poll_seconds,
+                                              self.settings.scratch_path)
         return self._create_or_update(deployment, {"metadata": {"labels": deployment["metadata"]["labels"]},
                                                    "spec": deployment["spec"]})
 

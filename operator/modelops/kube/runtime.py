@@ -26,6 +26,7 @@ from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status, post_event
 from modelops.lifecycle import Context, Observation, Reconcile, StageFinished, StartStage, decide
+from modelops.lifecycle.model import in_flight_action
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress
@@ -134,7 +135,9 @@ class Runtime:
         if job is not None:
             finished = self.executor.finished_stage(job)
             return [finished] if finished else []
-        action = rebuild_start_stage(doc.spec, status, stage)
+        action = in_flight_action(status)
+        if action is None or not action.dataset:  # status written before stages recorded their dataset
+            action = rebuild_start_stage(doc.spec, status, stage)
         return self.executor.start_stage(owner, doc, status, action)
 
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
@@ -163,7 +166,7 @@ class Runtime:
 
 def rebuild_start_stage(spec: Mapping[str, Any], status: Mapping[str, Any],
                         stage: Mapping[str, Any]) -> StartStage:
-    """The StartStage the core issued for the stage recorded in status (same id, data and baseline)."""
+    """The StartStage for a stage recorded by an older status without its dataset (same id and data)."""
     name, version = stage["name"], int(stage["version"])
     if name == "train":
         record = next((r for r in status.get("versions", []) if r.get("version") == version), {})

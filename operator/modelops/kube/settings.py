@@ -27,6 +27,8 @@ class OperatorSettings:
     serving_poll_seconds: int = 30
     # How an evaluate Job reaches TF Serving: {service}, {namespace}, {port} are filled in.
     endpoint_template: str = DEFAULT_ENDPOINT_TEMPLATE
+    # Where stage and serving pods get their writable emptyDir (HOME, TMPDIR); the root fs is read-only.
+    scratch_path: str = "/tmp"
     workers: int = 16  # threads for the (blocking) handlers
     watch_server_timeout: int = 300
     retry_delay_seconds: float = 5.0
@@ -55,6 +57,9 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: OperatorSettings)
     kopf_settings.posting.enabled = True
     kopf_settings.posting.level = 30  # logging.WARNING
     kopf_settings.execution.max_workers = ours.workers
+    # With a fixed list of namespaces there is nothing to scan for: kopf would otherwise try to list
+    # namespaces cluster-wide (forbidden to a namespaced operator) and retry for about a minute.
+    kopf_settings.scanning.disabled = not ours.clusterwide
     kopf_settings.networking.request_timeout = 60
     if ours.peering:
         kopf_settings.peering.name = ours.peering

@@ -107,7 +107,7 @@ def pod_security_context(run_as_user: int) -> dict[str, Any]:
 
 
 def container_security_context() -> dict[str, Any]:
-    """Restricted Pod Security Standard at container level; /tmp is an emptyDir."""
+    """Restricted Pod Security Standard at container level; the scratch dir (/tmp) is an emptyDir."""
     return {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -120,8 +120,16 @@ def model_volume(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": "models", "persistentVolumeClaim": {"claimName": spec["storage"]["persistentVolumeClaim"]}}
 
 
+DEFAULT_SCRATCH_PATH = "/tmp"
+
+
 def tmp_volume() -> dict[str, Any]:
     return {"name": "tmp", "emptyDir": {}}
+
+
+def scratch_env(scratch_path: str) -> list[dict[str, str]]:
+    """HOME and TMPDIR point at the writable emptyDir (the root filesystem is read-only)."""
+    return [{"name": "HOME", "value": scratch_path}, {"name": "TMPDIR", "value": scratch_path}]
 
 
 def content_hash(*parts: Any) -> str:

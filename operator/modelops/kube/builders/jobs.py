@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.kube.builders.common import (
+    DEFAULT_SCRATCH_PATH,
     STAGE_ID_LABEL,
     WORKER_UID,
     Owner,
@@ -16,6 +17,7 @@ from modelops.kube.builders.common import (
     metadata,
     model_volume,
     pod_security_context,
+    scratch_env,
     tmp_volume,
 )
 from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY, stage_config_map_name
@@ -37,7 +39,8 @@ def stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
 
 
 def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
-                    ttl_seconds: int = DEFAULT_TTL_SECONDS) -> dict[str, Any]:
+                    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+                    scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
     """A single-pod Job; its result comes back through the container's termination message."""
     training = spec["training"]
     object_labels = labels(owner, stage, version, **{STAGE_ID_LABEL: stage_id})
@@ -47,7 +50,7 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
         "image": training["image"],
         "command": stage_command(spec, stage),
         "env": [
-            {"name": "HOME", "value": "/tmp"},
+            *scratch_env(scratch_path),
             {"name": "PYTHONUNBUFFERED", "value": "1"},
             {"name": "TF_CPP_MIN_LOG_LEVEL", "value": "2"},
         ],
@@ -55,7 +58,7 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
         "volumeMounts": [
             {"name": "models", "mountPath": mount_path},
             {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "tmp", "mountPath": scratch_path},
         ],
         "securityContext": container_security_context(),
         "terminationMessagePath": "/dev/termination-log",

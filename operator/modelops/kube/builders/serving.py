@@ -13,6 +13,7 @@ from typing import Any
 from modelops.kube.builders.common import (
     APP_NAME,
     CONFIG_HASH_ANNOTATION,
+    DEFAULT_SCRATCH_PATH,
     DEPLOYMENT_LABEL,
     SERVING_UID,
     STAGE_LABEL,
@@ -25,6 +26,7 @@ from modelops.kube.builders.common import (
     metadata,
     model_volume,
     pod_security_context,
+    scratch_env,
     tmp_volume,
 )
 from modelops.kube.builders.config import (
@@ -65,7 +67,7 @@ def replicas_for(spec: Mapping[str, Any], track: str) -> int:
 
 
 def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, version: int,
-                             poll_seconds: int = 30) -> dict[str, Any]:
+                             poll_seconds: int = 30, scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
     """Deployment serving exactly `version`; ready only when that version is AVAILABLE under its label."""
     serving = spec["serving"]
     name = serving_object_name(owner, track)
@@ -86,11 +88,12 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
             "periodSeconds": 5,
             "failureThreshold": 3,
         },
+        "env": scratch_env(scratch_path),
         "resources": clean_resources(serving.get("resources")),
         "volumeMounts": [
             {"name": "models", "mountPath": mount_path, "readOnly": True},
             {"name": "serving-config", "mountPath": SERVING_CONFIG_DIR, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "tmp", "mountPath": scratch_path},
         ],
         "securityContext": container_security_context(),
     }
