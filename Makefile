@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast controlplane lint crd bench
+.PHONY: setup demo test test-fast controlplane helm lint crd bench
 
 setup:
 	bash scripts/setup.sh
@@ -13,8 +13,12 @@ demo: setup
 controlplane:
 	bash scripts/build-controlplane.sh
 
-# Everything: unit, workloads, serving, local, the real control plane (cluster, kube, e2e).
-test: setup controlplane
+helm:
+	bash scripts/build-helm.sh
+
+# Everything: unit, workloads, serving, local, the real control plane (cluster, kube, e2e), helm lint.
+# Go-built binaries are cached in ~/.cache/modelops, so only the first run builds them.
+test: setup controlplane helm
 	$(PY) -m pytest
 
 # Without the Go-built control plane: quick feedback while developing.
