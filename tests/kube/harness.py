@@ -26,10 +26,6 @@ OPERATOR_NAMESPACE = "modelops-system"
 OPERATOR_ACCOUNT = "modelops"
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_ACCOUNT}"
 MODELOPS = str(Path(sys.executable).with_name("modelops"))
-# The pod runner keeps its files under pytest's /tmp and bind-mounts the termination-message file after
-# the pod's volumes, so an emptyDir at /tmp would hide it. Until the runner mounts that file first,
-# pods get their scratch emptyDir one level down (production default stays /tmp).
-SCRATCH_WORKAROUND = ("--scratch-path", "/tmp/modelops-scratch")
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +63,7 @@ def start_operator(operator_kubeconfig: Path, tmp_path: Path) -> Iterator[Callab
         argv = [MODELOPS, "operator", "--kubeconfig", str(operator_kubeconfig), "--namespace", namespace,
                 "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port),
                 "--liveness", f"http://127.0.0.1:{liveness_port}/healthz", "--serving-poll-seconds", "1",
-                "--workers", "8", *SCRATCH_WORKAROUND, *extra]
+                "--workers", "8", *extra]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         process = start_process(f"operator-{len(started)}", argv, tmp_path / f"operator-{len(started)}.log", env=env)
         running = RunningOperator(process, metrics_port, liveness_port)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,11 +47,14 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 
 @pytest.fixture(scope="session")
-def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
+def pod_runner(control_plane: ControlPlane) -> Iterator[PodRunner]:
     """The kubelet stand-in: one Ready node, pods as local processes on their own loopback IPs."""
     # Pod IPs differ per session (127.<64..243>.x.y), so parallel test sessions on this machine don't collide.
+    # The runner's files live outside /tmp: pods mount an emptyDir at /tmp, which would hide volume and
+    # termination-message sources kept under pytest's /tmp directory.
+    root = Path(tempfile.mkdtemp(prefix="modelops-podrunner-", dir="/var/tmp"))
     runner = PodRunner(control_plane.server, control_plane.admin_token, str(control_plane.pki.ca_cert),
-                       tmp_path_factory.mktemp("podrunner"), ip_prefix=f"127.{64 + os.getpid() % 180}")
+                       root, ip_prefix=f"127.{64 + os.getpid() % 180}")
     runner.start()
     _started["pod_runner"] = runner
     try:
@@ -56,6 +62,7 @@ def pod_runner(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFac
     finally:
         _started.pop("pod_runner", None)
         runner.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.hookimpl(hookwrapper=True)
