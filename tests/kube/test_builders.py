@@ -11,7 +11,7 @@ import yaml
 from modelops.api import parse_model_deployment
 from modelops.kube.builders.common import Owner, child_name
 from modelops.kube.builders.config import build_serving_config_map, build_stage_config_map
-from modelops.kube.builders.jobs import build_stage_job, job_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.serving import (
     build_service,
     build_serving_deployment,
@@ -172,3 +172,16 @@ def test_rolled_out_needs_current_generation_and_all_replicas_available() -> Non
     assert deployment_rolled_out(deployment) and deployment_version(deployment) == 4
     for stale in ({"observedGeneration": 2}, {"availableReplicas": 1}, {"replicas": 3}):
         assert not deployment_rolled_out({**deployment, "status": {**deployment["status"], **stale}})
+
+
+def test_prune_job_runs_our_worker_prune_on_the_model_volume_whatever_the_user_command() -> None:
+    spec = sample_spec()
+    spec["training"]["command"] = ["python", "/app/my_worker.py"]
+    job = build_prune_job(OWNER, spec, 3)
+    assert_child_contract(job, "prune")
+    assert job["metadata"]["name"] == "churn-prune-v3"
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["modelops", "worker", "prune", "--storage-root", "/models",
+                                    "--namespace", "ml", "--name", "churn", "--version", "3"]
+    assert {"name": "models", "mountPath": "/models"} in container["volumeMounts"]
+    assert not any(v["name"] == "stage-config" for v in job["spec"]["template"]["spec"]["volumes"])

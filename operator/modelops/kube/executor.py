@@ -24,7 +24,7 @@ from modelops.kube.builders.config import (
     serving_object_name,
     stage_config_map_name,
 )
-from modelops.kube.builders.jobs import build_stage_job, job_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.serving import (
     REST_PORT,
     build_service,
@@ -72,7 +72,7 @@ class Executor:
             elif isinstance(action, EmitEvent):
                 post_event(self.api, body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
-                self.delete_version(body, action)
+                self.delete_version(owner, doc.spec, action)
             else:  # a new action type the core grew: fail loudly rather than skip silently
                 raise TypeError(f"operator cannot execute action {action!r}")
         return follow_ups
@@ -168,13 +168,12 @@ class Executor:
         return ServingObserved(ready_versions(deployments))
 
     # ------------------------------------------------------------ retention
-    def delete_version(self, body: Mapping[str, Any], action: DeleteVersion) -> None:
-        """The operator has no access to the model volume itself; the record is marked deleted by the core
-        and the Event tells an administrator which directory may go."""
-        meta = body["metadata"]
-        post_event(self.api, body, "Normal", "VersionRetained",
-                   f"version {action.version} is past retention; its files under "
-                   f"<storage>/{meta['namespace']}/{meta['name']}/{action.version} can be removed")
+    def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion) -> None:
+        """The operator never mounts the model volume; a prune Job removes the directory (idempotent,
+        deterministic name, so a replayed action adopts the Job it already made)."""
+        job = build_prune_job(owner, spec, action.version,
+                              ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
+        self._create_if_missing(job)
 
     # ------------------------------------------------------------ helpers
     def _create_or_update(self, obj: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

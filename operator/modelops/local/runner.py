@@ -8,7 +8,6 @@ before acting (so a SIGKILL at any point resumes), and executes the actions with
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -36,6 +35,7 @@ from modelops.local.executor.stages import StageExecutor
 from modelops.local.serving_process import ServingProcess
 from modelops.local.state_store import StateStore, append_jsonl, read_json, write_json_atomic
 from modelops.local.view import RunView, parse_training_progress
+from modelops.workloads.prune import prune_version
 
 TICK_SECONDS = 0.25
 FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-check now and then
@@ -151,7 +151,7 @@ class Runner:
             self._deferred.pop(action.stage_id, None)
             self.stages.cancel(action.stage_id)
         elif isinstance(action, DeleteVersion):
-            shutil.rmtree(self.store.versions_dir / str(action.version), ignore_errors=True)
+            prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
         elif isinstance(action, EmitEvent):
             event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
                      "message": action.message, **({"replayed": True} if replay else {})}

@@ -1,5 +1,7 @@
 """`modelops worker train|validate|evaluate --config FILE`: run one stage and honour the result contract.
 
+(`modelops worker prune ...` removes a version for retention; see prune.py.)
+
 Success: summary (≤ 4 KiB) to resultPath and as the last line of stdout, exit 0.
 Failure: `{"error", "reason", "stage", "version"}` the same way, a full failure report beside the model
 when there is somewhere to put it, exit 1. Stage modules import lazily so a bad config or bad data
@@ -97,6 +99,10 @@ def _fail(stage: str, cfg: WorkloadConfig | None, target: str, reason: str, mess
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["prune"]:  # retention has its own small contract: no config file, no dataset
+        from modelops.workloads.prune import main as prune_main
+
+        return prune_main(argv[1:])
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:

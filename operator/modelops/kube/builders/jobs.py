@@ -1,8 +1,8 @@
-"""The batch/v1 Job that runs one workload stage (train | validate | evaluate) of one version."""
+"""The batch/v1 Jobs that run one workload stage (train | validate | evaluate | prune) of one version."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.kube.builders.common import (
@@ -42,13 +42,38 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
                     ttl_seconds: int = DEFAULT_TTL_SECONDS,
                     scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
     """A single-pod Job; its result comes back through the container's termination message."""
+    config_mount = {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True}
+    config_volume = {"name": "stage-config", "configMap": {"name": stage_config_map_name(owner, stage_id)}}
+    return _worker_job(owner, spec, stage, version, stage_id, stage_command(spec, stage), ttl_seconds,
+                       scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
+
+
+def prune_stage_id(version: int) -> str:
+    return f"prune-v{version}"
+
+
+def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int,
+                    ttl_seconds: int = DEFAULT_TTL_SECONDS, scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
+    """Retention: the operator cannot reach the model volume, so a Job removes the version's directory.
+
+    Always our own `modelops worker prune` (never the user's command override): deleting files is not
+    part of the user's worker contract.
+    """
+    command = [*DEFAULT_COMMAND, "prune", "--storage-root", spec["storage"]["mountPath"],
+               "--namespace", owner.namespace, "--name", owner.name, "--version", str(version)]
+    return _worker_job(owner, spec, "prune", version, prune_stage_id(version), command, ttl_seconds, scratch_path)
+
+
+def _worker_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
+                command: list[str], ttl_seconds: int, scratch_path: str,
+                extra_mounts: Sequence[dict[str, Any]] = (), extra_volumes: Sequence[dict[str, Any]] = ()
+                ) -> dict[str, Any]:
     training = spec["training"]
     object_labels = labels(owner, stage, version, **{STAGE_ID_LABEL: stage_id})
-    mount_path = spec["storage"]["mountPath"]
     container = {
         "name": CONTAINER_NAME,
         "image": training["image"],
-        "command": stage_command(spec, stage),
+        "command": command,
         "env": [
             *scratch_env(scratch_path),
             {"name": "PYTHONUNBUFFERED", "value": "1"},
@@ -56,8 +81,8 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
         ],
         "resources": clean_resources(training.get("resources")),
         "volumeMounts": [
-            {"name": "models", "mountPath": mount_path},
-            {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True},
+            {"name": "models", "mountPath": spec["storage"]["mountPath"]},
+            *extra_mounts,
             {"name": "tmp", "mountPath": scratch_path},
         ],
         "securityContext": container_security_context(),
@@ -82,12 +107,7 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
                     "enableServiceLinks": False,
                     "securityContext": pod_security_context(WORKER_UID),
                     "containers": [container],
-                    "volumes": [
-                        model_volume(spec),
-                        {"name": "stage-config",
-                         "configMap": {"name": stage_config_map_name(owner, stage_id)}},
-                        tmp_volume(),
-                    ],
+                    "volumes": [model_volume(spec), *extra_volumes, tmp_volume()],
                 },
             },
         },

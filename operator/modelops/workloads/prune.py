@@ -1,0 +1,70 @@
+"""`modelops worker prune`: remove one model version's files for retention, safely and idempotently.
+
+The directory is first renamed to a hidden name (atomic on one filesystem, and TF Serving ignores
+non-numeric names), then removed, so no reader ever sees a half-deleted version. Only a numeric
+directory directly under `<root>/<namespace>/<name>/` can be removed: a bad argument must never turn
+into deleting something else on the model volume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from modelops.workloads.result import write_summary
+
+
+class PruneError(ValueError):
+    pass
+
+
+def version_path(storage_root: str | Path, namespace: str, name: str, version: int) -> Path:
+    for label, value in (("namespace", namespace), ("name", name)):
+        if not value or "/" in value or value in (".", ".."):
+            raise PruneError(f"{label}: {value!r} is not a valid Kubernetes name")
+    if version < 1:
+        raise PruneError(f"version: {version} must be >= 1")
+    return Path(storage_root) / namespace / name / str(version)
+
+
+def prune_version(storage_root: str | Path, namespace: str, name: str, version: int) -> dict[str, Any]:
+    """Delete the version directory; a missing one is already pruned (a retried Job succeeds)."""
+    path = version_path(storage_root, namespace, name, version)
+    if not path.exists():
+        return {"stage": "prune", "version": version, "deleted": False, "path": str(path)}
+    if path.is_symlink() or not path.is_dir():
+        raise PruneError(f"{path}: not a version directory; refusing to delete it")
+    doomed = path.with_name(f".deleting-{version}-{secrets.token_hex(4)}")
+    path.rename(doomed)
+    shutil.rmtree(doomed)
+    return {"stage": "prune", "version": version, "deleted": True, "path": str(path)}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="modelops worker prune", description=__doc__.splitlines()[0])
+    parser.add_argument("--storage-root", required=True)
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--version", required=True, type=int)
+    parser.add_argument("--result-path", default="/dev/termination-log")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0
+    try:
+        summary = prune_version(args.storage_root, args.namespace, args.name, args.version)
+        code = 0
+    except (PruneError, OSError) as exc:
+        summary = {"stage": "prune", "version": args.version, "error": str(exc), "reason": "PruneFailed"}
+        print(f"modelops worker prune: {exc}", file=sys.stderr)
+        code = 1
+    with contextlib.suppress(OSError):  # the summary still reaches the logs below
+        write_summary(args.result_path, summary)
+    print(json.dumps(summary), flush=True)
+    return code
