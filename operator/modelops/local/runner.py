@@ -29,6 +29,7 @@ from modelops.lifecycle.model import (
     ServingObserved,
     StageFinished,
     StartStage,
+    in_flight_action,
 )
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
@@ -108,6 +109,11 @@ class Runner:
         if isinstance(action_record, dict):  # it was started, then killed with us: run it again
             self.view.message(f"restarting stage {stage['id']} (its process ended with the previous run)")
             self._execute(journal.decode(action_record))
+            return
+        action = in_flight_action(self.status)
+        if action is not None and action.stage_id == stage["id"]:  # decided, then we died before starting it
+            self.view.message(f"starting stage {stage['id']} (decided before the previous run stopped)")
+            self._execute(action)
             return
         self.observe(StageFinished(stage["id"], False, {
             "error": f"stage {stage['id']} was never started: the runtime stopped first", "reason": "StageLost"}))
