@@ -10,7 +10,6 @@ from prometheus_client import generate_latest
 from modelops.kube.cli import _parser, settings_from_args
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, latest_termination_message
-from modelops.kube.runtime import rebuild_start_stage
 from modelops.kube.scheduler import Scheduler
 from modelops.kube.status import build_event, status_merge_patch
 
@@ -63,18 +62,6 @@ def test_metrics_follow_status_and_forget_deleted_deployments() -> None:
     assert 'modelops_drift{name="churn",namespace="ml",statistic="psi"} 0.31' in text
     metrics.forget("ml", "churn")
     assert 'name="churn"' not in generate_latest(metrics.registry).decode()
-
-
-def test_rebuilt_stage_matches_what_the_core_would_start() -> None:
-    spec = {"training": {"dataset": {"uri": "train.csv"}}, "retraining": {"dataset": {"uri": "recent.csv"}},
-            "validation": {"dataset": {"uri": "val.csv"}}, "monitoring": {"dataset": {"uri": "live.csv"}}}
-    status = {"servingVersion": 1, "versions": [{"version": 2, "trigger": "Degradation"}]}
-    train = rebuild_start_stage(spec, status, {"id": "train-v2", "name": "train", "version": 2})
-    assert (train.stage_id, train.dataset["uri"]) == ("train-v2", "recent.csv")
-    validate = rebuild_start_stage(spec, status, {"id": "validate-v2", "name": "validate", "version": 2})
-    assert validate.baseline_version == 1 and validate.dataset["uri"] == "val.csv"
-    evaluate = rebuild_start_stage(spec, status, {"id": "evaluate-v1-e3", "name": "evaluate", "version": 1})
-    assert evaluate.dataset["uri"] == "live.csv"
 
 
 def test_scheduler_runs_only_the_latest_schedule_per_key() -> None:

@@ -25,7 +25,7 @@ from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status, post_event
-from modelops.lifecycle import Context, Observation, Reconcile, StageFinished, StartStage, decide
+from modelops.lifecycle import Context, Observation, Reconcile, StageFinished, decide
 from modelops.lifecycle.model import in_flight_action
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,7 @@ class Runtime:
             finished = self.executor.finished_stage(job)
             return [finished] if finished else []
         action = in_flight_action(status)
-        if action is None or not action.dataset:  # status written before stages recorded their dataset
-            action = rebuild_start_stage(doc.spec, status, stage)
-        return self.executor.start_stage(owner, doc, status, action)
+        return self.executor.start_stage(owner, doc, status, action) if action is not None else []
 
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
         """Failed with every problem listed; a later spec edit recovers (the next reconcile re-parses)."""
@@ -163,18 +161,3 @@ class Runtime:
         except ApiError as error:
             log.warning("requeued reconcile of %s/%s failed: %s", *key, error)
 
-
-def rebuild_start_stage(spec: Mapping[str, Any], status: Mapping[str, Any],
-                        stage: Mapping[str, Any]) -> StartStage:
-    """The StartStage for a stage recorded by an older status without its dataset (same id and data)."""
-    name, version = stage["name"], int(stage["version"])
-    if name == "train":
-        record = next((r for r in status.get("versions", []) if r.get("version") == version), {})
-        dataset = spec["training"]["dataset"]
-        if record.get("trigger") == "Degradation":
-            dataset = (spec.get("retraining") or {}).get("dataset") or dataset
-        return StartStage("train", version, stage["id"], dataset)
-    if name == "validate":
-        return StartStage("validate", version, stage["id"], spec["validation"]["dataset"],
-                          baseline_version=status.get("servingVersion"))
-    return StartStage("evaluate", version, stage["id"], (spec.get("monitoring") or {}).get("dataset") or {})
