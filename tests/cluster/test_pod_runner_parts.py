@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from support.podrunner import podspec
+from support.podrunner.container import wrapper_argv
 from support.podrunner.dns import SHIM_DIR, build_hosts, write_atomically
+from support.podrunner.volumes import Mount
 
 
 def test_commands_map_to_this_environment() -> None:
@@ -85,3 +87,20 @@ def test_dns_shim_resolves_service_names_to_ready_endpoints(tmp_path: Path) -> N
     assert answers["idle.shop.svc"] == "error"  # Service without ready endpoints
     assert answers["nope.x.svc"] == "error"  # unknown cluster name fails fast
     assert "127.0.0.1" in answers["localhost"]  # everything else resolves normally
+
+
+def test_a_volume_over_an_ancestor_does_not_hide_the_image_paths(tmp_path: Path) -> None:
+    """An emptyDir at /tmp must not hide a virtualenv or checkout that happens to live under /tmp."""
+    image = tmp_path / "host" / "venv"
+    image.mkdir(parents=True)
+    (image / "marker").write_text("still here")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    mounts = [Mount(scratch, str(tmp_path / "host"), False)]
+    command = ["cat", str(image / "marker")]
+    hidden = subprocess.run(wrapper_argv(command, mounts, "/", staging=None, image_paths=(image,)),
+                            capture_output=True, text=True, timeout=30)
+    assert hidden.returncode != 0  # the plain mount does hide it: the case this guards against is real
+    kept = subprocess.run(wrapper_argv(command, mounts, "/", staging=tmp_path / "stage", image_paths=(image,)),
+                          capture_output=True, text=True, timeout=30)
+    assert kept.returncode == 0 and kept.stdout == "still here", kept.stderr

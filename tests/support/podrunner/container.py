@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,11 +30,29 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def wrapper_argv(argv: list[str], mounts: list[Mount], workdir: str) -> list[str]:
+# The host paths that stand in for the container image: the Python installation, the virtualenv and the
+# repository (editable install, DNS shim). A volume mounted over an ancestor (an emptyDir at /tmp while the
+# checkout lives under /tmp) must not hide them, so they are set aside first and bound back afterwards.
+IMAGE_PATHS = tuple(dict.fromkeys(Path(p).resolve() for p in (sys.base_prefix, sys.prefix,
+                                                               Path(__file__).resolve().parents[3])))
+
+
+def _hidden_by(mounts: list[Mount], paths: tuple[Path, ...]) -> list[Path]:
+    targets = [Path(m.target) for m in mounts]
+    return [p for p in paths if any(p == t or t in p.parents for t in targets)]
+
+
+def wrapper_argv(argv: list[str], mounts: list[Mount], workdir: str, staging: Path | None = None,
+                 image_paths: tuple[Path, ...] = IMAGE_PATHS) -> list[str]:
     """`unshare ... sh -c '<binds>; cd <workdir>; exec "$@"' <argv>`: the process keeps our pid."""
     lines = ["set -e", _MOUNT_FUNCTION]
+    hidden = _hidden_by(mounts, image_paths) if staging is not None else []
+    for i, path in enumerate(hidden):
+        lines.append(f"m {shlex.quote(str(path))} {shlex.quote(str(staging / str(i)))} 0")
     for mount in mounts:
         lines.append(f"m {shlex.quote(str(mount.source))} {shlex.quote(mount.target)} {int(mount.read_only)}")
+    for i, path in enumerate(hidden):
+        lines.append(f"m {shlex.quote(str(staging / str(i)))} {shlex.quote(str(path))} 1")
     lines.append(f"cd {shlex.quote(workdir)}")
     lines.append('exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(lines),
@@ -67,8 +86,10 @@ class ContainerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.started_at, self.finished_at = now_rfc3339(), None
+        staging = self.log_path.parent.parent / "image" / self.name
         self.process = start_process(f"pod-container-{self.name}",
-                                     wrapper_argv(self.argv, self.mounts, self.workdir), self.log_path, env=self.env)
+                                     wrapper_argv(self.argv, self.mounts, self.workdir, staging), self.log_path,
+                                     env=self.env)
 
     @property
     def pid(self) -> int | None:
