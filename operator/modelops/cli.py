@@ -15,7 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("modelops.serving.cli", "TF-Serving-compatible REST model server"),
     "operator": ("modelops.kube.cli", "run the Kubernetes operator (kopf)"),
     "manifests": ("modelops.api.manifests_cli", "generate manifests (crd) from the API definitions"),
-    "worker": ("modelops.workloads.cli", "run one workload stage: train | validate | evaluate"),
+    "worker": ("modelops.workloads.cli", "run one workload stage: train | validate | evaluate | prune"),
     "validate": ("modelops.api.validate_cli", "check ModelDeployment YAML files without running them"),
 }
 
