@@ -33,3 +33,4 @@ def test_prune_job_removes_exactly_the_retired_version(control_plane: ControlPla
     wait_for(rest, f"/apis/batch/v1/namespaces/{namespace}/jobs/churn-prune-v1",
              lambda j: condition(j, "Complete") == "True", 90, "the prune Job to complete")
     assert sorted(p.name for p in versions.iterdir()) == ["2"]
+
