@@ -335,3 +335,20 @@ def test_no_evaluation_of_the_outgoing_version_during_a_rollout() -> None:
     assert d.status["phase"] == "Deploying"
     d.serve_ready(2)
     assert d.stage() is None  # the new version's evaluation waits one interval after it started serving
+
+
+def test_invalid_spec_fails_once_keeps_serving_and_a_valid_edit_recovers() -> None:
+    from modelops.lifecycle import decide_invalid_spec
+
+    d = Driver(sample_spec())
+    d.to_serving()
+    errors = ["spec.training.hyperparameters.epochs: 0 must be >= 1"]
+    first = decide_invalid_spec(2, d.now, d.status, errors)
+    assert first.status["phase"] == "Failed" and first.status["message"] == errors[0]
+    assert [(a.type, a.reason) for a in first.actions] == [("Warning", "InvalidSpec")]
+    assert first.status["servingVersion"] == 1 and conditions(first.status)["Ready"] == "False"
+    again = decide_invalid_spec(2, d.now, first.status, errors)
+    assert again.actions == [] and again.status == first.status
+    d.status, d.generation = first.status, 2
+    d.edit(sample_spec(**{"serving.replicas": 3}))  # generation 3, valid
+    assert d.status["phase"] == "Serving" and "failure" not in d.status

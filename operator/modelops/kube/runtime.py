@@ -25,7 +25,7 @@ from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status, post_event
-from modelops.lifecycle import Context, Observation, Reconcile, StageFinished, decide
+from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
 from modelops.lifecycle.model import in_flight_action
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,8 @@ class Runtime:
             # What the API server stored (after schema pruning) is what the next decision must see.
             status = dict(updated.get("status") or {}) if updated is not None else decision.status
             pending += self.executor.execute(body, doc, status, decision.actions)
-            for observed in (o for o in [observation] if isinstance(o, StageFinished)):
-                if observed.stage_id:
-                    self.executor.cleanup_stage(Owner.from_body(body), observed.stage_id)
+            if isinstance(observation, StageFinished) and observation.stage_id:
+                self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id)
             requeue = decision.requeue_after
         else:
             log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
@@ -139,16 +138,14 @@ class Runtime:
         return self.executor.start_stage(owner, doc, status, action) if action is not None else []
 
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
-        """Failed with every problem listed; a later spec edit recovers (the next reconcile re-parses)."""
         meta = body["metadata"]
         status = dict(body.get("status") or {})
-        message = "; ".join(error.errors)[:2000]
-        if status.get("message") == message and status.get("phase") == "Failed":
-            return
-        new_status = {**status, "phase": "Failed", "message": message,
-                      "observedGeneration": meta.get("generation", 1)}
-        patch_status(self.api, meta["namespace"], meta["name"], status, new_status)
-        post_event(self.api, body, "Warning", "InvalidSpec", message)
+        decision = decide_invalid_spec(int(meta.get("generation", 1)), datetime.now(UTC), status, error.errors)
+        if decision.status != status:
+            patch_status(self.api, meta["namespace"], meta["name"], status, decision.status)
+        for action in decision.actions:
+            if isinstance(action, EmitEvent):
+                post_event(self.api, body, action.type, action.reason, action.message)
 
     # ------------------------------------------------------------ plumbing
     def _lock(self, key: Key) -> threading.Lock:

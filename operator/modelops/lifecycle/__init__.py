@@ -1,6 +1,6 @@
 """The pure lifecycle core: no I/O, no kopf/kubernetes/tensorflow. Both runtimes call `decide`."""
 
-from modelops.lifecycle.core import decide
+from modelops.lifecycle.core import decide, decide_invalid_spec
 from modelops.lifecycle.model import (
     Action,
     ApplyServing,
@@ -19,5 +19,5 @@ from modelops.lifecycle.model import (
 
 __all__ = [
     "Action", "ApplyServing", "CancelStage", "Context", "Decision", "DeleteVersion", "EmitEvent", "Observation",
-    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide", "in_flight_action",
+    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide", "decide_invalid_spec", "in_flight_action",
 ]

@@ -6,6 +6,9 @@ stage, then derive phase and conditions. No I/O; the runtimes execute the return
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from modelops.lifecycle.conditions import set_condition
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.model import (
     CancelStage,
@@ -57,6 +60,18 @@ def _check_pin(d: Draft) -> None:
     if pinned is not None and not is_servable(d.record(pinned)):
         d.fail("InvalidPin", f"spec.serving.pinnedVersion: version {pinned} is not a blessed version with files "
                              "(see status.versions)")
+
+
+def decide_invalid_spec(generation: int, now: datetime, status: dict | None, errors: list[str]) -> Decision:
+    """A spec no runtime can use: Failed with every problem listed. Whatever serves keeps serving, and the
+    next valid edit recovers, because a new generation clears the failure like any spec edit."""
+    d = Draft.start(Context({}, generation, now), status)
+    message = "; ".join(errors)[:2000]
+    d.status["observedGeneration"] = generation
+    d.fail("InvalidSpec", message)
+    d.status["phase"], d.status["message"] = "Failed", message
+    set_condition(d.status, "Ready", False, "InvalidSpec", message, generation, d.now)
+    return Decision(d.status, d.actions)
 
 
 def decide(ctx: Context, status: dict | None, observation: Observation) -> Decision:

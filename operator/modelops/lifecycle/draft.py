@@ -48,6 +48,7 @@ class Draft:
 
     def fail(self, reason: str, message: str) -> None:
         """Stop the loop until the spec is edited; the serving version (if any) keeps serving."""
-        if self.status.get("failure", {}).get("reason") != reason:
+        failure = {"reason": reason, "message": message}
+        if self.status.get("failure") != failure:
             self.event("Warning", reason, message)
-        self.status["failure"] = {"reason": reason, "message": message}
+        self.status["failure"] = failure
