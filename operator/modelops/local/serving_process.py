@@ -15,21 +15,14 @@ import socket
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from modelops.local.processes import ChildProcess, adopt, spawn
-from modelops.local.state_store import StateStore, read_json, write_json_atomic
+from modelops.local.state_store import StateStore, read_json, write_json_atomic, write_text_atomic
 from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
 
 
 class ServingError(RuntimeError):
     """Serving cannot be started (port taken, server exits at once); the message says what to do."""
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -72,7 +65,7 @@ class ServingProcess:
         versions = (stable,) if canary is None or canary == stable else (stable, canary)
         labels = {"stable": stable} if len(versions) == 1 else {"stable": stable, "canary": canary}
         model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
-        _write_text_atomic(self.model_config, render_model_config([model]))
+        write_text_atomic(self.model_config, render_model_config([model]))
         write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
         self.ensure_running()
 
@@ -90,7 +83,7 @@ class ServingProcess:
         if not _port_free(self.host, self.port):
             raise ServingError(f"port {self.port} on {self.host} is already in use by another program; "
                                f"pass --port with a free port")
-        _write_text_atomic(self.monitoring_config, render_monitoring_config())
+        write_text_atomic(self.monitoring_config, render_monitoring_config())
         argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port),
                 "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
                 "--model_config_file_poll_wait_seconds", "1",
