@@ -35,4 +35,4 @@ crd:
 bench:
 	$(PY) bench/serve.py
 	$(PY) bench/evaluate.py
-	$(PY) bench/operator.py
+	$(PY) bench/operator_load.py

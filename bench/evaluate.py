@@ -1,4 +1,3 @@
-# ruff: noqa: E402 - imports must follow the sys.path fix below
 """Evaluation throughput through the REST endpoint vs. in-process prediction, same machine, same model.
 
     python bench/evaluate.py [--rows 20000] [--batch-size 256] [--concurrency 4] [--repeats 3]
@@ -11,18 +10,13 @@ The last line is the headline: `ratio=<rest/inprocess> rest_rows_per_s=<v> inpro
 
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/operator.py (the operator benchmark) would shadow the standard library's `operator` module
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time

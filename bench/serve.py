@@ -1,4 +1,3 @@
-# ruff: noqa: E402 - imports must follow the sys.path fix below
 """Benchmark `modelops serve`: 32 concurrent clients sending single-row predicts on loopback.
 
 Creates a small Keras-like MLP SavedModel in a temp dir, measures the in-process rate of unbatched
@@ -11,19 +10,14 @@ Last line: `ratio=<x> p50_ms=<x> p99_ms=<x>`.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/operator.py (the operator benchmark) would shadow the standard library's `operator` module
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
 import argparse
 import asyncio
 import itertools
 import json
+import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request

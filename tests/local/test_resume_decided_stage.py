@@ -1,35 +1,61 @@
-"""A crash between 'the core decided to start a stage' and 'the stage was started' loses nothing."""
+"""A crash between 'the core decided to start a stage' and 'the stage was started' loses nothing.
+
+Both crash states are built exactly, not raced with a kill: the state directory gets the status the
+core persisted for its first decision (train-v1 in status.stage) and no stage directory. With no
+journal entry the runtime must start the stage from status.stage; with the decision's actions still
+in pending.json it must replay them. Either way: one training run, version 1 serves, nothing is lost.
+"""
 
 from __future__ import annotations
 
-import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from modelops.local.processes import adopt
+from modelops.api import parse_model_deployment
+from modelops.lifecycle import Context, Reconcile, StartStage, decide
+from modelops.local import journal
+from modelops.local.cli import load_document
+from modelops.local.state_store import StateStore, read_jsonl
 
 from .harness import LocalDeployment, version_states
 
 pytestmark = pytest.mark.slow
 
 
-def test_stage_recorded_in_status_but_never_started_is_started_on_resume(tmp_path: Path) -> None:
+def _persist_first_decision(deployment: LocalDeployment, *, journal_entry: bool) -> StartStage:
+    """Write what the runtime writes before it executes its first decision, and nothing after."""
+    doc = parse_model_deployment(load_document(deployment.example / "modeldeployment.yaml"))
+    store = StateStore(deployment.state.resolve(), doc.namespace, doc.name)
+    generation = store.generation_for(doc.spec)
+    decision = decide(Context(doc.spec, generation, datetime.now(UTC)), None, Reconcile())
+    store.save_status(decision.status)
+    if journal_entry:
+        store.save_pending([journal.encode(action) for action in decision.actions])
+    starts = [a for a in decision.actions if isinstance(a, StartStage)]
+    assert [a.stage_id for a in starts] == ["train-v1"]
+    assert not (store.dir / "stages").exists()
+    return starts[0]
+
+
+def _assert_recovered(deployment: LocalDeployment) -> None:
+    served = deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
+    assert version_states(served) == {1: "Serving"}
+    assert not any(r.get("reason") == "StageLost" for r in served["versions"])
+    events = read_jsonl(deployment.dir / "events.jsonl")
+    assert [e["reason"] for e in events].count("Trained") == 1, "the decided stage ran exactly once"
+    assert sorted(p.name for p in (deployment.state / "models" / "default" / "churn").iterdir()
+                  if p.name.isdigit()) == ["1"]
+    assert not (deployment.dir / "pending.json").exists()
+
+
+@pytest.mark.parametrize("journal_entry", [False, True], ids=["from-status-stage", "from-journal"])
+def test_decided_but_unstarted_stage_is_started_once_on_resume(tmp_path: Path, journal_entry: bool) -> None:
     deployment = LocalDeployment.create(tmp_path / "ws")
     try:
+        _persist_first_decision(deployment, journal_entry=journal_entry)
         deployment.start("--until", "serving")
-        deployment.wait_for("training v1", lambda s: (s.get("stage") or {}).get("id") == "train-v1")
-        deployment.kill()
-        stage_dir = deployment.dir / "stages" / "train-v1"
-        worker = adopt(stage_dir / "pid")
-        if worker is not None:
-            worker.terminate(grace_seconds=5)
-        shutil.rmtree(stage_dir)  # as if the runtime died right after persisting its decision
-
-        deployment.start("--until", "serving")
-        served = deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
-        assert version_states(served) == {1: "Serving"}
-        assert "decided before the previous run stopped" in deployment.log()
-        assert not any(r.get("reason") == "StageLost" for r in served["versions"])
+        _assert_recovered(deployment)
     finally:
         deployment.cleanup()

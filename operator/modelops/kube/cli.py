@@ -9,8 +9,8 @@ import os
 
 import kopf
 
-from modelops.kube.api import KubeApi, load_api_client
 from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
+from modelops.kube.client import KubeApi, load_api_client
 from modelops.kube.handlers import register
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.runtime import Runtime

@@ -15,7 +15,6 @@ from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
 from modelops.api.stage_config import build_stage_config
-from modelops.kube.api import ApiError, KubeApi
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
@@ -32,6 +31,7 @@ from modelops.kube.builders.serving import (
     deployment_rolled_out,
     deployment_version,
 )
+from modelops.kube.client import ApiError, KubeApi
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, read_job_result
 from modelops.kube.settings import OperatorSettings

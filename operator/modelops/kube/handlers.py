@@ -16,8 +16,8 @@ from typing import Any
 import kopf
 
 from modelops import API_GROUP, API_VERSION, PLURAL
-from modelops.kube.api import ApiError
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER, STAGE_ID_LABEL, STAGE_LABEL
+from modelops.kube.client import ApiError
 from modelops.kube.results import job_outcome
 from modelops.kube.runtime import Runtime
 from modelops.kube.settings import OperatorSettings

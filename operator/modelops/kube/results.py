@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelops.kube.api import KubeApi
+from modelops.kube.client import KubeApi
 from modelops.workloads.result import read_result
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"

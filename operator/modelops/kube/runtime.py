@@ -17,9 +17,9 @@ from typing import Any
 from modelops import KIND
 from modelops.api import SpecError, parse_model_deployment
 from modelops.api.document import ModelDeploymentDoc
-from modelops.kube.api import ApiError, KubeApi
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.jobs import job_name
+from modelops.kube.client import ApiError, KubeApi
 from modelops.kube.executor import Executor
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.scheduler import Key, Scheduler

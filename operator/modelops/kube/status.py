@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelops import API_GROUP, API_VERSION, KIND
-from modelops.kube.api import ApiError, KubeApi
+from modelops.kube.client import ApiError, KubeApi
 
 log = logging.getLogger(__name__)
 COMPONENT = "modelops-operator"

@@ -1,4 +1,4 @@
-# ruff: noqa: E402 - imports must follow the sys.path fix below
+# ruff: noqa: E402 - the tests/ support imports must follow the sys.path line below
 """Benchmark the Kubernetes operator on the real test control plane (no pod runner: pods never run).
 
 1. Baseline: one bare client (the same JSON transport the operator uses) creates N training Jobs, one
@@ -16,16 +16,11 @@ Last line: `ratio=<x> rss_mb=<x> transition_p50_ms=<x>`.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# This file is named operator.py (the bench naming rule), which would shadow the standard library's
-# `operator` for every import below: drop the script's own folder from the module search path first.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
 import argparse
 import json
+import os
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -37,9 +32,9 @@ from support.controlplane import ControlPlane
 from support.kuberest import KubeRest
 from support.processes import free_port, start_process, wait_until
 
-from modelops.kube.api import KubeApi, load_api_client
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.jobs import build_stage_job
+from modelops.kube.client import KubeApi, load_api_client
 
 MODELOPS = str(Path(sys.executable).with_name("modelops"))
 
