@@ -11,7 +11,17 @@ from typing import Any
 import yaml
 
 from modelops.api import parse_model_deployment
-from modelops.lifecycle import Context, Decision, Observation, Reconcile, ServingObserved, StageFinished, decide
+from modelops.lifecycle import (
+    Context,
+    Decision,
+    DeleteVersion,
+    Observation,
+    Reconcile,
+    ServingObserved,
+    StageFinished,
+    VersionPruned,
+    decide,
+)
 from modelops.lifecycle.model import StartStage
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
@@ -65,7 +75,17 @@ class Driver:
         return self.feed(StageFinished(stage["id"], succeeded, result))
 
     def serve_ready(self, *versions: int) -> Decision:
-        return self.feed(ServingObserved(frozenset(versions)))
+        """What a healthy runtime reports: these versions answer, the children pin the last rollout."""
+        rollout = self.status.get("rollout") or {}
+        pinned = {"stable": rollout["stable"], "canary": rollout.get("canary")} if rollout else None
+        return self.feed(ServingObserved(frozenset(versions), pinned))
+
+    def prune_all(self, decision: Decision) -> list[int]:
+        """Confirm every DeleteVersion of `decision`, as a runtime does once the files are gone."""
+        versions = [a.version for a in decision.actions if isinstance(a, DeleteVersion)]
+        for version in versions:
+            self.feed(VersionPruned(version, True))
+        return versions
 
     def to_serving(self, metrics: dict[str, float] | None = None) -> None:
         """Drive a fresh deployment through train → validate → deploy → serving."""
@@ -80,10 +100,14 @@ class Driver:
         self.feed(Reconcile())
         return self.finish(**result)
 
-    def retrain(self, validation: dict[str, float], baseline: dict[str, float] | None = GOOD) -> Decision:
-        """Finish the retraining run in flight, then its validation with these metrics."""
+    def retrain(self, validation: dict[str, float], baseline: dict[str, float] | None = GOOD,
+                challenge: dict[str, Any] | None = None) -> Decision:
+        """Finish the retraining run in flight, then its validation with these metrics; the challenge on
+        the monitoring data defaults to the same comparison as on the validation data."""
         self.finish(metrics={"loss": 0.2})
-        return self.finish(metrics=validation, baselineMetrics=baseline)
+        if challenge is None and baseline is not None:
+            challenge = {"rows": 100, "candidate": validation, "baseline": baseline}
+        return self.finish(metrics=validation, baselineMetrics=baseline, challenge=challenge)
 
 
 def started(decision: Decision) -> list[StartStage]:

@@ -59,7 +59,8 @@ def test_validation_uses_serving_version_as_baseline_and_records_every_gate() ->
     decision = d.finish(metrics={"loss": 0.2})
     [validate] = started(decision)
     assert validate.baseline_version == 1
-    d.finish(metrics={**GOOD, "accuracy": 0.95}, baselineMetrics=GOOD, baselineVersion=1)
+    d.finish(metrics={**GOOD, "accuracy": 0.95}, baselineMetrics=GOOD, baselineVersion=1,
+             challenge={"rows": 50, "candidate": {"accuracy": 0.9}, "baseline": {"accuracy": 0.5}})
     record = find_version(d.status, 2)
     kinds = {(g["metric"], g["kind"]) for g in record["gates"]}
     assert kinds == {("accuracy", "min"), ("accuracy", "maxRegression"), ("auc", "min")}
@@ -148,7 +149,11 @@ def test_retrained_version_replaces_serving_and_clears_degraded() -> None:
     assert d.status["servingVersion"] == 2 and d.status["phase"] == "Serving"
     assert find_version(d.status, 1)["state"] == "Retired"
     assert conditions(d.status)["Degraded"] == "False"
-    assert d.status["retrain"]["attempts"] == 0
+    # the episode ends only when the new version's own evaluation passes the rule that opened it
+    assert d.status["retrain"]["attempts"] == 1 and "QualityBelowFloor" in d.status["retrain"]["openedBy"]
+    decision = d.evaluate(metrics={"accuracy": 0.93})
+    assert d.status["retrain"] == {"attempts": 0}
+    assert any(isinstance(a, EmitEvent) and a.reason == "Recovered" for a in decision.actions)
 
 
 def test_rejected_retrain_keeps_serving_version_and_retries_after_cooldown() -> None:
@@ -267,12 +272,16 @@ def test_retention_deletes_oldest_but_never_serving_or_last_blessed() -> None:
         d.feed(Reconcile())
         d.finish(metrics={"accuracy": 0.6})
         d.finish(metrics={"loss": 0.2})
-        d.finish(metrics={**GOOD, "accuracy": 0.95}, baselineMetrics={**GOOD, "accuracy": 0.6})
+        d.finish(metrics={**GOOD, "accuracy": 0.95}, baselineMetrics={**GOOD, "accuracy": 0.6},
+                 challenge={"rows": 50, "candidate": {"accuracy": 0.95}, "baseline": {"accuracy": 0.6}})
         decision = d.serve_ready(d.status["rollout"]["stable"])
-        deleted += [a.version for a in decision.actions if isinstance(a, DeleteVersion)]
+        assert all(find_version(d.status, a.version)["deletion"] == {"attempt": 1}
+                   for a in decision.actions if isinstance(a, DeleteVersion))
+        deleted += d.prune_all(decision)
     assert d.status["servingVersion"] == 4
     assert deleted == [1, 2, 3]
-    assert all(find_version(d.status, v)["deleted"] for v in deleted)
+    assert all(find_version(d.status, v)["deleted"] and "deletion" not in find_version(d.status, v)
+               for v in deleted)
 
 
 def test_version_numbers_are_never_reused_after_failures() -> None:
@@ -330,7 +339,8 @@ def test_no_evaluation_of_the_outgoing_version_during_a_rollout() -> None:
     d.evaluate(metrics={"accuracy": 0.6})
     d.finish(metrics={"loss": 0.2})
     d.advance(600)  # an evaluation of version 1 is overdue by now
-    decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD)
+    decision = d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+                        challenge={"rows": 50, "candidate": {"accuracy": 0.93}, "baseline": {"accuracy": 0.6}})
     assert ApplyServing(stable=2) in decision.actions and started(decision) == []
     assert d.status["phase"] == "Deploying"
     d.serve_ready(2)

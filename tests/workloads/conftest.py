@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from modelops.contract.result import read_result
 from modelops.workloads.cli import main as worker_main
-from modelops.workloads.result import read_result
 from modelops.workloads.synthetic import make_dataset, write_csv
 
 FEATURES = 6

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from modelops.contract.result import read_result
 from modelops.workloads.cli import main as worker_main
 from modelops.workloads.config import load_config, parse_config
 from modelops.workloads.errors import WorkloadError
-from modelops.workloads.result import read_result
 
 
 def _config(**overrides):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelops.workloads.result import MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
+from modelops.contract.result import MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
 
 
 def _big_evaluate_summary(features: int) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+from modelops.api.vocabulary import ACTIVATIONS, DATASET_FORMATS, OPTIMIZERS, RETRAINING_INPUTS
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/modelops/modelops-worker:0.1.0"
 DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
@@ -25,7 +26,7 @@ def dataset(what: str) -> Obj:
             "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
                        "or an http(s) URL.", min_length=1),
             "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
-            "format": Str("File format; inferred from the file extension when omitted.", enum=("csv", "npz")),
+            "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
         },
         required=("uri",),
     )
@@ -58,7 +59,7 @@ TRAINING = Obj(
                 "hiddenLayers": Arr("Units of each hidden Dense layer, input to output.", default=[32, 16],
                                     items=Int("Units in one layer.", minimum=1, maximum=4096), max_items=16),
                 "activation": Str("Activation of the hidden layers.", default="relu",
-                                  enum=("relu", "tanh", "sigmoid", "gelu", "elu")),
+                                  enum=ACTIVATIONS),
                 "dropout": Num("Dropout rate after each hidden layer.", default=0.0, minimum=0.0, maximum=1.0,
                                exclusive_maximum=True),
                 "numClasses": Int("Number of classes (multiclass only); inferred from the training labels "
@@ -74,7 +75,7 @@ TRAINING = Obj(
                 "batchSize": Int("Rows per gradient step.", default=32, minimum=1, maximum=65536),
                 "learningRate": Num("Optimizer learning rate.", default=0.001, minimum=0.0, exclusive_minimum=True,
                                     maximum=10.0),
-                "optimizer": Str("Optimizer.", default="adam", enum=("adam", "sgd", "rmsprop")),
+                "optimizer": Str("Optimizer.", default="adam", enum=OPTIMIZERS),
                 "seed": Int("Random seed for weights, shuffling and the validation split.", default=42,
                             minimum=0),
                 "validationSplit": Num("Fraction of the training rows held out to drive early stopping.",
@@ -190,7 +191,19 @@ RETRAINING = Obj(
     default={},
     properties={
         "dataset": dataset("retraining data (defaults to training.dataset)"),
-        "maxAttempts": Int("Retraining attempts per degradation episode before the deployment is Failed.",
+        "include": Arr("What a degradation retrain learns from: `training` (training.dataset, or retraining.dataset "
+                       "when set) and `monitoring` (the labelled monitoring data that revealed the degradation). "
+                       "Defaults to both, or to `training` alone when retraining.dataset is set.",
+                       items=Str("training or monitoring.", enum=RETRAINING_INPUTS), max_items=2),
+        "maxRows": Int("At most this many monitoring rows (the last ones in the file, i.e. the most recent) are "
+                       "added to a retrain.", minimum=1),
+        "monitoringWeight": Num("Sample weight of each monitoring row relative to a training row.", default=1.0,
+                                minimum=0.0, exclusive_minimum=True, maximum=100.0),
+        "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
+                              "monitoring data (in the violated rule's metric and direction) to replace it.",
+                              default=0.0, minimum=0.0),
+        "maxAttempts": Int("Retraining attempts per degradation episode before the deployment is Failed. An "
+                           "episode ends only when a new version's evaluation passes the rules that opened it.",
                            default=3, minimum=1, maximum=100),
         "cooldown": duration("Least time between two retraining attempts.", "10m"),
     },

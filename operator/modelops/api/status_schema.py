@@ -40,6 +40,56 @@ GATE_RESULT = Obj(
     },
 )
 
+DATASET_REF = Obj(
+    "A dataset a stage reads.",
+    properties={
+        "uri": Str("Path or URL."),
+        "labelColumn": Str("Label column."),
+        "format": Str("csv or npz.", enum=("csv", "npz")),
+        "role": Str("Why the stage reads it: training, retraining or monitoring data."),
+        "maxRows": Int("At most this many rows are used (the most recent ones).", minimum=1),
+        "weight": Num("Sample weight of its rows in training.", minimum=0.0),
+    },
+)
+
+FINGERPRINT = Obj(
+    "What one dataset was when a stage read it: enough to tell whether a rerun would see the same data.",
+    properties={
+        "role": Str("training, retraining or monitoring."),
+        "uri": Str("Where it was read from."),
+        "sha256": Str("SHA-256 of the file's bytes."),
+        "rows": Int("Rows read.", minimum=0),
+        "rowsUsed": Int("Rows used after maxRows.", minimum=0),
+        "columns": Int("Feature columns.", minimum=0),
+        "schema": Str("Hash of the feature names and dtypes (the full list is in report.json)."),
+    },
+)
+
+LINEAGE = Obj(
+    "What a version was made from: every dataset's fingerprint and the hash of the effective training spec.",
+    properties={
+        "data": Arr("The datasets it was trained on.", items=FINGERPRINT, max_items=8),
+        "trainingSpecHash": Str("Hash of task, model and hyperparameters as trained."),
+        "inputsHash": Str("One hash over the data fingerprints and the training spec: equal means a rerun "
+                          "would train the same model."),
+        "validation": FINGERPRINT,
+    },
+)
+
+CHALLENGE = Obj(
+    "Champion/challenger on the labelled data that revealed the degradation: both versions scored on the "
+    "same rows with the metric of the rule that was violated.",
+    properties={
+        "metric": Str("The metric compared."),
+        "candidate": Num("The candidate's value.", nullable=True),
+        "serving": Num("The serving version's value on the same rows.", nullable=True),
+        "improvement": Num("How much better the candidate is, in the metric's direction.", nullable=True),
+        "minImprovement": Num("The improvement required."),
+        "rows": Int("Rows both were scored on.", minimum=0),
+        "passed": Bool("Whether the candidate improved enough."),
+    },
+)
+
 VERSION = Obj(
     "The record of one model version, kept after its files are deleted.",
     required=("version", "state"),
@@ -61,6 +111,17 @@ VERSION = Obj(
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
         "deleted": Bool("True when retention removed its files."),
+        "deletion": Obj(
+            "Retention asked for its files to go and the removal is not confirmed yet.",
+            properties={
+                "attempt": Int("Removal attempts so far.", minimum=1),
+                "message": Str("Why the last attempt failed, if it did."),
+            },
+        ),
+        "lineage": LINEAGE,
+        "challengeRequested": Bool("True when validation also compares it with the serving version on the "
+                                   "monitoring data (a degradation retrain)."),
+        "challenge": CHALLENGE,
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
     },
 )
@@ -89,6 +150,8 @@ EVALUATION = Obj(
         "error": Str("Why the evaluation failed, if it did."),
         "reason": Str("The first violated rule's reason, or Healthy."),
         "superseded": Bool("True when a newer version started serving after this evaluation."),
+        "data": FINGERPRINT,
+        "retrainInputs": Arr("Fingerprints of what a retrain would read now.", items=FINGERPRINT, max_items=8),
     },
 )
 
@@ -115,14 +178,12 @@ STATUS = Obj(
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
                 "baselineVersion": Int("validate: the serving version it compares against.", minimum=1),
-                "dataset": Obj(
-                    "The dataset the run reads.",
-                    properties={
-                        "uri": Str("Path or URL."),
-                        "labelColumn": Str("Label column."),
-                        "format": Str("csv or npz.", enum=("csv", "npz")),
-                    },
-                ),
+                "track": Str("evaluate: the serving track it sends data to.", enum=("stable", "canary")),
+                "dataset": DATASET_REF,
+                "extraDatasets": Arr("train: further data a retrain learns from.", items=DATASET_REF, max_items=8),
+                "challengeDataset": DATASET_REF,
+                "fingerprint": Arr("evaluate: datasets to fingerprint (what a retrain would read).",
+                                   items=DATASET_REF, max_items=8),
             },
         ),
         "versions": Arr("Every version ever created, oldest first.", items=VERSION),
@@ -133,6 +194,13 @@ STATUS = Obj(
                 "attempts": Int("Attempts in this episode.", minimum=0),
                 "lastAttemptTime": Str("When the last attempt started."),
                 "reason": Str("Why retraining was triggered."),
+                "openedBy": Arr("The rules (reasons) whose violation opened the episode; it ends when a newer "
+                                "version's live evaluation passes them.", items=Str("A reason."), max_items=16),
+                "openedAt": Str("When the episode opened."),
+                "version": Int("The version that was serving when the episode opened.", minimum=1),
+                "metric": Str("The metric a challenger must beat the serving version on."),
+                "waiting": Str("RetrainWouldRepeat when a retrain would read exactly what the serving version "
+                               "was made from."),
             },
         ),
         "nextEvaluationTime": Str("When the next evaluation is due."),

@@ -73,7 +73,17 @@ def _serving(spec: Spec, errors: list[str]) -> None:
                       "set spec.monitoring.dataset")
 
 
-RULES: tuple[Callable[[Spec, list[str]], None], ...] = (_gates, _degradation_rules, _model, _serving)
+def _retraining(spec: Spec, errors: list[str]) -> None:
+    """Monitoring data can only be learned from when there is some; inputs are listed once."""
+    include = spec.get("retraining", {}).get("include") or []
+    if "monitoring" in include and not spec.get("monitoring", {}).get("dataset"):
+        errors.append("spec.retraining.include: monitoring needs spec.monitoring.dataset (the labelled data "
+                      "a retrain learns from)")
+    if len(set(include)) != len(include):
+        errors.append(f"spec.retraining.include: lists an input twice ({', '.join(include)})")
+
+
+RULES: tuple[Callable[[Spec, list[str]], None], ...] = (_gates, _degradation_rules, _model, _serving, _retraining)
 
 
 def semantic_errors(spec: Spec) -> list[str]:

@@ -7,15 +7,14 @@ serving already ready) so the caller can feed them straight back into the core.
 
 from __future__ import annotations
 
-import calendar
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
-from modelops.api.stage_config import build_stage_config
-from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_LABEL, Owner
+from modelops.contract.stage_config import build_stage_config
+from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
     build_stage_config_map,
@@ -36,6 +35,7 @@ from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, read_job_result
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import post_event
+from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.model import (
     Action,
     ApplyServing,
@@ -46,6 +46,7 @@ from modelops.lifecycle.model import (
     ServingObserved,
     StageFinished,
     StartStage,
+    VersionPruned,
 )
 
 log = logging.getLogger(__name__)
@@ -72,23 +73,22 @@ class Executor:
             elif isinstance(action, EmitEvent):
                 post_event(self.api, body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
-                self.delete_version(owner, doc.spec, action)
+                follow_ups += self.delete_version(owner, doc.spec, action)
             else:  # a new action type the core grew: fail loudly rather than skip silently
                 raise TypeError(f"operator cannot execute action {action!r}")
         return follow_ups
 
     # ------------------------------------------------------------ stages
-    def endpoint_for(self, owner: Owner, status: Mapping[str, Any], version: int) -> str:
-        """The Service an evaluation talks to: the canary's own Service when it targets the canary."""
-        track = "canary" if status.get("canaryVersion") == version else "stable"
+    def endpoint_for(self, owner: Owner, track: str | None) -> str:
+        """The Service of the track the core chose for an evaluation (the canary's own, or stable)."""
         return self.settings.endpoint_template.format(
-            service=serving_object_name(owner, track), namespace=owner.namespace, port=REST_PORT,
+            service=serving_object_name(owner, track or "stable"), namespace=owner.namespace, port=REST_PORT,
         )
 
     def start_stage(self, owner: Owner, doc: ModelDeploymentDoc, status: Mapping[str, Any],
                     action: StartStage) -> list[Observation]:
         spec = doc.spec
-        endpoint = self.endpoint_for(owner, status, action.version) if action.stage == "evaluate" else None
+        endpoint = self.endpoint_for(owner, action.track) if action.stage == "evaluate" else None
         config = build_stage_config(spec, owner.namespace, owner.name, action, spec["storage"]["mountPath"],
                                     endpoint=endpoint, result_path="/dev/termination-log")
         config_map = build_stage_config_map(owner, action.stage, action.version, action.stage_id, config)
@@ -132,24 +132,27 @@ class Executor:
         start = (job.get("status") or {}).get("startTime")
         if not start:
             return
-        started = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ"))
+        started = parse_stamp(start)
+        if started is None:
+            return
         self.metrics.stage_duration.labels(stage, "succeeded" if succeeded else "failed").observe(
-            max(0.0, time.time() - started))
+            max(0.0, time.time() - started.timestamp()))
 
     # ------------------------------------------------------------ serving
     def apply_serving(self, owner: Owner, spec: Mapping[str, Any], action: ApplyServing) -> ServingObserved:
-        """Stable Deployment + Service always; canary Deployment + Service only while a canary runs."""
+        """Stable Deployment + Service always; canary Deployment + Service only while a canary runs.
+        Create-or-patch every child, so an apply also repairs a child that was deleted or edited."""
         deployments = [self._apply_track(owner, spec, "stable", action.stable)]
-        self._create_if_missing(build_service(owner, "stable"))
+        self._create_or_update(build_service(owner, "stable"), {"spec": build_service(owner, "stable")["spec"]})
         if action.canary is not None:
             deployments.append(self._apply_track(owner, spec, "canary", action.canary))
-            self._create_if_missing(build_service(owner, "canary"))
+            self._create_or_update(build_service(owner, "canary"), {"spec": build_service(owner, "canary")["spec"]})
         else:
             for kind, name in (("Deployment", serving_object_name(owner, "canary")),
                                ("Service", serving_object_name(owner, "canary")),
                                ("ConfigMap", serving_config_map_name(owner, "canary"))):
                 self.api.delete(kind, owner.namespace, name)
-        return ServingObserved(ready_versions(deployments))
+        return ServingObserved(ready_versions(deployments), {"stable": action.stable, "canary": action.canary})
 
     def _apply_track(self, owner: Owner, spec: Mapping[str, Any], track: str, version: int) -> dict[str, Any]:
         config_map = build_serving_config_map(owner, spec, track, version)
@@ -162,18 +165,49 @@ class Executor:
                                                    "spec": deployment["spec"]})
 
     def observe_serving(self, owner: Owner) -> ServingObserved:
-        """What serves now: versions of the serving Deployments that are fully rolled out and ready."""
-        deployments = self.api.list("Deployment", owner.namespace,
-                                    {DEPLOYMENT_LABEL: owner.name, STAGE_LABEL: "serve"})
-        return ServingObserved(ready_versions(deployments))
+        """What serves now (versions of fully rolled-out, ready Deployments) and what the serving
+        children that exist pin; a track missing its Deployment, Service or ConfigMap pins nothing."""
+        selector = {DEPLOYMENT_LABEL: owner.name, STAGE_LABEL: "serve"}
+        deployments = self.api.list("Deployment", owner.namespace, selector)
+        services = {s["metadata"]["name"] for s in self.api.list("Service", owner.namespace, selector)}
+        config_maps = {c["metadata"]["name"]: c for c in self.api.list("ConfigMap", owner.namespace, selector)}
+        by_name = {d["metadata"]["name"]: d for d in deployments}
+        pinned: dict[str, int | None] = {}
+        for track in ("stable", "canary"):
+            name = serving_object_name(owner, track)
+            deployment, config_map = by_name.get(name), config_maps.get(serving_config_map_name(owner, track))
+            version = deployment_version(deployment) if deployment is not None else None
+            complete = name in services and config_map is not None and version is not None \
+                and deployment_version(config_map) == version
+            if track == "stable" and not complete:
+                return ServingObserved(ready_versions(deployments), None)
+            pinned[track] = version if complete else None
+            if track == "canary" and not complete and (deployment is not None or name in services):
+                return ServingObserved(ready_versions(deployments), None)  # half a canary: re-apply
+        return ServingObserved(ready_versions(deployments), pinned)
 
     # ------------------------------------------------------------ retention
-    def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion) -> None:
+    def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion) -> list[Observation]:
         """The operator never mounts the model volume; a prune Job removes the directory (idempotent,
-        deterministic name, so a replayed action adopts the Job it already made)."""
-        job = build_prune_job(owner, spec, action.version,
+        deterministic name per attempt, so a re-issued action adopts the Job it already made and
+        reports it if it already finished)."""
+        job = build_prune_job(owner, spec, action.version, action.attempt,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
-        self._create_if_missing(job)
+        try:
+            self.api.create(job)
+            return []
+        except ApiError as error:
+            if error.status != 409:
+                raise
+        finished = self.finished_prune(self.api.get("Job", owner.namespace, job["metadata"]["name"]))
+        return [finished] if finished is not None else []
+
+    def finished_prune(self, job: Mapping[str, Any]) -> VersionPruned | None:
+        if job_outcome(job) is None:
+            return None
+        succeeded, result = read_job_result(self.api, job)
+        version = int((job["metadata"].get("labels") or {}).get(VERSION_LABEL, 0))
+        return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")))
 
     # ------------------------------------------------------------ helpers
     def _create_or_update(self, obj: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

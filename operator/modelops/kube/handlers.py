@@ -2,7 +2,8 @@
 
 - ModelDeployment create / resume / spec update  -> Reconcile; deleted -> forget its schedule and metrics
 - stage Job finished (label-filtered event)      -> StageFinished (only for the stage in flight)
-- serving Deployment status (label-filtered)     -> ServingObserved
+- serving Deployment status (label-filtered)     -> ServingObserved (also a deleted serving Service/ConfigMap)
+- prune Job finished                             -> VersionPruned
 Child handlers are `on.event` only: no timers, daemons or delete handlers on children, which would make
 kopf add finalizers to them. The ModelDeployment itself gets no finalizer either: children carry owner
 references and the garbage collector deletes them with it.
@@ -57,11 +58,23 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
             return
         labels = body["metadata"].get("labels") or {}
         owner, stage_id = labels.get(DEPLOYMENT_LABEL), labels.get(STAGE_ID_LABEL)
-        if owner and stage_id:
+        if not (owner and stage_id):
+            return
+        if labels.get(STAGE_LABEL) == "prune":
+            runtime.version_pruned(body["metadata"]["namespace"], owner, dict(body))
+        else:
             runtime.stage_finished(body["metadata"]["namespace"], owner, stage_id, dict(body))
 
     @kopf.on.event("apps", "v1", "deployments", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
     def serving_event(body: Mapping[str, Any], **_: Any) -> None:
         owner = (body["metadata"].get("labels") or {}).get(DEPLOYMENT_LABEL)
         if owner:
+            runtime.serving_changed(body["metadata"]["namespace"], owner)
+
+    # A deleted serving Service or ConfigMap must come back: the core compares what it finds with what it wants.
+    @kopf.on.event("", "v1", "services", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
+    @kopf.on.event("", "v1", "configmaps", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
+    def serving_child_event(type: str, body: Mapping[str, Any], **_: Any) -> None:
+        owner = (body["metadata"].get("labels") or {}).get(DEPLOYMENT_LABEL)
+        if type == "DELETED" and owner:
             runtime.serving_changed(body["metadata"]["namespace"], owner)

@@ -1,12 +1,17 @@
-"""Read a finished stage Job's result: the worker's JSON summary from its pod's termination message."""
+"""Read a finished stage Job's result: the worker's JSON summary from its pod's termination message.
+
+What the result MEANS (success, failure, which reason) is the contract's `stage_outcome`, shared
+with the local runtime; this module only finds the text and the Job's own verdict.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.contract.reasons import WORKER_FAILED
+from modelops.contract.result import stage_outcome
 from modelops.kube.client import KubeApi
-from modelops.workloads.result import read_result
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 LEGACY_JOB_NAME_LABEL = "job-name"
@@ -27,8 +32,8 @@ def job_outcome(job: Mapping[str, Any]) -> bool | None:
 def _failed_condition(job: Mapping[str, Any]) -> tuple[str, str]:
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Failed" and condition.get("status") == "True":
-            return condition.get("reason") or "JobFailed", condition.get("message") or "the Job failed"
-    return "JobFailed", "the Job failed"
+            return condition.get("reason") or WORKER_FAILED, condition.get("message") or "the Job failed"
+    return WORKER_FAILED, "the Job failed"
 
 
 def _terminated(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -56,22 +61,5 @@ def read_job_result(api: KubeApi, job: Mapping[str, Any]) -> tuple[bool, dict[st
     if not pods:
         pods = api.list("Pod", meta["namespace"], {LEGACY_JOB_NAME_LABEL: meta["name"]})
     message = latest_termination_message(pods, succeeded)
-    if not succeeded:
-        reason, detail = _failed_condition(job)
-        if message:
-            try:
-                result = read_result(message)
-                if "error" in result:
-                    return False, result
-            except ValueError:
-                pass
-            detail = f"{detail}; last output: {message.strip()[-500:]}"
-        return False, {"error": detail, "reason": reason}
-    if not message:
-        return False, {"error": f"Job {meta['name']} completed but its pod left no termination message",
-                       "reason": "NoResult"}
-    try:
-        result = read_result(message)
-    except ValueError as error:
-        return False, {"error": f"Job {meta['name']}: {error}", "reason": "UnreadableResult"}
-    return "error" not in result, result
+    reason, detail = _failed_condition(job) if not succeeded else (WORKER_FAILED, "")
+    return stage_outcome(succeeded, message, f"Job {meta['name']}", failure_reason=reason, failure_detail=detail)

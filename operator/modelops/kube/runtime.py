@@ -26,7 +26,7 @@ from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status, post_event
 from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
-from modelops.lifecycle.model import in_flight_action
+from modelops.lifecycle.model import recover_in_flight
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress
@@ -58,6 +58,10 @@ class Runtime:
             return self.executor.finished_stage(job) if in_flight == stage_id else None
 
         self.handle(namespace, name, "stage-finished", observe)
+
+    def version_pruned(self, namespace: str, name: str, job: Mapping[str, Any]) -> None:
+        """A retention (prune) Job finished: confirm or retry the deletion in the core."""
+        self.handle(namespace, name, "prune-finished", lambda body: self.executor.finished_prune(job))
 
     def serving_changed(self, namespace: str, name: str) -> None:
         def observe(body: Mapping[str, Any]) -> Observation | None:
@@ -99,6 +103,8 @@ class Runtime:
         pending: list[Observation] = [first]
         if isinstance(first, Reconcile):
             pending += self._observe_in_flight(body, doc, status)
+            if status.get("rollout"):  # level-triggered: compare the serving children with what is wanted
+                pending.append(self.executor.observe_serving(Owner.from_body(body)))
         requeue: float | None = None
         for _ in range(MAX_STEPS):
             if not pending:
@@ -134,7 +140,7 @@ class Runtime:
         if job is not None:
             finished = self.executor.finished_stage(job)
             return [finished] if finished else []
-        action = in_flight_action(status)
+        action = recover_in_flight(status, run_found=False)
         return self.executor.start_stage(owner, doc, status, action) if action is not None else []
 
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:

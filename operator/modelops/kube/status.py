@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelops import API_GROUP, API_VERSION, KIND
+from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER
 from modelops.kube.client import ApiError, KubeApi
+from modelops.lifecycle.clock import stamp
 
 log = logging.getLogger(__name__)
 COMPONENT = "modelops-operator"
@@ -36,21 +38,17 @@ def patch_status(api: KubeApi, namespace: str, name: str, old: Mapping[str, Any]
     return api.patch(KIND, namespace, name, {"status": patch}, subresource="status")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
     """A core/v1 Event about the ModelDeployment (what `kubectl describe mdep` lists)."""
     meta = owner["metadata"]
-    stamp = _now()
+    now = stamp(datetime.now(UTC))
     return {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {
             "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
             "namespace": meta["namespace"],
-            "labels": {"app.kubernetes.io/managed-by": "modelops", f"{API_GROUP}/deployment": meta["name"]},
+            "labels": {MANAGED_BY: MANAGER, DEPLOYMENT_LABEL: meta["name"]},
         },
         "involvedObject": {
             "apiVersion": f"{API_GROUP}/{API_VERSION}",
@@ -66,8 +64,8 @@ def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str)
         "source": {"component": COMPONENT},
         "reportingComponent": f"{API_GROUP}/operator",
         "reportingInstance": os.environ.get("HOSTNAME", "modelops-operator"),
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
         "count": 1,
     }
 

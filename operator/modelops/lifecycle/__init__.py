@@ -14,10 +14,13 @@ from modelops.lifecycle.model import (
     ServingObserved,
     StageFinished,
     StartStage,
+    VersionPruned,
     in_flight_action,
+    recover_in_flight,
 )
 
 __all__ = [
     "Action", "ApplyServing", "CancelStage", "Context", "Decision", "DeleteVersion", "EmitEvent", "Observation",
-    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "decide", "decide_invalid_spec", "in_flight_action",
+    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "VersionPruned", "decide", "decide_invalid_spec",
+    "in_flight_action", "recover_in_flight",
 ]

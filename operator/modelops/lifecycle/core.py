@@ -15,12 +15,19 @@ from modelops.lifecycle.model import (
     Context,
     Decision,
     Observation,
+    Reconcile,
     ServingObserved,
     StageFinished,
+    VersionPruned,
 )
 from modelops.lifecycle.planning import plan_next_stage
 from modelops.lifecycle.records import is_servable, serving_hash, training_hash
-from modelops.lifecycle.rollout import apply_desired_serving, on_serving_observed
+from modelops.lifecycle.rollout import (
+    apply_desired_serving,
+    on_serving_observed,
+    on_version_pruned,
+    reissue_pending_deletions,
+)
 from modelops.lifecycle.stage_results import on_stage_finished
 from modelops.lifecycle.summary import refresh_degraded, summarize
 
@@ -81,10 +88,15 @@ def decide(ctx: Context, status: dict | None, observation: Observation) -> Decis
         on_stage_finished(d, observation)
     elif isinstance(observation, ServingObserved):
         on_serving_observed(d, observation)
+    elif isinstance(observation, VersionPruned):
+        on_version_pruned(d, observation)
     serving_edited = _on_spec_change(d)
     _check_pin(d)
     refresh_degraded(d)
-    apply_desired_serving(d, force=serving_edited)
+    apply_desired_serving(d, force=serving_edited,
+                          observed=observation if isinstance(observation, ServingObserved) else None)
+    if isinstance(observation, Reconcile):
+        reissue_pending_deletions(d)
     plan_next_stage(d)
     summarize(d, previous_phase)
     requeue = min(d.requeue) if d.requeue else None

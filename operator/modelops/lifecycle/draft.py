@@ -40,10 +40,19 @@ class Draft:
         return self.status.get("stage")
 
     def start_stage(self, action: StartStage) -> None:
-        self.status["stage"] = {"id": action.stage_id, "name": action.stage, "version": action.version,
-                                "startedAt": self.now, "dataset": dict(action.dataset)}
+        stage: dict[str, Any] = {"id": action.stage_id, "name": action.stage, "version": action.version,
+                                 "startedAt": self.now, "dataset": dict(action.dataset)}
         if action.baseline_version is not None:
-            self.status["stage"]["baselineVersion"] = action.baseline_version
+            stage["baselineVersion"] = action.baseline_version
+        if action.track is not None:
+            stage["track"] = action.track
+        if action.extra_datasets:
+            stage["extraDatasets"] = [dict(d) for d in action.extra_datasets]
+        if action.challenge_dataset:
+            stage["challengeDataset"] = dict(action.challenge_dataset)
+        if action.fingerprint:
+            stage["fingerprint"] = [dict(d) for d in action.fingerprint]
+        self.status["stage"] = stage
         self.actions.append(action)
 
     def fail(self, reason: str, message: str) -> None:

@@ -5,7 +5,8 @@ Formulas (stated once, used everywhere):
   max:           passes when value <= max
   maxRegression: diff = candidate - baseline (same validation data, same Job); the candidate is worse by
                  `worsening = -diff` for higher-is-better metrics and `+diff` for lower-is-better ones;
-                 passes when worsening <= maxRegression. Skipped (and recorded) when there is no baseline.
+                 passes when worsening <= maxRegression. Skipped (and recorded) only when nothing served
+                 (no baseline was asked for); a baseline that was asked for and did not come back FAILS.
 A metric the validation did not produce fails its gate: a gate that cannot be checked must not bless.
 Comparisons allow TOLERANCE for float rounding, so 0.90 - 0.88 passes maxRegression 0.02 as a user expects.
 """
@@ -99,8 +100,14 @@ def _check_max(gate: Gate, value: float) -> GateResult:
     return GateResult(gate.metric, "max", value, gate.max, passed=value <= gate.max + TOLERANCE)
 
 
-def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | None) -> GateResult:
+def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | None,
+                      baseline_version: int | None) -> GateResult:
     assert gate.max_regression is not None
+    if baseline is None and baseline_version is not None:
+        return GateResult(
+            gate.metric, "maxRegression", value, gate.max_regression, passed=False,
+            reason=f"no metrics came back for baseline version {baseline_version}",
+        )
     if baseline is None:
         return GateResult(
             gate.metric, "maxRegression", value, gate.max_regression, passed=True, skipped=True,
@@ -119,8 +126,8 @@ def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | 
     )
 
 
-def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[str, float] | None
-                  ) -> list[GateResult]:
+def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[str, float] | None,
+                  baseline_version: int | None = None) -> list[GateResult]:
     """All results of one gate; a missing or non-finite candidate metric fails every bound it carries."""
     value = candidate.get(gate.metric)
     kinds = [(k, b) for k, b in (("min", gate.min), ("max", gate.max),
@@ -134,7 +141,7 @@ def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[
     if gate.max is not None:
         results.append(_check_max(gate, value))
     if gate.max_regression is not None:
-        results.append(_check_regression(gate, value, baseline))
+        results.append(_check_regression(gate, value, baseline, baseline_version))
     return results
 
 
@@ -149,9 +156,12 @@ def _describe_failure(result: GateResult) -> str:
 
 
 def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
-                   baseline: Mapping[str, float] | None) -> GateOutcome:
-    """Check every gate; the first failure names the outcome's reason, all results are kept."""
-    results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline)]
+                   baseline: Mapping[str, float] | None, baseline_version: int | None = None) -> GateOutcome:
+    """Check every gate; the first failure names the outcome's reason, all results are kept.
+
+    `baseline_version` is the version the core asked to be scored as the baseline (None: nothing
+    served); with it set, missing `baseline` metrics fail every change gate instead of skipping it."""
+    results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline, baseline_version)]
     failures = [r for r in results if not r.passed]
     if failures:
         return GateOutcome(False, results, "GateFailed", "; ".join(_describe_failure(r) for r in failures))

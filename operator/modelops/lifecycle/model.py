@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 Stage = Literal["train", "validate", "evaluate"]
+Track = Literal["stable", "canary"]
 
 
 # ---------------------------------------------------------------- observations
@@ -35,12 +36,25 @@ class StageFinished:
 
 @dataclass(frozen=True)
 class ServingObserved:
-    """What the runtime sees of serving: which versions currently answer (are AVAILABLE and ready)."""
+    """What the runtime sees of serving: which versions answer (AVAILABLE and ready), and what the
+    serving children it found pin: `{"stable": N, "canary": M | None}`, or None when any child that
+    serving needs is missing. The core compares that with what it wants, so a deleted or edited
+    child is re-applied on the next look (level-triggered), not only when the desired state changes."""
 
     ready_versions: frozenset[int]
+    pinned: Mapping[str, int | None] | None = None
 
 
-Observation = Reconcile | StageFinished | ServingObserved
+@dataclass(frozen=True)
+class VersionPruned:
+    """A DeleteVersion was carried out (`deleted` False: it failed, `message` says why)."""
+
+    version: int
+    deleted: bool
+    message: str = ""
+
+
+Observation = Reconcile | StageFinished | ServingObserved | VersionPruned
 
 
 # ---------------------------------------------------------------- actions
@@ -50,7 +64,10 @@ class StartStage:
     that finds an existing run with that id adopts it instead of starting a second one.
 
     `dataset` is the spec's dataset object for this stage (uri, labelColumn, format);
-    `baseline_version` is set for validate when a version is serving; `evaluate` targets `version`.
+    `baseline_version` is set for validate when a version is serving; `evaluate` targets `version`
+    on serving track `track`. A degradation retrain also trains on `extra_datasets` and is validated
+    against the serving version on `challenge_dataset` too; an evaluation also fingerprints
+    `fingerprint` (what a retrain would read), so the core can tell whether a retrain could differ.
     """
 
     stage: Stage
@@ -58,6 +75,10 @@ class StartStage:
     stage_id: str
     dataset: Mapping[str, Any]
     baseline_version: int | None = None
+    track: Track | None = None
+    extra_datasets: tuple[Mapping[str, Any], ...] = ()
+    challenge_dataset: Mapping[str, Any] | None = None
+    fingerprint: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,9 +101,13 @@ class CancelStage:
 
 @dataclass(frozen=True)
 class DeleteVersion:
-    """Retention: remove this version's files. Never issued for serving, canary, pinned or last blessed."""
+    """Retention: remove this version's files. Never issued for serving, canary, pinned or last blessed.
+
+    Re-issued on every reconcile until a VersionPruned confirms it; `attempt` names a fresh run after
+    a failed one (runtimes name their run after it, so a replay adopts instead of duplicating)."""
 
     version: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -122,4 +147,13 @@ def in_flight_action(status: Mapping[str, Any]) -> StartStage | None:
         return None
     baseline = stage.get("baselineVersion")
     return StartStage(stage["name"], int(stage["version"]), stage["id"], dict(stage.get("dataset") or {}),
-                      baseline_version=None if baseline is None else int(baseline))
+                      baseline_version=None if baseline is None else int(baseline), track=stage.get("track"),
+                      extra_datasets=tuple(dict(d) for d in stage.get("extraDatasets") or ()),
+                      challenge_dataset=dict(stage["challengeDataset"]) if stage.get("challengeDataset") else None,
+                      fingerprint=tuple(dict(d) for d in stage.get("fingerprint") or ()))
+
+
+def recover_in_flight(status: Mapping[str, Any], run_found: bool) -> StartStage | None:
+    """After a restart, for the stage recorded in status.stage: a run that exists (alive or finished)
+    is adopted and reports itself; one that never started is started now, as the same run."""
+    return None if run_found else in_flight_action(status)

@@ -9,24 +9,27 @@ from modelops.api.durations import parse_duration
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.lineage import TRAINING, model_spec_hash, retraining_datasets
 from modelops.lifecycle.model import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
+from modelops.lifecycle.retraining import episode, retrain_blocked
 from modelops.lifecycle.rollout import rollout_complete
 
 
 def _start_training(d: Draft, trigger: str) -> None:
     version = next_version_number(d.status)
-    dataset = d.spec["training"]["dataset"]
+    dataset, extra = {**d.spec["training"]["dataset"], "role": TRAINING}, []
     if trigger == "Degradation":
-        dataset = d.spec.get("retraining", {}).get("dataset") or dataset
+        dataset, extra = retraining_datasets(d.spec)
     d.status["latestVersion"] = version
     d.status["candidateVersion"] = version
     d.status["trainingHash"] = training_hash(d.spec)
     d.status.setdefault("versions", []).append({
         "version": version, "state": "Training", "trigger": trigger, "generation": d.ctx.generation,
         "createdAt": d.now, "reason": "Training", "message": f"training started ({trigger})",
+        "lineage": {"trainingSpecHash": model_spec_hash(d.spec)},
     })
-    d.start_stage(StartStage("train", version, f"train-v{version}", dataset))
+    d.start_stage(StartStage("train", version, f"train-v{version}", dataset, extra_datasets=tuple(extra)))
 
 
 def _train_first_version(d: Draft) -> bool:
@@ -47,36 +50,35 @@ def _train_after_spec_change(d: Draft) -> bool:
 
 
 def _validate_trained_candidate(d: Draft) -> bool:
-    """Guards the gate: a trained candidate is validated against whatever serves now."""
+    """Guards the gate: a trained candidate is validated against whatever serves now, and a degradation
+    retrain also against the serving version on the monitoring data that revealed the problem."""
     record = d.record(d.status.get("candidateVersion"))
     if record is None or record["state"] != "Trained":
         return False
     record.update(state="Validating", reason="Validating", message="validation started")
     baseline = d.status.get("servingVersion")
+    challenge = None
+    if record.get("trigger") == "Degradation" and baseline is not None:
+        challenge = d.spec.get("monitoring", {}).get("dataset")
+        record["challengeRequested"] = challenge is not None
     d.start_stage(StartStage("validate", record["version"], f"validate-v{record['version']}",
-                             d.spec["validation"]["dataset"], baseline_version=baseline))
+                             d.spec["validation"]["dataset"], baseline_version=baseline,
+                             challenge_dataset=dict(challenge) if challenge else None))
     return True
 
 
 def _retrain_when_degraded(d: Draft) -> bool:
-    """Guards recovery: policy Retrain, the serving version is degraded, attempts and cooldown allow it."""
+    """Guards recovery: policy Retrain, the serving version is degraded, and attempts, cooldown and
+    'would it train anything new' allow it."""
     monitoring = d.spec.get("monitoring", {})
     if (monitoring.get("onDegradation", "Retrain") != "Retrain" or not condition_is_true(d.status, "Degraded")
             or d.status.get("candidateVersion") is not None or d.status.get("failure")
             or d.spec.get("serving", {}).get("pinnedVersion") is not None):
         return False
-    retraining = d.spec.get("retraining", {})
-    retrain = d.status.setdefault("retrain", {"attempts": 0})
-    if retrain.get("attempts", 0) >= retraining.get("maxAttempts", 3):
-        d.fail("RetriesExhausted", f"{retrain['attempts']} retraining attempt(s) did not produce a better version; "
-                                   "edit the spec (e.g. data or model) to try again")
-        return True
-    last = parse_stamp(retrain.get("lastAttemptTime"))
-    cooldown = parse_duration(retraining.get("cooldown", "10m"))
-    if last is not None and (wait := (last - d.ctx.now).total_seconds() + cooldown) > 0:
-        d.requeue.append(wait)
-        return False
-    retrain.update(attempts=retrain.get("attempts", 0) + 1, lastAttemptTime=d.now,
+    if retrain_blocked(d):
+        return bool(d.status.get("failure"))
+    current = episode(d)
+    current.update(attempts=current.get("attempts", 0) + 1, lastAttemptTime=d.now,
                    reason=(d.status.get("lastEvaluation") or {}).get("reason", "Degraded"))
     _start_training(d, "Degradation")
     return True
@@ -106,7 +108,10 @@ def _evaluate_when_due(d: Draft) -> bool:
         d.requeue.append((due - d.ctx.now).total_seconds())
         return False
     number = int(d.status.get("evaluations", 0)) + 1
-    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring["dataset"]))
+    track = "canary" if target == d.status.get("canaryVersion") else "stable"
+    fingerprint = (retraining_datasets(d.spec)[0],) if monitoring.get("onDegradation", "Retrain") == "Retrain" else ()
+    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring["dataset"],
+                             track=track, fingerprint=fingerprint))
     return True
 
 

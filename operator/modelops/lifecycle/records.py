@@ -34,11 +34,15 @@ def next_version_number(status: Mapping[str, Any]) -> int:
     return max(highest, int(status.get("latestVersion") or 0)) + 1
 
 
+def has_files(record: Mapping[str, Any]) -> bool:
+    """False once retention removed, or decided to remove, the version's files."""
+    return not record.get("deleted") and not record.get("deletion")
+
+
 def last_blessed(status: Mapping[str, Any]) -> int | None:
-    blessed = [r["version"] for r in status.get("versions", []) if r["state"] in BLESSED_STATES
-               and not r.get("deleted")]
+    blessed = [r["version"] for r in status.get("versions", []) if r["state"] in BLESSED_STATES and has_files(r)]
     return max(blessed, default=None)
 
 
 def is_servable(record: Mapping[str, Any] | None) -> bool:
-    return bool(record and record["state"] in BLESSED_STATES and not record.get("deleted"))
+    return bool(record and record["state"] in BLESSED_STATES and has_files(record))

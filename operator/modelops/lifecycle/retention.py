@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from modelops.lifecycle.records import last_blessed
+from modelops.lifecycle.records import has_files, last_blessed
 
 
 def versions_to_delete(status: Mapping[str, Any], keep: int, protected: Iterable[int | None]) -> list[int]:
@@ -14,6 +14,6 @@ def versions_to_delete(status: Mapping[str, Any], keep: int, protected: Iterable
     blessed = last_blessed(status)
     if blessed is not None:
         guard.add(blessed)
-    alive = sorted((r["version"] for r in status.get("versions", []) if not r.get("deleted")), reverse=True)
+    alive = sorted((r["version"] for r in status.get("versions", []) if has_files(r)), reverse=True)
     kept_by_count = set(alive[:keep])
     return sorted(v for v in alive if v not in kept_by_count and v not in guard)

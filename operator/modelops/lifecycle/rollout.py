@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.model import ApplyServing, DeleteVersion, ServingObserved
+from modelops.lifecycle.model import ApplyServing, DeleteVersion, ServingObserved, VersionPruned
 from modelops.lifecycle.records import is_servable
 from modelops.lifecycle.retention import versions_to_delete
 
@@ -27,14 +28,28 @@ def desired_serving(d: Draft) -> dict[str, int] | None:
     return {"stable": candidate}
 
 
-def apply_desired_serving(d: Draft, force: bool = False) -> None:
+def _pin(rollout: Mapping[str, Any] | None) -> dict[str, int | None] | None:
+    return None if not rollout else {"stable": rollout.get("stable"), "canary": rollout.get("canary")}
+
+
+def apply_desired_serving(d: Draft, force: bool = False, observed: ServingObserved | None = None) -> None:
+    """Ask for the desired serving when it changed, when forced (a serving edit), or when the children
+    a runtime just observed do not pin it (deleted or edited by someone): level-triggered repair."""
     desired = desired_serving(d)
-    if desired is None or (desired == d.status.get("rollout") and not force):
+    if desired is None:
+        return
+    changed = desired != d.status.get("rollout")
+    drifted = observed is not None and _pin(observed.pinned) != _pin(desired)
+    if not (changed or force or drifted):
         return
     d.status["rollout"] = desired
     d.actions.append(ApplyServing(stable=desired["stable"], canary=desired.get("canary")))
     what = f"version {desired['stable']}" + (f" with canary {desired['canary']}" if desired.get("canary") else "")
-    d.event("Normal", "RollingOut", f"serving {what}")
+    if drifted and not (changed or force):
+        found = "missing" if observed is None or observed.pinned is None else f"pinning {dict(observed.pinned)}"
+        d.event("Warning", "ServingRepaired", f"serving objects were {found}; re-applying {what}")
+    else:
+        d.event("Normal", "RollingOut", f"serving {what}")
 
 
 def rollout_complete(d: Draft) -> bool:
@@ -79,8 +94,8 @@ def _start_serving(d: Draft, version: int, previous: int | None) -> None:
             old.update(state="Retired", reason="Replaced", retiredAt=d.now)
     if d.status.get("candidateVersion") == version:
         d.status.pop("candidateVersion", None)
-        # A new version serving ends the degradation episode it was trained for.
-        d.status["retrain"] = {"attempts": 0}
+        # The new version starts healthy until evaluated; the degradation episode it was trained for
+        # ends only when its own evaluation passes the rules that opened it (lifecycle.retraining).
         last = d.status.get("lastEvaluation")
         if last and last.get("version") != version:
             last["superseded"] = True
@@ -98,6 +113,35 @@ def _retention(d: Draft) -> None:
                  stage.get("version")]
     for version in versions_to_delete(d.status, keep, protected):
         record = d.record(version)
-        if record is not None:
-            record["deleted"] = True
-        d.actions.append(DeleteVersion(version))
+        if record is not None and not record.get("deletion"):
+            record["deletion"] = {"attempt": 1}
+            d.actions.append(DeleteVersion(version, 1))
+
+
+PRUNE_RECHECK_SECONDS = 120.0
+
+
+def reissue_pending_deletions(d: Draft) -> None:
+    """Level-triggered retention: a decided deletion is asked for again until a runtime confirms it,
+    so a lost action (crash, failed Job) never leaks a version's files."""
+    pending = [r for r in d.status.get("versions", []) if r.get("deletion") and not r.get("deleted")]
+    issued = {a.version for a in d.actions if isinstance(a, DeleteVersion)}
+    for record in pending:
+        if record["version"] not in issued:
+            d.actions.append(DeleteVersion(record["version"], int(record["deletion"].get("attempt", 1))))
+    if pending:
+        d.requeue.append(PRUNE_RECHECK_SECONDS)
+
+
+def on_version_pruned(d: Draft, obs: VersionPruned) -> None:
+    record = d.record(obs.version)
+    if record is None or not record.get("deletion"):
+        return
+    if obs.deleted:
+        record.pop("deletion")
+        record["deleted"] = True
+        return
+    attempt = int(record["deletion"].get("attempt", 1))
+    record["deletion"] = {"attempt": attempt + 1, "message": obs.message[:500]}
+    d.event("Warning", "PruneFailed", f"removing version {obs.version}'s files failed (attempt {attempt}): "
+                                      f"{obs.message}; retrying")

@@ -7,7 +7,9 @@ from typing import Any
 from modelops.lifecycle.degradation import EvaluationInput, violations
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.gates import Gate, evaluate_gates
+from modelops.lifecycle.lineage import inputs_hash
 from modelops.lifecycle.model import StageFinished
+from modelops.lifecycle.retraining import judge_challenge, track_episode
 
 MAX_DRIFT_FEATURES = 5
 
@@ -23,7 +25,7 @@ def on_stage_finished(d: Draft, obs: StageFinished) -> None:
     d.status.pop("stage", None)
     result = dict(obs.result)
     handler = {"train": _train_finished, "validate": _validate_finished, "evaluate": _evaluate_finished}
-    handler[stage["name"]](d, stage["version"], obs.succeeded and "error" not in result, result)
+    handler[stage["name"]](d, stage, obs.succeeded and "error" not in result, result)
 
 
 def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
@@ -36,7 +38,8 @@ def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[s
         d.fail(f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}")
 
 
-def _train_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+    version = stage["version"]
     record = d.record(version)
     if record is None:
         return
@@ -45,10 +48,16 @@ def _train_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) ->
         return
     record.update(state="Trained", trainedAt=d.now, reason="Trained", message="training finished",
                   trainMetrics={k: float(v) for k, v in (result.get("metrics") or {}).items()})
+    lineage = record.setdefault("lineage", {})
+    data = [dict(f) for f in (result.get("lineage") or {}).get("data") or []][:8]
+    lineage["data"] = data
+    if (digest := inputs_hash(data, str(lineage.get("trainingSpecHash", "")))) is not None and data:
+        lineage["inputsHash"] = digest
     d.event("Normal", "Trained", f"version {version} trained")
 
 
-def _validate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+    version = stage["version"]
     record = d.record(version)
     if record is None:
         return
@@ -58,25 +67,34 @@ def _validate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any])
     metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
     baseline = result.get("baselineMetrics")
     baseline = {k: float(v) for k, v in baseline.items()} if baseline else None
-    # The core decides with the spec's gates, so a worker can never bless against rules it did not know.
+    asked = stage.get("baselineVersion")
+    # The core decides with the spec's gates, so a worker can never bless against rules it did not know;
+    # a baseline it asked for and did not get fails the change gates instead of skipping them.
     gates = [Gate.from_dict(g) for g in d.spec["validation"].get("gates", [])]
-    outcome = evaluate_gates(gates, metrics, baseline)
+    outcome = evaluate_gates(gates, metrics, baseline, baseline_version=asked)
     record.update(metrics=metrics, validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
                   message=outcome.message)
-    if result.get("baselineVersion") is not None:
-        record["baselineVersion"] = int(result["baselineVersion"])
+    if result.get("lineage"):
+        record.setdefault("lineage", {})["validation"] = dict(result["lineage"])
+    if asked is not None:
+        record["baselineVersion"] = int(asked)
     if baseline:
         record["baselineMetrics"] = baseline
-    if outcome.passed:
+    challenge_failure = judge_challenge(d, record, result) if outcome.passed else None
+    if outcome.passed and challenge_failure is None:
         record.update(state="Blessed", reason="GatesPassed")
         d.event("Normal", "Validated", f"version {version} passed its gates: {outcome.message}")
         return
-    record.update(state="Rejected", reason="GateFailed")
+    if challenge_failure is not None:
+        record.update(state="Rejected", reason="ChallengerNotBetter", message=challenge_failure)
+    else:
+        record.update(state="Rejected", reason="GateFailed")
     d.status.pop("candidateVersion", None)
-    d.event("Warning", "CandidateRejected", f"version {version} rejected: {outcome.message}")
+    d.event("Warning", "CandidateRejected", f"version {version} rejected: {record['message']}")
 
 
-def _evaluate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any]) -> None:
+def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+    version = stage["version"]
     d.status["evaluations"] = int(d.status.get("evaluations", 0)) + 1
     if not ok:
         _, message = _error_text(result)
@@ -100,10 +118,18 @@ def _evaluate_finished(d: Draft, version: int, ok: bool, result: dict[str, Any])
         "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
         "reason": found[0][0] if found else "Healthy",
     }
+    if isinstance(result.get("lineage"), dict):
+        lineage = result["lineage"]
+        if lineage.get("data"):
+            d.status["lastEvaluation"]["data"] = dict(lineage["data"])
+        d.status["lastEvaluation"]["retrainInputs"] = [dict(f) for f in lineage.get("retrainInputs") or []][:8]
     if version == d.status.get("canaryVersion"):
         _judge_canary(d, version, found)
-    elif found:
-        d.event("Warning", "ModelDegraded", f"version {version}: {'; '.join(m for _, m in found)}")
+    else:
+        if found:
+            d.event("Warning", "ModelDegraded", f"version {version}: {'; '.join(m for _, m in found)}")
+        if version == d.status.get("servingVersion"):
+            track_episode(d, version, found, d.status["lastEvaluation"], record.get("metrics", {}))
 
 
 def _judge_canary(d: Draft, version: int, found: list[tuple[str, str]]) -> None:

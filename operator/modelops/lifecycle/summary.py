@@ -10,6 +10,7 @@ from typing import Any
 from modelops.api.metrics import PRIMARY_METRIC
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
 
 
@@ -40,7 +41,10 @@ def derive_phase(d: Draft) -> tuple[str, str]:
         keep = f"; version {held} keeps serving" if held else ""
         return "Rejected", f"version {latest['version']} rejected: {latest.get('message', '')}{keep}"
     if condition_is_true(status, "Degraded"):
-        return "Degraded", (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
+        why = (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
+        if (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
+            why += "; not retraining: it would repeat the serving version's data and spec"
+        return "Degraded", why
     if status.get("servingVersion"):
         pinned = d.spec.get("serving", {}).get("pinnedVersion")
         note = " (pinned)" if pinned else ""
@@ -62,6 +66,11 @@ def _set_conditions(d: Draft) -> None:
             validated = False
         set_condition(status, "Validated", validated, latest.get("reason", state),
                       f"version {latest['version']}: {latest.get('message', state)}", gen, now)
+    if condition_is_true(status, "Degraded") and (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
+        reasons = "; ".join((status.get("lastEvaluation") or {}).get("reasons", []))
+        set_condition(status, "Degraded", True, WOULD_REPEAT,
+                      f"{reasons}; a retrain would read the same data and spec as the serving version: add new "
+                      "labelled data or edit spec.training", gen, now)
     serving = status.get("servingVersion")
     available = bool(serving) and status.get("servingReady", True)
     set_condition(status, "Available", available, "VersionAvailable" if available else "NoVersionServing",

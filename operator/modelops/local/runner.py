@@ -27,16 +27,16 @@ from modelops.lifecycle.model import (
     Observation,
     Reconcile,
     ServingObserved,
-    StageFinished,
     StartStage,
-    in_flight_action,
+    VersionPruned,
+    recover_in_flight,
 )
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.serving_process import ServingProcess
-from modelops.local.state_store import StateStore, append_jsonl, read_json, write_json_atomic
+from modelops.local.state_store import StateStore, append_jsonl, read_json
 from modelops.local.view import RunView, parse_training_progress
-from modelops.workloads.prune import prune_version
+from modelops.workloads.prune import PruneError, prune_version
 
 TICK_SECONDS = 0.25
 FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-check now and then
@@ -64,7 +64,6 @@ class Runner:
         self._serving_reported: frozenset[int] | None = None
         self._next_serving_check = 0.0
         self._lock_fd: int | None = None
-        self._deferred: dict[str, tuple[StartStage, float]] = {}  # evaluations waiting for the server
 
     # ---------------------------------------------------------------- entry points
     def run(self) -> int:
@@ -84,97 +83,85 @@ class Runner:
             self.shutdown()
 
     def resume(self) -> None:
-        """Adopt whatever a previous runtime left behind, then reconcile once."""
+        """Adopt whatever a previous runtime left behind, then let the core look at it."""
         self.generation = self.store.generation_for(self.spec)
         self.status = self.store.load_status()
+        replayed: list[Observation] = []
         for record in self.store.load_pending():
-            self._execute(journal.decode(record), replay=True)
+            replayed += self._execute(journal.decode(record), replay=True)
         self.store.clear_pending()
         stage = self.status.get("stage") or {}
         if stage.get("id") and stage["id"] not in self.stages.running:
-            self._resume_stage(stage)
+            found = self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0))
+            action = recover_in_flight(self.status, run_found=found)
+            self.view.message(f"adopted stage {stage['id']} from the previous run" if action is None
+                              else f"starting stage {stage['id']} (decided before the previous run stopped)")
+            if action is not None:
+                replayed += self._execute(action)
         applied = self.serving.applied()
-        if applied is None and self.status.get("servingVersion"):
-            applied = {"stable": self.status["servingVersion"], "canary": self.status.get("canaryVersion")}
         if applied is not None:
-            self.serving.apply(applied["stable"], applied.get("canary"))
+            self.serving.ensure_running()
             self._await_serving(applied["stable"], applied.get("canary"))
+        for observation in replayed:
+            self.observe(observation)
+        self.observe(self._serving_observation(self.serving.ready_versions()))
         self.observe(Reconcile())
-
-    def _resume_stage(self, stage: Mapping[str, Any]) -> None:
-        if self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0)):
-            self.view.message(f"adopted stage {stage['id']} from the previous run")
-            return
-        action_record = read_json(self.stages.paths(stage["id"])["dir"] / "action.json", None)
-        if isinstance(action_record, dict):  # it was started, then killed with us: run it again
-            self.view.message(f"restarting stage {stage['id']} (its process ended with the previous run)")
-            self._execute(journal.decode(action_record))
-            return
-        action = in_flight_action(self.status)
-        if action is not None and action.stage_id == stage["id"]:  # decided, then we died before starting it
-            self.view.message(f"starting stage {stage['id']} (decided before the previous run stopped)")
-            self._execute(action)
-            return
-        self.observe(StageFinished(stage["id"], False, {
-            "error": f"stage {stage['id']} was never started: the runtime stopped first", "reason": "StageLost"}))
 
     def step(self) -> None:
         """One pass: finished stages, serving readiness, timers, view."""
         for finished in self.stages.poll():
             self.observe(finished)
         self._check_serving()
-        self._start_deferred()
         if time.monotonic() >= self._next_reconcile:
             self.observe(Reconcile())
         self._render()
 
     # ---------------------------------------------------------------- the core loop
     def observe(self, observation: Observation) -> None:
-        context = Context(spec=self.spec, generation=self.generation, now=self.now())
-        decision = decide(context, self.status, observation)
-        previous = self.status
-        self.status = decision.status
-        self.store.save_status(self.status)
-        self._record_history(previous, self.status)
-        self.store.save_pending([journal.encode(action) for action in decision.actions])
-        for action in decision.actions:
-            self._execute(action)
-        self.store.clear_pending()
-        delay = decision.requeue_after if decision.requeue_after is not None else FALLBACK_RECONCILE_SECONDS
-        self._next_reconcile = time.monotonic() + max(0.0, delay)
+        """Decide, persist status and the actions before running them (a SIGKILL replays them), run
+        them, and feed what they revealed (e.g. a version pruned) straight back."""
+        queue = [observation]
+        while queue:
+            context = Context(spec=self.spec, generation=self.generation, now=self.now())
+            decision = decide(context, self.status, queue.pop(0))
+            previous = self.status
+            self.status = decision.status
+            self.store.save_status(self.status)
+            self._record_history(previous, self.status)
+            self.store.save_pending([journal.encode(action) for action in decision.actions])
+            for action in decision.actions:
+                queue += self._execute(action)
+            self.store.clear_pending()
+            delay = decision.requeue_after if decision.requeue_after is not None else FALLBACK_RECONCILE_SECONDS
+            self._next_reconcile = time.monotonic() + max(0.0, delay)
 
-    def _execute(self, action: Action, replay: bool = False) -> None:
+    def _execute(self, action: Action, replay: bool = False) -> list[Observation]:
         if isinstance(action, StartStage):
-            write_json_atomic(self.stages.paths(action.stage_id)["dir"] / "action.json", journal.encode(action))
-            if action.stage == "evaluate" and not self._serving_answers(action.version):
-                self._deferred[action.stage_id] = (action, time.monotonic())
-            else:
-                self.stages.start(action)
+            self.stages.start(action)
         elif isinstance(action, ApplyServing):
             self.serving.apply(action.stable, action.canary)
             self._await_serving(action.stable, action.canary)
         elif isinstance(action, CancelStage):
-            self._deferred.pop(action.stage_id, None)
             self.stages.cancel(action.stage_id)
         elif isinstance(action, DeleteVersion):
-            prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
+            try:
+                prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
+            except (PruneError, OSError) as exc:
+                return [VersionPruned(action.version, False, str(exc))]
+            return [VersionPruned(action.version, True)]
         elif isinstance(action, EmitEvent):
             event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
                      "message": action.message, **({"replayed": True} if replay else {})}
             append_jsonl(self.store.events_path, event)
             self.view.message(f"{action.type:<7} {action.reason}: {action.message}")
+        return []
 
     # ---------------------------------------------------------------- serving
-    def _serving_answers(self, version: int) -> bool:
-        return self._serving_reported is not None and version in self._serving_reported
-
-    def _start_deferred(self) -> None:
-        """An evaluation sends live data to the server: after a restart the server may still be loading,
-        so the stage waits for it (bounded) instead of failing against a closed port."""
-        for stage_id, (action, since) in list(self._deferred.items()):
-            if self._serving_answers(action.version) or time.monotonic() - since > SERVING_WAIT_SECONDS:
-                del self._deferred[stage_id]
-                self.stages.start(action)
+    def _serving_observation(self, ready: frozenset[int]) -> ServingObserved:
+        """Ready versions, and what the serving config on disk pins (None when it is gone)."""
+        applied = self.serving.applied() if self.serving.model_config.exists() else None
+        pinned = None if applied is None else {"stable": applied["stable"], "canary": applied.get("canary")}
+        return ServingObserved(ready, pinned)
 
     def _await_serving(self, stable: int, canary: int | None) -> None:
         self._serving_target = frozenset(v for v in (stable, canary) if v is not None)
@@ -197,7 +184,7 @@ class Runner:
                                   f"{SERVING_WAIT_SECONDS:.0f}s; server log tail:\n{self.serving.log_tail()}")
                 self._serving_since = time.monotonic()
             self._serving_reported = ready
-            self.observe(ServingObserved(ready))
+            self.observe(self._serving_observation(ready))
         self._next_serving_check = time.monotonic() + (0.3 if not loaded else SERVING_HEALTH_SECONDS)
 
     # ---------------------------------------------------------------- bookkeeping

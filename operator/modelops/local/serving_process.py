@@ -16,8 +16,9 @@ import sys
 import urllib.error
 import urllib.request
 
+from modelops.contract.files import write_text_atomic
 from modelops.local.processes import ChildProcess, adopt, spawn
-from modelops.local.state_store import StateStore, read_json, write_json_atomic, write_text_atomic
+from modelops.local.state_store import StateStore, read_json, write_json_atomic
 from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
 
 

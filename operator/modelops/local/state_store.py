@@ -19,33 +19,19 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from modelops.contract.files import write_text_atomic
+from modelops.contract.layout import deployment_dir
 
 DEFAULT_ROOT = Path(".modelops")
 
 
 class StateError(RuntimeError):
     """The state directory cannot be used (locked by another runtime, unreadable file, ...)."""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -110,7 +96,7 @@ class StateStore:
     @property
     def versions_dir(self) -> Path:
         """TF Serving's base_path for this model: numbered version directories live here."""
-        return self.storage_root / self.namespace / self.name
+        return Path(deployment_dir(str(self.storage_root), self.namespace, self.name))
 
     @property
     def status_path(self) -> Path:

@@ -18,9 +18,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.result import timestamped_path, write_json, write_summary
 from modelops.workloads.config import STAGES, WorkloadConfig, best_effort_result_path, load_config
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, WorkloadError
-from modelops.workloads.result import timestamped_path, write_json, write_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,7 +59,7 @@ def _emit(summary: dict[str, Any], result_path: str) -> None:
         text = write_summary(result_path, summary)
     except OSError as exc:
         print(f"modelops worker: cannot write result to {result_path}: {exc}", file=sys.stderr)
-        from modelops.workloads.result import render_summary
+        from modelops.contract.result import render_summary
         text = render_summary(summary)
     print(text, flush=True)
 

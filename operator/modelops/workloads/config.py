@@ -1,4 +1,4 @@
-"""Typed loader for the stage config both runtimes write (`modelops worker <stage> --config FILE`).
+"""Typed loader for the stage config both runtimes write (`modelops.contract.stage_config`).
 
 Strict on purpose: an unknown, missing or ill-typed key is an error that names its full path
 (`config.hyperparameters.epochs: expected integer >= 1`), because a typo silently falling back to a
@@ -15,15 +15,12 @@ from typing import Any
 
 import yaml
 
-from modelops.api.metrics import METRICS_BY_TASK
+from modelops.api.vocabulary import ACTIVATIONS, DATASET_FORMATS, OPTIMIZERS, STAGES, TASKS
+from modelops.contract.layout import LayoutError, deployment_dir, version_dir
+from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 
-STAGES = ("train", "validate", "evaluate")
-TASKS = ("binary-classification", "multiclass-classification", "regression")
-FORMATS = ("csv", "npz")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "linear")
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-DEFAULT_RESULT_PATH = "/dev/termination-log"
+__all__ = ["STAGES", "DatasetSpec", "WorkloadConfig", "best_effort_result_path", "load_config", "parse_config"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +31,15 @@ class DeploymentRef:
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """One dataset a stage reads; `role` says why (lineage), `max_rows` keeps only the last rows and
+    `weight` is the sample weight of its rows in training."""
+
     uri: str
     label_column: str = "label"
     format: str | None = None
+    role: str | None = None
+    max_rows: int | None = None
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,19 +86,22 @@ class WorkloadConfig:
     dataset: DatasetSpec
     model: ModelSpec = field(default_factory=ModelSpec)
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
-    gates: tuple[Mapping[str, Any], ...] = ()
     baseline_version: int | None = None
     endpoint: str | None = None
     request: RequestSpec = field(default_factory=RequestSpec)
     result_path: str = DEFAULT_RESULT_PATH
+    extra_datasets: tuple[DatasetSpec, ...] = ()
+    challenge_dataset: DatasetSpec | None = None
+    fingerprint_datasets: tuple[DatasetSpec, ...] = ()
 
     @property
     def deployment_dir(self) -> Path:
         """`<storageRoot>/<namespace>/<name>/`: holds numbered versions (TF Serving's base path)."""
-        return self.storage_root / self.deployment.namespace / self.deployment.name
+        return Path(deployment_dir(str(self.storage_root), self.deployment.namespace, self.deployment.name))
 
     def version_dir(self, version: int | None = None) -> Path:
-        return self.deployment_dir / str(self.version if version is None else version)
+        number = self.version if version is None else version
+        return Path(version_dir(str(self.storage_root), self.deployment.namespace, self.deployment.name, number))
 
 
 class _Reader:
@@ -208,15 +214,19 @@ def parse_config(data: Any) -> WorkloadConfig:
     assert dep is not None
     deployment = DeploymentRef(dep.string("namespace", "default"), dep.string("name", required=True))
     dep.finish()
-    for part, where in ((deployment.namespace, "namespace"), (deployment.name, "name")):
-        if "/" in part or part in (".", ".."):
-            raise _invalid(f"config.deployment.{where}", f"not a valid name: {part!r}")
     version = root.integer("version", minimum=1, required=True)
     storage_root = Path(root.string("storageRoot", required=True))
+    try:
+        deployment_dir(str(storage_root), deployment.namespace, deployment.name)
+    except LayoutError as exc:
+        raise _invalid("config.deployment", str(exc)) from exc
     dataset = _parse_dataset(root.child("dataset", required=True))
     model = _parse_model(root.child("model"), task)
     hyper = _parse_hyperparameters(root.child("hyperparameters"))
-    gates = _parse_gates(root.raw("gates"), task)
+    extra = _parse_dataset_list(root.raw("extraDatasets"), "config.extraDatasets")
+    challenge_reader = root.child("challengeDataset")
+    challenge = _parse_dataset(challenge_reader) if challenge_reader is not None else None
+    fingerprint = _parse_dataset_list(root.raw("fingerprintDatasets"), "config.fingerprintDatasets")
     baseline = root.integer("baselineVersion", minimum=1)
     endpoint = root.string("endpoint")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
@@ -228,16 +238,26 @@ def parse_config(data: Any) -> WorkloadConfig:
     request = _parse_request(root.child("request"))
     result_path = root.string("resultPath", DEFAULT_RESULT_PATH)
     root.finish()
-    return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper, gates,
-                          baseline, endpoint, request, result_path)
+    return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
+                          baseline, endpoint, request, result_path, extra, challenge, fingerprint)
 
 
 def _parse_dataset(reader: _Reader | None) -> DatasetSpec:
     assert reader is not None
     spec = DatasetSpec(reader.string("uri", required=True), reader.string("labelColumn", "label"),
-                       reader.string("format", None, choices=FORMATS))
+                       reader.string("format", None, choices=DATASET_FORMATS), reader.string("role"),
+                       reader.integer("maxRows", None, minimum=1),
+                       reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True))
     reader.finish()
     return spec
+
+
+def _parse_dataset_list(raw: Any, path: str) -> tuple[DatasetSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _invalid(path, f"expected a list, got {_kind(raw)}")
+    return tuple(_parse_dataset(_Reader(item, f"{path}[{i}]")) for i, item in enumerate(raw))
 
 
 def _parse_model(reader: _Reader | None, task: str) -> ModelSpec:
@@ -280,31 +300,6 @@ def _parse_hyperparameters(reader: _Reader | None) -> Hyperparameters:
     )
     reader.finish()
     return hyper
-
-
-def _parse_gates(raw: Any, task: str) -> tuple[Mapping[str, Any], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise _invalid("config.gates", f"expected a list, got {_kind(raw)}")
-    gates = []
-    for index, item in enumerate(raw):
-        reader = _Reader(item, f"config.gates[{index}]")
-        gate = {"metric": reader.string("metric", required=True),
-                "min": _optional_number(reader, "min"), "max": _optional_number(reader, "max"),
-                "maxRegression": _optional_number(reader, "maxRegression", minimum=0.0)}
-        reader.finish()
-        if gate["metric"] not in METRICS_BY_TASK[task]:
-            raise _invalid(f"config.gates[{index}].metric",
-                           f"{gate['metric']!r} is not a {task} metric ({', '.join(METRICS_BY_TASK[task])})")
-        gates.append(gate)
-    return tuple(gates)
-
-
-def _optional_number(reader: _Reader, key: str, minimum: float | None = None) -> float | None:
-    if reader.raw(key) is None:
-        return None
-    return reader.number(key, 0.0, minimum=minimum)
 
 
 def _parse_request(reader: _Reader | None) -> RequestSpec:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,10 +48,24 @@ class Dataset:
     feature_names: tuple[str, ...]
     source: str
     sha256: str
+    dtype: str = "number"  # the file's feature type: "number" (CSV text) or the NPZ array's dtype
 
     @property
     def rows(self) -> int:
         return int(self.x.shape[0])
+
+    def fingerprint(self, spec: DatasetSpec, rows_used: int | None = None) -> dict[str, Any]:
+        """What this data was, for lineage: content hash, size, and a hash of its columns and dtypes
+        (the names themselves go into the full report, not the 4 KiB summary)."""
+        schema = hashlib.sha256(json.dumps([list(self.feature_names), self.dtype]).encode()).hexdigest()[:16]
+        entry: dict[str, Any] = {"role": spec.role or "data", "uri": self.source, "sha256": self.sha256,
+                                 "rows": self.rows, "rowsUsed": self.rows if rows_used is None else rows_used,
+                                 "columns": len(self.feature_names), "schema": schema}
+        if spec.max_rows is not None:
+            entry["maxRows"] = spec.max_rows
+        if spec.weight != 1.0:
+            entry["weight"] = spec.weight
+        return entry
 
 
 def read_bytes(uri: str) -> bytes:
@@ -91,8 +107,9 @@ def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None
     source = spec.uri
     if fmt == "csv":
         x, y, names = _parse_csv(raw, source, spec.label_column)
+        dtype = "number"
     else:
-        x, y, names = _parse_npz(raw, source)
+        x, y, names, dtype = _parse_npz(raw, source)
     if x.shape[0] == 0:
         raise WorkloadError(EMPTY_DATASET, f"dataset {source}: has no data rows")
     if x.shape[0] < min_rows:
@@ -101,7 +118,7 @@ def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None
     if expected_features is not None:
         x, names = _align_features(x, names, tuple(expected_features), source)
     labels = check_labels(y, task, num_classes, source, spec.label_column)
-    return Dataset(x.astype(np.float32), labels, tuple(names), source, hashlib.sha256(raw).hexdigest())
+    return Dataset(x.astype(np.float32), labels, tuple(names), source, hashlib.sha256(raw).hexdigest(), dtype)
 
 
 def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -156,7 +173,7 @@ def _to_float(rows: list[list[str]], lines: list[int], header: list[str], source
     raise AssertionError("unreachable: astype failed but every cell parsed")
 
 
-def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     try:
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -180,7 +197,7 @@ def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[st
     if len(names) != x.shape[1] or len(set(names)) != len(names):
         raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: feature_names must be {x.shape[1]} unique "
                                                f"names, got {names}")
-    return x.astype(np.float64), y.astype(np.float64), names
+    return x.astype(np.float64), y.astype(np.float64), names, str(x.dtype)
 
 
 def _check_finite(x: np.ndarray, y: np.ndarray, names: list[str], source: str, row_offset: int,

@@ -1,26 +1,28 @@
 """One exception type for every expected workload failure.
 
-The `reason` is a CamelCase word the runtimes copy into conditions and events, so it must be stable;
-the message is for people and names the file, row, column or config key at fault.
+The `reason` is one of the contract's stable CamelCase words (`modelops.contract.reasons`), which the
+runtimes copy into conditions and events; the message is for people and names the file, row, column
+or config key at fault.
 """
 
 from __future__ import annotations
 
-# Stable reasons (the runtimes match on them; add, never rename).
-INVALID_CONFIG = "InvalidConfig"
-DATASET_UNREADABLE = "DatasetUnreadable"
-MISSING_LABEL_COLUMN = "MissingLabelColumn"
-NON_NUMERIC_VALUE = "NonNumericValue"
-NON_FINITE_VALUE = "NonFiniteValue"
-EMPTY_DATASET = "EmptyDataset"
-TOO_FEW_ROWS = "TooFewRows"
-FEATURE_MISMATCH = "FeatureMismatch"
-LABEL_OUT_OF_RANGE = "LabelOutOfRange"
-VERSION_EXISTS = "VersionExists"
-MODEL_NOT_FOUND = "ModelNotFound"
-ENDPOINT_UNREACHABLE = "EndpointUnreachable"
-PREDICTION_FAILED = "PredictionFailed"
-INTERNAL_ERROR = "InternalError"
+from modelops.contract.reasons import (  # noqa: F401 - the reasons workers raise, importable from here
+    DATASET_UNREADABLE,
+    EMPTY_DATASET,
+    ENDPOINT_UNREACHABLE,
+    FEATURE_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_CONFIG,
+    LABEL_OUT_OF_RANGE,
+    MISSING_LABEL_COLUMN,
+    MODEL_NOT_FOUND,
+    NON_FINITE_VALUE,
+    NON_NUMERIC_VALUE,
+    PREDICTION_FAILED,
+    TOO_FEW_ROWS,
+    VERSION_EXISTS,
+)
 
 
 class WorkloadError(Exception):

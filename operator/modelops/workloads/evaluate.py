@@ -11,11 +11,12 @@ import datetime as dt
 import time
 from typing import Any
 
-from modelops.workloads.config import WorkloadConfig
+from modelops.contract.result import timestamped_path, write_json
+from modelops.workloads.config import DatasetSpec, WorkloadConfig
 from modelops.workloads.data import load_dataset
+from modelops.workloads.errors import WorkloadError
 from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
 from modelops.workloads.profile import compute_drift
-from modelops.workloads.result import timestamped_path, write_json
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.store import load_version
 
@@ -35,9 +36,11 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     request_seconds = time.monotonic() - request_started
     metrics = compute_metrics(cfg.task, data.y, outputs)
     drift = compute_drift(info.profile(), data.x, data.feature_names)
+    lineage = {"data": {**data.fingerprint(cfg.dataset), "role": "monitoring"},
+               "retrainInputs": [_fingerprint(spec, cfg) for spec in cfg.fingerprint_datasets]}
     report = {
         "stage": "evaluate", "version": cfg.version, "evaluatedAt": when.isoformat(timespec="seconds"),
-        "metrics": metrics, "drift": drift, "rows": data.rows,
+        "metrics": metrics, "drift": drift, "rows": data.rows, "lineage": lineage,
         "endpoint": client.predict_url(cfg.version),
         "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
         "requestSeconds": round(request_seconds, 3),
@@ -47,4 +50,13 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     path = timestamped_path(info.path / EVALUATIONS_DIR, when)
     write_json(path, report)
     return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": drift, "rows": data.rows,
-            "report": str(path)}
+            "lineage": lineage, "report": str(path)}
+
+
+def _fingerprint(spec: DatasetSpec, cfg: WorkloadConfig) -> dict[str, Any]:
+    """What a retrain would read from `spec` now; unreadable data is reported, not fatal (the
+    evaluation itself is still valid, the core then cannot rule a retrain pointless)."""
+    try:
+        return load_dataset(spec, cfg.task).fingerprint(spec)
+    except WorkloadError as exc:
+        return {"role": spec.role or "data", "uri": spec.uri, "error": exc.message[:300]}

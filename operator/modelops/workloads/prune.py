@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelops.workloads.result import write_summary
+from modelops.contract.layout import LayoutError, version_dir
+from modelops.contract.reasons import PRUNE_FAILED
+from modelops.contract.result import write_summary
 
 
 class PruneError(ValueError):
@@ -25,12 +27,10 @@ class PruneError(ValueError):
 
 
 def version_path(storage_root: str | Path, namespace: str, name: str, version: int) -> Path:
-    for label, value in (("namespace", namespace), ("name", name)):
-        if not value or "/" in value or value in (".", ".."):
-            raise PruneError(f"{label}: {value!r} is not a valid Kubernetes name")
-    if version < 1:
-        raise PruneError(f"version: {version} must be >= 1")
-    return Path(storage_root) / namespace / name / str(version)
+    try:
+        return Path(version_dir(str(storage_root), namespace, name, version))
+    except LayoutError as exc:
+        raise PruneError(str(exc)) from exc
 
 
 def prune_version(storage_root: str | Path, namespace: str, name: str, version: int) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         summary = prune_version(args.storage_root, args.namespace, args.name, args.version)
         code = 0
     except (PruneError, OSError) as exc:
-        summary = {"stage": "prune", "version": args.version, "error": str(exc), "reason": "PruneFailed"}
+        summary = {"stage": "prune", "version": args.version, "error": str(exc), "reason": PRUNE_FAILED}
         print(f"modelops worker prune: {exc}", file=sys.stderr)
         code = 1
     with contextlib.suppress(OSError):  # the summary still reaches the logs below

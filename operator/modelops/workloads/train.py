@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from modelops.contract.result import write_json
 from modelops.workloads.config import WorkloadConfig
-from modelops.workloads.data import Dataset, infer_num_classes, load_dataset
+from modelops.workloads.data import infer_num_classes
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
 from modelops.workloads.profile import build_profile
-from modelops.workloads.result import write_json
+from modelops.workloads.training_data import TrainingData, load_training_data
 
 PROFILE_FILE = "profile.json"
 REPORT_FILE = "report.json"
@@ -76,7 +77,7 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     """Train version `cfg.version`; returns the summary. Raises WorkloadError on expected failures."""
     started = time.monotonic()
     final_dir = cfg.version_dir()
-    data = load_dataset(cfg.dataset, cfg.task, num_classes=cfg.model.num_classes)
+    data = load_training_data(cfg)
     if final_dir.exists():
         adopted = _adopt_published(cfg, final_dir, data)
         if adopted is None:
@@ -84,7 +85,7 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         return adopted
     num_classes = None
     if cfg.task == "multiclass-classification":
-        num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.source)
+        num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.primary.source)
 
     cfg.deployment_dir.mkdir(parents=True, exist_ok=True)
     removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version)
@@ -100,10 +101,10 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
-            "rows": data.rows, "durationSeconds": report["durationSeconds"]}
+            "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
 
 
-def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: Dataset) -> dict[str, Any] | None:
+def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingData) -> dict[str, Any] | None:
     """A run killed after publishing but before reporting (or a Job pod retried) must not fail the version:
     when the published report says the same data and settings made it, that run's summary is this run's."""
     try:
@@ -112,7 +113,8 @@ def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: Dataset) -> dic
         return None
     hp, model = report.get("hyperparameters") or {}, report.get("model") or {}
     same = (
-        (report.get("data") or {}).get("sha256") == data.sha256
+        [d.get("sha256") for d in (report.get("lineage") or {}).get("data") or []]
+        == [d["sha256"] for d in data.lineage]
         and report.get("task") == cfg.task
         and (hp.get("epochs"), hp.get("batchSize"), hp.get("learningRate"), hp.get("optimizer"), hp.get("seed"))
         == (cfg.hyperparameters.epochs, cfg.hyperparameters.batch_size, cfg.hyperparameters.learning_rate,
@@ -124,7 +126,7 @@ def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: Dataset) -> dic
         return None
     return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
             "rows": (report.get("data") or {}).get("rows"), "durationSeconds": report.get("durationSeconds"),
-            "adopted": True}
+            "lineage": {"data": data.lineage}, "adopted": True}
 
 
 def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
@@ -149,7 +151,7 @@ def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
             os.close(fd)
 
 
-def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out_dir: Path) -> dict[str, Any]:
+def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None, out_dir: Path) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
@@ -162,6 +164,7 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
     # label does not validate on one class only.
     order = np.random.default_rng(hp.seed).permutation(data.rows)
     x, y = data.x[order], data.y[order]
+    weights = data.weights[order] if data.weights is not None else None
     validation_rows = int(data.rows * hp.validation_split)
     split = hp.validation_split if validation_rows >= 1 else 0.0
     notes = [] if split == hp.validation_split else ["validationSplit leaves no validation rows; none used"]
@@ -176,8 +179,8 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
         stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
                                                 min_delta=hp.early_stopping.min_delta, restore_best_weights=True)
         callbacks.append(stopper)
-    history = model.fit(x, y, epochs=hp.epochs, batch_size=hp.batch_size, validation_split=split,
-                        callbacks=callbacks, verbose=0, shuffle=True)
+    history = model.fit(x, y, sample_weight=weights, epochs=hp.epochs, batch_size=hp.batch_size,
+                        validation_split=split, callbacks=callbacks, verbose=0, shuffle=True)
     epochs_run = len(history.history.get("loss", []))
     # restore_best_weights puts the best epoch's weights back: its metrics describe the exported model
     best_epoch = stopper.best_epoch if stopper is not None else epochs_run - 1
@@ -199,8 +202,10 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
                               "monitor": monitor, "minDelta": hp.early_stopping.min_delta}},
         "model": {"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
                   "dropout": cfg.model.dropout, "numClasses": num_classes, "parameters": model.count_params()},
-        "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows, "trainRows": train_rows,
-                 "validationRows": data.rows - train_rows},
+        "data": {"uri": data.primary.source, "sha256": data.primary.sha256, "rows": data.rows,
+                 "trainRows": train_rows, "validationRows": data.rows - train_rows},
+        # every dataset read (a retrain adds the monitoring data), with the column names behind `schema`
+        "lineage": {"data": [{**entry, "featureNames": list(data.feature_names)} for entry in data.lineage]},
         "featureNames": list(data.feature_names),
         "label": _label_info(cfg, data, num_classes),
         "signature": {"name": "serving_default", "input": INPUT_KEY, "output": OUTPUT_KEY[cfg.task],
@@ -210,7 +215,7 @@ def _train_into(cfg: WorkloadConfig, data: Dataset, num_classes: int | None, out
     }
 
 
-def _label_info(cfg: WorkloadConfig, data: Dataset, num_classes: int | None) -> dict[str, Any]:
+def _label_info(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None) -> dict[str, Any]:
     info: dict[str, Any] = {"column": cfg.dataset.label_column, "task": cfg.task, "numClasses": num_classes}
     if cfg.task == "regression":
         info.update(mean=float(data.y.mean()), std=float(data.y.std()), min=float(data.y.min()),

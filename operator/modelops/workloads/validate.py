@@ -1,9 +1,9 @@
-"""The validate stage: metrics of the candidate (and of the serving baseline, on the SAME data), then gates.
+"""The validate stage: metrics of the candidate and of the serving baseline, on the SAME data.
 
-Gate logic lives only in modelops.lifecycle.gates; this module measures and records: every run in
-`validations/<UTC timestamp>.json`, the latest completed one also as `validation.json`. A candidate
-that fails its gates is a successful validation run (exit 0, `passed: false`): the runtime rejects
-the version, it is not a worker failure to retry.
+Workers measure, the lifecycle core decides: gates (and the champion/challenger comparison of a
+degradation retrain, scored on the monitoring data that revealed the problem) are applied by the core
+to what this stage reports, so a worker can never bless a candidate. Every run is recorded in
+`validations/<UTC timestamp>.json`, the latest completed one also as `validation.json`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from modelops.lifecycle.gates import Gate, evaluate_gates
+from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
-from modelops.workloads.result import timestamped_path, write_json
 from modelops.workloads.store import VersionInfo, load_version
 
 VALIDATION_FILE = "validation.json"
@@ -50,6 +49,16 @@ def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
     return data.x[:, [data.feature_names.index(n) for n in info.feature_names]]
 
 
+def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInfo | None) -> dict[str, Any] | None:
+    """Both versions on the same monitoring rows (the data that showed the serving version degrading)."""
+    if cfg.challenge_dataset is None or baseline is None:
+        return None
+    data = load_dataset(cfg.challenge_dataset, cfg.task, num_classes=candidate.num_classes,
+                        expected_features=candidate.feature_names)
+    return {"rows": data.rows, "candidate": model_metrics(candidate, data),
+            "baseline": model_metrics(baseline, data), "data": data.fingerprint(cfg.challenge_dataset)}
+
+
 def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     started, started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     candidate = load_version(cfg, cfg.version)
@@ -58,20 +67,18 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
                         expected_features=candidate.feature_names)
     metrics = model_metrics(candidate, data)
     baseline_metrics = model_metrics(baseline, data) if baseline is not None else None
-    outcome = evaluate_gates([Gate.from_dict(g) for g in cfg.gates], metrics, baseline_metrics)
-    gate_results = [r.to_dict() for r in outcome.results]
-    report = {
+    challenge = _challenge(cfg, candidate, baseline)
+    summary: dict[str, Any] = {
         "stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
-        "validatedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "metrics": metrics, "baselineMetrics": baseline_metrics,
-        "gates": gate_results, "gateSpecs": [dict(g) for g in cfg.gates],
-        "passed": outcome.passed, "reason": outcome.reason, "message": outcome.message,
-        "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
-        "durationSeconds": round(time.monotonic() - started, 3),
+        "metrics": metrics, "baselineMetrics": baseline_metrics, "rows": data.rows,
+        "lineage": data.fingerprint(cfg.dataset),
     }
+    if challenge is not None:
+        summary["challenge"] = challenge
+    report = {**summary, "validatedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
+              "durationSeconds": round(time.monotonic() - started, 3)}
     # every run is kept (validations/<ts>.json); validation.json is the latest completed one
     write_json(timestamped_path(candidate.path / VALIDATIONS_DIR, started_at), report)
     write_json(candidate.path / VALIDATION_FILE, report)
-    return {"stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
-            "metrics": metrics, "baselineMetrics": baseline_metrics, "gates": gate_results,
-            "passed": outcome.passed, "reason": outcome.reason, "message": outcome.message, "rows": data.rows}
+    return summary

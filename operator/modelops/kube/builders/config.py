@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.contract.layout import deployment_dir
 from modelops.kube.builders.common import (
     CONFIG_HASH_ANNOTATION,
     STAGE_ID_LABEL,
@@ -60,7 +61,7 @@ def serving_config_map_name(owner: Owner, track: str) -> str:
 
 def model_base_path(owner: Owner, spec: Mapping[str, Any]) -> str:
     """Where this deployment's numbered versions live inside the pods."""
-    return f"{spec['storage']['mountPath'].rstrip('/')}/{owner.namespace}/{owner.name}"
+    return deployment_dir(spec["storage"]["mountPath"], owner.namespace, owner.name)
 
 
 def serving_config_data(owner: Owner, spec: Mapping[str, Any], track: str, version: int) -> dict[str, str]:

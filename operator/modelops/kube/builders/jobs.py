@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from modelops.contract.stage_config import DEFAULT_COMMAND, stage_command
 from modelops.kube.builders.common import (
     DEFAULT_SCRATCH_PATH,
     STAGE_ID_LABEL,
@@ -22,7 +23,6 @@ from modelops.kube.builders.common import (
 )
 from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY, stage_config_map_name
 
-DEFAULT_COMMAND = ("modelops", "worker")
 DEFAULT_TTL_SECONDS = 86400
 CONTAINER_NAME = "worker"
 
@@ -32,10 +32,9 @@ def job_name(owner: Owner, stage_id: str) -> str:
     return child_name(owner.name, stage_id)
 
 
-def stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
-    """`modelops worker <stage> --config ...`, or the user's command with the stage and --config appended."""
-    base = list(spec["training"].get("command") or DEFAULT_COMMAND)
-    return [*base, stage, "--config", f"{STAGE_CONFIG_DIR}/{STAGE_CONFIG_KEY}"]
+def job_stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
+    """The contract's worker argv, reading its config from the mounted stage ConfigMap."""
+    return stage_command(spec, stage, f"{STAGE_CONFIG_DIR}/{STAGE_CONFIG_KEY}")
 
 
 def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
@@ -44,15 +43,16 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
     """A single-pod Job; its result comes back through the container's termination message."""
     config_mount = {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True}
     config_volume = {"name": "stage-config", "configMap": {"name": stage_config_map_name(owner, stage_id)}}
-    return _worker_job(owner, spec, stage, version, stage_id, stage_command(spec, stage), ttl_seconds,
+    return _worker_job(owner, spec, stage, version, stage_id, job_stage_command(spec, stage), ttl_seconds,
                        scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
 
 
-def prune_stage_id(version: int) -> str:
-    return f"prune-v{version}"
+def prune_stage_id(version: int, attempt: int = 1) -> str:
+    """One Job name per removal attempt: a replayed DeleteVersion adopts, a retry after a failure runs anew."""
+    return f"prune-v{version}" if attempt <= 1 else f"prune-v{version}-a{attempt}"
 
 
-def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int,
+def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int, attempt: int = 1,
                     ttl_seconds: int = DEFAULT_TTL_SECONDS, scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
     """Retention: the operator cannot reach the model volume, so a Job removes the version's directory.
 
@@ -61,7 +61,8 @@ def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int,
     """
     command = [*DEFAULT_COMMAND, "prune", "--storage-root", spec["storage"]["mountPath"],
                "--namespace", owner.namespace, "--name", owner.name, "--version", str(version)]
-    return _worker_job(owner, spec, "prune", version, prune_stage_id(version), command, ttl_seconds, scratch_path)
+    return _worker_job(owner, spec, "prune", version, prune_stage_id(version, attempt), command, ttl_seconds,
+                       scratch_path)
 
 
 def _worker_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,

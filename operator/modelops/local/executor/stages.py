@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelops.api.stage_config import build_stage_config
+from modelops.contract.result import stage_outcome
+from modelops.contract.stage_config import build_stage_config, stage_command
 from modelops.lifecycle.model import StageFinished, StartStage
 from modelops.local.processes import ChildProcess, adopt, spawn
 from modelops.local.state_store import StateStore, write_json_atomic
-from modelops.workloads.result import read_result
 
 WORKER_ENV = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+# `modelops worker` of this very installation (the console script may not be on PATH in a venv)
+LOCAL_WORKER_COMMAND = (sys.executable, "-m", "modelops", "worker")
 
 
 def resolve_uri(uri: str, base_dir: Path) -> str:
@@ -55,9 +57,11 @@ class StageExecutor:
         config = build_stage_config(
             self.spec, self.store.namespace, self.store.name, action, str(self.store.storage_root),
             endpoint=self.endpoint, result_path=str(self.paths(action.stage_id)["result"]))
-        dataset = config.get("dataset")
-        if isinstance(dataset, dict) and isinstance(dataset.get("uri"), str):
-            dataset["uri"] = resolve_uri(dataset["uri"], self.base_dir)
+        for key in ("dataset", "challengeDataset", "extraDatasets", "fingerprintDatasets"):
+            value = config.get(key)
+            for dataset in value if isinstance(value, list) else [value]:
+                if isinstance(dataset, dict) and isinstance(dataset.get("uri"), str):
+                    dataset["uri"] = resolve_uri(dataset["uri"], self.base_dir)
         return config
 
     def start(self, action: StartStage) -> None:
@@ -66,13 +70,13 @@ class StageExecutor:
         child = adopt(paths["pid"])
         if child is None and not paths["result"].exists():
             write_json_atomic(paths["config"], self.build_config(action))
-            argv = [sys.executable, "-m", "modelops", "worker", action.stage, "--config", str(paths["config"])]
+            argv = stage_command(self.spec, action.stage, str(paths["config"]), default=LOCAL_WORKER_COMMAND)
             child = spawn(argv, paths["log"], paths["pid"], env={**os.environ, **WORKER_ENV})
         self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child)
 
     def resume(self, stage_id: str, stage: str, version: int) -> bool:
-        """Pick up a stage recorded in status after a restart. False when it never started or vanished
-        without a result (the runtime died in between): the caller reports it as failed."""
+        """Pick up a stage recorded in status after a restart: True when its process is alive or it left
+        a result (it then reports itself), False when there is no run to adopt."""
         paths = self.paths(stage_id)
         child = adopt(paths["pid"])
         if child is None and not paths["result"].exists():
@@ -104,19 +108,15 @@ class StageExecutor:
         paths = self.paths(stage_id)
         code = running.process.exit_code() if running.process else None
         try:
-            result = read_result(paths["result"].read_text(encoding="utf-8"))
+            text: str | None = paths["result"].read_text(encoding="utf-8")
         except FileNotFoundError:
-            detail = f"exit code {code}" if code is not None else "it is gone"
-            return StageFinished(stage_id, False, {
-                "error": f"{running.stage} stage {stage_id} ended without writing {paths['result']} "
-                         f"({detail}); see {paths['log']}", "reason": "NoResult"})
-        except Exception as exc:  # an unreadable result is a failed stage, and says which file
-            return StageFinished(stage_id, False, {
-                "error": f"{paths['result']}: unreadable result ({exc})", "reason": "InvalidResult"})
-        succeeded = "error" not in result and code in (0, None)
-        if not succeeded and "error" not in result:
-            result = {**result, "error": f"worker exited with code {code}; see {paths['log']}",
-                      "reason": "WorkerFailed"}
+            text = None
+        except OSError as exc:
+            text = f"unreadable: {exc}"
+        detail = f"the worker exited with code {code}" if code is not None else "the worker is gone"
+        succeeded, result = stage_outcome(code in (0, None), text,
+                                          f"{running.stage} stage {stage_id} ({paths['result']}; log {paths['log']})",
+                                          failure_detail=detail)
         return StageFinished(stage_id, succeeded, result)
 
     def log_tail(self, stage_id: str, max_bytes: int = 8000) -> str:

@@ -1,9 +1,11 @@
-"""The result contract: a ≤ 4 KiB JSON summary for the runtimes, and its parser.
+"""The stage result: a ≤ 4 KiB JSON summary the runtimes decide on, its parser, and its meaning.
 
 Kubernetes keeps at most 4096 bytes of a container's termination message, so the summary is shrunk
-on purpose rather than cut mid-JSON: details (per-feature drift, per-gate results) go first, the
-fields a runtime decides on (`stage`, `version`, `passed`, `metrics`, `error`, `reason`) stay. The full
-report is always written beside the model, so nothing dropped here is lost.
+on purpose rather than cut mid-JSON. What may go is fixed per stage: every key the lifecycle core
+decides on (`DECISION_KEYS`) stays by construction; details (per-feature drift, timings) go first.
+The full report is always written beside the model, so nothing dropped here is lost.
+`stage_outcome` turns what a finished run left behind into (succeeded, result) with the same reason
+codes in a Job and in a local process.
 """
 
 from __future__ import annotations
@@ -11,13 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.files import write_text_atomic
+from modelops.contract.reasons import NO_RESULT, UNREADABLE_RESULT, WORKER_FAILED
+
 MAX_SUMMARY_BYTES = 4096
-ESSENTIAL_KEYS = ("stage", "version", "passed", "metrics", "error", "reason")
+COMMON_KEYS = ("stage", "version", "error", "reason")
+# What the lifecycle core reads from each stage's summary; never dropped when shrinking.
+DECISION_KEYS: dict[str, tuple[str, ...]] = {
+    "train": ("metrics", "rows", "lineage"),
+    "validate": ("metrics", "baselineVersion", "baselineMetrics", "challenge", "rows"),
+    "evaluate": ("metrics", "rows", "drift", "lineage"),
+    "prune": ("deleted",),
+}
+# Parts of a decision key that only explain (the full table stays in the report file).
+DETAIL_PARTS: dict[str, tuple[str, ...]] = {"drift": ("features",)}
 
 
 def _encode(summary: Mapping[str, Any]) -> str:
@@ -37,21 +50,20 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def essential_keys(summary: Mapping[str, Any]) -> tuple[str, ...]:
+    return COMMON_KEYS + DECISION_KEYS.get(str(summary.get("stage")), ())
+
+
 def _shrink_steps(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Ever smaller variants of the summary, least information lost first."""
+    """Ever smaller variants of the summary, least information lost first; decision keys stay."""
     steps = []
     current = dict(summary)
-    if isinstance(current.get("drift"), Mapping) and "features" in current["drift"]:
-        current = {**current, "drift": {k: v for k, v in current["drift"].items() if k != "features"}}
-        steps.append(current)
-    if isinstance(current.get("gates"), list):
-        compact = [{k: g.get(k) for k in ("metric", "kind", "passed")} for g in current["gates"]
-                   if isinstance(g, Mapping)]
-        current = {**current, "gates": compact}
-        steps.append(current)
-        current = {k: v for k, v in current.items() if k != "gates"}
-        steps.append(current)
-    for key in [k for k in current if k not in ESSENTIAL_KEYS]:
+    for key, parts in DETAIL_PARTS.items():
+        if isinstance(current.get(key), Mapping) and any(p in current[key] for p in parts):
+            current = {**current, key: {k: v for k, v in current[key].items() if k not in parts}}
+            steps.append(current)
+    keep = essential_keys(current)
+    for key in [k for k in current if k not in keep]:
         current = {k: v for k, v in current.items() if k != key}
         steps.append(current)
     return steps
@@ -66,8 +78,8 @@ def render_summary(summary: Mapping[str, Any], limit: int = MAX_SUMMARY_BYTES) -
         text = _encode({**step, "truncated": True})
         if len(text.encode()) <= limit:
             return text
-    # Only essentials left and still too big: a huge error message is cut; metrics are kept.
-    essentials = {k: v for k, v in jsonable(dict(summary)).items() if k in ESSENTIAL_KEYS}
+    # Only essentials left and still too big: a huge error message is cut; decision keys are kept.
+    essentials = {k: v for k, v in jsonable(dict(summary)).items() if k in essential_keys(summary)}
     error = str(essentials.get("error", ""))
     while error:
         error = error[: len(error) // 2]
@@ -76,15 +88,6 @@ def render_summary(summary: Mapping[str, Any], limit: int = MAX_SUMMARY_BYTES) -
             return text
     return _encode({k: essentials[k] for k in ("stage", "version", "reason") if k in essentials}
                    | {"error": "summary too large", "truncated": True})
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write via a sibling temp file + rename, so readers never see half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def timestamped_path(directory: Path, when: dt.datetime) -> Path:
@@ -136,6 +139,27 @@ def read_result(text: str) -> dict[str, Any]:
     raise ValueError(f"workload result: no JSON object with 'stage' or 'error' found in {preview!r}")
 
 
-def is_failure(result: Mapping[str, Any]) -> bool:
-    """True for an error result; a rejected candidate (passed=false) is a successful validation."""
-    return "error" in result
+def stage_outcome(exited_ok: bool, text: str | None, where: str, *, failure_reason: str = WORKER_FAILED,
+                  failure_detail: str = "") -> tuple[bool, dict[str, Any]]:
+    """(succeeded, result) of a finished run from its exit status and the result text it left.
+
+    `where` names the run for people (a Job, a result file); `failure_reason`/`failure_detail` say
+    why the run failed when its own result does not (the Job's Failed condition, an exit code).
+    A run succeeds only when it exited cleanly AND its result is a result without an error.
+    """
+    detail = failure_detail or "the stage exited with an error"
+    if not text or not text.strip():
+        if exited_ok:
+            return False, {"error": f"{where} ended without writing a result", "reason": NO_RESULT}
+        return False, {"error": f"{where}: {detail} and wrote no result", "reason": failure_reason}
+    try:
+        result = read_result(text)
+    except ValueError as error:
+        if exited_ok:
+            return False, {"error": f"{where}: {error}", "reason": UNREADABLE_RESULT}
+        return False, {"error": f"{where}: {detail}; last output: {text.strip()[-500:]}", "reason": failure_reason}
+    if "error" in result:
+        return False, {**result, "reason": str(result.get("reason") or failure_reason)}
+    if not exited_ok:
+        return False, {**result, "error": f"{where}: {detail}", "reason": failure_reason}
+    return True, result

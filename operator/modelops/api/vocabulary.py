@@ -1,0 +1,16 @@
+"""The closed word lists of the API, stated once: the CRD schema and the worker's config loader both
+take them from here, so a value one accepts the other can never refuse."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from modelops.api.metrics import TASKS
+
+ACTIVATIONS: Final = ("relu", "tanh", "sigmoid", "gelu", "elu")
+OPTIMIZERS: Final = ("adam", "sgd", "rmsprop")
+DATASET_FORMATS: Final = ("csv", "npz")
+STAGES: Final = ("train", "validate", "evaluate")
+RETRAINING_INPUTS: Final = ("training", "monitoring")
+
+__all__ = ["ACTIVATIONS", "DATASET_FORMATS", "OPTIMIZERS", "RETRAINING_INPUTS", "STAGES", "TASKS"]

@@ -1,0 +1,28 @@
+"""Stable reason codes of failed stages: workers and both runtimes use these words and no others.
+
+They reach conditions, events and status records, so they are part of the API: add, never rename.
+"""
+
+from __future__ import annotations
+
+# Raised by workers (the data, model or config was at fault)
+INVALID_CONFIG = "InvalidConfig"
+DATASET_UNREADABLE = "DatasetUnreadable"
+MISSING_LABEL_COLUMN = "MissingLabelColumn"
+NON_NUMERIC_VALUE = "NonNumericValue"
+NON_FINITE_VALUE = "NonFiniteValue"
+EMPTY_DATASET = "EmptyDataset"
+TOO_FEW_ROWS = "TooFewRows"
+FEATURE_MISMATCH = "FeatureMismatch"
+LABEL_OUT_OF_RANGE = "LabelOutOfRange"
+VERSION_EXISTS = "VersionExists"
+MODEL_NOT_FOUND = "ModelNotFound"
+ENDPOINT_UNREACHABLE = "EndpointUnreachable"
+PREDICTION_FAILED = "PredictionFailed"
+PRUNE_FAILED = "PruneFailed"
+INTERNAL_ERROR = "InternalError"
+
+# Decided by the runtimes from what the stage left behind (the same words in a Job and a process)
+NO_RESULT = "NoResult"  # the stage ended without writing a result
+UNREADABLE_RESULT = "UnreadableResult"  # it wrote something that is not a result
+WORKER_FAILED = "WorkerFailed"  # it exited non-zero without saying why

@@ -1,0 +1,120 @@
+"""Retraining that heals: bounded degradation episodes, no pointless retrains, champion/challenger.
+
+An episode opens when an evaluation of the serving version violates a rule, and ends only when a
+later evaluation passes every rule that opened it: a new version that degrades on the same rule
+continues the episode, so `maxAttempts` and `cooldown` really bound it. A retrain whose inputs
+(data fingerprints + training spec) equal those of the serving version or of an attempt already made
+in this episode would train the same model again: it is not started (`RetrainWouldRepeat`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.api.durations import parse_duration
+from modelops.api.metrics import PRIMARY_METRIC, worsening
+from modelops.lifecycle.clock import parse_stamp
+from modelops.lifecycle.degradation import EvaluationInput, violations
+from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.gates import TOLERANCE
+from modelops.lifecycle.lineage import version_inputs, would_be_inputs
+
+WOULD_REPEAT = "RetrainWouldRepeat"
+
+
+def episode(d: Draft) -> dict[str, Any]:
+    return d.status.setdefault("retrain", {"attempts": 0})
+
+
+def _violated_metric(d: Draft, evaluation: dict[str, Any], validation_metrics: dict[str, float]) -> str:
+    """The metric the challenger must beat the champion on: the first quality rule (spec order) the
+    evaluation violated; for a drift-only episode the task's primary metric."""
+    for rule in d.spec.get("monitoring", {}).get("degradation", []):
+        found = violations(EvaluationInput(rules=[rule], drift_rule={"enabled": False},
+                                           metrics=evaluation.get("metrics", {}),
+                                           validation_metrics=validation_metrics, drift={}))
+        if found:
+            return str(rule["metric"])
+    return PRIMARY_METRIC[d.spec["task"]]
+
+
+def track_episode(d: Draft, version: int, found: list[tuple[str, str]], evaluation: dict[str, Any],
+                  validation_metrics: dict[str, float]) -> None:
+    """Fold one evaluation of the serving version into the episode: open, continue or close it."""
+    current = episode(d)
+    opened_by = current.get("openedBy")
+    if opened_by:
+        if any(reason in opened_by for reason, _ in found):
+            return  # the rule that opened it is still violated: same episode, attempts keep counting
+        d.status["retrain"] = {"attempts": 0}
+        d.event("Normal", "Recovered", f"version {version} passes the rules that opened the degradation "
+                                       f"episode ({', '.join(opened_by)})")
+        current = episode(d)
+    if found:
+        current.update(openedBy=sorted({reason for reason, _ in found}), openedAt=d.now, version=version,
+                       metric=_violated_metric(d, evaluation, validation_metrics), attempts=0)
+
+
+def _repeated_by(d: Draft) -> int | None:
+    """The version a retrain now would duplicate: the serving one, or an attempt of this episode."""
+    wanted = would_be_inputs(d.spec, d.status.get("lastEvaluation") or {})
+    if wanted is None:
+        return None
+    serving = d.status.get("servingVersion")
+    opened = episode(d).get("openedAt") or ""
+    for record in reversed(d.status.get("versions", [])):
+        in_episode = record.get("trigger") == "Degradation" and str(record.get("createdAt", "")) >= opened
+        if (record["version"] == serving or in_episode) and version_inputs(record) == wanted:
+            return int(record["version"])
+    return None
+
+
+def retrain_blocked(d: Draft) -> bool:
+    """True when attempts, cooldown or a repeat rule out a retrain now (it records why)."""
+    retraining = d.spec.get("retraining", {})
+    current = episode(d)
+    if current.get("attempts", 0) >= retraining.get("maxAttempts", 3):
+        d.fail("RetriesExhausted", f"{current['attempts']} retraining attempt(s) did not produce a version that "
+                                   "passes the violated rules; edit the spec (e.g. data or model) to try again")
+        return True
+    last = parse_stamp(current.get("lastAttemptTime"))
+    cooldown = parse_duration(retraining.get("cooldown", "10m"))
+    if last is not None and (wait := (last - d.ctx.now).total_seconds() + cooldown) > 0:
+        d.requeue.append(wait)
+        return True
+    repeated = _repeated_by(d)
+    if repeated is not None:
+        if current.get("waiting") != WOULD_REPEAT:
+            current["waiting"] = WOULD_REPEAT
+            d.event("Warning", WOULD_REPEAT, f"not retraining: it would read exactly the data and spec version "
+                                             f"{repeated} was made from; add new labelled data or edit "
+                                             "spec.training to retrain")
+        return True
+    current.pop("waiting", None)
+    return False
+
+
+def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) -> str | None:
+    """Champion/challenger for a degradation retrain: on the data that revealed the problem, the
+    candidate must beat the serving version by `retraining.minImprovement` in the violated rule's
+    metric. Returns the failure message, or None when it passed (or no challenge was asked for)."""
+    if record.get("trigger") != "Degradation" or not record.get("challengeRequested"):
+        return None
+    metric = str(episode(d).get("metric") or PRIMARY_METRIC[d.spec["task"]])
+    required = float(d.spec.get("retraining", {}).get("minImprovement", 0.0))
+    challenge = result.get("challenge") or {}
+    candidate = (challenge.get("candidate") or {}).get(metric)
+    serving = (challenge.get("baseline") or {}).get(metric)
+    entry: dict[str, Any] = {"metric": metric, "candidate": candidate, "serving": serving,
+                             "minImprovement": required, "rows": int(challenge.get("rows") or 0)}
+    if candidate is None or serving is None:
+        entry.update(passed=False, improvement=None)
+        record["challenge"] = entry
+        return f"challenge on the monitoring data: no {metric} came back for both versions"
+    improvement = -worsening(metric, float(candidate), float(serving))
+    entry.update(improvement=improvement, passed=improvement >= required - TOLERANCE)
+    record["challenge"] = entry
+    if entry["passed"]:
+        return None
+    return (f"on the monitoring data {metric} {float(candidate):.4g} vs serving {float(serving):.4g}: improvement "
+            f"{improvement:.4g} < required {required:.4g}")
