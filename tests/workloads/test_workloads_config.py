@@ -29,12 +29,30 @@ def _config(**overrides):
 
 
 def test_full_contract_example_parses_into_typed_fields():
-    cfg = parse_config(_config(gates=[{"metric": "accuracy", "min": 0.8, "max": None, "maxRegression": 0.02}],
-                               baselineVersion=2, request={"batchSize": 64, "timeoutSeconds": 10, "retries": 3}))
+    cfg = parse_config(_config(baselineVersion=2, request={"batchSize": 64, "timeoutSeconds": 10, "retries": 3},
+                               extraDatasets=[{"uri": "/data/live.csv", "role": "monitoring", "maxRows": 500,
+                                               "weight": 2.0}],
+                               challengeDataset={"uri": "/data/live.csv"}))
     assert cfg.version == 3 and cfg.hyperparameters.early_stopping.monitor == "val_loss"
     assert cfg.model.hidden_layers == (32, 16) and cfg.dataset.format is None
-    assert cfg.version_dir() == Path("/models/default/churn/3")
-    assert cfg.gates[0]["maxRegression"] == 0.02 and cfg.baseline_version == 2
+    assert cfg.version_dir() == Path("/models/default/churn/3") and cfg.baseline_version == 2
+    (extra,) = cfg.extra_datasets
+    assert (extra.role, extra.max_rows, extra.weight) == ("monitoring", 500, 2.0)
+    assert cfg.challenge_dataset is not None and cfg.challenge_dataset.uri == "/data/live.csv"
+
+
+def test_worker_vocabulary_is_the_api_vocabulary():
+    """One word list: what the CRD refuses, the worker refuses too (no second hand-written schema)."""
+    from modelops.api.spec_schema import TRAINING
+    from modelops.api.vocabulary import ACTIVATIONS, OPTIMIZERS
+
+    schema = TRAINING.openapi()["properties"]
+    assert tuple(schema["model"]["properties"]["activation"]["enum"]) == ACTIVATIONS
+    assert tuple(schema["hyperparameters"]["properties"]["optimizer"]["enum"]) == OPTIMIZERS
+    config = _config()
+    config["model"]["activation"] = "swish"  # Keras has it; the API does not, so neither does the worker
+    with pytest.raises(WorkloadError, match="config.model.activation: expected one of relu, tanh"):
+        parse_config(config)
 
 
 @pytest.mark.parametrize(("mutate", "expected"), [
@@ -47,8 +65,8 @@ def test_full_contract_example_parses_into_typed_fields():
     (lambda c: c["hyperparameters"]["earlyStopping"].update(patience=-1),
      "config.hyperparameters.earlyStopping.patience"),
     (lambda c: c["hyperparameters"].update(validationSplit=1.0), "config.hyperparameters.validationSplit"),
-    (lambda c: c.update(gates=[{"metric": "rmse", "min": 1}]), "config.gates[0].metric: 'rmse' is not a binary"),
-    (lambda c: c.update(gates=[{"metric": "auc", "maxRegression": -0.1}]), "config.gates[0].maxRegression"),
+    (lambda c: c.update(gates=[{"metric": "auc", "min": 1}]), "config.gates: unknown key"),  # the core gates
+    (lambda c: c.update(extraDatasets=[{"uri": "/d.csv", "weight": 0}]), "config.extraDatasets[0].weight"),
     (lambda c: c.update(stage="evaluate"), "config.endpoint: required key is missing"),
     (lambda c: c["deployment"].update(name="../etc"), "config.deployment.name"),
 ])

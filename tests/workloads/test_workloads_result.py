@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelops.contract.result import MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
+from modelops.contract.result import DECISION_KEYS, MAX_SUMMARY_BYTES, read_result, render_summary, write_summary
 
 
 def _big_evaluate_summary(features: int) -> dict:
@@ -30,14 +30,42 @@ def test_per_feature_drift_is_dropped_first_and_essentials_stay():
     assert result["drift"] == {"maxPsi": 4.2, "maxKs": 0.5, "driftedFeature": "feature_with_a_long_name_3"}
 
 
-def test_gate_details_shrink_before_metrics_go():
-    gates = [{"metric": "accuracy", "kind": "min", "value": 0.9, "bound": 0.8, "passed": True, "baseline": None,
-              "diff": None, "skipped": False, "reason": "x" * 200} for _ in range(40)]
-    summary = {"stage": "validate", "version": 2, "baselineVersion": 1, "metrics": {"accuracy": 0.9},
-               "baselineMetrics": {"accuracy": 0.8}, "gates": gates, "passed": False, "reason": "GateFailed"}
-    result = json.loads(render_summary(summary))
-    assert result["passed"] is False and result["metrics"] == {"accuracy": 0.9}
-    assert result["gates"] == [{"metric": "accuracy", "kind": "min", "passed": True}] * 40
+def _largest(stage: str) -> dict:
+    """A summary with every decision key at its largest plus kilobytes of detail and a long error."""
+    metrics = {m: 0.123456789012345 for m in ("accuracy", "precision", "recall", "f1", "auc", "loss")}
+    fingerprint = {"role": "monitoring", "uri": "/models/datasets/" + "d" * 200 + ".csv", "sha256": "f" * 64,
+                   "rows": 10**9, "rowsUsed": 10**9, "columns": 4096, "schema": "a" * 16, "maxRows": 10**6,
+                   "weight": 99.5}
+    summary = {"stage": stage, "version": 123456, "metrics": metrics, "rows": 10**9,
+               "notes": ["x" * 500] * 10, "durationSeconds": 1.5, "error": "e" * 3000, "reason": "InternalError"}
+    if stage == "validate":
+        summary.update(baselineVersion=123455, baselineMetrics=dict(metrics), lineage=fingerprint,
+                       challenge={"rows": 10**9, "candidate": dict(metrics), "baseline": dict(metrics),
+                                  "data": fingerprint})
+    if stage == "train":
+        summary["lineage"] = {"data": [fingerprint] * 8}
+    if stage == "evaluate":
+        summary.update(drift={"maxPsi": 4.2, "maxKs": 0.5, "driftedFeature": "f" * 100,
+                              "features": {f"feature_{i}": {"psi": 0.1, "ks": 0.2} for i in range(300)}},
+                       lineage={"data": fingerprint, "retrainInputs": [fingerprint] * 2})
+    return summary
+
+
+@pytest.mark.parametrize("stage", ["train", "validate", "evaluate"])
+def test_largest_summaries_fit_and_keep_every_decision_key(stage):
+    """The 4 KiB limit never drops what the core decides on (e.g. baselineMetrics for change gates)."""
+    summary = _largest(stage)
+    text = render_summary(summary)
+    assert len(text.encode()) <= MAX_SUMMARY_BYTES
+    result = json.loads(text)
+    for key in DECISION_KEYS[stage]:
+        if key in summary and key != "drift":
+            assert result[key] == summary[key], key
+    assert result["reason"] == "InternalError" and result["error"].startswith("e")
+    if stage == "validate":
+        assert result["baselineMetrics"]["accuracy"] == pytest.approx(0.123456789012345)
+    if stage == "evaluate":
+        assert result["drift"]["maxPsi"] == 4.2 and "features" not in result["drift"]
 
 
 def test_huge_error_is_cut_but_reason_kept(tmp_path):

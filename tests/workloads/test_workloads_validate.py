@@ -1,4 +1,5 @@
-"""Validation metrics against an independent numpy computation, and gates against the baseline."""
+"""Validation metrics against an independent numpy computation, measured for candidate and baseline on the
+same data; the gates are the lifecycle core's, applied to what the worker measured."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from modelops.lifecycle.gates import Gate, GateOutcome, evaluate_gates
 from modelops.workloads.synthetic import make_dataset, write_csv
 
 from .conftest import predict_in_process
@@ -67,26 +69,47 @@ def test_validation_metrics_equal_numpy(request, worker, fixture, independent):
     assert stored["metrics"] == run.result["metrics"] and stored["data"]["rows"] == 400
 
 
+def _core_gates(result: dict, gates: list[dict], baseline_version: int | None) -> GateOutcome:
+    """What the lifecycle core decides from this worker's measurements (the worker never decides)."""
+    return evaluate_gates([Gate.from_dict(g) for g in gates], result["metrics"], result["baselineMetrics"],
+                          baseline_version=baseline_version)
+
+
 def test_better_candidate_passes_and_worse_one_fails_max_regression(binary_versions, worker):
     gates = [{"metric": "accuracy", "min": 0.5, "maxRegression": 0.02}, {"metric": "loss", "maxRegression": 0.05}]
     better = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2, baselineVersion=1,
-                    gates=gates, root=binary_versions.root)
-    assert better.code == 0 and better.result["passed"] is True, better.result
+                    root=binary_versions.root)
+    assert better.code == 0 and "passed" not in better.result and "gates" not in better.result, better.result
     assert better.result["metrics"]["accuracy"] > better.result["baselineMetrics"]["accuracy"] + 0.02
+    assert _core_gates(better.result, gates, 1).passed
     worse = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=1, baselineVersion=2,
-                   gates=gates, root=binary_versions.root)
-    assert worse.code == 0 and worse.result["passed"] is False and worse.result["reason"] == "GateFailed"
+                   root=binary_versions.root)
+    assert worse.code == 0
     # same data, same models: the two runs measured the same numbers, just swapped
     assert worse.result["metrics"] == better.result["baselineMetrics"]
-    failed = [g for g in worse.result["gates"] if not g["passed"]]
-    assert {g["kind"] for g in failed} == {"maxRegression"} and failed[0]["baseline"] is not None
+    outcome = _core_gates(worse.result, gates, 2)
+    failed = [g for g in outcome.results if not g.passed]
+    assert not outcome.passed and {g.kind for g in failed} == {"maxRegression"} and failed[0].baseline is not None
 
 
-def test_first_version_skips_change_gates(binary_versions, worker):
-    run = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2,
-                 gates=[{"metric": "auc", "min": 0.9, "maxRegression": 0.01}], root=binary_versions.root)
-    assert run.result["passed"] is True and run.result["baselineMetrics"] is None
-    assert [g["skipped"] for g in run.result["gates"]] == [False, True]
+def test_first_version_has_no_baseline_and_the_change_gate_is_skipped(binary_versions, worker):
+    run = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2, root=binary_versions.root)
+    assert run.code == 0 and run.result["baselineMetrics"] is None and run.result["baselineVersion"] is None
+    outcome = _core_gates(run.result, [{"metric": "auc", "min": 0.9, "maxRegression": 0.01}], None)
+    assert outcome.passed and [g.skipped for g in outcome.results] == [False, True]
+
+
+def test_challenge_scores_both_versions_on_the_monitoring_rows(binary_versions, worker):
+    """A degradation retrain is also compared with the serving version on the data that showed the problem."""
+    run = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=2, baselineVersion=1,
+                 challengeDataset={"uri": str(binary_versions.holdout_csv), "role": "monitoring"},
+                 root=binary_versions.root)
+    assert run.code == 0, run.result
+    challenge = run.result["challenge"]
+    # the same rows as the validation data here, so the challenge must measure exactly the same numbers
+    assert challenge["rows"] == run.result["rows"]
+    assert challenge["candidate"] == run.result["metrics"] and challenge["baseline"] == run.result["baselineMetrics"]
+    assert challenge["data"]["sha256"] == run.result["lineage"]["sha256"]
 
 
 def test_validation_data_with_other_features_is_a_feature_mismatch(binary_versions, worker, tmp_path):

@@ -74,12 +74,14 @@ def render_summary(summary: Mapping[str, Any], limit: int = MAX_SUMMARY_BYTES) -
     text = _encode(summary)
     if len(text.encode()) <= limit:
         return text
-    for step in _shrink_steps(jsonable(dict(summary))):
+    steps = _shrink_steps(jsonable(dict(summary)))
+    for step in steps:
         text = _encode({**step, "truncated": True})
         if len(text.encode()) <= limit:
             return text
     # Only essentials left and still too big: a huge error message is cut; decision keys are kept.
-    essentials = {k: v for k, v in jsonable(dict(summary)).items() if k in essential_keys(summary)}
+    smallest = steps[-1] if steps else jsonable(dict(summary))
+    essentials = {k: v for k, v in smallest.items() if k in essential_keys(summary)}
     error = str(essentials.get("error", ""))
     while error:
         error = error[: len(error) // 2]

@@ -218,8 +218,8 @@ def parse_config(data: Any) -> WorkloadConfig:
     storage_root = Path(root.string("storageRoot", required=True))
     try:
         deployment_dir(str(storage_root), deployment.namespace, deployment.name)
-    except LayoutError as exc:
-        raise _invalid("config.deployment", str(exc)) from exc
+    except LayoutError as exc:  # "name: '../x' is not a valid ..." -> config.deployment.name: ...
+        raise WorkloadError(INVALID_CONFIG, f"config.deployment.{exc}") from exc
     dataset = _parse_dataset(root.child("dataset", required=True))
     model = _parse_model(root.child("model"), task)
     hyper = _parse_hyperparameters(root.child("hyperparameters"))
