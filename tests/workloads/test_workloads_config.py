@@ -51,7 +51,7 @@ def test_worker_vocabulary_is_the_api_vocabulary():
     assert tuple(schema["hyperparameters"]["properties"]["optimizer"]["enum"]) == OPTIMIZERS
     config = _config()
     config["model"]["activation"] = "swish"  # Keras has it; the API does not, so neither does the worker
-    with pytest.raises(WorkloadError, match="config.model.activation: expected one of relu, tanh"):
+    with pytest.raises(WorkloadError, match=r"config\.model\.activation: expected one of relu, tanh"):
         parse_config(config)
 
 
