@@ -2,8 +2,8 @@
 # Two images from one file:
 #   docker build --target operator -t ghcr.io/modelops/modelops-operator:0.1.0 .
 #   docker build --target worker   -t ghcr.io/modelops/modelops-worker:0.1.0 .
-# The operator image has no TensorFlow (it only needs kopf, kubernetes and the TF Serving config
-# protos), so it stays small and its memory low; the worker image runs `modelops worker <stage>`.
+# The operator image is `pip install modelops` (no TensorFlow), so it stays small and its memory low;
+# the worker image is `pip install "modelops[worker]"` and runs `modelops worker <stage>`.
 # Base pinned by tag; pin a digest at release time with --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -22,12 +22,8 @@ COPY operator/ ./operator/
 
 # ---------------------------------------------------------------- operator
 FROM base AS operator
-# The package without its ML dependencies, then exactly what `modelops operator` imports.
-# tensorflow-serving-api is installed without deps: only its config protos are used (no TensorFlow).
-RUN pip install --no-deps . \
- && pip install "kopf>=1.44.6,<2" "kubernetes>=29,<38" "pyyaml>=6,<7" "prometheus-client>=0.20,<1" \
-        "aiohttp>=3.9,<4" "protobuf>=4.21,<7" \
- && pip install --no-deps "tensorflow-serving-api>=2.16,<2.22" \
+# The plain package is the operator: no TensorFlow (TF Serving config is rendered with protobuf alone).
+RUN pip install . \
  && modelops operator --help >/dev/null \
  && rm -rf /src
 WORKDIR /tmp
@@ -38,7 +34,7 @@ CMD ["operator", "--all-namespaces"]
 
 # ---------------------------------------------------------------- worker
 FROM base AS worker
-RUN pip install . \
+RUN pip install ".[worker]" \
  && modelops worker --help >/dev/null \
  && rm -rf /src
 WORKDIR /tmp

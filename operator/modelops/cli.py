@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("modelops.api.validate_cli", "check ModelDeployment YAML files without running them"),
 }
 
+# packages an extra brings -> that extra (the base install is the operator and has none of them)
+EXTRAS = {"tensorflow": "worker", "tensorflow_serving": "worker", "keras": "worker", "tensorboard": "worker",
+          "matplotlib": "plot"}
+
 
 def _usage() -> str:
     lines = ["usage: modelops <command> [options]", "", "commands:"]
@@ -35,8 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     if command not in SUBCOMMANDS:
         print(f"modelops: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    try:
+        module = importlib.import_module(SUBCOMMANDS[command][0])
+        return int(module.main(rest) or 0)
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"modelops {command}: needs {exc.name}, which `pip install modelops` (the operator) leaves out; "
+              f"install it with: pip install 'modelops[{extra}]'", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -110,6 +110,9 @@ def test_dockerfile_copies_existing_files_and_calls_real_entrypoints() -> None:
         if op == "RUN":
             for command in re.findall(r"modelops (\w+)", args):
                 assert command in SUBCOMMANDS, f"Dockerfile runs unknown subcommand modelops {command}"
+            extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+            for wanted in re.findall(r'pip install "?\.\[([\w,]+)\]', args):
+                assert set(wanted.split(",")) <= set(extras), f"Dockerfile installs unknown extra {wanted}"
 
 
 def helm_binary() -> str | None:

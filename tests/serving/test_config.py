@@ -118,3 +118,21 @@ def test_batching_parameters_read_tf_serving_text_and_keep_defaults() -> None:
         parse_batching_parameters("max_batch_size { value: 0 }")
     with pytest.raises(ConfigError, match="not a valid BatchingParameters"):
         parse_batching_parameters("max_batch_size: 32")
+
+
+def test_operator_subset_renders_exactly_what_the_upstream_proto_renders() -> None:
+    """The operator-only install renders with its declared subset of ModelServerConfig; the text and
+    the wire bytes must equal the real tensorflow-serving-api message's for what the operator writes."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config.model_server_config_pb2 import ModelServerConfig as Upstream
+
+    from modelops.serving.protos import OperatorModelServerConfig
+
+    models = [ServedModel("churn", "/models/default/churn", (1, 3, 12), {"stable": 12, "canary": 3}),
+              ServedModel("prices", "/m/p", (7,), {})]
+    text = render_model_config(models)
+    ours, upstream = OperatorModelServerConfig(), Upstream()
+    text_format.Parse(text, ours)
+    text_format.Parse(text, upstream)
+    assert text_format.MessageToString(ours) == text_format.MessageToString(upstream) == text
+    assert ours.SerializeToString(deterministic=True) == upstream.SerializeToString(deterministic=True)

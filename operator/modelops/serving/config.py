@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf import text_format
-from tensorflow_serving.config import model_server_config_pb2
 
-from modelops.serving.protos import BatchingParameters, MonitoringConfig
+from modelops.serving.protos import BatchingParameters, ModelServerConfig, MonitoringConfig
 
 DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
 _FORBIDDEN_NAME_CHARS = frozenset("/:? #")
@@ -68,7 +67,7 @@ class ServedModel:
 def render_model_config(models: Sequence[ServedModel]) -> str:
     """Text-format `ModelServerConfig` pinning each model to its blessed versions and labels."""
     _check_unique_names(models)
-    config = model_server_config_pb2.ModelServerConfig()
+    config = ModelServerConfig()
     for model in models:
         if not model.versions:
             raise ConfigError(f"model {model.name!r}: versions must list at least one blessed version")
@@ -94,7 +93,7 @@ def render_monitoring_config(path: str = DEFAULT_PROMETHEUS_PATH) -> str:
 
 def parse_model_config(text: str) -> list[ServedModel]:
     """Read a TF Serving `model_config_file` (text format) back into validated ServedModels."""
-    config = model_server_config_pb2.ModelServerConfig()
+    config = ModelServerConfig()
     try:
         text_format.Parse(text, config)
     except text_format.ParseError as exc:

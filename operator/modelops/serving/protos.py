@@ -1,11 +1,16 @@
-"""Proto messages TF Serving reads as text but `tensorflow-serving-api` does not ship.
+"""Proto messages TF Serving reads as text, where `tensorflow-serving-api` cannot provide them.
 
 `MonitoringConfig` (tensorflow_serving/config/monitoring_config.proto) and `BatchingParameters`
 (tensorflow_serving/servables/tensorflow/session_bundle_config.proto) are missing from the pip
 package, yet the files we write and read must be byte-for-byte what tensorflow_model_server
-accepts. So we declare the same messages (same package, names, types) in a private descriptor
-pool and use the real protobuf text format on them. If a future tensorflow-serving-api ships
-`monitoring_config_pb2`, that module wins.
+accepts. So we declare the same messages (same package, names, field numbers and types) in a
+private descriptor pool and use the real protobuf text format on them.
+
+`ModelServerConfig` comes from the pip package when it is installed (the worker extra). The operator
+alone (`pip install modelops`) must not pull in TensorFlow, which that package requires, so it
+renders with the subset declared here (model_config_list, name, base_path, model_platform,
+model_version_policy, version_labels); a test asserts both give identical text and bytes.
+If a future tensorflow-serving-api ships `monitoring_config_pb2`, that module wins.
 """
 
 from __future__ import annotations
@@ -67,7 +72,47 @@ def _build_pool() -> descriptor_pool.DescriptorPool:
         ]
     )
     pool.Add(batching)
+    pool.Add(_model_server_config_file())
     return pool
+
+
+def _model_server_config_file() -> descriptor_pb2.FileDescriptorProto:
+    """tensorflow_serving/config/{model_server_config,file_system_storage_path_source}.proto, the
+    fields the operator writes (numbers as upstream, so the wire and text forms are the same)."""
+    config = descriptor_pb2.FileDescriptorProto(
+        name="modelops/tensorflow_serving/model_server_config.proto", package=_PACKAGE, syntax="proto3"
+    )
+    source = config.message_type.add(name="FileSystemStoragePathSourceConfig")
+    policy = source.nested_type.add(name="ServableVersionPolicy")
+    policy.nested_type.add(name="Latest").field.append(_field("num_versions", 1, _F.TYPE_UINT32))
+    policy.nested_type.add(name="All")
+    policy.nested_type.add(name="Specific").field.append(_field("versions", 1, _F.TYPE_INT64, repeated=True))
+    policy.oneof_decl.add(name="policy_choice")
+    prefix = f".{_PACKAGE}.FileSystemStoragePathSourceConfig.ServableVersionPolicy"
+    for name, number in (("latest", 100), ("all", 101), ("specific", 102)):
+        choice = _field(name, number, _F.TYPE_MESSAGE, f"{prefix}.{name.capitalize()}")
+        choice.oneof_index = 0
+        policy.field.append(choice)
+
+    model = config.message_type.add(name="ModelConfig")
+    labels = model.nested_type.add(name="VersionLabelsEntry")
+    labels.field.extend([_field("key", 1, _F.TYPE_STRING), _field("value", 2, _F.TYPE_INT64)])
+    labels.options.map_entry = True
+    model.field.extend([
+        _field("name", 1, _F.TYPE_STRING),
+        _field("base_path", 2, _F.TYPE_STRING),
+        _field("model_platform", 4, _F.TYPE_STRING),
+        _field("model_version_policy", 7, _F.TYPE_MESSAGE, prefix),
+        _field("version_labels", 8, _F.TYPE_MESSAGE, f".{_PACKAGE}.ModelConfig.VersionLabelsEntry", repeated=True),
+    ])
+    config.message_type.add(name="ModelConfigList").field.append(
+        _field("config", 1, _F.TYPE_MESSAGE, f".{_PACKAGE}.ModelConfig", repeated=True))
+    server = config.message_type.add(name="ModelServerConfig")
+    server.oneof_decl.add(name="config")
+    entry = _field("model_config_list", 1, _F.TYPE_MESSAGE, f".{_PACKAGE}.ModelConfigList")
+    entry.oneof_index = 0
+    server.field.append(entry)
+    return config
 
 
 _POOL = _build_pool()
@@ -85,3 +130,12 @@ except ImportError:
     MonitoringConfig = _message_class(f"{_PACKAGE}.MonitoringConfig")
 
 BatchingParameters: type[Any] = _message_class(f"{_PACKAGE}.BatchingParameters")
+
+OperatorModelServerConfig: type[Any] = _message_class(f"{_PACKAGE}.ModelServerConfig")
+
+try:  # the real message when tensorflow-serving-api is installed (worker extra), else the subset above
+    from tensorflow_serving.config.model_server_config_pb2 import ModelServerConfig as _Upstream
+
+    ModelServerConfig: type[Any] = _Upstream
+except ImportError:  # pragma: no cover - the operator-only install
+    ModelServerConfig = OperatorModelServerConfig
