@@ -53,3 +53,13 @@ def test_missing_or_non_finite_metric_fails(value: float | None) -> None:
 
 def test_from_dict_reads_camel_case() -> None:
     assert Gate.from_dict({"metric": "mae", "maxRegression": 0.2, "max": 3}) == Gate("mae", None, 3.0, 0.2)
+
+
+def test_a_baseline_that_was_asked_for_and_did_not_come_back_fails_the_change_gate() -> None:
+    """A result summary without baseline metrics must never bless a candidate that could have regressed."""
+    gates = [Gate("accuracy", min=0.5, max_regression=0.02)]
+    skipped = evaluate_gates(gates, {"accuracy": 0.9}, None, baseline_version=None)
+    assert skipped.passed and skipped.results[1].skipped
+    missing = evaluate_gates(gates, {"accuracy": 0.9}, None, baseline_version=3)
+    assert not missing.passed and missing.reason == "GateFailed"
+    assert "baseline version 3" in missing.results[1].reason and not missing.results[1].skipped
