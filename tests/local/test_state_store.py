@@ -78,9 +78,14 @@ def test_stage_ids_cannot_escape_the_state_directory(tmp_path):
 
 @pytest.mark.parametrize("action", [
     StartStage("validate", 3, "validate-v3", {"uri": "data/v.csv", "labelColumn": "y"}, baseline_version=2),
+    StartStage("train", 4, "train-v4", {"uri": "t.csv", "role": "training"},
+               extra_datasets=({"uri": "live.csv", "role": "monitoring", "weight": 2.0},)),
+    StartStage("evaluate", 2, "evaluate-v2-e9", {"uri": "live.csv"}, track="canary",
+               fingerprint=({"uri": "t.csv", "role": "training"},)),
     ApplyServing(stable=2, canary=3),
     CancelStage("train-v4-a2"),
     DeleteVersion(1),
+    DeleteVersion(1, attempt=3),
     EmitEvent("Warning", "Degraded", "accuracy 0.61 < min 0.8"),
 ])
 def test_pending_actions_round_trip_through_json(tmp_path, action):

@@ -17,10 +17,7 @@ _KINDS: dict[str, type] = {cls.__name__: cls for cls in (StartStage, ApplyServin
 
 
 def encode(action: Action) -> dict[str, Any]:
-    data = dataclasses.asdict(action)
-    if "dataset" in data:
-        data["dataset"] = dict(data["dataset"])
-    return {"kind": type(action).__name__, **data}
+    return {"kind": type(action).__name__, **dataclasses.asdict(action)}
 
 
 def decode(record: dict[str, Any]) -> Action:
@@ -30,6 +27,9 @@ def decode(record: dict[str, Any]) -> Action:
     cls = _KINDS.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"pending action kind {kind!r} is unknown (expected one of {', '.join(_KINDS)})")
+    # JSON has no tuples: fields declared as tuples (datasets of a StartStage) come back as lists
+    tuples = {f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")}
+    fields = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in fields.items()}
     try:
         return cls(**fields)  # type: ignore[no-any-return]
     except TypeError as exc:

@@ -187,7 +187,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
     final_metrics = {k: float(v[best_epoch]) for k, v in history.history.items() if len(v) > best_epoch}
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
-    write_json(out_dir / PROFILE_FILE, build_profile(data.x, data.feature_names, hp.seed))
+    write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, hp.seed))
     return {
         "stage": "train", "version": cfg.version, "task": cfg.task,
         "deployment": {"namespace": cfg.deployment.namespace, "name": cfg.deployment.name},

@@ -3,6 +3,7 @@ the labelled monitoring data that revealed the problem), with row caps and sampl
 
 Extra datasets must have the primary's features (reordered by name when only the order differs); a
 `maxRows` cap keeps the LAST rows of a file, which for appended live data are the most recent ones.
+The drift reference of the new version is the monitoring data when a retrain learns from it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class TrainingData:
     weights: np.ndarray | None  # None when every row weighs 1 (Keras then takes its fast path)
     lineage: list[dict[str, Any]]  # one fingerprint per dataset read, in order
     feature_names: tuple[str, ...]
+    reference_x: np.ndarray  # the drift reference: the newest data it learns from (see load_training_data)
 
     @property
     def rows(self) -> int:
@@ -50,5 +52,10 @@ def load_training_data(cfg: WorkloadConfig) -> TrainingData:
         lineage.append(data.fingerprint(spec, rows_used=int(x.shape[0])))
     all_weights = np.concatenate(weights)
     uniform = bool(np.all(all_weights == 1.0))
+    # Drift is judged against the world the version was trained FOR: the monitoring rows a retrain adds
+    # describe the present, while a mixture with older training rows would read as drift forever.
+    monitoring = [x for spec, x in zip([cfg.dataset, *cfg.extra_datasets], xs, strict=True)
+                  if spec.role == "monitoring"]
+    reference = np.concatenate(monitoring) if monitoring else np.concatenate(xs)
     return TrainingData(primary, np.concatenate(xs), np.concatenate(ys), None if uniform else all_weights,
-                        lineage, primary.feature_names)
+                        lineage, primary.feature_names, reference)
