@@ -1,8 +1,11 @@
 """The whole loop on the real control plane, driven by the real operator under its RBAC:
 
 apply → training Job → validation → TF Serving Deployment pinned to v1 + Service → scheduled evaluation →
-data shift → Degraded → retraining Job → v2 validated → serving switched to v2; then a serving-only edit
-(no retraining) and a pinnedVersion rollback to v1. Printer columns and Events are checked on the way.
+data shift → Degraded → retraining Job (no retraining dataset: it learns from the training data plus the
+monitoring data that showed the problem) → v2 validated and beats v1 on that data → serving switched to v2
+→ v2's evaluation passes the rule: healed with one retrain. Each serving child, deleted, comes back. Then
+a serving-only edit (no retraining) and a pinnedVersion rollback to v1. Printer columns and Events are
+checked on the way.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
         "monitoring": {"interval": "5s", "dataset": {"uri": "/models/datasets/live.csv"},
                        "degradation": [{"metric": "accuracy", "min": 0.7}],
                        "drift": {"metric": "psi", "threshold": 0.25}, "onDegradation": "Retrain"},
-        "retraining": {"dataset": {"uri": "/models/datasets/recent.csv"}, "maxAttempts": 2, "cooldown": "1s"},
+        "retraining": {"maxAttempts": 2, "cooldown": "1s"},
     })
     rest.post(mdep_path(namespace), doc)
 
@@ -80,7 +83,26 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
     assert pinned_version(rest, namespace) == "2"
     records = {r["version"]: r["state"] for r in status["versions"]}
     assert records[1] == "Retired" and records[2] == "Serving"
+    v2 = status["versions"][1]
+    assert [d["role"] for d in v2["lineage"]["data"]] == ["training", "monitoring"]
+    assert v2["challenge"]["passed"] and v2["challenge"]["candidate"] > v2["challenge"]["serving"]
     assert 'modelops_deployment_phase{name="churn"' in operator.metrics()
+    healed = wait_status(rest, namespace, NAME, lambda s: (s.get("lastEvaluation") or {}).get("version") == 2
+                         and not s["lastEvaluation"].get("degraded"), 180, "a healthy evaluation of v2")
+    assert healed["retrain"] == {"attempts": 0} and len(healed["versions"]) == 2  # one retrain, not maxAttempts
+
+    # 3b. level-triggered serving: each serving child someone deletes is re-created
+    for path in (f"/api/v1/namespaces/{namespace}/services/{NAME}",
+                 f"/api/v1/namespaces/{namespace}/configmaps/{NAME}-serving",
+                 f"/apis/apps/v1/namespaces/{namespace}/deployments/{NAME}"):
+        uid = rest.get(path)["metadata"]["uid"]
+        rest.delete(path)
+        wait_until(lambda p=path, u=uid: (rest.get_or_none(p) or {}).get("metadata", {}).get("uid") not in (None, u),
+                   90, 0.25, f"{path} re-created")
+    assert pinned_version(rest, namespace) == "2"
+    wait_status(rest, namespace, NAME, lambda s: s.get("servingReady") and s.get("phase") == "Serving", 180,
+                "serving ready again")
+    assert "ServingRepaired" in {e["reason"] for e in events_of(rest, namespace, NAME)}
 
     # 4. serving-only edit: slower evaluations and 2 replicas re-apply serving, never retrain
     jobs_before = {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME) if "-train-" in j["metadata"]["name"]}

@@ -72,7 +72,11 @@ def _recorded_deployment(root: Path) -> StateStore:
              "createdAt": "2026-11-22T10:00:00Z",
              "gates": [{"metric": "accuracy", "kind": "min", "value": 0.95, "bound": 0.8, "passed": True}]},
             {"version": 2, "state": "Rejected", "trigger": "Degradation", "metrics": {"accuracy": 0.51},
-             "createdAt": "2026-11-22T10:05:00Z",
+             "createdAt": "2026-11-22T10:05:00Z", "reason": "ChallengerNotBetter",
+             "lineage": {"trainingSpecHash": "5e1f00aa5e1f00aa",
+                         "data": [{"role": "training", "sha256": "3f2a9c1e" + "0" * 56, "rowsUsed": 1500},
+                                  {"role": "monitoring", "sha256": "aade0e2f" + "0" * 56, "rowsUsed": 500}]},
+             "challenge": {"metric": "accuracy", "candidate": 0.58, "serving": 0.6, "passed": False},
              "gates": [{"metric": "accuracy", "kind": "min", "value": 0.51, "bound": 0.8, "passed": False}]},
         ],
         "lastEvaluation": {"time": "2026-11-22T10:04:00Z", "version": 1, "metrics": {"accuracy": 0.6},
@@ -93,6 +97,9 @@ def test_status_text_shows_versions_gates_and_drift(tmp_path, capsys):
     assert "phase=Rejected" in out and "GatesFailed" in out
     assert "FAILED accuracy min 0.51 vs 0.8" in out
     assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.8" in out
+    lineage = out[out.index("Lineage:"):]
+    assert "training 3f2a9c1e 1500, monitoring aade0e2f 500" in lineage and "5e1f00aa5e1f00aa" in lineage
+    assert "did not beat serving on monitoring data: accuracy 0.58 vs 0.6" in lineage
 
 
 def test_status_json_is_the_status_document(tmp_path, capsys):

@@ -56,6 +56,15 @@ class KubeRest:
     def get(self, path: str, **params: object) -> dict:
         return self.request("GET", path, params=params or None)
 
+    def get_or_none(self, path: str) -> dict | None:
+        """The object, or None when it does not exist (404)."""
+        try:
+            return self.get(path)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def post(self, path: str, body: dict) -> dict:
         return self.request("POST", path, body)
 

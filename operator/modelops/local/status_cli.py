@@ -56,6 +56,22 @@ def describe_gates(gates: Any) -> str:
     return f"passed {checked}/{checked}" + (f" ({skipped} skipped: no baseline)" if skipped else "")
 
 
+def describe_lineage(data: Any) -> str:
+    """`training 3f2a9c1e 1500, monitoring aade0e2f 500`: enough to match a file's sha256sum."""
+    if not isinstance(data, list) or not data:
+        return "-"
+    return ", ".join(f"{d.get('role', '?')} {str(d.get('sha256', '?'))[:8]} {d.get('rowsUsed', d.get('rows', '?'))}"
+                     for d in data if isinstance(d, Mapping))
+
+
+def describe_challenge(challenge: Any) -> str:
+    if not isinstance(challenge, Mapping):
+        return "-"
+    verdict = "beat" if challenge.get("passed") else "did not beat"
+    return (f"{verdict} serving on monitoring data: {challenge.get('metric')} {_fmt(challenge.get('candidate'))} "
+            f"vs {_fmt(challenge.get('serving'))}")
+
+
 def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
     lines = [f"{store.namespace}/{store.name}  phase={status.get('phase', 'Pending')}  "
              f"serving={_fmt(status.get('servingVersion'))}  latest={_fmt(status.get('latestVersion'))}  "
@@ -82,6 +98,16 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
                          *(_fmt(metrics.get(m)) for m in metric_names), describe_gates(record.get("gates")),
                          str(record.get("reason") or "") + (" (files deleted)" if record.get("deleted") else "")))
         lines += ["", "Versions:", *_table(rows)]
+        lineage = [(record, (record.get("lineage") or {}).get("data")) for record in versions]
+        if any(data for _, data in lineage):
+            rows = [("VERSION", "TRAINED ON (role sha256 rows-used)", "SPEC", "CHALLENGE")]
+            rows += [(str(record.get("version")), describe_lineage(data),
+                      str((record.get("lineage") or {}).get("trainingSpecHash", "-")),
+                      describe_challenge(record.get("challenge"))) for record, data in lineage]
+            lines += ["", "Lineage:", *_table(rows)]
+    waiting = (status.get("retrain") or {}).get("waiting")
+    if waiting:
+        lines.append(f"  retraining: {waiting} (add new labelled data or edit spec.training)")
     evaluation = status.get("lastEvaluation")
     lines += ["", f"Last evaluation: {describe_evaluation(evaluation)}"
               + (f"  at {evaluation.get('time')}" if evaluation else "")]
