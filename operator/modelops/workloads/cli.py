@@ -65,7 +65,7 @@ def _emit(summary: dict[str, Any], result_path: str) -> None:
 
 
 def run_stage(stage: str, config_path: str, result_path: str | None = None) -> int:
-    """Run one stage end to end; returns the exit code (also used in-process by the local runtime)."""
+    """Run one stage end to end; returns the exit code (the local runtime runs it as a child process)."""
     cfg: WorkloadConfig | None = None
     target = result_path or best_effort_result_path(config_path)
     try:

@@ -1,7 +1,7 @@
 """What every child object shares: names, labels, owner references, the pod security baseline.
 
-Kept in one place so the label contract in design.md and the restricted Pod Security Standard are
-applied identically to Jobs and serving pods.
+Kept in one place so the label contract (docs/rbac.md, "Labels on child objects") and the restricted
+Pod Security Standard are applied identically to Jobs and serving pods.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def child_name(owner_name: str, suffix: str) -> str:
 
 
 def labels(owner: Owner, stage: str, version: int | None = None, **extra: str) -> dict[str, str]:
-    """The label set design.md requires on every child object."""
+    """The labels every child object carries (managed-by, name, deployment, stage, version)."""
     result = {
         MANAGED_BY: MANAGER,
         APP_NAME: owner.name,
