@@ -98,6 +98,18 @@ CASES = (
          "CPU utilization is measured against spec.serving.resources.requests.cpu; set it"),
 )
 
+# A name the API server accepts for objects in general (a DNS subdomain) but not for ours.
+DOTTED_NAME = "churn.model"
+LONG_NAME = "churn-" + "x" * 35
+
+CASES = (
+    *CASES,
+    Case("name-is-dns-label", _set("metadata.name", DOTTED_NAME), "metadata.name", "metadata.name",
+         f"'{DOTTED_NAME}' is not a DNS label (lower-case letters, digits and '-')"),
+    Case("name-leaves-room-for-suffixes", _set("metadata.name", LONG_NAME), "metadata.name", "metadata.name",
+         f"'{LONG_NAME}' is longer than 40 characters (child Jobs and Services append a suffix)"),
+)
+
 # Fields that must not change once versions exist: (rule, spec path, new value, field, message).
 TRANSITIONS = (
     ("task-fixed-once-trained", "spec.task", "regression", "spec.task",

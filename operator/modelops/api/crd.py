@@ -35,7 +35,8 @@ def crd_document() -> dict[str, Any]:
         "properties": {
             "apiVersion": {"type": "string", "description": "APIVersion of this object."},
             "kind": {"type": "string", "description": "Kind of this object."},
-            "metadata": {"type": "object"},
+            # Declared so the name rules of api/validation.py may point their fieldPath at it.
+            "metadata": {"type": "object", "properties": {"name": {"type": "string"}}},
             "spec": SPEC.openapi(),
             "status": STATUS.openapi(),
         },

@@ -10,6 +10,7 @@ offers the same check to callers that hold the previous document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,10 @@ from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_T
 from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
+
+# Child names are "<name>-<stage id>" (e.g. "churn-evaluate-v12-e345"); 40 leaves room within 63.
+MAX_NAME_LENGTH = 40
+DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 def _has(node: Mapping[str, Any], *keys: str) -> bool:
@@ -124,6 +129,19 @@ RULES: tuple[AnyRule, ...] = (
          check=lambda serving: not (serving.get("autoscaling") or {}).get("enabled")
          or "cpu" in ((serving.get("resources") or {}).get("requests") or {}),
          message=("CPU utilization is measured against spec.serving.resources.requests.cpu; set it",)),
+    # Child objects (Services, Jobs) are named after the resource, and Service names must be DNS labels.
+    Rule("name-is-dns-label", at="", field=".metadata.name",
+         cel=f"self.metadata.name.matches('{DNS_LABEL}')",
+         check=lambda doc: re.fullmatch(DNS_LABEL, doc["metadata"]["name"]) is not None,
+         message=("'", Ref("self.metadata.name", lambda doc: doc["metadata"]["name"]),
+                  "' is not a DNS label (lower-case letters, digits and '-')")),
+    # Child names append a suffix ("-evaluate-v12-e345") and must stay within 63 characters.
+    Rule("name-leaves-room-for-suffixes", at="", field=".metadata.name",
+         cel=f"!self.metadata.name.matches('{DNS_LABEL}') || size(self.metadata.name) <= {MAX_NAME_LENGTH}",
+         check=lambda doc: re.fullmatch(DNS_LABEL, doc["metadata"]["name"]) is None
+         or len(doc["metadata"]["name"]) <= MAX_NAME_LENGTH,
+         message=("'", Ref("self.metadata.name", lambda doc: doc["metadata"]["name"]),
+                  f"' is longer than {MAX_NAME_LENGTH} characters (child Jobs and Services append a suffix)")),
     # Versions already trained belong to this task; other tasks' gates and metrics would not apply.
     Rule("task-fixed-once-trained", at="", field=".spec.task", transition=True,
          cel="self.spec.task == oldSelf.spec.task || !has(oldSelf.status) || !has(oldSelf.status.latestVersion) "
@@ -141,6 +159,7 @@ RULES: tuple[AnyRule, ...] = (
 )
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
+METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)
 TRANSITION_RULES = tuple(r for r in RULES if isinstance(r, Rule) and r.transition)
 
 
@@ -148,6 +167,11 @@ def semantic_errors(spec: Spec) -> list[str]:
     """Every violated rule of a (defaulted) spec, each message starting with its field path."""
     document = {"spec": spec}
     return [error for rule in SPEC_RULES for error in rule_errors(rule, document)]
+
+
+def metadata_errors(document: Mapping[str, Any]) -> list[str]:
+    """Rules on the resource's name (the caller has checked it is a string)."""
+    return [error for rule in METADATA_RULES for error in rule_errors(rule, document)]
 
 
 def transition_errors(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[str]:
