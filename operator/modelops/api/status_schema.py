@@ -29,11 +29,11 @@ GATE_RESULT = Obj(
     "The outcome of one gate bound.",
     properties={
         "metric": Str("Metric name."),
-        "kind": Str("min, max or maxRegression.", enum=("min", "max", "maxRegression")),
+        "kind": Str("Kind of bound: min, max or maxRegression.", enum=("min", "max", "maxRegression")),
         "value": Num("The candidate's value.", nullable=True),
         "bound": Num("The bound it was compared with."),
         "baseline": Num("The serving version's value on the same data (maxRegression).", nullable=True),
-        "diff": Num("candidate - baseline.", nullable=True),
+        "diff": Num("Change against the baseline: candidate - baseline.", nullable=True),
         "passed": Bool("Whether this bound passed."),
         "skipped": Bool("True when a change gate had no baseline."),
         "reason": Str("Why it failed or was skipped."),
@@ -71,7 +71,8 @@ DRIFT = Obj(
         "maxPsi": Num("Largest Population Stability Index over the features."),
         "maxKs": Num("Largest two-sample KS statistic over the features."),
         "driftedFeature": Str("The feature with the largest drift."),
-        "features": Map("Per-feature drift (largest few).", values=Map("psi / ks.", values=Num("Value."))),
+        "features": Map("Per-feature drift (largest few).",
+                        values=Map("Statistic name (psi or ks) to value.", values=Num("Value."))),
     },
 )
 
@@ -111,16 +112,16 @@ STATUS = Obj(
             "The stage run in flight.",
             properties={
                 "id": Str("Deterministic run id, e.g. train-v3-a1."),
-                "name": Str("train, validate or evaluate.", enum=("train", "validate", "evaluate")),
+                "name": Str("The stage: train, validate or evaluate.", enum=("train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
-                "baselineVersion": Int("validate: the serving version it compares against.", minimum=1),
+                "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
                 "dataset": Obj(
                     "The dataset the run reads.",
                     properties={
                         "uri": Str("Path or URL."),
                         "labelColumn": Str("Label column."),
-                        "format": Str("csv or npz.", enum=("csv", "npz")),
+                        "format": Str("File format: csv or npz.", enum=("csv", "npz")),
                     },
                 ),
             },
