@@ -121,8 +121,11 @@ class _BlockDumper(yaml.SafeDumper):
     """Writes multi-line strings as `|` blocks, so the ConfigMap's JSON stays readable in review."""
 
 
-_BlockDumper.add_representer(
-    str, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_BlockDumper.add_representer(str, _represent_str)
 
 
 def render_manifest() -> str:
