@@ -73,7 +73,7 @@ AnyRule = Rule | ItemRule
 
 
 def cel_string(value: Any) -> str:
-    """`value` as CEL's string() writes it (Go's shortest %g for doubles), so both messages match."""
+    """`value` as CEL's format("%s") writes it (Go's shortest %g for doubles), so both messages match."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -82,6 +82,7 @@ def cel_string(value: Any) -> str:
 
 
 def _go_float(value: float) -> str:
+    """strconv.FormatFloat(v, 'g', -1, 64): shortest digits, exponent form below 1e-4 and from 1e6."""
     if math.isnan(value) or math.isinf(value):
         return {math.inf: "+Inf", -math.inf: "-Inf"}.get(value, "NaN")
     if value == 0:
