@@ -59,8 +59,10 @@ def test_each_rule_is_enforced_at_admission_and_by_validate(
     assert causes == [(case.api_field, case.message)]
 
 
-def test_every_sample_is_admitted(control_plane: ControlPlane, namespace: str) -> None:
-    for index, sample in enumerate(sorted((REPO_ROOT / "manifests" / "samples").glob("*.yaml"))):
+def test_every_sample_and_example_is_admitted(control_plane: ControlPlane, namespace: str) -> None:
+    documents = [*(REPO_ROOT / "manifests" / "samples").glob("*.yaml"), *(REPO_ROOT / "examples").glob("*/*.yaml")]
+    assert len(documents) >= 6
+    for index, sample in enumerate(sorted(documents)):
         doc = yaml.safe_load(sample.read_text())
         doc["metadata"] = {"name": f"sample-{index}", "namespace": namespace}
         created = control_plane.rest.post(MDEP.format(ns=namespace), doc)
