@@ -1,5 +1,6 @@
 """The operator on the real control plane: RBAC, restart without duplicates, rejected candidates,
-garbage collection, and an invalid spec reported on the resource."""
+garbage collection, and an invalid spec refused at admission (or, stored under an older CRD, reported on
+the resource)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from kube.harness import (
     wait_status,
     write_datasets,
 )
+from support.controlplane import REPO_ROOT
+from support.kuberest import ApiError
 from support.kubetest import new_namespace, wait_gone
 from support.podrunner.volumes import pvc_dir
 from support.processes import wait_until
+
+from modelops.api.crd import crd_document
 
 pytestmark = pytest.mark.cluster
 
@@ -37,6 +42,8 @@ def test_operator_service_account_has_what_it_needs_and_nothing_more(control_pla
     assert can_i(control_plane, "create", "jobs", "batch")
     assert can_i(control_plane, "patch", "modeldeployments/status", "modelops.dev")
     assert can_i(control_plane, "create", "events")
+    assert can_i(control_plane, "patch", "horizontalpodautoscalers", "autoscaling")
+    assert can_i(control_plane, "delete", "poddisruptionbudgets", "policy")
     assert not can_i(control_plane, "get", "secrets")
     assert not can_i(control_plane, "create", "pods")
     assert not can_i(control_plane, "delete", "modeldeployments", "modelops.dev")
@@ -51,14 +58,32 @@ def test_operator_service_account_has_what_it_needs_and_nothing_more(control_pla
     assert refused.value.status == 403
 
 
-def test_invalid_spec_is_reported_on_the_resource(control_plane, start_operator) -> None:
+def _without_cel_rules(node: object) -> object:
+    """The CRD as a release without admission rules had it."""
+    if isinstance(node, dict):
+        return {k: _without_cel_rules(v) for k, v in node.items() if k != "x-kubernetes-validations"}
+    if isinstance(node, list):
+        return [_without_cel_rules(v) for v in node]
+    return node
+
+
+def test_invalid_spec_is_refused_at_admission_and_reported_if_stored_anyway(control_plane, start_operator) -> None:
     rest = control_plane.rest
     namespace = new_namespace(rest, "invalid")
     start_operator(namespace)
     doc = model_deployment("bad", namespace)
-    # maxRegression on a metric the task lacks passes the CRD schema but not semantic validation
+    # a gate on a metric the task lacks: valid types, inconsistent spec
     doc["spec"]["validation"]["gates"] = [{"metric": "rmse", "max": 1.0}]
-    rest.post(mdep_path(namespace), doc)
+    with pytest.raises(ApiError) as refused:
+        rest.post(mdep_path(namespace), doc)
+    assert refused.value.status == 422 and "spec.validation.gates" in str(refused.value)
+
+    # A resource stored under an older CRD (no CEL rules) still gets InvalidSpec from the operator.
+    control_plane.apply_manifest([_without_cel_rules(crd_document())])
+    try:
+        rest.post(mdep_path(namespace), doc)
+    finally:
+        control_plane.apply_manifest(REPO_ROOT / "manifests" / "crd.yaml")
     status = wait_status(rest, namespace, "bad", lambda s: s.get("phase") == "Failed", 60, "phase Failed")
     assert "spec.validation.gates[0].metric" in status["message"]
     assert "InvalidSpec" in {e["reason"] for e in events_of(rest, namespace, "bad")}

@@ -3,6 +3,7 @@ and (when the helm CLI has been built by scripts/build-helm.sh) `helm lint` + `h
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -148,6 +149,20 @@ def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     (crd,) = [d for d in documents if d["kind"] == "CustomResourceDefinition"]
     assert crd == yaml.safe_load((MANIFESTS / "crd.yaml").read_text())
+
+
+def test_helm_template_ships_the_dashboard_for_the_grafana_sidecar() -> None:
+    documents = [d for d in yaml.safe_load_all(helm(
+        "template", "mops", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "modelops-system",
+        "--set", "dashboard.enabled=true", "--set", "dashboard.namespace=monitoring",
+        "--set", "dashboard.folder=ML")) if d]
+    (config_map,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["namespace"] == "monitoring"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "ML"}
+    shipped = json.loads(config_map["data"]["modelops.json"])
+    assert shipped == json.loads((CHART / "dashboards" / "modelops.json").read_text())
+    assert shipped["panels"] and shipped["uid"] == "modelops"
 
 
 def test_helm_template_listed_namespaces_gets_roles_per_namespace() -> None:

@@ -40,6 +40,7 @@ CONTROLLERS = (
     "serviceaccount-controller",
     "ttl-after-finished-controller",
     "disruption-controller",
+    "horizontal-pod-autoscaler-controller",
     "root-ca-certificate-publisher-controller",
     "clusterrole-aggregation-controller",
 )

@@ -7,8 +7,10 @@ from typing import Any
 import yaml
 
 from modelops import API_GROUP, API_VERSION, KIND, PLURAL, SHORT_NAME
+from modelops.api.rules import validation_entry
 from modelops.api.spec_schema import SPEC
 from modelops.api.status_schema import STATUS
+from modelops.api.validation import RULES
 
 PRINTER_COLUMNS = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase", "description": "Lifecycle phase."},
@@ -33,12 +35,14 @@ def crd_document() -> dict[str, Any]:
         "properties": {
             "apiVersion": {"type": "string", "description": "APIVersion of this object."},
             "kind": {"type": "string", "description": "Kind of this object."},
-            "metadata": {"type": "object"},
+            # Declared so the name rules of api/validation.py may point their fieldPath at it.
+            "metadata": {"type": "object", "properties": {"name": {"type": "string"}}},
             "spec": SPEC.openapi(),
             "status": STATUS.openapi(),
         },
         "required": ["spec"],
     }
+    attach_rules(root)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -67,6 +71,23 @@ def crd_document() -> dict[str, Any]:
             }],
         },
     }
+
+
+def _schema_at(root: dict[str, Any], at: str) -> dict[str, Any]:
+    """The OpenAPI node for a rule location ("spec.validation.gates[]" = the list's item schema)."""
+    node = root
+    for step in filter(None, at.split(".")):
+        many = step.endswith("[]")
+        node = node["properties"][step.removesuffix("[]")]
+        if many:
+            node = node["items"]
+    return node
+
+
+def attach_rules(root: dict[str, Any]) -> None:
+    """Put every rule of api/validation.py where it belongs, as x-kubernetes-validations."""
+    for rule in RULES:
+        _schema_at(root, rule.at).setdefault("x-kubernetes-validations", []).append(validation_entry(rule))
 
 
 def render_crd_yaml() -> str:

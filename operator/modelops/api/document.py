@@ -10,10 +10,8 @@ from typing import Any
 from modelops import API_GROUP, API_VERSION, KIND
 from modelops.api.schema import normalize
 from modelops.api.spec_schema import SPEC
-from modelops.api.validation import semantic_errors
+from modelops.api.validation import metadata_errors, semantic_errors
 
-# Child names are "<name>-<stage id>" (e.g. "churn-evaluate-v12-e345"); 40 leaves room within 63.
-MAX_NAME_LENGTH = 40
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -48,11 +46,10 @@ def _metadata_errors(doc: Mapping[str, Any]) -> list[str]:
     if not isinstance(metadata, Mapping):
         return [*errors, "metadata: required mapping with a name is missing"]
     name = metadata.get("name")
-    if not isinstance(name, str) or not _DNS_LABEL.match(name):
+    if not isinstance(name, str):
         errors.append(f"metadata.name: {name!r} is not a DNS label (lower-case letters, digits and '-')")
-    elif len(name) > MAX_NAME_LENGTH:
-        errors.append(f"metadata.name: {name!r} is longer than {MAX_NAME_LENGTH} characters "
-                      "(child Jobs and Services append a suffix)")
+    else:
+        errors.extend(metadata_errors(doc))
     namespace = metadata.get("namespace", "default")
     if not isinstance(namespace, str) or not _DNS_LABEL.match(namespace):
         errors.append(f"metadata.namespace: {namespace!r} is not a DNS label")

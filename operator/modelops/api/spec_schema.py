@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
 from modelops.api.vocabulary import ACTIVATIONS, DATASET_FORMATS, OPTIMIZERS, RETRAINING_INPUTS
@@ -11,6 +13,8 @@ DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 DURATION_HINT = 'a duration such as "30s", "5m" or "1h30m"'
 
+# Lists that CEL rules iterate need a bound, or the API server's cost estimate rejects the CRD.
+MAX_RULES = 32
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
@@ -18,10 +22,15 @@ def duration(description: str, default: str) -> Str:
     return Str(description, default=default, pattern=DURATION_PATTERN, pattern_hint=DURATION_HINT)
 
 
-def dataset(what: str) -> Obj:
+def dataset(what: str, note: str = "") -> Obj:
+    """A dataset reference; `what` is a bare noun phrase, `note` optional full sentences after it."""
+    if not re.fullmatch(r"[a-z][a-z ]*[a-z]", what):
+        raise ValueError(f"dataset(): {what!r} must be a plain noun phrase; put clauses in `note`")
+    if note and not (note[0].isupper() and note.endswith(".")):
+        raise ValueError(f"dataset(): note {note!r} must be whole sentences")
     return Obj(
-        f"Where the {what} comes from. CSV files need a header row; NPZ files hold arrays `x` [rows, "
-        "features] and `y` [rows] (and optionally `feature_names`).",
+        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; NPZ files hold "
+        "arrays `x` [rows, features] and `y` [rows] (and optionally `feature_names`).",
         properties={
             "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
                        "or an http(s) URL.", min_length=1),
@@ -109,7 +118,7 @@ GATE = Obj(
     "f1, auc; lower for loss, mse, rmse, mae). Change gates are skipped when nothing serves yet.",
     required=("metric",),
     properties={
-        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric"),
+        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric", max_length=16),
         "min": Num("Lowest acceptable value."),
         "max": Num("Highest acceptable value."),
         "maxRegression": Num("Largest allowed worsening against the serving version (absolute, >= 0).",
@@ -121,9 +130,33 @@ VALIDATION = Obj(
     "How a candidate version is validated before it may serve.",
     required=("dataset",),
     properties={
-        "dataset": dataset("validation data (the candidate and the serving baseline are both scored on it)"),
+        "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it."),
         "gates": Arr("Gates every candidate must pass; none means every trained version is blessed.",
-                     default=[], items=GATE),
+                     default=[], items=GATE, max_items=MAX_RULES),
+    },
+)
+
+AUTOSCALING = Obj(
+    "A HorizontalPodAutoscaler (autoscaling/v2) for the stable track; while it is enabled, replicas is "
+    "ignored. A canary gets its own autoscaler with the same targets and proportional bounds, so both tracks "
+    "keep their share of traffic as load changes.",
+    default={},
+    properties={
+        "enabled": Bool("Whether the stable track is autoscaled.", default=False),
+        "minReplicas": Int("Fewest stable replicas.", default=2, minimum=1, maximum=100),
+        "maxReplicas": Int("Most stable replicas.", default=5, minimum=1, maximum=100),
+        "targetCPUUtilizationPercentage": Int("Average CPU use, as a percentage of the CPU request, that the "
+                                              "autoscaler keeps the pods at.", default=70, minimum=1,
+                                              maximum=100),
+        "podsMetric": Obj(
+            "Optional second target: a per-pod metric from the custom metrics API (for example requests in "
+            "flight, published by whatever metrics adapter the cluster runs), averaged over the pods.",
+            required=("name", "averageValue"),
+            properties={
+                "name": Str("Metric name as the custom metrics API serves it.", min_length=1),
+                "averageValue": IntOrString("Target average per pod, a Kubernetes quantity."),
+            },
+        ),
     },
 )
 
@@ -146,6 +179,10 @@ SERVING = Obj(
         ),
         "pinnedVersion": Int("Serve exactly this blessed version (manual rollback); automatic rollouts wait "
                              "while it is set.", minimum=1),
+        "autoscaling": AUTOSCALING,
+        "terminationGracePeriodSeconds": Int(
+            "Time a serving pod gets to finish in-flight requests after it leaves the Service endpoints (a "
+            "preStop pause comes first), before it is killed.", default=45, minimum=15, maximum=3600),
     },
 )
 
@@ -155,7 +192,7 @@ DEGRADATION_RULE = Obj(
     "in the metric's worse direction).",
     required=("metric",),
     properties={
-        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric"),
+        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric", max_length=16),
         "min": Num("Degraded when the live value falls below this."),
         "max": Num("Degraded when the live value rises above this."),
         "maxDrop": Num("Degraded when the live value is worse than the validation value by more than this.",
@@ -168,9 +205,10 @@ MONITORING = Obj(
     default={},
     properties={
         "interval": duration("Time between evaluations.", "5m"),
-        "dataset": dataset("labelled live data used for evaluations; without it no evaluation runs"),
+        "dataset": dataset("labelled live data",
+                           "Evaluations score the serving model on it; without it no evaluation runs."),
         "degradation": Arr("Quality rules; any violated rule marks the deployment Degraded.", default=[],
-                           items=DEGRADATION_RULE),
+                           items=DEGRADATION_RULE, max_items=MAX_RULES),
         "drift": Obj(
             "Data drift of any input feature against the serving version's training profile.",
             default={},
@@ -190,11 +228,11 @@ RETRAINING = Obj(
     "How degradation-triggered retraining runs.",
     default={},
     properties={
-        "dataset": dataset("retraining data (defaults to training.dataset)"),
+        "dataset": dataset("retraining data", "Defaults to training.dataset."),
         "include": Arr("What a degradation retrain learns from: `training` (training.dataset, or retraining.dataset "
                        "when set) and `monitoring` (the labelled monitoring data that revealed the degradation). "
                        "Defaults to both, or to `training` alone when retraining.dataset is set.",
-                       items=Str("training or monitoring.", enum=RETRAINING_INPUTS), max_items=2),
+                       items=Str("One input: training or monitoring.", enum=RETRAINING_INPUTS), max_items=2),
         "maxRows": Int("At most this many monitoring rows (the last ones in the file, i.e. the most recent) are "
                        "added to a retrain.", minimum=1),
         "monitoringWeight": Num("Sample weight of each monitoring row relative to a training row.", default=1.0,
@@ -234,7 +272,7 @@ SPEC = Obj(
     required=("task", "storage", "training", "validation"),
     properties={
         "task": Str("The learning task; it fixes the output layer, loss and available metrics.", enum=TASKS,
-                    noun="task"),
+                    noun="task", max_length=32),
         "storage": STORAGE,
         "training": TRAINING,
         "validation": VALIDATION,

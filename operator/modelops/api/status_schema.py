@@ -29,11 +29,11 @@ GATE_RESULT = Obj(
     "The outcome of one gate bound.",
     properties={
         "metric": Str("Metric name."),
-        "kind": Str("min, max or maxRegression.", enum=("min", "max", "maxRegression")),
+        "kind": Str("Kind of bound: min, max or maxRegression.", enum=("min", "max", "maxRegression")),
         "value": Num("The candidate's value.", nullable=True),
         "bound": Num("The bound it was compared with."),
         "baseline": Num("The serving version's value on the same data (maxRegression).", nullable=True),
-        "diff": Num("candidate - baseline.", nullable=True),
+        "diff": Num("Change against the baseline: candidate - baseline.", nullable=True),
         "passed": Bool("Whether this bound passed."),
         "skipped": Bool("True when a change gate had no baseline."),
         "reason": Str("Why it failed or was skipped."),
@@ -45,7 +45,7 @@ DATASET_REF = Obj(
     properties={
         "uri": Str("Path or URL."),
         "labelColumn": Str("Label column."),
-        "format": Str("csv or npz.", enum=("csv", "npz")),
+        "format": Str("File format: csv or npz.", enum=("csv", "npz")),
         "role": Str("Why the stage reads it: training, retraining or monitoring data."),
         "maxRows": Int("At most this many rows are used (the most recent ones).", minimum=1),
         "weight": Num("Sample weight of its rows in training.", minimum=0.0),
@@ -55,7 +55,7 @@ DATASET_REF = Obj(
 FINGERPRINT = Obj(
     "What one dataset was when a stage read it: enough to tell whether a rerun would see the same data.",
     properties={
-        "role": Str("training, retraining or monitoring."),
+        "role": Str("Its role: training, retraining or monitoring data."),
         "uri": Str("Where it was read from."),
         "sha256": Str("SHA-256 of the file's bytes."),
         "rows": Int("Rows read.", minimum=0),
@@ -132,7 +132,8 @@ DRIFT = Obj(
         "maxPsi": Num("Largest Population Stability Index over the features."),
         "maxKs": Num("Largest two-sample KS statistic over the features."),
         "driftedFeature": Str("The feature with the largest drift."),
-        "features": Map("Per-feature drift (largest few).", values=Map("psi / ks.", values=Num("Value."))),
+        "features": Map("Per-feature drift (largest few).",
+                        values=Map("Statistic name (psi or ks) to value.", values=Num("Value."))),
     },
 )
 
@@ -174,15 +175,16 @@ STATUS = Obj(
             "The stage run in flight.",
             properties={
                 "id": Str("Deterministic run id, e.g. train-v3-a1."),
-                "name": Str("train, validate or evaluate.", enum=("train", "validate", "evaluate")),
+                "name": Str("The stage: train, validate or evaluate.", enum=("train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
-                "baselineVersion": Int("validate: the serving version it compares against.", minimum=1),
-                "track": Str("evaluate: the serving track it sends data to.", enum=("stable", "canary")),
+                "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
+                "track": Str("For evaluate, the serving track it sends data to.", enum=("stable", "canary")),
                 "dataset": DATASET_REF,
-                "extraDatasets": Arr("train: further data a retrain learns from.", items=DATASET_REF, max_items=8),
+                "extraDatasets": Arr("For train, further data a retrain learns from.", items=DATASET_REF,
+                                     max_items=8),
                 "challengeDataset": DATASET_REF,
-                "fingerprint": Arr("evaluate: datasets to fingerprint (what a retrain would read).",
+                "fingerprint": Arr("For evaluate, the datasets to fingerprint (what a retrain would read).",
                                    items=DATASET_REF, max_items=8),
             },
         ),

@@ -1,93 +1,191 @@
-"""Rules a schema cannot express: metric/task fit, bound consistency, cross-field requirements.
+"""Rules a schema's types and bounds cannot express: metric/task fit, bound consistency, cross-field needs.
 
-Each rule is a small function that appends `path: problem` messages; `semantic_errors` runs them all so a
-user sees every mistake in one go.
+Every rule is declared once (see `rules.py`): the CRD carries it as CEL so the API server rejects the
+apply with the field named, and `semantic_errors` runs the same rule in Python for `modelops run`,
+`modelops validate` and the operator (which reports InvalidSpec for anything admission let through,
+e.g. a CRD installed from an older release). Transition rules (fields that must not change once
+versions exist) need the stored object: the API server checks them on update, `transition_errors`
+offers the same check to callers that hold the previous document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from modelops.api.metrics import METRICS_BY_TASK, higher_is_better
+from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
+from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
 
-
-def _metric_fits_task(metric: str, task: str, path: str, errors: list[str]) -> None:
-    allowed = METRICS_BY_TASK.get(task, ())
-    if allowed and metric not in allowed:
-        errors.append(f'{path}: metric "{metric}" is not computed for task {task} '
-                      f"(expected one of {', '.join(allowed)})")
+# Child names are "<name>-<stage id>" (e.g. "churn-evaluate-v12-e345"); 40 leaves room within 63.
+MAX_NAME_LENGTH = 40
+DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-def _gates(spec: Spec, errors: list[str]) -> None:
-    """Every gate names a metric of the task and at least one consistent bound."""
-    for i, gate in enumerate(spec.get("validation", {}).get("gates", []) or []):
-        path = f"spec.validation.gates[{i}]"
-        _metric_fits_task(gate["metric"], spec["task"], f"{path}.metric", errors)
-        if all(gate.get(k) is None for k in ("min", "max", "maxRegression")):
-            errors.append(f"{path}: needs at least one of min, max or maxRegression")
-        lo, hi = gate.get("min"), gate.get("max")
-        if lo is not None and hi is not None and lo > hi:
-            errors.append(f"{path}.min: {lo:g} is greater than max {hi:g}")
+def _has(node: Mapping[str, Any], *keys: str) -> bool:
+    return all(node.get(k) is not None for k in keys)
 
 
-def _degradation_rules(spec: Spec, errors: list[str]) -> None:
-    """Exactly one bound per rule, pointing in the metric's bad direction."""
-    for i, rule in enumerate(spec.get("monitoring", {}).get("degradation", []) or []):
-        path = f"spec.monitoring.degradation[{i}]"
-        metric = rule["metric"]
-        _metric_fits_task(metric, spec["task"], f"{path}.metric", errors)
-        bounds = [k for k in ("min", "max", "maxDrop") if rule.get(k) is not None]
-        if len(bounds) != 1:
-            errors.append(f"{path}: needs exactly one of min, max or maxDrop (got {len(bounds)})")
-            continue
-        if metric not in METRICS_BY_TASK.get(spec["task"], ()):
-            continue
-        if bounds[0] == "min" and not higher_is_better(metric):
-            errors.append(f'{path}.min: "{metric}" is lower-is-better; a floor never fires, use max')
-        if bounds[0] == "max" and higher_is_better(metric):
-            errors.append(f'{path}.max: "{metric}" is higher-is-better; a ceiling never fires, use min')
+def _cel_list(values: Any) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in sorted(values)) + "]"
 
 
-def _model(spec: Spec, errors: list[str]) -> None:
-    """numClasses only makes sense for multiclass; val_loss needs a held-out split."""
-    training = spec.get("training", {})
-    if training.get("model", {}).get("numClasses") is not None and spec["task"] != "multiclass-classification":
-        errors.append("spec.training.model.numClasses: only allowed for task multiclass-classification")
-    hyper = training.get("hyperparameters", {})
-    early = hyper.get("earlyStopping", {})
-    if early.get("enabled") and early.get("monitor") == "val_loss" and not hyper.get("validationSplit"):
-        errors.append("spec.training.hyperparameters.earlyStopping.monitor: val_loss needs validationSplit > 0 "
-                      "(or monitor: loss)")
-    if training.get("command") == []:
-        errors.append("spec.training.command: must not be an empty list (omit it to use the worker image)")
+_BY_TASK_CEL = "{" + ", ".join(f"'{task}': {_cel_list(metrics)}" for task, metrics in METRICS_BY_TASK.items()) + "}"
+_EXPECTED_CEL = "{" + ", ".join(f"'{task}': '{', '.join(metrics)}'" for task, metrics in METRICS_BY_TASK.items()) + "}"
+_HIGHER_CEL = _cel_list(HIGHER_IS_BETTER)
+_LOWER_CEL = _cel_list(LOWER_IS_BETTER)
 
 
-def _serving(spec: Spec, errors: list[str]) -> None:
-    """A canary needs somewhere to go; a pinned version must be a plausible number."""
-    serving = spec.get("serving", {})
-    if serving.get("canary", {}).get("enabled") and not spec.get("monitoring", {}).get("dataset"):
-        errors.append("spec.serving.canary.enabled: a canary is promoted by an evaluation; "
-                      "set spec.monitoring.dataset")
+def _fits_task(item: Spec, spec: Spec) -> bool:
+    return item["metric"] in METRICS_BY_TASK.get(spec["task"], (item["metric"],))
 
 
-def _retraining(spec: Spec, errors: list[str]) -> None:
-    """Monitoring data can only be learned from when there is some; inputs are listed once."""
-    include = spec.get("retraining", {}).get("include") or []
-    if "monitoring" in include and not spec.get("monitoring", {}).get("dataset"):
-        errors.append("spec.retraining.include: monitoring needs spec.monitoring.dataset (the labelled data "
-                      "a retrain learns from)")
-    if len(set(include)) != len(include):
-        errors.append(f"spec.retraining.include: lists an input twice ({', '.join(include)})")
+_NOT_COMPUTED = ('metric "', Ref("g.metric", lambda item, spec: item["metric"]), '" is not computed for task ',
+                 Ref("self.task", lambda item, spec: spec["task"]), " (expected one of ",
+                 Ref(f"{_EXPECTED_CEL}[self.task]", lambda item, spec: ", ".join(METRICS_BY_TASK[spec["task"]])),
+                 ")")
+
+_DEGRADATION_BOUNDS = "[has(self.min), has(self.max), has(self.maxDrop)].filter(b, b).size()"
 
 
-RULES: tuple[Callable[[Spec, list[str]], None], ...] = (_gates, _degradation_rules, _model, _serving, _retraining)
+def _bound_count(rule: Spec) -> int:
+    return sum(rule.get(k) is not None for k in ("min", "max", "maxDrop"))
+
+
+RULES: tuple[AnyRule, ...] = (
+    # A gate on a metric the task never computes can never pass (or would silently never be checked).
+    ItemRule("gate-metric-fits-task", at="spec", items="validation.gates", field=".metric",
+             cel=f"g.metric in {_BY_TASK_CEL}[self.task]", check=_fits_task, message=_NOT_COMPUTED),
+    # A gate without a bound checks nothing.
+    Rule("gate-has-bound", at="spec.validation.gates[]",
+         cel="has(self.min) || has(self.max) || has(self.maxRegression)",
+         check=lambda gate: _has(gate, "min") or _has(gate, "max") or _has(gate, "maxRegression"),
+         message=("needs at least one of min, max or maxRegression",)),
+    # min above max rejects every candidate.
+    Rule("gate-min-below-max", at="spec.validation.gates[]", field=".min",
+         cel="!has(self.min) || !has(self.max) || self.min <= self.max",
+         check=lambda gate: not _has(gate, "min", "max") or gate["min"] <= gate["max"],
+         message=(Ref("self.min", lambda gate: gate["min"]), " is greater than max ",
+                  Ref("self.max", lambda gate: gate["max"]))),
+    # Degradation on a metric the evaluation does not compute would never fire.
+    ItemRule("degradation-metric-fits-task", at="spec", items="monitoring.degradation", field=".metric",
+             cel=f"g.metric in {_BY_TASK_CEL}[self.task]", check=_fits_task, message=_NOT_COMPUTED),
+    # One bound per rule keeps the reason in the status unambiguous.
+    Rule("degradation-one-bound", at="spec.monitoring.degradation[]", cel=f"{_DEGRADATION_BOUNDS} == 1",
+         check=lambda rule: _bound_count(rule) == 1,
+         message=("needs exactly one of min, max or maxDrop (got ", Ref(_DEGRADATION_BOUNDS, _bound_count), ")")),
+    # A floor on a lower-is-better metric (or a ceiling on a higher-is-better one) never fires.
+    Rule("degradation-floor-direction", at="spec.monitoring.degradation[]", field=".min",
+         cel=f"!has(self.min) || !(self.metric in {_LOWER_CEL})",
+         check=lambda rule: not _has(rule, "min") or rule["metric"] not in LOWER_IS_BETTER,
+         message=('"', Ref("self.metric", lambda rule: rule["metric"]),
+                  '" is lower-is-better; a floor never fires, use max')),
+    Rule("degradation-ceiling-direction", at="spec.monitoring.degradation[]", field=".max",
+         cel=f"!has(self.max) || !(self.metric in {_HIGHER_CEL})",
+         check=lambda rule: not _has(rule, "max") or rule["metric"] not in HIGHER_IS_BETTER,
+         message=('"', Ref("self.metric", lambda rule: rule["metric"]),
+                  '" is higher-is-better; a ceiling never fires, use min')),
+    # Only a multiclass output layer has a class count.
+    Rule("num-classes-multiclass-only", at="spec", field=".training.model.numClasses",
+         cel="!has(self.training.model) || !has(self.training.model.numClasses) "
+             "|| self.task == 'multiclass-classification'",
+         check=lambda spec: (spec["training"].get("model") or {}).get("numClasses") is None
+         or spec["task"] == "multiclass-classification",
+         message=("only allowed for task multiclass-classification",)),
+    # Early stopping on val_loss needs held-out rows to compute it.
+    Rule("val-loss-needs-split", at="spec.training.hyperparameters", field=".earlyStopping.monitor",
+         cel="!has(self.earlyStopping) || !has(self.earlyStopping.enabled) || !self.earlyStopping.enabled "
+             "|| !has(self.earlyStopping.monitor) || self.earlyStopping.monitor != 'val_loss' "
+             "|| (has(self.validationSplit) && self.validationSplit > 0.0)",
+         check=lambda hyper: not (hyper.get("earlyStopping") or {}).get("enabled")
+         or hyper["earlyStopping"].get("monitor") != "val_loss" or bool(hyper.get("validationSplit")),
+         message=("val_loss needs validationSplit > 0 (or monitor: loss)",)),
+    # An empty command would start a container that runs nothing.
+    Rule("command-not-empty", at="spec.training", field=".command",
+         cel="!has(self.command) || size(self.command) > 0",
+         check=lambda training: training.get("command") != [],
+         message=("must not be an empty list (omit it to use the worker image)",)),
+    # A canary is promoted or rolled back by an evaluation, which needs live data.
+    Rule("canary-needs-monitoring", at="spec", field=".serving.canary.enabled",
+         cel="!has(self.serving) || !has(self.serving.canary) || !has(self.serving.canary.enabled) "
+             "|| !self.serving.canary.enabled "
+             "|| (has(self.monitoring) && has(self.monitoring.dataset))",
+         check=lambda spec: not (spec.get("serving") or {}).get("canary", {}).get("enabled")
+         or _has(spec.get("monitoring") or {}, "dataset"),
+         message=("a canary is promoted by an evaluation; set spec.monitoring.dataset",)),
+    # The HPA rejects minReplicas above maxReplicas only after the ModelDeployment was accepted.
+    Rule("autoscaling-min-below-max", at="spec.serving.autoscaling", field=".minReplicas",
+         cel="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
+         check=lambda scaling: not _has(scaling, "minReplicas", "maxReplicas")
+         or scaling["minReplicas"] <= scaling["maxReplicas"],
+         message=(Ref("self.minReplicas", lambda scaling: scaling["minReplicas"]), " is greater than maxReplicas ",
+                  Ref("self.maxReplicas", lambda scaling: scaling["maxReplicas"]))),
+    # CPU utilization is measured against the request; without one the HPA never scales.
+    Rule("autoscaling-needs-cpu-request", at="spec.serving", field=".autoscaling.enabled",
+         cel="!has(self.autoscaling) || !has(self.autoscaling.enabled) || !self.autoscaling.enabled "
+             "|| (has(self.resources) && has(self.resources.requests) && 'cpu' in self.resources.requests)",
+         check=lambda serving: not (serving.get("autoscaling") or {}).get("enabled")
+         or "cpu" in ((serving.get("resources") or {}).get("requests") or {}),
+         message=("CPU utilization is measured against spec.serving.resources.requests.cpu; set it",)),
+    # Child objects (Services, Jobs) are named after the resource, and Service names must be DNS labels.
+    Rule("name-is-dns-label", at="", field=".metadata.name",
+         cel=f"self.metadata.name.matches('{DNS_LABEL}')",
+         check=lambda doc: re.fullmatch(DNS_LABEL, doc["metadata"]["name"]) is not None,
+         message=("'", Ref("self.metadata.name", lambda doc: doc["metadata"]["name"]),
+                  "' is not a DNS label (lower-case letters, digits and '-')")),
+    # Child names append a suffix ("-evaluate-v12-e345") and must stay within 63 characters.
+    Rule("name-leaves-room-for-suffixes", at="", field=".metadata.name",
+         cel=f"!self.metadata.name.matches('{DNS_LABEL}') || size(self.metadata.name) <= {MAX_NAME_LENGTH}",
+         check=lambda doc: re.fullmatch(DNS_LABEL, doc["metadata"]["name"]) is None
+         or len(doc["metadata"]["name"]) <= MAX_NAME_LENGTH,
+         message=("'", Ref("self.metadata.name", lambda doc: doc["metadata"]["name"]),
+                  f"' is longer than {MAX_NAME_LENGTH} characters (child Jobs and Services append a suffix)")),
+    # A retrain can only learn from monitoring data that exists.
+    Rule("retraining-monitoring-needs-data", at="spec", field=".retraining.include",
+         cel="!has(self.retraining) || !has(self.retraining.include) || !('monitoring' in self.retraining.include) "
+             "|| (has(self.monitoring) && has(self.monitoring.dataset))",
+         check=lambda spec: "monitoring" not in ((spec.get("retraining") or {}).get("include") or [])
+         or _has(spec.get("monitoring") or {}, "dataset"),
+         message=("monitoring needs spec.monitoring.dataset (the labelled data a retrain learns from)",)),
+    # Each input once: a repeated entry would read like a weight, which it is not.
+    Rule("retraining-inputs-once", at="spec.retraining", field=".include",
+         cel="!has(self.include) || self.include.all(x, self.include.exists_one(y, y == x))",
+         check=lambda retraining: len(set(retraining.get("include") or [])) == len(retraining.get("include") or []),
+         message=("lists an input twice",)),
+    # Versions already trained belong to this task; other tasks' gates and metrics would not apply.
+    Rule("task-fixed-once-trained", at="", field=".spec.task", transition=True,
+         cel="self.spec.task == oldSelf.spec.task || !has(oldSelf.status) || !has(oldSelf.status.latestVersion) "
+             "|| oldSelf.status.latestVersion == 0",
+         check=lambda new, old: new["spec"]["task"] == old["spec"]["task"]
+         or not (old.get("status") or {}).get("latestVersion"),
+         message=("cannot change once versions exist (create a new ModelDeployment)",)),
+    # Every version's files live on this claim; another claim would orphan them.
+    Rule("storage-fixed-once-trained", at="", field=".spec.storage.persistentVolumeClaim", transition=True,
+         cel="self.spec.storage.persistentVolumeClaim == oldSelf.spec.storage.persistentVolumeClaim "
+             "|| !has(oldSelf.status) || !has(oldSelf.status.latestVersion) || oldSelf.status.latestVersion == 0",
+         check=lambda new, old: new["spec"]["storage"]["persistentVolumeClaim"]
+         == old["spec"]["storage"]["persistentVolumeClaim"] or not (old.get("status") or {}).get("latestVersion"),
+         message=("cannot change once versions exist: they live on this claim",)),
+)
+
+SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
+METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)
+TRANSITION_RULES = tuple(r for r in RULES if isinstance(r, Rule) and r.transition)
 
 
 def semantic_errors(spec: Spec) -> list[str]:
-    errors: list[str] = []
-    for rule in RULES:
-        rule(spec, errors)
-    return errors
+    """Every violated rule of a (defaulted) spec, each message starting with its field path."""
+    document = {"spec": spec}
+    return [error for rule in SPEC_RULES for error in rule_errors(rule, document)]
+
+
+def metadata_errors(document: Mapping[str, Any]) -> list[str]:
+    """Rules on the resource's name (the caller has checked it is a string)."""
+    return [error for rule in METADATA_RULES for error in rule_errors(rule, document)]
+
+
+def transition_errors(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[str]:
+    """Violations of the rules that compare a whole resource with its stored predecessor."""
+    return [error for rule in TRANSITION_RULES for error in rule_errors(rule, new, old)]

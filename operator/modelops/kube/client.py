@@ -30,6 +30,8 @@ _KINDS: dict[str, tuple[str, str]] = {
     "Event": ("/api/v1", "events"),
     "Job": ("/apis/batch/v1", "jobs"),
     "Deployment": ("/apis/apps/v1", "deployments"),
+    "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
+    "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
     "ModelDeployment": (f"/apis/{API_GROUP}/{API_VERSION}", PLURAL),
 }
 

@@ -23,6 +23,7 @@ from modelops.kube.builders.config import (
     stage_config_map_name,
 )
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
+from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
     REST_PORT,
     build_service,
@@ -152,7 +153,16 @@ class Executor:
                                ("Service", serving_object_name(owner, "canary")),
                                ("ConfigMap", serving_config_map_name(owner, "canary"))):
                 self.api.delete(kind, owner.namespace, name)
+        self._apply_serving_policies(owner, spec, canary=action.canary is not None)
         return ServingObserved(ready_versions(deployments), {"stable": action.stable, "canary": action.canary})
+
+    def _apply_serving_policies(self, owner: Owner, spec: Mapping[str, Any], canary: bool) -> None:
+        """Autoscalers and the disruption budget (builders/resilience.py): apply the wanted, drop the rest."""
+        desired, stale = serving_policies(owner, spec, canary)
+        for obj in desired:
+            self._create_or_update(obj, {"metadata": {"labels": obj["metadata"]["labels"]}, "spec": obj["spec"]})
+        for kind, name in stale:
+            self.api.delete(kind, owner.namespace, name)
 
     def _apply_track(self, owner: Owner, spec: Mapping[str, Any], track: str, version: int) -> dict[str, Any]:
         config_map = build_serving_config_map(owner, spec, track, version)

@@ -28,6 +28,8 @@ class OperatorMetrics:
                                   ["namespace", "name", "metric"], registry=self.registry)
         self.drift = Gauge("modelops_drift", "Largest feature drift in the latest evaluation.",
                            ["namespace", "name", "statistic"], registry=self.registry)
+        self.retrained = Gauge("modelops_retrained_versions", "Versions trained because the serving model degraded.",
+                               ["namespace", "name"], registry=self.registry)
         self.stage_duration = Histogram(
             "modelops_stage_duration_seconds", "Wall-clock time of stage Jobs, start to result.",
             ["stage", "outcome"], registry=self.registry,
@@ -50,6 +52,8 @@ class OperatorMetrics:
             for metric, value in (record.get("metrics") or {}).items():
                 if isinstance(value, (int, float)):
                     self.quality.labels(namespace, name, str(record.get("version")), metric).set(value)
+        versions = status.get("versions") or []
+        self.retrained.labels(namespace, name).set(sum(1 for r in versions if r.get("trigger") == "Degradation"))
         evaluation = status.get("lastEvaluation") or {}
         for metric, value in (evaluation.get("metrics") or {}).items():
             if isinstance(value, (int, float)):
@@ -61,7 +65,7 @@ class OperatorMetrics:
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted deployment's series so dashboards do not show ghosts."""
-        for gauge in (self.phase, self.serving_version, self.quality, self.live_quality, self.drift):
+        for gauge in (self.phase, self.serving_version, self.quality, self.live_quality, self.drift, self.retrained):
             for labels in list(gauge._metrics):  # prometheus_client keeps label tuples here
                 if labels[:2] == (namespace, name):
                     gauge.remove(*labels)

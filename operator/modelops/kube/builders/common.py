@@ -70,6 +70,14 @@ def labels(owner: Owner, stage: str, version: int | None = None, **extra: str) -
     return result
 
 
+def serving_selector(owner: Owner, track: str | None = None) -> dict[str, str]:
+    """Serving pod selector; never includes the version (selectors are immutable, versions change)."""
+    result = {APP_NAME: owner.name, DEPLOYMENT_LABEL: owner.name, STAGE_LABEL: "serve"}
+    if track:
+        result[TRACK_LABEL] = track
+    return result
+
+
 def owner_references(owner: Owner) -> list[dict[str, Any]]:
     """Controller reference to the ModelDeployment: the garbage collector deletes children with it."""
     return [{

@@ -11,12 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.kube.builders.common import (
-    APP_NAME,
     CONFIG_HASH_ANNOTATION,
     DEFAULT_SCRATCH_PATH,
-    DEPLOYMENT_LABEL,
     SERVING_UID,
-    STAGE_LABEL,
     TRACK_LABEL,
     Owner,
     clean_resources,
@@ -27,6 +24,7 @@ from modelops.kube.builders.common import (
     model_volume,
     pod_security_context,
     scratch_env,
+    serving_selector,
     tmp_volume,
 )
 from modelops.kube.builders.config import (
@@ -37,6 +35,7 @@ from modelops.kube.builders.config import (
     serving_config_map_name,
     serving_object_name,
 )
+from modelops.kube.builders.resilience import autoscaling_enabled, container_lifecycle, pod_resilience
 
 GRPC_PORT = 8500
 REST_PORT = 8501
@@ -51,14 +50,6 @@ def serving_args(poll_seconds: int = 30) -> list[str]:
         f"--model_config_file_poll_wait_seconds={poll_seconds}",
         f"--monitoring_config_file={SERVING_CONFIG_DIR}/{MONITORING_CONFIG_KEY}",
     ]
-
-
-def selector(owner: Owner, track: str | None = None) -> dict[str, str]:
-    """Pod selector; never includes the version (selectors are immutable, versions change)."""
-    result = {APP_NAME: owner.name, DEPLOYMENT_LABEL: owner.name, STAGE_LABEL: "serve"}
-    if track:
-        result[TRACK_LABEL] = track
-    return result
 
 
 def replicas_for(spec: Mapping[str, Any], track: str) -> int:
@@ -96,14 +87,18 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
             {"name": "tmp", "mountPath": scratch_path},
         ],
         "securityContext": container_security_context(),
+        "lifecycle": container_lifecycle(),
     }
+    deployment_spec: dict[str, Any] = {}
+    if not autoscaling_enabled(spec):  # else the HorizontalPodAutoscaler owns the replica count
+        deployment_spec["replicas"] = replicas_for(spec, track)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(owner, name, object_labels),
         "spec": {
-            "replicas": replicas_for(spec, track),
-            "selector": {"matchLabels": selector(owner, track)},
+            **deployment_spec,
+            "selector": {"matchLabels": serving_selector(owner, track)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
                 "metadata": {
@@ -115,6 +110,7 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": pod_security_context(SERVING_UID),
+                    **pod_resilience(owner, spec, track),
                     "containers": [container],
                     "volumes": [
                         model_volume(spec),
@@ -137,7 +133,7 @@ def build_service(owner: Owner, track: str = "stable") -> dict[str, Any]:
         "metadata": metadata(owner, serving_object_name(owner, track), object_labels),
         "spec": {
             "type": "ClusterIP",
-            "selector": selector(owner, "canary" if track == "canary" else None),
+            "selector": serving_selector(owner, "canary" if track == "canary" else None),
             "ports": [
                 {"name": "http", "port": REST_PORT, "targetPort": REST_PORT, "protocol": "TCP"},
                 {"name": "grpc", "port": GRPC_PORT, "targetPort": GRPC_PORT, "protocol": "TCP"},

@@ -1,0 +1,128 @@
+"""One invalid ModelDeployment per rule of api/validation.py, shared by the unit and the API-server tests.
+
+Each case breaks exactly one rule of the binary-classification sample, and names the field the Python
+check reports and the field the API server reports (the same, except for rules on list items that need
+the task: CEL's fieldPath cannot carry an index, so the server names the list).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from support.controlplane import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "manifests" / "samples" / "binary-classification.yaml"
+
+
+def base_document() -> dict[str, Any]:
+    return yaml.safe_load(SAMPLE.read_text())
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    mutate: Callable[[dict[str, Any]], None]
+    field: str  # as `modelops validate` names it
+    api_field: str  # as the API server names it
+    message: str  # the exact message both print after the field
+
+    def document(self, name: str, namespace: str) -> dict[str, Any]:
+        doc = copy.deepcopy(base_document())
+        doc["metadata"] = {"name": name, "namespace": namespace}
+        self.mutate(doc)
+        return doc
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(doc: dict[str, Any]) -> None:
+        *parents, leaf = [int(p) if p.isdigit() else p for p in path.split(".")]
+        node: Any = doc
+        for key in parents:
+            node = node[key]
+        node[leaf] = copy.deepcopy(value)
+    return mutate
+
+
+def _canary_without_monitoring(doc: dict[str, Any]) -> None:
+    doc["spec"]["serving"]["canary"]["enabled"] = True
+    del doc["spec"]["monitoring"]["dataset"]
+
+
+def _monitoring_retrain_without_data(doc: dict[str, Any]) -> None:
+    doc["spec"]["retraining"]["include"] = ["training", "monitoring"]
+    del doc["spec"]["monitoring"]["dataset"]
+
+
+def _autoscaled_without_cpu(doc: dict[str, Any]) -> None:
+    doc["spec"]["serving"]["autoscaling"] = {"enabled": True}
+    doc["spec"]["serving"]["resources"] = {"requests": {"memory": "1Gi"}}
+
+
+GATES = "spec.validation.gates"
+RULES = "spec.monitoring.degradation"
+EXPECTED_BINARY = "accuracy, precision, recall, f1, auc, loss"
+
+CASES = (
+    Case("gate-metric-fits-task", _set(f"{GATES}.0", {"metric": "rmse", "min": 0.1}), f"{GATES}[0].metric", GATES,
+         f'metric "rmse" is not computed for task binary-classification (expected one of {EXPECTED_BINARY})'),
+    Case("gate-has-bound", _set(f"{GATES}.1", {"metric": "auc"}), f"{GATES}[1]", f"{GATES}[1]",
+         "needs at least one of min, max or maxRegression"),
+    Case("gate-min-below-max", _set(f"{GATES}.1", {"metric": "auc", "min": 0.9, "max": 0.8}), f"{GATES}[1].min",
+         f"{GATES}[1].min", "0.9 is greater than max 0.8"),
+    Case("degradation-metric-fits-task", _set(f"{RULES}.1", {"metric": "mae", "maxDrop": 0.1}),
+         f"{RULES}[1].metric", RULES,
+         f'metric "mae" is not computed for task binary-classification (expected one of {EXPECTED_BINARY})'),
+    Case("degradation-one-bound", _set(f"{RULES}.1", {"metric": "accuracy", "min": 0.5, "maxDrop": 0.1}),
+         f"{RULES}[1]", f"{RULES}[1]", "needs exactly one of min, max or maxDrop (got 2)"),
+    Case("degradation-floor-direction", _set(f"{RULES}.0", {"metric": "loss", "min": 0.5}), f"{RULES}[0].min",
+         f"{RULES}[0].min", '"loss" is lower-is-better; a floor never fires, use max'),
+    Case("degradation-ceiling-direction", _set(f"{RULES}.0", {"metric": "accuracy", "max": 0.9}),
+         f"{RULES}[0].max", f"{RULES}[0].max", '"accuracy" is higher-is-better; a ceiling never fires, use min'),
+    Case("num-classes-multiclass-only", _set("spec.training.model.numClasses", 3),
+         "spec.training.model.numClasses", "spec.training.model.numClasses",
+         "only allowed for task multiclass-classification"),
+    Case("val-loss-needs-split", _set("spec.training.hyperparameters.validationSplit", 0),
+         "spec.training.hyperparameters.earlyStopping.monitor",
+         "spec.training.hyperparameters.earlyStopping.monitor",
+         "val_loss needs validationSplit > 0 (or monitor: loss)"),
+    Case("command-not-empty", _set("spec.training.command", []), "spec.training.command", "spec.training.command",
+         "must not be an empty list (omit it to use the worker image)"),
+    Case("canary-needs-monitoring", _canary_without_monitoring, "spec.serving.canary.enabled",
+         "spec.serving.canary.enabled", "a canary is promoted by an evaluation; set spec.monitoring.dataset"),
+    Case("autoscaling-min-below-max", _set("spec.serving.autoscaling", {"enabled": True, "minReplicas": 4,
+                                                                       "maxReplicas": 2}),
+         "spec.serving.autoscaling.minReplicas", "spec.serving.autoscaling.minReplicas",
+         "4 is greater than maxReplicas 2"),
+    Case("autoscaling-needs-cpu-request", _autoscaled_without_cpu,
+         "spec.serving.autoscaling.enabled", "spec.serving.autoscaling.enabled",
+         "CPU utilization is measured against spec.serving.resources.requests.cpu; set it"),
+    Case("retraining-monitoring-needs-data", _monitoring_retrain_without_data, "spec.retraining.include",
+         "spec.retraining.include", "monitoring needs spec.monitoring.dataset (the labelled data a retrain learns from)"),
+    Case("retraining-inputs-once", _set("spec.retraining.include", ["training", "training"]),
+         "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
+)
+
+# A name the API server accepts for objects in general (a DNS subdomain) but not for ours.
+DOTTED_NAME = "churn.model"
+LONG_NAME = "churn-" + "x" * 35
+
+CASES = (
+    *CASES,
+    Case("name-is-dns-label", _set("metadata.name", DOTTED_NAME), "metadata.name", "metadata.name",
+         f"'{DOTTED_NAME}' is not a DNS label (lower-case letters, digits and '-')"),
+    Case("name-leaves-room-for-suffixes", _set("metadata.name", LONG_NAME), "metadata.name", "metadata.name",
+         f"'{LONG_NAME}' is longer than 40 characters (child Jobs and Services append a suffix)"),
+)
+
+# Fields that must not change once versions exist: (rule, spec path, new value, field, message).
+TRANSITIONS = (
+    ("task-fixed-once-trained", "spec.task", "regression", "spec.task",
+     "cannot change once versions exist (create a new ModelDeployment)"),
+    ("storage-fixed-once-trained", "spec.storage.persistentVolumeClaim", "other-claim",
+     "spec.storage.persistentVolumeClaim", "cannot change once versions exist: they live on this claim"),
+)
