@@ -73,7 +73,16 @@ def _serving(spec: Spec, errors: list[str]) -> None:
                       "set spec.monitoring.dataset")
 
 
-RULES: tuple[Callable[[Spec, list[str]], None], ...] = (_gates, _degradation_rules, _model, _serving)
+def _drift(spec: Spec, errors: list[str]) -> None:
+    """A threshold on a bounded effect size (js, ks: 0..1) above 1 could never be reached."""
+    drift = spec.get("monitoring", {}).get("drift", {})
+    threshold, metric = drift.get("threshold"), drift.get("metric", "psi")
+    if threshold is not None and metric in ("js", "ks") and threshold > 1:
+        errors.append(f"spec.monitoring.drift.threshold: {threshold:g} is above 1, the largest {metric} "
+                      "possible; no feature could ever drift")
+
+
+RULES: tuple[Callable[[Spec, list[str]], None], ...] = (_gates, _degradation_rules, _model, _serving, _drift)
 
 
 def semantic_errors(spec: Spec) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from modelops.api.durations import parse_duration
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
+from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.model import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
@@ -59,9 +60,10 @@ def _validate_trained_candidate(d: Draft) -> bool:
 
 
 def _retrain_when_degraded(d: Draft) -> bool:
-    """Guards recovery: policy Retrain, the serving version is degraded, attempts and cooldown allow it."""
+    """Guards recovery: the serving version is degraded by a rule whose policy (onDegradation for quality,
+    onDrift for drift) is Retrain, and attempts and cooldown allow it."""
     monitoring = d.spec.get("monitoring", {})
-    if (monitoring.get("onDegradation", "Retrain") != "Retrain" or not condition_is_true(d.status, "Degraded")
+    if (not retrain_wanted(monitoring, d.status.get("lastEvaluation")) or not condition_is_true(d.status, "Degraded")
             or d.status.get("candidateVersion") is not None or d.status.get("failure")
             or d.spec.get("serving", {}).get("pinnedVersion") is not None):
         return False
