@@ -17,8 +17,8 @@ P_VALUES = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_siz
 @given(P_VALUES, st.floats(min_value=0.001, max_value=0.5))
 def test_benjamini_hochberg_rejects_exactly_the_step_up_set(p: list[float], alpha: float) -> None:
     m = len(p)
-    # The textbook rule: reject the k smallest, k the largest rank with p(k) <= k * alpha / m.
-    k = max((i + 1 for i in range(m) if p[i] <= (i + 1) * alpha / m), default=0)
+    # The textbook rule: reject the k smallest, k the largest rank with p(k) * m / k <= alpha.
+    k = max((i + 1 for i in range(m) if p[i] * m / (i + 1) <= alpha), default=0)
     adjusted = adjusted_p_values(p, m, "benjamini-hochberg")
     assert [q <= alpha for q in adjusted] == [i < k for i in range(m)]
     assert adjusted == sorted(adjusted) and all(0.0 <= q <= 1.0 for q in adjusted)
@@ -132,3 +132,13 @@ def test_inconclusive_drift_never_degrades() -> None:
     d.evaluate(metrics={"accuracy": 0.89}, drift=measured_drift([1e-12] * 13, rows=12), rows=12)
     assert d.status["lastEvaluation"]["drift"]["verdict"] == "Inconclusive"
     assert d.status["phase"] == "Serving" and conditions(d.status)["Degraded"] == "False"
+
+
+def test_every_verdict_has_the_same_keys() -> None:
+    # The operator merge-patches status: a key missing from a later verdict would keep a stale value.
+    verdicts = [judge_drift(RULE, measured_drift([1e-9, 0.5])), judge_drift(RULE, measured_drift([0.5, 0.6])),
+                judge_drift(RULE, measured_drift([1e-9], rows=3)), judge_drift({**RULE, "enabled": False},
+                                                                            measured_drift([1e-9]))]
+    assert [v["verdict"] for v in verdicts] == ["Drifted", "NoDrift", "Inconclusive", "Disabled"]
+    assert all(set(v) == set(verdicts[0]) for v in verdicts)
+    assert verdicts[2]["drifted"] == 0 and verdicts[2]["features"][0]["drifted"] is False

@@ -47,40 +47,40 @@ def _effect_ok(effects: Sequence[float | None], rank: int, threshold: float | No
     return float(effects[rank]) >= threshold  # type: ignore[arg-type]
 
 
-def _inconclusive(base: dict[str, Any], message: str) -> dict[str, Any]:
-    return {**base, "verdict": "Inconclusive", "message": message}
-
-
 def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
     """status.lastEvaluation.drift: the verdict, its numbers and the top features, from one evaluation."""
     alpha, method = float(rule.get("alpha", 0.05)), str(rule.get("correction", "benjamini-hochberg"))
     metric, threshold = str(rule.get("metric", "psi")), rule.get("threshold", DEFAULT_THRESHOLD)
-    base: dict[str, Any] = {k: measured[k] for k in ("maxPsi", "maxJs", "maxKs", "driftedFeature") if k in measured}
-    base.update(alpha=alpha, correction=method)
+    top = [dict(f) for f in (measured.get("features") or [])[:TOP_FEATURES]]
+    # Every verdict has the same keys: a merge patch of status then leaves no stale numbers behind.
+    base: dict[str, Any] = {
+        "rows": int(measured.get("rows", 0)), "tested": int(measured.get("tested", 0)), "drifted": 0,
+        "driftedShare": 0.0, "alpha": alpha, "correction": method,
+        "features": [{**f, "adjustedPValue": None, "drifted": False} for f in top],
+        **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs", "driftedFeature") if k in measured},
+    }
+    rows, tested, min_rows = base["rows"], base["tested"], int(rule.get("minRows", 30))
+    ranked = measured.get("ranked")
     if not rule.get("enabled", True):
         return {**base, "verdict": "Disabled", "message": "drift.enabled is false"}
-    ranked = measured.get("ranked")
     if not isinstance(ranked, Mapping):
-        return _inconclusive(base, "the evaluation reported no per-feature drift tests")
-    rows, tested = int(measured.get("rows", 0)), int(measured.get("tested", 0))
-    min_rows = int(rule.get("minRows", 30))
-    base.update(rows=rows, tested=tested)
+        return {**base, "verdict": "Inconclusive", "message": "the evaluation reported no per-feature drift tests"}
     if rows < min_rows:
-        return _inconclusive(base, f"{rows} live rows < drift.minRows {min_rows}: too few to tell drift from chance")
+        return {**base, "verdict": "Inconclusive",
+                "message": f"{rows} live rows < drift.minRows {min_rows}: too few to tell drift from chance"}
     if tested == 0:
-        return _inconclusive(base, "no feature could be tested")
+        return {**base, "verdict": "Inconclusive", "message": "no feature could be tested"}
     p_values = [float(p) for p in ranked.get("pValue") or []]
     adjusted = adjusted_p_values(p_values, tested, method)
     effects = list(ranked.get(metric) or [])
     drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(effects, i, threshold)]
     needed = required_drifted(tested, float(rule.get("minDriftedShare", 0.0)))
-    features = [{**dict(f), "adjustedPValue": adjusted[i] if i < len(adjusted) else None, "drifted": i in drifted}
-                for i, f in enumerate((measured.get("features") or [])[:TOP_FEATURES])]
-    verdict = "Drifted" if len(drifted) >= needed else "NoDrift"
+    features = [{**f, "adjustedPValue": adjusted[i] if i < len(adjusted) else None, "drifted": i in drifted}
+                for i, f in enumerate(top)]
     names = [f["name"] for f in features if f["drifted"]]
     floor = f", {metric} >= {threshold:g}" if threshold else ""
     more = f" and {len(drifted) - len(names)} more" if len(drifted) > len(names) else ""
     message = (f"{len(drifted)} of {tested} features drifted (dataset drift needs {needed}) at alpha {alpha:g} "
                f"({method}{floor})" + (f": {', '.join(names)}{more}" if names else ""))
-    return {**base, "verdict": verdict, "message": message, "drifted": len(drifted),
-            "driftedShare": round(len(drifted) / tested, 4), "features": features}
+    return {**base, "verdict": "Drifted" if len(drifted) >= needed else "NoDrift", "message": message,
+            "drifted": len(drifted), "driftedShare": round(len(drifted) / tested, 4), "features": features}
