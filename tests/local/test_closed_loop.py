@@ -68,7 +68,7 @@ def test_degradation_retrains_and_serves_the_new_version(deployment: LocalDeploy
                                   lambda s: last_evaluation(s).get("version") == 1 and "degraded" in last_evaluation(s))
     evaluation = last_evaluation(healthy)
     assert evaluation["degraded"] is False and evaluation["metrics"]["accuracy"] >= 0.8
-    assert evaluation["drift"]["maxPsi"] < 0.25
+    assert evaluation["drift"]["maxPsi"] < 0.25 and evaluation["drift"]["verdict"] == "NoDrift"
     assert condition(healthy, "Degraded")["status"] == "False"
     assert deployment.predict()["predictions"] and deployment.available_versions() == [1]
 
@@ -76,6 +76,7 @@ def test_degradation_retrains_and_serves_the_new_version(deployment: LocalDeploy
     degraded = deployment.wait_for("degradation", lambda s: last_evaluation(s).get("degraded") is True)
     assert condition(degraded, "Degraded")["status"] == "True"
     assert any("drift" in reason for reason in last_evaluation(degraded)["reasons"])
+    assert last_evaluation(degraded)["drift"]["verdict"] == "Drifted"
     assert degraded["servingVersion"] == 1  # the degraded version keeps serving while we retrain
 
     served = deployment.wait_for("version 2 serving",

@@ -102,7 +102,11 @@ CASES = (
          "spec.serving.autoscaling.enabled", "spec.serving.autoscaling.enabled",
          "CPU utilization is measured against spec.serving.resources.requests.cpu; set it"),
     Case("retraining-monitoring-needs-data", _monitoring_retrain_without_data, "spec.retraining.include",
-         "spec.retraining.include", "monitoring needs spec.monitoring.dataset (the labelled data a retrain learns from)"),
+         "spec.retraining.include",
+         "monitoring needs spec.monitoring.dataset (the labelled data a retrain learns from)"),
+    Case("drift-threshold-reachable", _set("spec.monitoring.drift", {"metric": "ks", "threshold": 1.5}),
+         "spec.monitoring.drift.threshold", "spec.monitoring.drift.threshold",
+         "1.5 is above 1, the largest ks possible; no feature could ever drift"),
     Case("retraining-inputs-once", _set("spec.retraining.include", ["training", "training"]),
          "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
 )

@@ -116,3 +116,15 @@ def started(decision: Decision) -> list[StartStage]:
 
 def conditions(status: dict[str, Any]) -> dict[str, str]:
     return {c["type"]: c["status"] for c in status.get("conditions", [])}
+
+
+def measured_drift(p_values: list[float], psi: list[float] | None = None, rows: int = 500) -> dict[str, Any]:
+    """The evaluate stage's drift summary for features f0, f1, ... with these p-values (ascending)."""
+    p_values = sorted(p_values)
+    psi = psi if psi is not None else [0.5] * len(p_values)
+    features = [{"name": f"f{i}", "type": "numeric", "test": "ks", "statistic": 0.1, "pValue": p, "psi": e,
+                 "js": 0.1, "ks": 0.1} for i, (p, e) in enumerate(zip(p_values, psi, strict=True))]
+    return {"rows": rows, "tested": len(p_values),
+            "ranked": {"pValue": p_values, "psi": psi, "js": [0.1] * len(psi), "ks": [0.1] * len(psi)},
+            "features": features[:5], "maxPsi": max(psi, default=0.0), "maxKs": 0.1, "maxJs": 0.1,
+            "driftedFeature": "f0" if p_values else None}

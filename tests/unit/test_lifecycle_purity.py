@@ -1,4 +1,4 @@
-"""The lifecycle core stays pure: no kopf, kubernetes, tensorflow, network or file I/O imports."""
+"""The lifecycle core stays pure: no kopf, kubernetes, tensorflow, numeric libraries, network or file I/O imports."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import modelops.lifecycle
 
 LIFECYCLE = Path(modelops.lifecycle.__file__).parent
 FORBIDDEN = {"kopf", "kubernetes", "tensorflow", "keras", "aiohttp", "requests", "urllib", "socket", "subprocess",
-             "os", "shutil", "pathlib", "io", "asyncio", "threading", "time", "random"}
+             "os", "shutil", "pathlib", "io", "asyncio", "threading", "time", "random", "numpy", "scipy"}
 
 
 def _imported_roots(path: Path) -> set[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lifecycle_helpers import GOOD, Driver, conditions, sample_spec, started
+from lifecycle_helpers import GOOD, Driver, conditions, measured_drift, sample_spec, started
 
 from modelops.lifecycle import ApplyServing, CancelStage, DeleteVersion, EmitEvent, Reconcile
 from modelops.lifecycle.records import find_version
@@ -106,7 +106,7 @@ def test_scheduled_evaluation_waits_for_the_interval() -> None:
 def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
     d = Driver(sample_spec())
     d.to_serving()
-    d.evaluate(metrics={"accuracy": 0.89}, drift={"maxPsi": 0.05, "maxKs": 0.1, "driftedFeature": "f0"}, rows=100)
+    d.evaluate(metrics={"accuracy": 0.89}, drift=measured_drift([0.2, 0.6, 0.9], psi=[0.05] * 3), rows=100)
     assert d.status["phase"] == "Serving"
     assert conditions(d.status)["Degraded"] == "False"
     assert d.status["lastEvaluation"]["rows"] == 100
@@ -117,7 +117,7 @@ def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
     [
         ({"accuracy": 0.70}, {}, "QualityBelowFloor"),
         ({"accuracy": 0.84}, {}, "QualityDropped"),  # 0.9 - 0.84 = 0.06 > maxDrop 0.05
-        ({"accuracy": 0.89}, {"maxPsi": 0.4, "driftedFeature": "tenure"}, "DataDrift"),
+        ({"accuracy": 0.89}, measured_drift([1e-6, 0.4, 0.8], psi=[0.4, 0.01, 0.01]), "DataDrift"),
     ],
 )
 def test_each_degradation_rule_triggers_retraining(metrics: dict, drift: dict, reason: str) -> None:

@@ -51,13 +51,17 @@ def test_shifted_monitoring_data_drifts_and_degrades(binary_versions, served, wo
                      root=binary_versions.root, endpoint=served)
     assert calm.result["drift"]["maxPsi"] < 0.25 and calm.result["drift"]["maxKs"] < 0.15
     assert shifted.result["drift"]["maxPsi"] > 1.0 and shifted.result["drift"]["maxKs"] > 0.4
-    assert set(shifted.result["drift"]["features"]) == set(names)
-    assert shifted.result["drift"]["driftedFeature"] in names
+    # the summary: every feature's p-value for the lifecycle's correction, the top five by name
+    summary = shifted.result["drift"]
+    assert summary["rows"] == 400 and summary["tested"] == len(names) == len(summary["ranked"]["pValue"])
+    assert max(summary["ranked"]["pValue"]) < 1e-6 < min(calm.result["drift"]["ranked"]["pValue"])
+    assert len(summary["features"]) == 5 and summary["driftedFeature"] in names
     assert shifted.result["metrics"]["accuracy"] < calm.result["metrics"]["accuracy"] - 0.1
     reports = sorted((binary_versions.deployment_dir / "2" / "evaluations").glob("*.json"))
     assert len(reports) >= 2
-    assert json.loads(reports[-1].read_text())["drift"] == shifted.result["drift"]
-
+    full = json.loads(reports[-1].read_text())["drift"]  # the report keeps the whole per-feature table
+    assert {f["name"] for f in full["features"]} == set(names)
+    assert all(f["test"] == "ks" and f["pValue"] < 1e-6 for f in full["features"])
 
 def _closed_port() -> int:
     with socket.socket() as sock:

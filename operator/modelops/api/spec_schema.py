@@ -200,6 +200,36 @@ DEGRADATION_RULE = Obj(
     },
 )
 
+DRIFT = Obj(
+    "Data drift of the live inputs against the serving version's training profile. Each feature gets a "
+    "two-sample test (Kolmogorov-Smirnov for numeric features, chi-squared for categorical ones: at most 20 "
+    "distinct training values); the p-values are corrected for the number of features, so many features do "
+    "not mean many chances of a false alarm. PSI and Jensen-Shannon distance are reported as effect sizes.",
+    default={},
+    properties={
+        "enabled": Bool("Whether drift is judged at all; false keeps the measurements but no verdict "
+                        "(Disabled).", default=True),
+        "alpha": Num("Significance level for the whole feature set: with no drift, the chance that any "
+                     "feature is reported drifted is at most this.", default=0.05, minimum=0.0,
+                     exclusive_minimum=True, maximum=0.5),
+        "correction": Str("Multiple-comparison correction across features: bonferroni (controls the chance of "
+                          "any false alarm) or benjamini-hochberg (controls the share of false discoveries "
+                          "among drifted features; more sensitive when several features drift).",
+                          default="benjamini-hochberg", enum=("bonferroni", "benjamini-hochberg")),
+        "minDriftedShare": Num("Dataset drift needs at least this share of the tested features to drift; 0 "
+                               "means any one feature.", default=0.0, minimum=0.0, maximum=1.0),
+        "minRows": Int("Fewer live rows than this make the drift verdict Inconclusive, never Degraded: a "
+                       "tiny sample cannot tell drift from chance.", default=30, minimum=2),
+        "metric": Str("Effect size that `threshold` applies to: psi (Population Stability Index), js "
+                      "(Jensen-Shannon distance, base 2, 0..1) or ks (Kolmogorov-Smirnov statistic, 0..1).",
+                      default="psi", enum=("psi", "js", "ks")),
+        "threshold": Num("Practical-significance floor: a feature counts as drifted only when its test is "
+                         "significant AND its `metric` is at least this (0.1: PSI's usual 'stable' bound, a "
+                         "small Jensen-Shannon or KS distance). Large samples make negligible shifts "
+                         "significant; 0 lets significance alone decide.", default=0.1, minimum=0.0),
+    },
+)
+
 MONITORING = Obj(
     "Scheduled evaluation of the serving version through its REST endpoint: quality and data drift.",
     default={},
@@ -209,18 +239,14 @@ MONITORING = Obj(
                            "Evaluations score the serving model on it; without it no evaluation runs."),
         "degradation": Arr("Quality rules; any violated rule marks the deployment Degraded.", default=[],
                            items=DEGRADATION_RULE, max_items=MAX_RULES),
-        "drift": Obj(
-            "Data drift of any input feature against the serving version's training profile.",
-            default={},
-            properties={
-                "enabled": Bool("Whether drift alone can mark the deployment Degraded.", default=True),
-                "metric": Str("Population Stability Index or two-sample Kolmogorov-Smirnov statistic.",
-                              default="psi", enum=("psi", "ks")),
-                "threshold": Num("Degraded when any feature's drift exceeds this.", default=0.25, minimum=0.0),
-            },
-        ),
-        "onDegradation": Str("Retrain: train, validate and roll out a new version. Alert: only record and emit "
-                             "events.", default="Retrain", enum=("Retrain", "Alert")),
+        "drift": DRIFT,
+        "onDegradation": Str("What a violated quality rule does. Retrain: train, validate and roll out a new "
+                             "version. Alert: only mark Degraded and emit events.", default="Retrain",
+                             enum=("Retrain", "Alert")),
+        "onDrift": Str("What dataset drift does, independently of quality. Retrain: mark Degraded and retrain. "
+                       "Alert: mark Degraded and emit events only. Ignore: record it in "
+                       "status.lastEvaluation.drift, never Degraded. Unset: the same as onDegradation.",
+                       enum=("Retrain", "Alert", "Ignore")),
     },
 )
 

@@ -126,14 +126,40 @@ VERSION = Obj(
     },
 )
 
-DRIFT = Obj(
-    "Input drift against the serving version's training profile.",
+DRIFT_FEATURE = Obj(
+    "One feature's drift test (most significant first).",
     properties={
-        "maxPsi": Num("Largest Population Stability Index over the features."),
-        "maxKs": Num("Largest two-sample KS statistic over the features."),
-        "driftedFeature": Str("The feature with the largest drift."),
-        "features": Map("Per-feature drift (largest few).",
-                        values=Map("Statistic name (psi or ks) to value.", values=Num("Value."))),
+        "name": Str("Feature name."),
+        "type": Str("How it was tested: numeric or categorical.", enum=("numeric", "categorical")),
+        "test": Str("The test used: ks (two-sample Kolmogorov-Smirnov), chi2 (chi-squared homogeneity) or fisher "
+                    "(exact, for too sparse tables); null when the feature could not be tested.", nullable=True),
+        "statistic": Num("The test statistic (KS D, chi-squared, or Fisher's odds ratio).", nullable=True),
+        "pValue": Num("The test's p-value.", nullable=True),
+        "adjustedPValue": Num("The p-value after the multiple-comparison correction.", nullable=True),
+        "psi": Num("Population Stability Index (smoothed bins).", nullable=True),
+        "js": Num("Jensen-Shannon distance, base 2 (smoothed bins).", nullable=True),
+        "ks": Num("Kolmogorov-Smirnov statistic D.", nullable=True),
+        "drifted": Bool("Whether this feature counts as drifted."),
+    },
+)
+
+DRIFT = Obj(
+    "Input drift against the serving version's training profile, and its verdict.",
+    properties={
+        "verdict": Str("Drifted, NoDrift, Inconclusive (too few live rows or nothing testable; never Degraded) "
+                       "or Disabled.", enum=("Drifted", "NoDrift", "Inconclusive", "Disabled")),
+        "message": Str("Why: how many features drifted at which level, or why the verdict is inconclusive."),
+        "rows": Int("Live rows tested.", minimum=0),
+        "tested": Int("Features tested.", minimum=0),
+        "drifted": Int("Features that drifted after the correction.", minimum=0),
+        "driftedShare": Num("The share of tested features that drifted."),
+        "alpha": Num("The significance level applied."),
+        "correction": Str("The multiple-comparison correction applied."),
+        "features": Arr("The most significant features (at most 5).", items=DRIFT_FEATURE),
+        "maxPsi": Num("Largest PSI over the tested features."),
+        "maxJs": Num("Largest Jensen-Shannon distance over the tested features."),
+        "maxKs": Num("Largest KS statistic over the tested features."),
+        "driftedFeature": Str("The feature with the smallest p-value.", nullable=True),
     },
 )
 
@@ -150,6 +176,8 @@ EVALUATION = Obj(
         "reasons": Arr("Every rule that fired.", items=Str("One violated rule.")),
         "error": Str("Why the evaluation failed, if it did."),
         "reason": Str("The first violated rule's reason, or Healthy."),
+        "causes": Arr("Kinds of rule that fired, each with its own policy: Quality (onDegradation), Drift "
+                      "(onDrift).", items=Str("Quality or Drift.", enum=("Quality", "Drift"))),
         "superseded": Bool("True when a newer version started serving after this evaluation."),
         "data": FINGERPRINT,
         "retrainInputs": Arr("Fingerprints of what a retrain would read now.", items=FINGERPRINT, max_items=8),

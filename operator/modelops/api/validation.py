@@ -142,6 +142,13 @@ RULES: tuple[AnyRule, ...] = (
          or len(doc["metadata"]["name"]) <= MAX_NAME_LENGTH,
          message=("'", Ref("self.metadata.name", lambda doc: doc["metadata"]["name"]),
                   f"' is longer than {MAX_NAME_LENGTH} characters (child Jobs and Services append a suffix)")),
+    # A threshold on a bounded effect size (js, ks: 0..1) above 1 could never be reached.
+    Rule("drift-threshold-reachable", at="spec.monitoring.drift", field=".threshold",
+         cel="!has(self.threshold) || !has(self.metric) || !(self.metric in ['js', 'ks']) || self.threshold <= 1.0",
+         check=lambda drift: drift.get("threshold") is None or drift.get("metric", "psi") not in ("js", "ks")
+         or drift["threshold"] <= 1,
+         message=(Ref("self.threshold", lambda drift: drift["threshold"]), " is above 1, the largest ",
+                  Ref("self.metric", lambda drift: drift["metric"]), " possible; no feature could ever drift")),
     # A retrain can only learn from monitoring data that exists.
     Rule("retraining-monitoring-needs-data", at="spec", field=".retraining.include",
          cel="!has(self.retraining) || !has(self.retraining.include) || !('monitoring' in self.retraining.include) "

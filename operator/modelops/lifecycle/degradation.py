@@ -1,7 +1,8 @@
 """Degradation policy: small named checks over one evaluation, cert-manager style.
 
 Each check returns a list of (reason, message) for the rules it finds violated; the first one names the
-Degraded condition's reason, all of them are recorded in status.lastEvaluation.reasons.
+Degraded condition's reason, all of them are recorded in status.lastEvaluation.reasons. Quality rules and
+the drift rule stay separate reasons with separate policies (onDegradation, onDrift).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ class EvaluationInput:
     """Everything the checks need, gathered once."""
 
     rules: list[Mapping[str, Any]]
-    drift_rule: Mapping[str, Any]
     metrics: Mapping[str, float]
     validation_metrics: Mapping[str, float]
-    drift: Mapping[str, Any]
+    drift: Mapping[str, Any]  # the judged drift (lifecycle.drift.judge_drift), verdict included
+    drift_policy: str = "Retrain"
 
 
 Violation = tuple[str, str]
+DRIFT_REASON = "DataDrift"
 
 
 def _below_floor(inp: EvaluationInput) -> list[Violation]:
@@ -63,16 +65,10 @@ def _dropped_from_validation(inp: EvaluationInput) -> list[Violation]:
 
 
 def _input_drift(inp: EvaluationInput) -> list[Violation]:
-    """Guards the inputs: any feature drifting past the threshold (PSI or KS) against the training profile."""
-    if not inp.drift_rule.get("enabled", True) or not inp.drift:
+    """Guards the inputs: the dataset drifted at the corrected level (unless onDrift is Ignore)."""
+    if inp.drift_policy == "Ignore" or inp.drift.get("verdict") != "Drifted":
         return []
-    metric = inp.drift_rule.get("metric", "psi")
-    value = inp.drift.get("maxPsi" if metric == "psi" else "maxKs")
-    threshold = inp.drift_rule.get("threshold", 0.25)
-    if value is None or value <= threshold:
-        return []
-    feature = inp.drift.get("driftedFeature", "?")
-    return [("DataDrift", f"feature {feature} drifted: {metric} {value:.3g} > {threshold:.3g}")]
+    return [(DRIFT_REASON, f"data drift: {inp.drift.get('message', 'features drifted')}")]
 
 
 CHECKS: tuple[Callable[[EvaluationInput], list[Violation]], ...] = (
@@ -82,3 +78,25 @@ CHECKS: tuple[Callable[[EvaluationInput], list[Violation]], ...] = (
 
 def violations(inp: EvaluationInput) -> list[Violation]:
     return [v for check in CHECKS for v in check(inp)]
+
+
+def causes(found: list[Violation]) -> list[str]:
+    """Which kinds of rule fired (Quality, Drift): each kind has its own policy."""
+    kinds = {"Drift" if reason == DRIFT_REASON else "Quality" for reason, _ in found}
+    return [k for k in ("Quality", "Drift") if k in kinds]
+
+
+def drift_policy(monitoring: Mapping[str, Any]) -> str:
+    """monitoring.onDrift, defaulting to onDegradation (what drift did before it had its own policy)."""
+    return str(monitoring.get("onDrift") or monitoring.get("onDegradation", "Retrain"))
+
+
+def retrain_wanted(monitoring: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> bool:
+    """Whether the latest evaluation's fired rules ask for retraining under their own policies."""
+    if not evaluation or not evaluation.get("degraded"):
+        return False
+    fired = evaluation.get("causes")
+    if fired is None:  # recorded before evaluations said which kind fired
+        return monitoring.get("onDegradation", "Retrain") == "Retrain"
+    return (("Quality" in fired and monitoring.get("onDegradation", "Retrain") == "Retrain")
+            or ("Drift" in fired and drift_policy(monitoring) == "Retrain"))

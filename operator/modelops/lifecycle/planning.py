@@ -8,6 +8,7 @@ from datetime import timedelta
 from modelops.api.durations import parse_duration
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
+from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.lineage import TRAINING, model_spec_hash, retraining_datasets
 from modelops.lifecycle.model import StartStage
@@ -68,10 +69,10 @@ def _validate_trained_candidate(d: Draft) -> bool:
 
 
 def _retrain_when_degraded(d: Draft) -> bool:
-    """Guards recovery: policy Retrain, the serving version is degraded, and attempts, cooldown and
-    'would it train anything new' allow it."""
+    """Guards recovery: the serving version is degraded by a rule whose policy (onDegradation for quality,
+    onDrift for drift) is Retrain, and attempts, cooldown and 'would it train anything new' allow it."""
     monitoring = d.spec.get("monitoring", {})
-    if (monitoring.get("onDegradation", "Retrain") != "Retrain" or not condition_is_true(d.status, "Degraded")
+    if (not retrain_wanted(monitoring, d.status.get("lastEvaluation")) or not condition_is_true(d.status, "Degraded")
             or d.status.get("candidateVersion") is not None or d.status.get("failure")
             or d.spec.get("serving", {}).get("pinnedVersion") is not None):
         return False

@@ -30,8 +30,7 @@ def _violated_metric(d: Draft, evaluation: dict[str, Any], validation_metrics: d
     """The metric the challenger must beat the champion on: the first quality rule (spec order) the
     evaluation violated; for a drift-only episode the task's primary metric."""
     for rule in d.spec.get("monitoring", {}).get("degradation", []):
-        found = violations(EvaluationInput(rules=[rule], drift_rule={"enabled": False},
-                                           metrics=evaluation.get("metrics", {}),
+        found = violations(EvaluationInput(rules=[rule], metrics=evaluation.get("metrics", {}),
                                            validation_metrics=validation_metrics, drift={}))
         if found:
             return str(rule["metric"])

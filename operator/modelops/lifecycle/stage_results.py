@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.lifecycle.degradation import EvaluationInput, violations
+from modelops.lifecycle.degradation import EvaluationInput, causes, drift_policy, violations
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.drift import judge_drift
 from modelops.lifecycle.gates import Gate, evaluate_gates
 from modelops.lifecycle.lineage import inputs_hash
 from modelops.lifecycle.model import StageFinished
 from modelops.lifecycle.retraining import judge_challenge, track_episode
-
-MAX_DRIFT_FEATURES = 5
 
 
 def _error_text(result: dict[str, Any]) -> tuple[str, str]:
@@ -103,20 +102,16 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
         return
     record = d.record(version) or {}
     monitoring = d.spec.get("monitoring", {})
-    drift = dict(result.get("drift") or {})
-    features = drift.get("features") or {}
-    if len(features) > MAX_DRIFT_FEATURES:
-        top = sorted(features, key=lambda f: -max(features[f].values(), default=0.0))[:MAX_DRIFT_FEATURES]
-        drift["features"] = {f: features[f] for f in top}
+    drift = judge_drift(monitoring.get("drift", {}), result.get("drift") or {})
     metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
     found = violations(EvaluationInput(
-        rules=list(monitoring.get("degradation", [])), drift_rule=monitoring.get("drift", {}),
-        metrics=metrics, validation_metrics=record.get("metrics", {}), drift=drift,
+        rules=list(monitoring.get("degradation", [])), metrics=metrics,
+        validation_metrics=record.get("metrics", {}), drift=drift, drift_policy=drift_policy(monitoring),
     ))
     d.status["lastEvaluation"] = {
         "time": d.now, "version": version, "rows": int(result.get("rows", 0)), "metrics": metrics,
         "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
-        "reason": found[0][0] if found else "Healthy",
+        "reason": found[0][0] if found else "Healthy", "causes": causes(found),
     }
     if isinstance(result.get("lineage"), dict):
         lineage = result["lineage"]

@@ -2,7 +2,9 @@
 
 Predictions come from the serving endpoint, not an in-process copy, so the numbers describe what
 clients actually get. Drift compares the monitoring features with the profile stored beside the
-serving version at training time. Each run adds `evaluations/<UTC timestamp>.json`; none is replaced.
+serving version at training time (one test per feature, `drift.py`); the report keeps the full
+per-feature table, the summary the p-values and the top features. Each run adds
+`evaluations/<UTC timestamp>.json`; none is replaced.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import DatasetSpec, WorkloadConfig
 from modelops.workloads.data import load_dataset
+from modelops.workloads.drift import compute_drift, summarize_drift
 from modelops.workloads.errors import WorkloadError
 from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
-from modelops.workloads.profile import compute_drift
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.store import load_version
 
@@ -49,8 +51,9 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     }
     path = timestamped_path(info.path / EVALUATIONS_DIR, when)
     write_json(path, report)
-    return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": drift, "rows": data.rows,
-            "lineage": lineage, "report": str(path)}
+    # The summary carries every p-value the lifecycle's correction needs, names only for the top features.
+    return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": summarize_drift(drift),
+            "rows": data.rows, "lineage": lineage, "report": str(path)}
 
 
 def _fingerprint(spec: DatasetSpec, cfg: WorkloadConfig) -> dict[str, Any]:
