@@ -21,6 +21,29 @@ def test_status_patch_replaces_changed_keys_and_nulls_removed_ones() -> None:
     assert status_merge_patch(new, new) == {}
 
 
+def test_status_patch_nulls_keys_dropped_inside_nested_objects() -> None:
+    """A merge patch merges nested maps: without recursion a past evaluation's error would survive."""
+    old = {"lastEvaluation": {"version": 1, "error": "endpoint unreachable", "drift": {"maxPsi": 2.0, "x": 1}}}
+    new = {"lastEvaluation": {"version": 1, "metrics": {"accuracy": 0.9}, "drift": {"maxPsi": 0.1}}}
+    patch = status_merge_patch(old, new)
+    assert patch == {"lastEvaluation": {"error": None, "metrics": {"accuracy": 0.9},
+                                        "drift": {"maxPsi": 0.1, "x": None}}}
+    assert _apply_merge_patch(old, patch) == new
+
+
+def _apply_merge_patch(target: dict, patch: dict) -> dict:
+    """RFC 7386, as the API server applies it."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _apply_merge_patch(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def test_job_outcome_reads_conditions() -> None:
     assert job_outcome({"status": {}}) is None
     assert job_outcome({"status": {"conditions": [{"type": "Complete", "status": "True"}]}}) is True

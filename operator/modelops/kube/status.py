@@ -23,10 +23,26 @@ COMPONENT = "modelops-operator"
 
 
 def status_merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-level merge patch turning `old` into `new`: changed keys replaced, removed keys nulled."""
-    patch: dict[str, Any] = {key: value for key, value in new.items() if old.get(key) != value}
+    """RFC 7386 merge patch turning `old` into `new`. A merge patch merges nested objects, so it must
+    recurse: a key dropped inside `lastEvaluation` (e.g. a past `error`) is nulled, never left behind."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            patch[key] = status_merge_patch(before, value)
+        else:
+            patch[key] = _without_nulls(value)
     patch.update({key: None for key in old if key not in new})
     return patch
+
+
+def _without_nulls(value: Any) -> Any:
+    """Nulls inside a replaced object would mean "delete" in a merge patch; in a status they mean absent."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def patch_status(api: KubeApi, namespace: str, name: str, old: Mapping[str, Any],
