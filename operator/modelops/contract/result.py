@@ -92,9 +92,9 @@ def render_summary(summary: Mapping[str, Any], limit: int = MAX_SUMMARY_BYTES) -
                    | {"error": "summary too large", "truncated": True})
 
 
-def timestamped_path(directory: Path, when: dt.datetime) -> Path:
-    """`<dir>/20260101T120000.123456Z.json`: sorts by time, and never replaces an earlier report."""
-    stamp = when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+def timestamped_path(directory: Path, when: dt.datetime, prefix: str = "") -> Path:
+    """`<dir>/<prefix>20260101T120000.123456Z.json`: sorts by time, never replaces an earlier report."""
+    stamp = prefix + when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     path, suffix = directory / f"{stamp}.json", 1
     while path.exists():
         path, suffix = directory / f"{stamp}-{suffix}.json", suffix + 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
 from modelops.contract.stage_config import build_stage_config
-from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
+from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
     build_stage_config_map,
@@ -116,7 +116,7 @@ class Executor:
         succeeded, result = read_job_result(self.api, job)
         labels = job["metadata"].get("labels") or {}
         self._observe_duration(job, labels.get(STAGE_LABEL, "unknown"), succeeded)
-        return StageFinished(labels.get("modelops.dev/stage-id", ""), succeeded, result)
+        return StageFinished(labels.get(STAGE_ID_LABEL, ""), succeeded, result)
 
     def cancel_stage(self, owner: Owner, stage_id: str) -> None:
         self.api.delete("Job", owner.namespace, job_name(owner, stage_id))

@@ -51,7 +51,7 @@ def failure_report_path(cfg: WorkloadConfig) -> Path:
         return timestamped_path(version_dir / "validations", now)
     if cfg.stage == "evaluate" and version_dir.is_dir():
         return timestamped_path(version_dir / "evaluations", now)
-    return cfg.deployment_dir / "failures" / f"{cfg.stage}-{cfg.version}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
+    return timestamped_path(cfg.deployment_dir / "failures", now, prefix=f"{cfg.stage}-{cfg.version}-")
 
 
 def _emit(summary: dict[str, Any], result_path: str) -> None:

@@ -15,6 +15,7 @@ from modelops.kube.builders.common import (
     DEFAULT_SCRATCH_PATH,
     SERVING_UID,
     TRACK_LABEL,
+    VERSION_LABEL,
     Owner,
     clean_resources,
     container_security_context,
@@ -144,7 +145,7 @@ def build_service(owner: Owner, track: str = "stable") -> dict[str, Any]:
 
 def deployment_version(deployment: Mapping[str, Any]) -> int | None:
     """The version a serving Deployment pins (its label), or None when it is not ours."""
-    value = (deployment.get("metadata", {}).get("labels") or {}).get("modelops.dev/version")
+    value = (deployment.get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
     try:
         return int(value) if value is not None else None
     except ValueError:
