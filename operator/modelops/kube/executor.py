@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
@@ -96,17 +96,7 @@ class Executor:
         self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
-        try:
-            self.api.create(job)
-            return []
-        except ApiError as error:
-            if error.status != 409:
-                raise
-        # AlreadyExists: a retry or a restart. Adopt it; if it already finished, report that now.
-        existing = self.api.get("Job", owner.namespace, job["metadata"]["name"])
-        log.info("adopted existing Job %s/%s", owner.namespace, job["metadata"]["name"])
-        finished = self.finished_stage(existing)
-        return [finished] if finished else []
+        return self._create_or_adopt_job(job, self.finished_stage)
 
     def finished_stage(self, job: Mapping[str, Any]) -> StageFinished | None:
         """StageFinished for a finished Job (reading its pod's termination message), else None."""
@@ -203,14 +193,7 @@ class Executor:
         reports it if it already finished)."""
         job = build_prune_job(owner, spec, action.version, action.attempt,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
-        try:
-            self.api.create(job)
-            return []
-        except ApiError as error:
-            if error.status != 409:
-                raise
-        finished = self.finished_prune(self.api.get("Job", owner.namespace, job["metadata"]["name"]))
-        return [finished] if finished is not None else []
+        return self._create_or_adopt_job(job, self.finished_prune)
 
     def finished_prune(self, job: Mapping[str, Any]) -> VersionPruned | None:
         if job_outcome(job) is None:
@@ -220,6 +203,20 @@ class Executor:
         return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")))
 
     # ------------------------------------------------------------ helpers
+    def _create_or_adopt_job(self, job: Mapping[str, Any],
+                             report: Callable[[Mapping[str, Any]], Observation | None]) -> list[Observation]:
+        """Create the Job; if it exists (a retry or a restart) adopt it, and report it if it already finished."""
+        try:
+            self.api.create(job)
+            return []
+        except ApiError as error:
+            if error.status != 409:
+                raise
+        meta = job["metadata"]
+        log.info("adopted existing Job %s/%s", meta["namespace"], meta["name"])
+        finished = report(self.api.get("Job", meta["namespace"], meta["name"]))
+        return [finished] if finished is not None else []
+
     def _create_or_update(self, obj: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
         try:
             return self.api.create(obj)
