@@ -99,6 +99,11 @@ def parse_model_config(text: str) -> list[ServedModel]:
         text_format.Parse(text, config)
     except text_format.ParseError as exc:
         raise ConfigError(f"model config: not a valid ModelServerConfig text proto: {exc}") from exc
+    return models_from_proto(config)
+
+
+def models_from_proto(config: model_server_config_pb2.ModelServerConfig) -> list[ServedModel]:
+    """Validated ServedModels of a ModelServerConfig (from the file, or a gRPC ReloadConfigRequest)."""
     if config.WhichOneof("config") == "custom_model_config":
         raise ConfigError("model config: custom_model_config is not supported; use model_config_list")
     models = []
