@@ -148,7 +148,7 @@ async def test_predict_multi_input_and_string_inputs(api) -> None:
         ("/v1/models/scaler:predict", {"instances": []}, 400, "non-empty JSON list"),
         # shapes are the model's business: its own op error, as TF Serving reports it
         ("/v1/models/multi_input:predict", {"inputs": {"a": [[1.0, 2.0]] * 3, "b": [1, 2]}}, 400,
-         "Incompatible shapes: [3] vs. [2]"),
+         "Incompatible shapes: [2] vs. [3]"),
         ("/v1/models/scaler:predict", {"instances": [[1.0, 2.0], [1.0, 2.0, 3.0]]}, 400, "cannot convert"),
         ("/v1/models/scaler:predict", {"instances": [["a", "b", "c"]]}, 400, "expected float32 values"),
         ("/v1/models/scaler:predict", {"instances": [[1.0, None, 3.0]]}, 400, "expected float32 values"),
