@@ -100,9 +100,10 @@ class ModelServer:
 
     async def _start_grpc(self) -> None:
         # TF Serving accepts messages up to 2 GiB; --grpc_channel_arguments may lower it
-        options = [("grpc.max_receive_message_length", 2**31 - 1), ("grpc.max_send_message_length", 2**31 - 1),
-                   ("grpc.so_reuseport", 0), *self.settings.grpc_options]
-        self._grpc = grpc.aio.server(options=options)
+        # SO_REUSEPORT off: a second server must fail to bind, not silently share the port
+        options = {"grpc.max_receive_message_length": 2**31 - 1, "grpc.max_send_message_length": 2**31 - 1,
+                   "grpc.so_reuseport": 0, **dict(self.settings.grpc_options)}
+        self._grpc = grpc.aio.server(options=list(options.items()))
         add_services(self._grpc, self.inference, self.apply_models)
         address = f"{self.settings.host}:{self.settings.grpc_port}"
         try:
