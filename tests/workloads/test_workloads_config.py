@@ -37,6 +37,13 @@ def test_full_contract_example_parses_into_typed_fields():
     assert cfg.gates[0]["maxRegression"] == 0.02 and cfg.baseline_version == 2
 
 
+def test_evaluate_transport_keys():
+    both = parse_config(_config(stage="evaluate", endpoint="http://s:8501", grpcEndpoint="s:8500"))
+    assert both.grpc_endpoint == "s:8500" and both.request.transport == "auto"
+    grpc_only = parse_config(_config(stage="evaluate", grpcEndpoint="s:8500", request={"transport": "grpc"}))
+    assert grpc_only.endpoint is None and grpc_only.request.transport == "grpc"
+
+
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda c: c["hyperparameters"].update(epochs=0), "config.hyperparameters.epochs: expected integer >= 1"),
     (lambda c: c["hyperparameters"].update(epochs="20"), "config.hyperparameters.epochs: expected integer"),
@@ -56,13 +63,6 @@ def test_full_contract_example_parses_into_typed_fields():
      "config.grpcEndpoint: required key is missing (config.request.transport is grpc)"),
     (lambda c: c.update(request={"transport": "http2"}), "config.request.transport: expected one of auto, grpc, rest"),
 ])
-def test_evaluate_transport_keys():
-    both = parse_config(_config(stage="evaluate", endpoint="http://s:8501", grpcEndpoint="s:8500"))
-    assert both.grpc_endpoint == "s:8500" and both.request.transport == "auto"
-    grpc_only = parse_config(_config(stage="evaluate", grpcEndpoint="s:8500", request={"transport": "grpc"}))
-    assert grpc_only.endpoint is None and grpc_only.request.transport == "grpc"
-
-
 def test_bad_keys_are_named(mutate, expected):
     config = _config()
     mutate(config)
