@@ -14,7 +14,7 @@ DEFAULT_RESULT_PATH = "/dev/termination-log"
 
 
 def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, action: StartStage,
-                       storage_root: str, *, endpoint: str | None = None,
+                       storage_root: str, *, endpoint: str | None = None, grpc_endpoint: str | None = None,
                        result_path: str = DEFAULT_RESULT_PATH) -> dict[str, Any]:
     config: dict[str, Any] = {
         "stage": action.stage,
@@ -35,4 +35,6 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         if not endpoint:
             raise ValueError("an evaluate stage needs the serving endpoint")
         config["endpoint"] = endpoint
+        if grpc_endpoint:  # TF Serving's gRPC API (host:port); evaluate prefers it, REST stays the fallback
+            config["grpcEndpoint"] = grpc_endpoint
     return config

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from modelops.kube.builders.config import (
 )
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.serving import (
+    GRPC_PORT,
     REST_PORT,
     build_service,
     build_serving_deployment,
@@ -85,12 +87,23 @@ class Executor:
             service=serving_object_name(owner, track), namespace=owner.namespace, port=REST_PORT,
         )
 
+    def grpc_endpoint_for(self, owner: Owner, status: Mapping[str, Any], version: int) -> str:
+        """The same Service's gRPC port (8500) as host:port, for evaluation with TensorProtos."""
+        track = "canary" if status.get("canaryVersion") == version else "stable"
+        url = self.settings.endpoint_template.format(
+            service=serving_object_name(owner, track), namespace=owner.namespace, port=GRPC_PORT,
+        )
+        return urllib.parse.urlsplit(url).netloc
+
     def start_stage(self, owner: Owner, doc: ModelDeploymentDoc, status: Mapping[str, Any],
                     action: StartStage) -> list[Observation]:
         spec = doc.spec
-        endpoint = self.endpoint_for(owner, status, action.version) if action.stage == "evaluate" else None
+        evaluate = action.stage == "evaluate"
+        endpoint = self.endpoint_for(owner, status, action.version) if evaluate else None
+        grpc_endpoint = self.grpc_endpoint_for(owner, status, action.version) if evaluate else None
         config = build_stage_config(spec, owner.namespace, owner.name, action, spec["storage"]["mountPath"],
-                                    endpoint=endpoint, result_path="/dev/termination-log")
+                                    endpoint=endpoint, grpc_endpoint=grpc_endpoint,
+                                    result_path="/dev/termination-log")
         config_map = build_stage_config_map(owner, action.stage, action.version, action.stage_id, config)
         self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
