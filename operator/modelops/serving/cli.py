@@ -29,7 +29,7 @@ log = logging.getLogger("modelops.serve")
 IGNORED_TF_SERVING_FLAGS = (
     "rest_api_num_threads", "enable_model_warmup", "allow_version_labels_for_unavailable_models",
     "tensorflow_session_parallelism", "num_load_threads", "num_unload_threads", "max_num_load_retries",
-    "load_retry_interval_micros", "saved_model_tags",
+    "load_retry_interval_micros", "grpc_max_threads", "saved_model_tags",
     "enable_signature_method_name_check", "xla_cpu_compilation_enabled",
 )
 
@@ -50,7 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("--port", type=int, default=8500, help="gRPC port (0 = any free port)")
     add("--grpc_channel_arguments", default="",
         help="comma-separated gRPC server arguments, e.g. grpc.max_receive_message_length=1048576")
-    add("--grpc_max_threads", type=int, default=64, help="gRPC calls served at once (more wait in line)")
     add("--rest_api_port", type=int, default=8501, help="REST port (0 = any free port)")
     add("--rest_api_host", default=os.environ.get("MODELOPS_REST_API_HOST", "0.0.0.0"),
         help="address both APIs listen on (default: $MODELOPS_REST_API_HOST, else 0.0.0.0)")
@@ -113,7 +112,6 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
         rest_port=args.rest_api_port,
         grpc_port=args.port,
         grpc_options=parse_channel_arguments(args.grpc_channel_arguments),
-        grpc_max_threads=max(1, args.grpc_max_threads),
         model_config_file=args.model_config_file,
         model_config_poll_seconds=args.model_config_file_poll_wait_seconds,
         model_name=args.model_name,

@@ -1,24 +1,14 @@
-"""TF Serving's gRPC API (`tensorflow.serving.PredictionService`, `.ModelService`).
+"""TF Serving's gRPC API (`tensorflow.serving.PredictionService`, `.ModelService`) on grpc.aio.
 
 The servicers only translate protos: routing, checks, batching and metrics are `Inference`'s, the
-same path REST requests take, on the same event loop. A ServingError's canonical code becomes the
-gRPC status code (the names are the same table); anything unexpected is INTERNAL with its text,
-and the server goes on.
-
-The transport is grpcio's C-core server with a thread per in-flight call, each call handed to the
-event loop and awaited there (`run_coroutine_threadsafe`), not grpc.aio: measured on this 2-core
-machine with the same 32-client load, an echo service on grpc.aio costs ~300 us of server CPU per
-call and tops out near 2 700 calls/s, the threaded server ~76 us and 5 600 calls/s (grpcio 1.85;
-docs/benchmarks.md). The servicers stay coroutines, so switching back is a one-line change.
+same path REST requests take. A ServingError's canonical code becomes the gRPC status code (the
+names are the same table); anything unexpected is INTERNAL with its text, and the server goes on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -58,26 +48,7 @@ def _target(spec: model_pb2.ModelSpec) -> tuple[str, int | None, str | None]:
     return spec.name, version, label
 
 
-class RpcAbort(Exception):
-    """End the call with this status; raised on the event loop, turned into context.abort() in the
-    call's own thread."""
-
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(details)
-        self.code, self.details = code, details
-
-
-class CallInfo:
-    """What a servicer may ask of its call from the event loop: the client's deadline."""
-
-    def __init__(self, remaining: float | None) -> None:
-        self._deadline = None if remaining is None else time.monotonic() + remaining
-
-    def time_remaining(self) -> float | None:
-        return None if self._deadline is None else self._deadline - time.monotonic()
-
-
-def _timeout(context: CallInfo) -> float | None:
+def _timeout(context: grpc.aio.ServicerContext) -> float | None:
     remaining = context.time_remaining()
     return None if remaining is None else max(remaining, 0.0)
 
@@ -94,21 +65,22 @@ class _Handler:
     def __init__(self, inference: Inference) -> None:
         self._inference = inference
 
-    async def _call(self, context: CallInfo, name: str, body: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _call(self, context: grpc.aio.ServicerContext, name: str,
+                    body: Callable[[Any], Awaitable[Any]]) -> Any:
         try:
             with self._inference.observed() as observation:
                 observation.addressed(name)
                 return await body(observation)
         except ServingError as exc:
             code = _STATUS_CODE.get(exc.code) or getattr(grpc.StatusCode, exc.code, grpc.StatusCode.UNKNOWN)
-            raise RpcAbort(code, exc.message) from exc
+            await context.abort(code, exc.message)
         except Exception as exc:  # never let one request take the server down
             log.exception("unexpected error in gRPC %s", type(self).__name__)
-            raise RpcAbort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
+            await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _Handler):
-    async def Predict(self, request: predict_pb2.PredictRequest, context: CallInfo) -> Any:
+    async def Predict(self, request: predict_pb2.PredictRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> predict_pb2.PredictResponse:
             name, version, label = _target(request.model_spec)
             inputs = decode_tensors(request.inputs)
@@ -123,7 +95,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         return await self._call(context, request.model_spec.name, body)
 
     async def Classify(self, request: classification_pb2.ClassificationRequest,
-                       context: CallInfo) -> Any:
+                       context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> classification_pb2.ClassificationResponse:
             routed, outputs = await self._examples(request, CLASSIFY_METHOD, "classification", observation, context)
             response = classification_pb2.ClassificationResponse()
@@ -143,7 +115,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
 
         return await self._call(context, request.model_spec.name, body)
 
-    async def Regress(self, request: regression_pb2.RegressionRequest, context: CallInfo) -> Any:
+    async def Regress(self, request: regression_pb2.RegressionRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> regression_pb2.RegressionResponse:
             routed, outputs = await self._examples(request, REGRESS_METHOD, "regression", observation, context)
             values = np.asarray(outputs["outputs"]).reshape(-1)
@@ -156,7 +128,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         return await self._call(context, request.model_spec.name, body)
 
     async def _examples(self, request: Any, method: str, kind: str, observation: Any,
-                        context: CallInfo) -> tuple[Routed, dict[str, np.ndarray]]:
+                        context: grpc.aio.ServicerContext) -> tuple[Routed, dict[str, np.ndarray]]:
         """Classify and Regress run a signature of their own method on serialised tf.Examples."""
         name, version, label = _target(request.model_spec)
         routed = self._inference.route(name, version, label, request.model_spec.signature_name)
@@ -171,12 +143,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         outputs = await self._inference.predict(routed, {input_name: examples}, timeout=_timeout(context))
         return routed, outputs
 
-    async def MultiInference(self, request: Any, context: CallInfo) -> Any:
-        raise RpcAbort(grpc.StatusCode.UNIMPLEMENTED, "MultiInference is not supported by modelops serve; "
-                                                      "send Classify or Regress requests")
-
     async def GetModelMetadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest,
-                               context: CallInfo) -> Any:
+                               context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_metadata_pb2.GetModelMetadataResponse:
             name, version, label = _target(request.model_spec)
             unsupported = [field for field in request.metadata_field if field != "signature_def"]
@@ -202,7 +170,7 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
         self._apply_config = apply_config
 
     async def GetModelStatus(self, request: get_model_status_pb2.GetModelStatusRequest,
-                             context: CallInfo) -> Any:
+                             context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_status_pb2.GetModelStatusResponse:
             name, version, label = _target(request.model_spec)
             servables = self._inference.registry.status(name, version, label)
@@ -216,7 +184,7 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
         return await self._call(context, request.model_spec.name, body)
 
     async def HandleReloadConfigRequest(self, request: model_management_pb2.ReloadConfigRequest,
-                                        context: CallInfo) -> Any:
+                                        context: grpc.aio.ServicerContext) -> Any:
         """Replace the served models, as TF Serving: returns once the new config is applied; a
         pinned version that failed to load is reported with its own code (others keep serving)."""
         async def body(observation: Any) -> model_management_pb2.ReloadConfigResponse:
@@ -247,35 +215,7 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-class _OnLoop:
-    """A sync servicer whose methods run the async servicer's coroutine on the server's event loop."""
-
-    def __init__(self, servicer: Any, names: tuple[str, ...], loop: asyncio.AbstractEventLoop) -> None:
-        for name in names:
-            setattr(self, name, self._bridge(getattr(servicer, name), loop))
-
-    @staticmethod
-    def _bridge(method: Callable[[Any, CallInfo], Awaitable[Any]], loop: asyncio.AbstractEventLoop) -> Any:
-        def handle(request: Any, context: grpc.ServicerContext) -> Any:
-            call = CallInfo(context.time_remaining())
-            try:
-                return asyncio.run_coroutine_threadsafe(method(request, call), loop).result()
-            except RpcAbort as exc:
-                context.abort(exc.code, exc.details)
-
-        return handle
-
-
-def build_grpc_server(inference: Inference, apply_config: Callable[[list[ServedModel]], Awaitable[None]],
-                      loop: asyncio.AbstractEventLoop, max_threads: int, options: list[tuple[str, Any]]
-                      ) -> grpc.Server:
-    """A started-later grpc.Server whose calls all run on `loop`; `max_threads` bounds calls in flight
-    (each waits in its thread while the loop batches and computes)."""
-    threads = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="serve-grpc")
-    server = grpc.server(threads, options=options, maximum_concurrent_rpcs=None)
-    prediction = _OnLoop(PredictionService(inference),
-                         ("Predict", "Classify", "Regress", "GetModelMetadata", "MultiInference"), loop)
-    models = _OnLoop(ModelService(inference, apply_config), ("GetModelStatus", "HandleReloadConfigRequest"), loop)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(prediction, server)
-    model_service.add_ModelServiceServicer_to_server(models, server)
-    return server
+def add_services(server: grpc.aio.Server, inference: Inference,
+                 apply_config: Callable[[list[ServedModel]], Awaitable[None]]) -> None:
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(inference), server)
+    model_service.add_ModelServiceServicer_to_server(ModelService(inference, apply_config), server)

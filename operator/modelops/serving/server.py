@@ -18,7 +18,7 @@ from aiohttp import web
 
 from modelops.serving.batching import Batcher, DirectRunner
 from modelops.serving.config import BatchingOptions, ConfigError, ServedModel, parse_model_config
-from modelops.serving.grpc_api import build_grpc_server
+from modelops.serving.grpc_api import add_services
 from modelops.serving.http_api import ApiOptions, build_server
 from modelops.serving.inference import Inference
 from modelops.serving.metrics import ServingMetrics
@@ -34,7 +34,6 @@ class ServerSettings:
     rest_port: int = 8501
     grpc_port: int | None = None  # None: no gRPC API; 0: any free port
     grpc_options: tuple[tuple[str, int | str], ...] = ()  # --grpc_channel_arguments
-    grpc_max_threads: int = 64  # gRPC calls in flight (each waits in a thread while the loop serves it)
     model_config_file: str | None = None
     model_config_poll_seconds: float = 0.0  # 0: read once, as TF Serving
     model_name: str = "default"
@@ -60,7 +59,7 @@ class ModelServer:
         self._config_text: str | None = None
         self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
         self._runner: web.ServerRunner | None = None
-        self._grpc: grpc.Server | None = None
+        self._grpc: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = settings.rest_port
         self.grpc_port: int | None = None
@@ -104,8 +103,8 @@ class ModelServer:
         # SO_REUSEPORT off: a second server must fail to bind, not silently share the port
         options = {"grpc.max_receive_message_length": 2**31 - 1, "grpc.max_send_message_length": 2**31 - 1,
                    "grpc.so_reuseport": 0, **dict(self.settings.grpc_options)}
-        self._grpc = build_grpc_server(self.inference, self.apply_models, asyncio.get_running_loop(),
-                                       self.settings.grpc_max_threads, list(options.items()))
+        self._grpc = grpc.aio.server(options=list(options.items()))
+        add_services(self._grpc, self.inference, self.apply_models)
         address = f"{self.settings.host}:{self.settings.grpc_port}"
         try:
             port = self._grpc.add_insecure_port(address)
@@ -114,7 +113,7 @@ class ModelServer:
         if port == 0:
             raise OSError(f"cannot listen for gRPC on {address}")
         self.grpc_port = port
-        self._grpc.start()
+        await self._grpc.start()
 
     async def apply_models(self, models: list[ServedModel]) -> None:
         """A config from ModelService/HandleReloadConfigRequest: served until the config file changes."""
@@ -142,9 +141,8 @@ class ModelServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._grpc is not None:  # in-flight calls need the loop to finish: wait off it
-            stopped = self._grpc.stop(grace=1.0)
-            await asyncio.get_running_loop().run_in_executor(None, stopped.wait)
+        if self._grpc is not None:
+            await self._grpc.stop(grace=1.0)
         if self._runner is not None:
             await self._runner.cleanup()
         await self.registry.close()
