@@ -218,17 +218,19 @@ def main() -> int:
         try:
             wait_available(port, "mlp", timeout=120, server=server)
             asyncio.run(drive(port, "mlp", args.clients, 2000, 5.0))  # warm-up: connections, TF graph caches
-            cpu_before = cpu_seconds(server.pid)
+            cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
             latencies, failures, elapsed = asyncio.run(
                 drive(port, "mlp", args.clients, args.requests, args.seconds)
             )
             server_cpu = cpu_seconds(server.pid) - cpu_before
+            client_cpu = time.process_time() - client_before
             if args.grpc:
                 asyncio.run(drive_grpc(grpc_port, "mlp", args.clients, 2000, 5.0))  # warm-up
-                grpc_cpu_before = cpu_seconds(server.pid)
+                grpc_cpu_before, grpc_client_before = cpu_seconds(server.pid), time.process_time()
                 grpc_latencies, grpc_failures, grpc_elapsed = asyncio.run(
                     drive_grpc(grpc_port, "mlp", args.clients, args.requests, args.seconds))
                 grpc_cpu = cpu_seconds(server.pid) - grpc_cpu_before
+                grpc_client_cpu = time.process_time() - grpc_client_before
                 failures += grpc_failures
         finally:
             server.terminate()
@@ -247,7 +249,8 @@ def main() -> int:
     p50, p99 = np.percentile(np.array(latencies) * 1000, [50, 99])
     cpu_us = server_cpu / len(latencies) * 1e6
     print(f"REST: served {len(latencies)} single-row predicts in {elapsed:.1f}s with {args.clients} clients: "
-          f"{throughput:.0f}/s, server CPU {cpu_us:.0f} us/request")
+          f"{throughput:.0f}/s, CPU per request: server {cpu_us:.0f} us, load generator "
+          f"{client_cpu / len(latencies) * 1e6:.0f} us")
     line = (f"ratio={throughput / baseline:.2f} p50_ms={p50:.1f} p99_ms={p99:.1f} rest_rps={throughput:.0f} "
             f"server_cpu_us_per_req={cpu_us:.0f}")
     if args.grpc:
@@ -255,7 +258,8 @@ def main() -> int:
         g50, g99 = np.percentile(np.array(grpc_latencies) * 1000, [50, 99])
         grpc_cpu_us = grpc_cpu / len(grpc_latencies) * 1e6
         print(f"gRPC: served {len(grpc_latencies)} single-row predicts in {grpc_elapsed:.1f}s: {grpc_rps:.0f}/s, "
-              f"server CPU {grpc_cpu_us:.0f} us/request")
+              f"CPU per request: server {grpc_cpu_us:.0f} us, load generator "
+              f"{grpc_client_cpu / len(grpc_latencies) * 1e6:.0f} us")
         line += (f" grpc_rps={grpc_rps:.0f} grpc_p50_ms={g50:.1f} grpc_p99_ms={g99:.1f} "
                  f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f}")
     print(line)
