@@ -1,6 +1,7 @@
 """gRPC client for TF Serving's `PredictionService.Predict`, pinned to one version.
 
-Binary TensorProtos instead of JSON: a 64-row float batch is one memcpy to encode and decode, where
+Binary TensorProtos instead of JSON (the server's own codec): a 64-row float batch is one memcpy to
+encode and decode, where
 REST spends most of the client's time formatting and parsing decimal text. The input alias is read
 from the version's own signature (GetModelMetadata), so any single-input model works. Batches stream
 through a window of `concurrency` requests in flight, so memory holds only that many encoded batches
@@ -15,9 +16,9 @@ from collections.abc import Iterator
 
 import grpc
 import numpy as np
-import tensorflow as tf
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
+from modelops.serving.grpc_codec import decode_tensors, encode_tensors
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
 
 RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -84,7 +85,7 @@ class GrpcServingClient:
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model_name
         request.model_spec.version.value = version
-        request.inputs[input_key].CopyFrom(tf.make_tensor_proto(np.ascontiguousarray(batch, dtype=np.float32)))
+        encode_tensors({input_key: np.asarray(batch, dtype=np.float32)}, request.inputs)
         if self.output_key:
             request.output_filter.append(self.output_key)
         return request
@@ -109,7 +110,7 @@ class GrpcServingClient:
         where = self.describe(request.model_spec.version.value)
         if key not in reply.outputs:
             raise WorkloadError(PREDICTION_FAILED, f"{where}: no output {key!r} in {sorted(reply.outputs)}")
-        out = tf.make_ndarray(reply.outputs[key]).astype(np.float32, copy=False)
+        out = decode_tensors({key: reply.outputs[key]})[key].astype(np.float32, copy=False)
         if out.ndim == 1:
             out = out.reshape(-1, 1)
         if out.ndim != 2 or out.shape[0] != rows:
