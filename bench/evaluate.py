@@ -1,11 +1,13 @@
-"""Evaluation throughput through the REST endpoint vs. in-process prediction, same machine, same model.
+"""Evaluation throughput through the serving endpoint vs. in-process prediction, same machine, same model.
 
-    python bench/evaluate.py [--rows 20000] [--batch-size 256] [--concurrency 4] [--repeats 3]
+    python bench/evaluate.py [--rows 20000] [--batch-size 64] [--concurrency 4] [--repeats 5]
 
 Trains a small binary model with `modelops worker train`, serves it with `modelops serve` on loopback,
 then measures rows/s of (a) the SavedModel's serving_default called in-process with the same batch
-size and (b) `ServingClient.predict` (what `modelops worker evaluate` uses) against the server.
-The last line is the headline: `ratio=<rest/inprocess> rest_rows_per_s=<v> inprocess_rows_per_s=<v>`.
+size, (b) `GrpcServingClient.predict` (TensorProtos over gRPC: what `modelops worker evaluate` uses
+when the endpoint offers gRPC, the default) and (c) `ServingClient.predict` (REST, the fallback).
+The last line is the headline, `ratio` being the path the evaluate stage uses (gRPC):
+`ratio=<grpc/inprocess> path=grpc grpc_rows_per_s=<v> rest_rows_per_s=<v> rest_ratio=<v> inprocess_rows_per_s=<v>`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from modelops.serving.config import ServedModel, render_model_config
 from modelops.workloads.cli import main as worker_main
+from modelops.workloads.grpc_client import GrpcServingClient
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.synthetic import make_dataset, write_csv
 
@@ -47,18 +50,21 @@ def train(workdir: Path) -> Path:
     return workdir / "models" / "default" / NAME
 
 
-def start_server(workdir: Path, base_path: Path, extra_args: list[str]) -> tuple[subprocess.Popen, str]:
+def start_server(workdir: Path, base_path: Path, extra_args: list[str]) -> tuple[subprocess.Popen, str, str]:
     config = workdir / "models.config"
     config.write_text(render_model_config([ServedModel(NAME, str(base_path), (1,))]))
     proc = subprocess.Popen([sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1",
-                             "--rest_api_port=0", f"--model_config_file={config}", *extra_args],
+                             "--rest_api_port=0", "--port=0", f"--model_config_file={config}", *extra_args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     port: list[int] = []
+    grpc_port: list[int] = []
 
     def drain() -> None:
         assert proc.stderr is not None
         for line in proc.stderr:
+            if found := re.search(r"Running gRPC ModelServer at [^:]+:(\d+)", line):
+                grpc_port.append(int(found.group(1)))
             match = re.search(r"Exporting HTTP/REST API at:[^:]+:(\d+)", line)
             if match and not port:
                 port.append(int(match.group(1)))
@@ -67,7 +73,7 @@ def start_server(workdir: Path, base_path: Path, extra_args: list[str]) -> tuple
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         if port and _available(f"http://127.0.0.1:{port[0]}"):
-            return proc, f"http://127.0.0.1:{port[0]}"
+            return proc, f"http://127.0.0.1:{port[0]}", f"127.0.0.1:{grpc_port[0]}"
         time.sleep(0.2)
     proc.kill()
     raise SystemExit("modelops serve did not become ready")
@@ -92,7 +98,7 @@ def in_process_rate(version_dir: Path, x: np.ndarray, batch_size: int) -> float:
     return len(x) / (time.perf_counter() - started)
 
 
-def rest_rate(client: ServingClient, x: np.ndarray, batch_size: int) -> float:
+def client_rate(client: ServingClient | GrpcServingClient, x: np.ndarray, batch_size: int) -> float:
     client.predict(x[:batch_size], version=1, batch_size=batch_size)  # warm-up
     started = time.perf_counter()
     out = client.predict(x, version=1, batch_size=batch_size)
@@ -114,22 +120,28 @@ def main() -> int:
         base_path = train(workdir)
         x, _, _ = make_dataset("binary-classification", args.rows, FEATURES, seed=2)
         x = x.astype(np.float32)
-        proc, url = start_server(workdir, base_path, ["--enable_batching"] if args.enable_batching else [])
+        proc, url, target = start_server(workdir, base_path, ["--enable_batching"] if args.enable_batching else [])
         try:
             client = ServingClient(url, NAME, timeout_seconds=30, retries=2, concurrency=args.concurrency)
-            local, rest = [], []
-            for _ in range(args.repeats):  # interleaved, so both see the same background load
+            grpc_client = GrpcServingClient(target, NAME, timeout_seconds=30, retries=2, concurrency=args.concurrency,
+                                            output_key="probabilities")
+            local, rest, grpc_rates = [], [], []
+            for _ in range(args.repeats):  # interleaved, so all three see the same background load
                 local.append(in_process_rate(base_path / "1", x, args.batch_size))
-                rest.append(rest_rate(client, x, args.batch_size))
+                grpc_rates.append(client_rate(grpc_client, x, args.batch_size))
+                rest.append(client_rate(client, x, args.batch_size))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    local_rate, rest_rate_ = statistics.median(local), statistics.median(rest)
+    local_rate, rest_rate_, grpc_rate = statistics.median(local), statistics.median(rest), statistics.median(grpc_rates)
     print(f"rows={args.rows} batch_size={args.batch_size} concurrency={args.concurrency} repeats={args.repeats} "
           f"server_batching={args.enable_batching}")
     print(f"inprocess rows/s per repeat: {', '.join(f'{r:.0f}' for r in local)}")
+    print(f"grpc rows/s per repeat:      {', '.join(f'{r:.0f}' for r in grpc_rates)}")
     print(f"rest rows/s per repeat:      {', '.join(f'{r:.0f}' for r in rest)}")
-    print(f"ratio={rest_rate_ / local_rate:.3f} rest_rows_per_s={rest_rate_:.0f} inprocess_rows_per_s={local_rate:.0f}")
+    print(f"ratio={grpc_rate / local_rate:.3f} path=grpc grpc_rows_per_s={grpc_rate:.0f} "
+          f"rest_rows_per_s={rest_rate_:.0f} rest_ratio={rest_rate_ / local_rate:.3f} "
+          f"inprocess_rows_per_s={local_rate:.0f}")
     return 0
 
 

@@ -5,7 +5,10 @@ single-row `serving_default` calls (the baseline), then starts `modelops serve` 
 batching as a subprocess and drives it with a bounded load (count and time), keep-alive HTTP/1.1.
 ratio = server throughput / in-process unbatched call rate: above 1.0 means serving over HTTP with
 batching beats calling the model one row at a time in-process.
-Last line: `ratio=<x> p50_ms=<x> p99_ms=<x>`.
+`--grpc` also drives the same server through TF Serving's gRPC `PredictionService/Predict` (one
+HTTP/2 channel per client, the request serialised once as the REST client pre-builds its bytes).
+Last line: `ratio=<x> p50_ms=<x> p99_ms=<x> rest_rps=<x> server_cpu_us_per_req=<x>` and with
+`--grpc` also `grpc_rps=<x> grpc_p50_ms=<x> grpc_p99_ms=<x> grpc_ratio=<x>`.
 """
 
 from __future__ import annotations
@@ -128,6 +131,49 @@ async def drive(
     return latencies, failures, time.perf_counter() - started
 
 
+async def _grpc_client(channel_target: str, request: bytes, budget: list[int], deadline: float,
+                       latencies: list[float], failures: list[str]) -> None:
+    import grpc
+
+    async with grpc.aio.insecure_channel(channel_target) as channel:
+        # raw bytes in and out: the real service and protocol, no proto work in the load generator
+        predict = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
+        while budget[0] > 0 and time.perf_counter() < deadline:
+            budget[0] -= 1
+            started = time.perf_counter()
+            try:
+                await predict(request, timeout=30)
+            except grpc.aio.AioRpcError as exc:
+                failures.append(f"{exc.code().name}: {exc.details()}")
+            latencies.append(time.perf_counter() - started)
+
+
+async def drive_grpc(port: int, model: str, clients: int, requests: int, seconds: float
+                     ) -> tuple[list[float], list[str], float]:
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    row = np.random.default_rng(2).random((1, N_FEATURES)).round(4).astype(np.float32)
+    message = predict_pb2.PredictRequest()
+    message.model_spec.name = model
+    message.inputs["features"].CopyFrom(tf.make_tensor_proto(row))
+    request = message.SerializeToString()
+    latencies: list[float] = []
+    failures: list[str] = []
+    budget = [requests]
+    started = time.perf_counter()
+    await asyncio.gather(*(_grpc_client(f"127.0.0.1:{port}", request, budget, started + seconds, latencies,
+                                        failures) for _ in range(clients)))
+    return latencies, failures, time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -137,6 +183,7 @@ def main() -> int:
     parser.add_argument("--batch-timeout-micros", type=int, default=1000)
     parser.add_argument("--num-batch-threads", type=int, default=2)
     parser.add_argument("--tf-threads", type=int, default=1, help="server's TF intra/inter-op threads (0 = TF)")
+    parser.add_argument("--grpc", action="store_true", help="also drive the gRPC API and report it")
     args = parser.parse_args()
 
     if args.tf_threads:  # the baseline gets the same TF thread pools as the server: a fair comparison
@@ -156,9 +203,10 @@ def main() -> int:
                 f"batch_timeout_micros {{ value: {args.batch_timeout_micros} }}\n"
                 f"max_enqueued_batches {{ value: 1000 }}\nnum_batch_threads {{ value: {args.num_batch_threads} }}\n"
             )
-        port = free_port()
+        port, grpc_port = free_port(), free_port()
         command = [
             sys.executable, "-m", "modelops", "serve", f"--rest_api_port={port}", "--rest_api_host=127.0.0.1",
+            f"--port={grpc_port}",
             "--model_name=mlp", f"--model_base_path={base_path}", "--enable_batching",
             f"--batching_parameters_file={batching}",
             f"--tensorflow_intra_op_parallelism={args.tf_threads}",
@@ -170,9 +218,20 @@ def main() -> int:
         try:
             wait_available(port, "mlp", timeout=120, server=server)
             asyncio.run(drive(port, "mlp", args.clients, 2000, 5.0))  # warm-up: connections, TF graph caches
+            cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
             latencies, failures, elapsed = asyncio.run(
                 drive(port, "mlp", args.clients, args.requests, args.seconds)
             )
+            server_cpu = cpu_seconds(server.pid) - cpu_before
+            client_cpu = time.process_time() - client_before
+            if args.grpc:
+                asyncio.run(drive_grpc(grpc_port, "mlp", args.clients, 2000, 5.0))  # warm-up
+                grpc_cpu_before, grpc_client_before = cpu_seconds(server.pid), time.process_time()
+                grpc_latencies, grpc_failures, grpc_elapsed = asyncio.run(
+                    drive_grpc(grpc_port, "mlp", args.clients, args.requests, args.seconds))
+                grpc_cpu = cpu_seconds(server.pid) - grpc_cpu_before
+                grpc_client_cpu = time.process_time() - grpc_client_before
+                failures += grpc_failures
         finally:
             server.terminate()
             try:
@@ -188,9 +247,22 @@ def main() -> int:
         print(f"in-process unbatched signature calls: {baseline:.0f}/s (before {before:.0f}, after {after:.0f})")
     throughput = len(latencies) / elapsed
     p50, p99 = np.percentile(np.array(latencies) * 1000, [50, 99])
-    print(f"served {len(latencies)} single-row predicts in {elapsed:.1f}s with {args.clients} clients: "
-          f"{throughput:.0f}/s")
-    print(f"ratio={throughput / baseline:.2f} p50_ms={p50:.1f} p99_ms={p99:.1f}")
+    cpu_us = server_cpu / len(latencies) * 1e6
+    print(f"REST: served {len(latencies)} single-row predicts in {elapsed:.1f}s with {args.clients} clients: "
+          f"{throughput:.0f}/s, CPU per request: server {cpu_us:.0f} us, load generator "
+          f"{client_cpu / len(latencies) * 1e6:.0f} us")
+    line = (f"ratio={throughput / baseline:.2f} p50_ms={p50:.1f} p99_ms={p99:.1f} rest_rps={throughput:.0f} "
+            f"server_cpu_us_per_req={cpu_us:.0f}")
+    if args.grpc:
+        grpc_rps = len(grpc_latencies) / grpc_elapsed
+        g50, g99 = np.percentile(np.array(grpc_latencies) * 1000, [50, 99])
+        grpc_cpu_us = grpc_cpu / len(grpc_latencies) * 1e6
+        print(f"gRPC: served {len(grpc_latencies)} single-row predicts in {grpc_elapsed:.1f}s: {grpc_rps:.0f}/s, "
+              f"CPU per request: server {grpc_cpu_us:.0f} us, load generator "
+              f"{grpc_client_cpu / len(grpc_latencies) * 1e6:.0f} us")
+        line += (f" grpc_rps={grpc_rps:.0f} grpc_p50_ms={g50:.1f} grpc_p99_ms={g99:.1f} "
+                 f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f}")
+    print(line)
     return 0
 
 

@@ -34,8 +34,8 @@ def write_config(tmp_path) -> Callable[[list[ServedModel]], str]:
 
 @contextlib.asynccontextmanager
 async def running_server(**settings) -> AsyncIterator[tuple[ModelServer, str, aiohttp.ClientSession]]:
-    """A ModelServer on 127.0.0.1:<free port> with its initial models loaded."""
-    server = ModelServer(ServerSettings(host="127.0.0.1", rest_port=0, **settings))
+    """A ModelServer on 127.0.0.1 (REST and gRPC on free ports) with its initial models loaded."""
+    server = ModelServer(ServerSettings(**{"host": "127.0.0.1", "rest_port": 0, "grpc_port": 0, **settings}))
     await server.start()
     try:
         await server.wait_until_settled()

@@ -1,4 +1,4 @@
-"""`modelops serve` as a process: TF Serving's flags, the gRPC warning, metrics path, clean stop;
+"""`modelops serve` as a process: TF Serving's flags, both APIs, metrics path, clean stop;
 flag errors exit 2 naming the flag or file."""
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ import time
 import urllib.error
 import urllib.request
 
+import grpc
+import numpy as np
 import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from modelops.serving.cli import main
 from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
@@ -57,7 +61,7 @@ def _get(url: str):
 
 
 @pytest.mark.slow
-def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
+def test_serve_process_speaks_tf_serving_rest_and_grpc(model_bases, tmp_path) -> None:
     config = tmp_path / "models.config"
     config.write_text(render_model_config([ServedModel("scaler", model_bases["scaler"], (2,), {"stable": 2})]))
     monitoring = tmp_path / "monitoring.config"
@@ -66,7 +70,7 @@ def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
     batching.write_text("max_batch_size { value: 8 }\nbatch_timeout_micros { value: 1000 }\n")
     env = {**os.environ, "MODELOPS_REST_API_HOST": "127.0.0.1"}
     command = [
-        sys.executable, "-m", "modelops", "serve", "--port=8500", "--rest_api_port=0", "--enable_model_warmup=true",
+        sys.executable, "-m", "modelops", "serve", "--port=0", "--rest_api_port=0", "--enable_model_warmup=true",
         f"--model_config_file={config}", "--model_config_file_poll_wait_seconds=1",
         f"--monitoring_config_file={monitoring}", "--enable_batching", f"--batching_parameters_file={batching}",
     ]
@@ -81,7 +85,9 @@ def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
             found = re.search(r"Exporting HTTP/REST API at:127\.0\.0\.1:(\d+)", line)
             port = int(found.group(1)) if found else None
         assert port is not None
-        assert any("gRPC (--port=8500) is not implemented" in line for line in lines)
+        grpc_ports = [m.group(1) for m in map(re.compile(r"Running gRPC ModelServer at 127\.0\.0\.1:(\d+)").search,
+                                                  lines) if m]
+        assert len(grpc_ports) == 1
         assert any("ignored: --enable_model_warmup" in line for line in lines)
         base = f"http://127.0.0.1:{port}"
         while _get(f"{base}/v1/models/scaler/labels/stable")[0] != 200:
@@ -93,8 +99,17 @@ def test_serve_process_speaks_tf_serving_rest(model_bases, tmp_path) -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response) == {"predictions": [[2.0, 4.0, 6.0]]}
+        series = re.compile(rb'modelops_serving_requests_total\{model="scaler",status="200",version="2"\} (\d+)')
+        before = int(float(series.search(_get(f"{base}/monitoring/prometheus/metrics")[1]).group(1)))
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_ports[0]}") as channel:
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name, request.model_spec.version_label = "scaler", "stable"
+            request.inputs["features"].CopyFrom(tf.make_tensor_proto(np.array([[1.0, 2.0, 3.0]], np.float32)))
+            reply = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=10)
+        assert reply.model_spec.version.value == 2
+        np.testing.assert_array_equal(tf.make_ndarray(reply.outputs["scores"]), [[2.0, 4.0, 6.0]])
         status, metrics = _get(f"{base}/monitoring/prometheus/metrics")
-        assert status == 200 and b'modelops_serving_requests_total{model="scaler",status="200",version="2"}' in metrics
+        assert status == 200 and int(float(series.search(metrics).group(1))) == before + 1  # gRPC counts too
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -12,11 +12,19 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelops.serving.config import ServedModel, render_model_config
 
 _LISTENING = re.compile(r"Exporting HTTP/REST API at:[^:]+:(\d+)")
+_GRPC = re.compile(r"Running gRPC ModelServer at [^:]+:(\d+)")
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str  # REST base URL
+    grpc: str  # gRPC target, host:port
 
 
 def _version_available(base_url: str, name: str, version: int) -> bool:
@@ -30,22 +38,25 @@ def _version_available(base_url: str, name: str, version: int) -> bool:
 
 @contextmanager
 def modelops_serve(workdir: Path, name: str, base_path: Path, versions: Sequence[int],
-                   timeout: float = 180.0, extra_args: Sequence[str] = ()) -> Iterator[str]:
-    """Yield the base URL once every pinned version is AVAILABLE; stop the server afterwards."""
+                   timeout: float = 180.0, extra_args: Sequence[str] = ()) -> Iterator[Served]:
+    """Yield both endpoints once every pinned version is AVAILABLE; stop the server afterwards."""
     config = workdir / "models.config"
     config.write_text(render_model_config([ServedModel(name, str(base_path), tuple(versions))]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1", "--rest_api_port=0",
+        [sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1", "--rest_api_port=0", "--port=0",
          f"--model_config_file={config}", *extra_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     port: list[int] = []
+    grpc_port: list[int] = []
     lines: list[str] = []
 
     def drain() -> None:  # keep reading so the server never blocks on a full stderr pipe
         assert proc.stderr is not None
         for line in proc.stderr:
             lines.append(line)
+            if found := _GRPC.search(line):
+                grpc_port.append(int(found.group(1)))
             match = _LISTENING.search(line)
             if match and not port:
                 port.append(int(match.group(1)))
@@ -62,7 +73,7 @@ def modelops_serve(workdir: Path, name: str, base_path: Path, versions: Sequence
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("modelops serve did not load the versions:\n" + "".join(lines[-20:]))
             time.sleep(0.2)
-        yield base_url
+        yield Served(base_url, f"127.0.0.1:{grpc_port[0]}")
     finally:
         proc.terminate()
         try:

@@ -55,6 +55,13 @@ def test_worker_vocabulary_is_the_api_vocabulary():
         parse_config(config)
 
 
+def test_evaluate_transport_keys():
+    both = parse_config(_config(stage="evaluate", endpoint="http://s:8501", grpcEndpoint="s:8500"))
+    assert both.grpc_endpoint == "s:8500" and both.request.transport == "auto"
+    grpc_only = parse_config(_config(stage="evaluate", grpcEndpoint="s:8500", request={"transport": "grpc"}))
+    assert grpc_only.endpoint is None and grpc_only.request.transport == "grpc"
+
+
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda c: c["hyperparameters"].update(epochs=0), "config.hyperparameters.epochs: expected integer >= 1"),
     (lambda c: c["hyperparameters"].update(epochs="20"), "config.hyperparameters.epochs: expected integer"),
@@ -69,6 +76,10 @@ def test_worker_vocabulary_is_the_api_vocabulary():
     (lambda c: c.update(extraDatasets=[{"uri": "/d.csv", "weight": 0}]), "config.extraDatasets[0].weight"),
     (lambda c: c.update(stage="evaluate"), "config.endpoint: required key is missing"),
     (lambda c: c["deployment"].update(name="../etc"), "config.deployment.name"),
+    (lambda c: c.update(stage="evaluate", grpcEndpoint="grpc://serving:8500"), "config.grpcEndpoint: expected host"),
+    (lambda c: c.update(stage="evaluate", endpoint="http://s:8501", request={"transport": "grpc"}),
+     "config.grpcEndpoint: required key is missing (config.request.transport is grpc)"),
+    (lambda c: c.update(request={"transport": "http2"}), "config.request.transport: expected one of auto, grpc, rest"),
 ])
 def test_bad_keys_are_named(mutate, expected):
     config = _config()

@@ -1,4 +1,5 @@
-"""evaluate through a real `modelops serve` process: version-pinned REST predictions, metrics and drift."""
+"""evaluate through a real `modelops serve` process: version-pinned gRPC and REST predictions, metrics
+and drift, the transport choice and its fallback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from modelops.workloads.errors import WorkloadError
+from modelops.workloads.grpc_client import GrpcServingClient
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.synthetic import make_dataset, write_csv
 
@@ -22,20 +24,22 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def served(binary_versions, tmp_path_factory):
-    with modelops_serve(tmp_path_factory.mktemp("serve"), NAME, binary_versions.deployment_dir, (1, 2)) as url:
-        yield url
+    with modelops_serve(tmp_path_factory.mktemp("serve"), NAME, binary_versions.deployment_dir, (1, 2)) as both:
+        yield both
 
 
-def test_evaluate_matches_in_process_validation_and_pins_the_version(binary_versions, served, worker):
+@pytest.mark.parametrize("transport", ["grpc", "rest"])
+def test_evaluate_matches_in_process_validation_and_pins_the_version(binary_versions, served, worker, transport):
     accuracy = {}
     for version in (2, 1):
         validated = worker("validate", binary_versions.task, binary_versions.holdout_csv, version=version,
                            root=binary_versions.root)
         evaluated = worker("evaluate", binary_versions.task, binary_versions.holdout_csv, version=version,
-                           root=binary_versions.root, endpoint=served,
-                           request={"batchSize": 64, "timeoutSeconds": 10, "retries": 2})
+                           root=binary_versions.root, endpoint=served.url, grpcEndpoint=served.grpc,
+                           request={"batchSize": 64, "timeoutSeconds": 10, "retries": 2, "transport": transport})
         assert evaluated.code == 0, evaluated.result
         assert evaluated.result["rows"] == 400 and evaluated.result["version"] == version
+        assert evaluated.result["transport"] == transport
         for name, value in validated.result["metrics"].items():
             assert abs(evaluated.result["metrics"][name] - value) < 1e-6, (version, name)
         accuracy[version] = evaluated.result["metrics"]["accuracy"]
@@ -45,10 +49,11 @@ def test_evaluate_matches_in_process_validation_and_pins_the_version(binary_vers
 
 def test_shifted_monitoring_data_drifts_and_degrades(binary_versions, served, worker, tmp_path):
     calm = worker("evaluate", binary_versions.task, binary_versions.holdout_csv, version=2,
-                  root=binary_versions.root, endpoint=served)
+                  root=binary_versions.root, endpoint=served.url, grpcEndpoint=served.grpc)
     x, y, names = make_dataset("binary-classification", 400, 6, seed=5, shift=1.5)
     shifted = worker("evaluate", binary_versions.task, write_csv(tmp_path / "shifted.csv", x, y, names), version=2,
-                     root=binary_versions.root, endpoint=served)
+                     root=binary_versions.root, grpcEndpoint=served.grpc)  # gRPC only: no REST endpoint at all
+    assert calm.result["transport"] == shifted.result["transport"] == "grpc"
     assert calm.result["drift"]["maxPsi"] < 0.25 and calm.result["drift"]["maxKs"] < 0.15
     assert shifted.result["drift"]["maxPsi"] > 1.0 and shifted.result["drift"]["maxKs"] > 0.4
     # the summary: every feature's p-value for the lifecycle's correction, the top five by name
@@ -74,6 +79,26 @@ def test_unreachable_endpoint_is_reported(binary_versions, worker):
                  endpoint=f"http://127.0.0.1:{_closed_port()}", request={"retries": 1, "timeoutSeconds": 2})
     assert run.code == 1 and run.result["reason"] == "EndpointUnreachable"
     assert "2 attempt(s)" in run.result["error"] and ":predict" in run.result["error"]
+
+
+def test_auto_falls_back_to_rest_when_grpc_does_not_answer(binary_versions, served, worker):
+    run = worker("evaluate", binary_versions.task, binary_versions.holdout_csv, version=2, root=binary_versions.root,
+                 endpoint=served.url, grpcEndpoint=f"127.0.0.1:{_closed_port()}", request={"timeoutSeconds": 1})
+    assert run.code == 0 and run.result["transport"] == "rest"
+    forced = worker("evaluate", binary_versions.task, binary_versions.holdout_csv, version=2,
+                    root=binary_versions.root, endpoint=served.url, grpcEndpoint=f"127.0.0.1:{_closed_port()}",
+                    request={"transport": "grpc", "retries": 1, "timeoutSeconds": 2})
+    assert forced.code == 1 and forced.result["reason"] == "EndpointUnreachable"
+    assert "2 attempt(s)" in forced.result["error"] and "UNAVAILABLE" in forced.result["error"]
+
+
+def test_grpc_client_streams_many_batches_in_order_and_reports_unknown_versions(binary_versions, served):
+    x, _, expected = predict_in_process(binary_versions.deployment_dir / "2", binary_versions.holdout_csv)
+    client = GrpcServingClient(served.grpc, NAME, concurrency=3, output_key="probabilities")
+    np.testing.assert_allclose(client.predict(x, version=2, batch_size=7), expected, atol=1e-6)  # 58 batches
+    with pytest.raises(WorkloadError) as raised:
+        client.predict(x[:10], version=7)
+    assert raised.value.reason == "ModelNotFound" and "NOT_FOUND" in raised.value.message
 
 
 class _FlakyPredictServer(http.server.ThreadingHTTPServer):

@@ -43,7 +43,7 @@ def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
 
 
 def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, action: StageRequest,
-                       storage_root: str, *, endpoint: str | None = None,
+                       storage_root: str, *, endpoint: str | None = None, grpc_endpoint: str | None = None,
                        result_path: str = DEFAULT_RESULT_PATH) -> dict[str, Any]:
     deployment_dir(storage_root, namespace, name)  # refuses names that must not become paths
     config: dict[str, Any] = {
@@ -68,6 +68,8 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         if not endpoint:
             raise ValueError("an evaluate stage needs the serving endpoint")
         config["endpoint"] = endpoint
+        if grpc_endpoint:  # TF Serving's gRPC API (host:port); evaluate prefers it, REST stays the fallback
+            config["grpcEndpoint"] = grpc_endpoint
         if action.fingerprint:
             config["fingerprintDatasets"] = [dict(d) for d in action.fingerprint]
     return config

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from modelops.kube.builders.config import (
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
+    GRPC_PORT,
     REST_PORT,
     build_service,
     build_serving_deployment,
@@ -86,12 +88,22 @@ class Executor:
             service=serving_object_name(owner, track or "stable"), namespace=owner.namespace, port=REST_PORT,
         )
 
+    def grpc_endpoint_for(self, owner: Owner, track: str | None) -> str:
+        """The same Service's gRPC port (8500) as host:port, for evaluation with TensorProtos."""
+        url = self.settings.endpoint_template.format(
+            service=serving_object_name(owner, track or "stable"), namespace=owner.namespace, port=GRPC_PORT,
+        )
+        return urllib.parse.urlsplit(url).netloc
+
     def start_stage(self, owner: Owner, doc: ModelDeploymentDoc, status: Mapping[str, Any],
                     action: StartStage) -> list[Observation]:
         spec = doc.spec
-        endpoint = self.endpoint_for(owner, action.track) if action.stage == "evaluate" else None
+        evaluate = action.stage == "evaluate"
+        endpoint = self.endpoint_for(owner, action.track) if evaluate else None
+        grpc_endpoint = self.grpc_endpoint_for(owner, action.track) if evaluate else None
         config = build_stage_config(spec, owner.namespace, owner.name, action, spec["storage"]["mountPath"],
-                                    endpoint=endpoint, result_path="/dev/termination-log")
+                                    endpoint=endpoint, grpc_endpoint=grpc_endpoint,
+                                    result_path="/dev/termination-log")
         config_map = build_stage_config_map(owner, action.stage, action.version, action.stage_id, config)
         self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,

@@ -54,7 +54,8 @@ class Runner:
         self.store, self.spec, self.until, self.now = store, spec, until, now
         self.view = view or RunView()
         self.serving = ServingProcess(store, port)
-        self.stages = StageExecutor(store, spec, base_dir, self.serving.endpoint)
+        self.stages = StageExecutor(store, spec, base_dir, self.serving.endpoint,
+                                    grpc_endpoint=lambda: self.serving.grpc_endpoint)
         self.status: dict[str, Any] = {}
         self.generation = 0
         self.stop_requested: str | None = None

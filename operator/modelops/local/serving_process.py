@@ -26,6 +26,12 @@ class ServingError(RuntimeError):
     """Serving cannot be started (port taken, server exits at once); the message says what to do."""
 
 
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -50,6 +56,25 @@ class ServingProcess:
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def grpc_endpoint(self) -> str | None:
+        """host:port of the server's gRPC API (TF Serving's PredictionService), once it was started."""
+        port = self._saved_grpc_port()
+        return f"{self.host}:{port}" if port else None
+
+    def _saved_grpc_port(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.dir / "grpc_port").read_text())
+        return None
+
+    def _pick_grpc_port(self) -> int:
+        """The port used before (a restart keeps it), else REST port - 1 (8501 -> 8500, TF Serving's
+        pair), else any free port; recorded so a restarted runtime finds the adopted server's port."""
+        for candidate in (self._saved_grpc_port(), self.port - 1):
+            if candidate and candidate > 0 and _port_free(self.host, candidate):
+                return candidate
+        return _free_port(self.host)
 
     @property
     def model_url(self) -> str:
@@ -85,7 +110,9 @@ class ServingProcess:
             raise ServingError(f"port {self.port} on {self.host} is already in use by another program; "
                                f"pass --port with a free port")
         write_text_atomic(self.monitoring_config, render_monitoring_config())
-        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port),
+        grpc_port = self._pick_grpc_port()
+        write_text_atomic(self.dir / "grpc_port", str(grpc_port))
+        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port), "--port", str(grpc_port),
                 "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
                 "--model_config_file_poll_wait_seconds", "1",
                 "--monitoring_config_file", str(self.monitoring_config)]

@@ -1,6 +1,6 @@
 """`modelops serve`: tensorflow_model_server's flags where they exist, so pods and local runs agree.
 
-    modelops serve --rest_api_port=8501 --model_config_file=models.config \\
+    modelops serve --port=8500 --rest_api_port=8501 --model_config_file=models.config \\
         --model_config_file_poll_wait_seconds=1 --monitoring_config_file=monitoring.config \\
         --enable_batching --batching_parameters_file=batching.config
     modelops serve --model_name=iris --model_base_path=/models/iris   # newest version on disk
@@ -29,7 +29,7 @@ log = logging.getLogger("modelops.serve")
 IGNORED_TF_SERVING_FLAGS = (
     "rest_api_num_threads", "enable_model_warmup", "allow_version_labels_for_unavailable_models",
     "tensorflow_session_parallelism", "num_load_threads", "num_unload_threads", "max_num_load_retries",
-    "load_retry_interval_micros", "grpc_channel_arguments", "grpc_max_threads", "saved_model_tags",
+    "load_retry_interval_micros", "grpc_max_threads", "saved_model_tags",
     "enable_signature_method_name_check", "xla_cpu_compilation_enabled",
 )
 
@@ -44,12 +44,15 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelops serve", description="TF-Serving-compatible REST model server")
+    parser = argparse.ArgumentParser(prog="modelops serve",
+                                     description="TF-Serving-compatible gRPC and REST model server")
     add = parser.add_argument
-    add("--port", type=int, default=8500, help="gRPC port (accepted for compatibility; gRPC is not served)")
+    add("--port", type=int, default=8500, help="gRPC port (0 = any free port)")
+    add("--grpc_channel_arguments", default="",
+        help="comma-separated gRPC server arguments, e.g. grpc.max_receive_message_length=1048576")
     add("--rest_api_port", type=int, default=8501, help="REST port (0 = any free port)")
     add("--rest_api_host", default=os.environ.get("MODELOPS_REST_API_HOST", "0.0.0.0"),
-        help="address to listen on (default: $MODELOPS_REST_API_HOST, else 0.0.0.0)")
+        help="address both APIs listen on (default: $MODELOPS_REST_API_HOST, else 0.0.0.0)")
     add("--rest_api_timeout_in_ms", type=int, default=30000, help="per-request timeout")
     add("--rest_api_max_body_bytes", type=int, default=16 * 1024 * 1024,
         help="larger request bodies get 413 (modelops extension)")
@@ -107,6 +110,8 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
     return ServerSettings(
         host=args.rest_api_host,
         rest_port=args.rest_api_port,
+        grpc_port=args.port,
+        grpc_options=parse_channel_arguments(args.grpc_channel_arguments),
         model_config_file=args.model_config_file,
         model_config_poll_seconds=args.model_config_file_poll_wait_seconds,
         model_name=args.model_name,
@@ -117,6 +122,18 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
         timeout_seconds=args.rest_api_timeout_in_ms / 1000,
         max_body_bytes=args.rest_api_max_body_bytes,
     )
+
+
+def parse_channel_arguments(text: str) -> tuple[tuple[str, int | str], ...]:
+    """`key=value,key=value` as tensorflow_model_server reads --grpc_channel_arguments; integer
+    values become ints (gRPC needs them typed)."""
+    options: list[tuple[str, int | str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--grpc_channel_arguments: expected key=value, got {item!r}")
+        options.append((key, int(value) if value.lstrip("-").isdigit() else value))
+    return tuple(options)
 
 
 def _in_file(parse, text: str, path: str):
@@ -135,6 +152,7 @@ async def _serve(settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = await server.start()
+    log.info("Running gRPC ModelServer at %s:%d ...", settings.host, server.grpc_port)
     log.info("Exporting HTTP/REST API at:%s:%d ...", settings.host, port)
     await server.wait_until_settled()
     # TensorFlow leaves millions of long-lived objects; full GC passes over them were the p99 tail
@@ -159,8 +177,6 @@ def main(argv: list[str]) -> int:
     ignored = [f"--{flag}" for flag in IGNORED_TF_SERVING_FLAGS if getattr(args, flag) is not None]
     if ignored:
         log.warning("accepted for tensorflow_model_server compatibility but ignored: %s", ", ".join(ignored))
-    if any(arg == "--port" or arg.startswith("--port=") for arg in argv):
-        log.warning("gRPC (--port=%d) is not implemented by modelops serve; only REST is served", args.port)
     from modelops.serving.servable import configure_threads
 
     configure_threads(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism)
@@ -170,6 +186,6 @@ def main(argv: list[str]) -> int:
         print(f"modelops serve: {exc}", file=sys.stderr, flush=True)
         return 2
     except OSError as exc:
-        where = f"{settings.host}:{settings.rest_port}"
+        where = f"{settings.host}:{settings.rest_port} (REST) / :{settings.grpc_port} (gRPC)"
         print(f"modelops serve: cannot listen on {where}: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -1,5 +1,6 @@
 """TF Serving's REST predict encoding: `instances` (row) / `inputs` (columnar) in, `predictions` /
-`outputs` out, with the shape and dtype checks that make a bad request a 400, never a crash.
+`outputs` out, with the key and dtype checks that make a bad request a 400, never a crash. Shapes
+are not checked against the signature's declaration (TF Serving does not either): the model decides.
 
 Row format: each instance is the value of the single input, or an object of named inputs; the
 answer lists one entry per instance (a plain value for a single output, an object otherwise).
@@ -107,13 +108,7 @@ def _to_array(value: Any, spec: TensorSpec) -> np.ndarray:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise invalid(f"input {spec.name!r}: cannot convert to {spec.dtype.name} tensor: {exc}") from exc
-    if spec.shape is not None:
-        expected = tuple(-1 if dim is None else dim for dim in spec.shape)
-        if array.ndim != len(expected) or any(e not in (-1, got) for e, got in zip(expected, array.shape, strict=True)):
-            raise invalid(
-                f"input {spec.name!r}: shape {list(array.shape)} does not match the signature's "
-                f"{list(expected)} (-1 = any size)"
-            )
+    # no check against the declared shape: TF Serving hands the tensor to the model, whose ops decide
     return array
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf import text_format
 
@@ -98,6 +99,11 @@ def parse_model_config(text: str) -> list[ServedModel]:
         text_format.Parse(text, config)
     except text_format.ParseError as exc:
         raise ConfigError(f"model config: not a valid ModelServerConfig text proto: {exc}") from exc
+    return models_from_proto(config)
+
+
+def models_from_proto(config: Any) -> list[ServedModel]:  # a ModelServerConfig message
+    """Validated ServedModels of a ModelServerConfig (from the file, or a gRPC ReloadConfigRequest)."""
     if config.WhichOneof("config") == "custom_model_config":
         raise ConfigError("model config: custom_model_config is not supported; use model_config_list")
     models = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +16,8 @@ from aiohttp import web
 
 from modelops.serving.codec import decode_predict_request, encode_predict_response, parse_json_body
 from modelops.serving.errors import ServingError, invalid
-from modelops.serving.metrics import ServingMetrics
-from modelops.serving.registry import ModelRegistry, ServableVersion
+from modelops.serving.inference import Inference
+from modelops.serving.registry import ServableVersion
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +44,17 @@ class _Target:
     verb: str | None
 
 
-def build_server(registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> web.Server:
+def build_server(inference: Inference, options: ApiOptions) -> web.Server:
     """aiohttp's low-level server: three fixed routes do not need the router and middleware
     machinery, and per-request overhead is what limits throughput. Run it with web.ServerRunner."""
-    return web.Server(_RestApi(registry, metrics, options).dispatch, access_log=None)
+    return web.Server(_RestApi(inference, options).dispatch, access_log=None)
 
 
 class _RestApi:
-    def __init__(self, registry: ModelRegistry, metrics: ServingMetrics, options: ApiOptions) -> None:
-        self._registry = registry
-        self._metrics = metrics
+    def __init__(self, inference: Inference, options: ApiOptions) -> None:
+        self._inference = inference
+        self._registry = inference.registry
+        self._metrics = inference.metrics
         self._options = options
 
     async def dispatch(self, request: web.BaseRequest) -> web.Response:
@@ -71,29 +71,24 @@ class _RestApi:
         return _error(404, f"Malformed request: {request.method} {request.path}")
 
     async def models(self, request: web.BaseRequest) -> web.Response:
-        started = time.perf_counter()
-        model, version, status = "", "", 500
         try:
-            target = _parse_target(request.path)
-            model = target.name if self._registry.has_model(target.name) else ""
-            if request.method == "GET" and target.verb is None:
-                servable, response = self._get(target)
-            elif request.method == "POST" and target.verb is not None and not target.metadata:
-                servable, response = await self._post(request, target)
-            else:
-                raise ServingError("NOT_FOUND", f"Malformed request: {request.method} {request.path}")
-            if servable is not None:
-                version = str(servable.version)
-            status = 200
-            return response
+            with self._inference.observed() as observation:
+                target = _parse_target(request.path)
+                observation.addressed(target.name)
+                if request.method == "GET" and target.verb is None:
+                    servable, response = self._get(target)
+                elif request.method == "POST" and target.verb is not None and not target.metadata:
+                    servable, response = await self._post(request, target)
+                else:
+                    raise ServingError("NOT_FOUND", f"Malformed request: {request.method} {request.path}")
+                if servable is not None:
+                    observation.served_by(servable)
+                return response
         except ServingError as exc:
-            status = exc.http_status
-            return _error(status, exc.message)
+            return _error(exc.http_status, exc.message)
         except Exception as exc:  # never let one request take the server down
             log.exception("unexpected error serving %s %s", request.method, request.path)
             return _error(500, f"Internal error: {type(exc).__name__}: {exc}")
-        finally:
-            self._metrics.observe_request(model, version, status, time.perf_counter() - started)
 
     def _get(self, target: _Target) -> tuple[ServableVersion | None, web.Response]:
         if target.metadata:
@@ -123,12 +118,11 @@ class _RestApi:
         signature_name = payload.get("signature_name", "")
         if not isinstance(signature_name, str):
             raise invalid("'signature_name' must be a string")
-        # resolve and submit in one event-loop step, so a config switch cannot slip in between
-        servable = self._registry.resolve(target.name, target.version, target.label)
-        signature, runner = servable.runner(signature_name)
-        inputs, row_format = decode_predict_request(payload, signature)
-        outputs = await runner.submit(inputs, self._options.timeout_seconds)
-        return servable, _json(encode_predict_response(outputs, row_format))
+        # route and submit in one event-loop step, so a config switch cannot slip in between
+        routed = self._inference.route(target.name, target.version, target.label, signature_name)
+        inputs, row_format = decode_predict_request(payload, routed.signature)
+        outputs = await self._inference.predict(routed, inputs)
+        return routed.servable, _json(encode_predict_response(outputs, row_format))
 
     async def _read_body(self, request: web.BaseRequest) -> bytes:
         limit = self._options.max_body_bytes

@@ -1,4 +1,4 @@
-"""`modelops serve` assembled: registry + batching + REST API + config polling, start and stop.
+"""`modelops serve` assembled: registry + batching + REST and gRPC APIs + config polling, start and stop.
 
 Kept apart from the CLI so tests and the local runtime can run a server in-process on 127.0.0.1:0.
 """
@@ -13,11 +13,14 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import grpc
 from aiohttp import web
 
 from modelops.serving.batching import Batcher, DirectRunner
 from modelops.serving.config import BatchingOptions, ConfigError, ServedModel, parse_model_config
+from modelops.serving.grpc_api import add_services
 from modelops.serving.http_api import ApiOptions, build_server
+from modelops.serving.inference import Inference
 from modelops.serving.metrics import ServingMetrics
 from modelops.serving.registry import ModelRegistry, Runner, ServableVersion, VersionState
 from modelops.serving.servable import Signature
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 class ServerSettings:
     host: str = "127.0.0.1"
     rest_port: int = 8501
+    grpc_port: int | None = None  # None: no gRPC API; 0: any free port
+    grpc_options: tuple[tuple[str, int | str], ...] = ()  # --grpc_channel_arguments
     model_config_file: str | None = None
     model_config_poll_seconds: float = 0.0  # 0: read once, as TF Serving
     model_name: str = "default"
@@ -52,9 +57,12 @@ class ModelServer:
         self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
         self._models: list[ServedModel] = []
         self._config_text: str | None = None
+        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
         self._runner: web.ServerRunner | None = None
+        self._grpc: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = settings.rest_port
+        self.grpc_port: int | None = None
 
     def read_models(self) -> list[ServedModel]:
         """The models to serve now, from the config file or the single-model flags."""
@@ -77,16 +85,40 @@ class ModelServer:
     async def start(self) -> int:
         self._models = self.read_models()
         options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
-        self._runner = web.ServerRunner(build_server(self.registry, self.metrics, options))
+        self._runner = web.ServerRunner(build_server(self.inference, options))
         await self._runner.setup()
         listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)
         self.port = listener.getsockname()[1]
         await web.SockSite(self._runner, listener).start()
+        if self.settings.grpc_port is not None:
+            await self._start_grpc()
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._apply_logged(self._models)))
         if self._poll_seconds() > 0:
             self._tasks.append(loop.create_task(self._poll_forever()))
         return self.port
+
+    async def _start_grpc(self) -> None:
+        # TF Serving accepts messages up to 2 GiB; --grpc_channel_arguments may lower it
+        # SO_REUSEPORT off: a second server must fail to bind, not silently share the port
+        options = {"grpc.max_receive_message_length": 2**31 - 1, "grpc.max_send_message_length": 2**31 - 1,
+                   "grpc.so_reuseport": 0, **dict(self.settings.grpc_options)}
+        self._grpc = grpc.aio.server(options=list(options.items()))
+        add_services(self._grpc, self.inference, self.apply_models)
+        address = f"{self.settings.host}:{self.settings.grpc_port}"
+        try:
+            port = self._grpc.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen for gRPC on {address}: {exc}") from exc
+        if port == 0:
+            raise OSError(f"cannot listen for gRPC on {address}")
+        self.grpc_port = port
+        await self._grpc.start()
+
+    async def apply_models(self, models: list[ServedModel]) -> None:
+        """A config from ModelService/HandleReloadConfigRequest: served until the config file changes."""
+        self._models = models
+        await self.registry.apply(models)
 
     async def wait_until_settled(self) -> None:
         """Wait for the initial load to finish (tests; the HTTP status API shows it too)."""
@@ -109,6 +141,8 @@ class ModelServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._grpc is not None:
+            await self._grpc.stop(grace=1.0)
         if self._runner is not None:
             await self._runner.cleanup()
         await self.registry.close()

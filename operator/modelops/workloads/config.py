@@ -21,6 +21,7 @@ from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 
 __all__ = ["STAGES", "DatasetSpec", "WorkloadConfig", "best_effort_result_path", "load_config", "parse_config"]
+TRANSPORTS = ("auto", "grpc", "rest")  # auto: gRPC when grpcEndpoint is given and answers, else REST
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class RequestSpec:
     batch_size: int = 64
     timeout_seconds: float = 10.0
     retries: int = 3
+    transport: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class WorkloadConfig:
     extra_datasets: tuple[DatasetSpec, ...] = ()
     challenge_dataset: DatasetSpec | None = None
     fingerprint_datasets: tuple[DatasetSpec, ...] = ()
+    grpc_endpoint: str | None = None  # TF Serving's gRPC API, "host:port" (the Service's 8500 port)
 
     @property
     def deployment_dir(self) -> Path:
@@ -231,15 +234,20 @@ def parse_config(data: Any) -> WorkloadConfig:
     endpoint = root.string("endpoint")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise _invalid("config.endpoint", f"expected an http(s) URL, got {endpoint!r}")
-    if stage == "evaluate" and endpoint is None:
+    grpc_endpoint = root.string("grpcEndpoint")
+    if grpc_endpoint is not None and ("://" in grpc_endpoint or ":" not in grpc_endpoint):
+        raise _invalid("config.grpcEndpoint", f"expected host:port, got {grpc_endpoint!r}")
+    if stage == "evaluate" and endpoint is None and grpc_endpoint is None:
         raise _invalid("config.endpoint", "required key is missing (evaluate sends data to TF Serving)")
     if baseline is not None and baseline == version:
         raise _invalid("config.baselineVersion", f"must differ from config.version ({version})")
     request = _parse_request(root.child("request"))
+    if stage == "evaluate" and request.transport == "grpc" and grpc_endpoint is None:
+        raise _invalid("config.grpcEndpoint", "required key is missing (config.request.transport is grpc)")
     result_path = root.string("resultPath", DEFAULT_RESULT_PATH)
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
-                          baseline, endpoint, request, result_path, extra, challenge, fingerprint)
+                          baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint)
 
 
 def _parse_dataset(reader: _Reader | None) -> DatasetSpec:
@@ -307,7 +315,8 @@ def _parse_request(reader: _Reader | None) -> RequestSpec:
         return RequestSpec()
     spec = RequestSpec(reader.integer("batchSize", 64, minimum=1),
                        reader.number("timeoutSeconds", 10.0, minimum=0.0, exclusive_minimum=True),
-                       reader.integer("retries", 3, minimum=0))
+                       reader.integer("retries", 3, minimum=0),
+                       reader.string("transport", "auto", choices=TRANSPORTS))
     reader.finish()
     return spec
 

@@ -1,9 +1,11 @@
 """The evaluate stage: production quality (through TF Serving) and drift of the monitoring data.
 
 Predictions come from the serving endpoint, not an in-process copy, so the numbers describe what
-clients actually get. Drift compares the monitoring features with the profile stored beside the
-serving version at training time (one test per feature, `drift.py`); the report keeps the full
-per-feature table, the summary the p-values and the top features. Each run adds
+clients actually get. They travel as TensorProtos over TF Serving's gRPC API when the config names a
+gRPC endpoint that answers (`request.transport: auto`, the default) or demands it (`grpc`); REST is
+the fallback, or the choice (`rest`). Drift compares the monitoring features with the profile stored
+beside the serving version at training time (one test per feature, `drift.py`); the report keeps the
+full per-feature table, the summary the p-values and the top features. Each run adds
 `evaluations/<UTC timestamp>.json`; none is replaced.
 """
 
@@ -17,12 +19,14 @@ from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import DatasetSpec, WorkloadConfig
 from modelops.workloads.data import load_dataset
 from modelops.workloads.drift import compute_drift, summarize_drift
-from modelops.workloads.errors import WorkloadError
+from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
+from modelops.workloads.grpc_client import GrpcServingClient
 from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.store import load_version
 
 EVALUATIONS_DIR = "evaluations"
+GRPC_PROBE_SECONDS = 5.0  # auto: how long a gRPC endpoint may take to accept a connection
 
 
 def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
@@ -30,9 +34,7 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     when = dt.datetime.now(dt.UTC)
     info = load_version(cfg, cfg.version)
     data = load_dataset(cfg.dataset, cfg.task, num_classes=info.num_classes, expected_features=info.feature_names)
-    assert cfg.endpoint is not None  # enforced by the config loader for this stage
-    client = ServingClient(cfg.endpoint, cfg.deployment.name, timeout_seconds=cfg.request.timeout_seconds,
-                           retries=cfg.request.retries, output_key=OUTPUT_KEY[cfg.task])
+    client, transport = choose_client(cfg)
     request_started = time.monotonic()
     outputs = client.predict(data.x, cfg.version, batch_size=cfg.request.batch_size)
     request_seconds = time.monotonic() - request_started
@@ -43,7 +45,7 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     report = {
         "stage": "evaluate", "version": cfg.version, "evaluatedAt": when.isoformat(timespec="seconds"),
         "metrics": metrics, "drift": drift, "rows": data.rows, "lineage": lineage,
-        "endpoint": client.predict_url(cfg.version),
+        "endpoint": client.describe(cfg.version), "transport": transport,
         "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
         "requestSeconds": round(request_seconds, 3),
         "rowsPerSecond": round(data.rows / request_seconds, 1) if request_seconds > 0 else None,
@@ -53,7 +55,22 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     write_json(path, report)
     # The summary carries every p-value the lifecycle's correction needs, names only for the top features.
     return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": summarize_drift(drift),
-            "rows": data.rows, "lineage": lineage, "report": str(path)}
+            "rows": data.rows, "lineage": lineage, "transport": transport, "report": str(path)}
+
+
+def choose_client(cfg: WorkloadConfig) -> tuple[GrpcServingClient | ServingClient, str]:
+    """gRPC when configured and (for `auto`) reachable; otherwise REST."""
+    options = {"timeout_seconds": cfg.request.timeout_seconds, "retries": cfg.request.retries,
+               "output_key": OUTPUT_KEY[cfg.task]}
+    if cfg.grpc_endpoint is not None and cfg.request.transport != "rest":
+        grpc_client = GrpcServingClient(cfg.grpc_endpoint, cfg.deployment.name, **options)
+        if cfg.request.transport == "grpc" or cfg.endpoint is None:
+            return grpc_client, "grpc"
+        if grpc_client.reachable(min(GRPC_PROBE_SECONDS, cfg.request.timeout_seconds)):
+            return grpc_client, "grpc"
+    if cfg.endpoint is None:
+        raise WorkloadError(INVALID_CONFIG, "config.endpoint: required for REST transport")
+    return ServingClient(cfg.endpoint, cfg.deployment.name, **options), "rest"
 
 
 def _fingerprint(spec: DatasetSpec, cfg: WorkloadConfig) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class ServingClient:
     def predict_url(self, version: int) -> str:
         return f"{self.endpoint}/v1/models/{self.model_name}/versions/{version}:predict"
 
+    def describe(self, version: int) -> str:
+        return self.predict_url(version)
+
     def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
         """Outputs for every row of `x` [n, f], in order, as float32 [n, k]."""
         return asyncio.run(self.predict_async(x, version, batch_size))

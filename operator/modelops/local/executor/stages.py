@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,10 @@ class RunningStage:
 class StageExecutor:
     """Starts, adopts, cancels and polls worker processes for one deployment."""
 
-    def __init__(self, store: StateStore, spec: Mapping[str, Any], base_dir: Path, endpoint: str) -> None:
+    def __init__(self, store: StateStore, spec: Mapping[str, Any], base_dir: Path, endpoint: str,
+                 grpc_endpoint: Callable[[], str | None] = lambda: None) -> None:
         self.store, self.spec, self.base_dir, self.endpoint = store, spec, base_dir, endpoint
+        self.grpc_endpoint = grpc_endpoint  # asked at each start: the server picks its gRPC port when it starts
         self.running: dict[str, RunningStage] = {}
 
     def paths(self, stage_id: str) -> dict[str, Path]:
@@ -56,7 +58,8 @@ class StageExecutor:
     def build_config(self, action: StartStage) -> dict[str, Any]:
         config = build_stage_config(
             self.spec, self.store.namespace, self.store.name, action, str(self.store.storage_root),
-            endpoint=self.endpoint, result_path=str(self.paths(action.stage_id)["result"]))
+            endpoint=self.endpoint, grpc_endpoint=self.grpc_endpoint(),
+            result_path=str(self.paths(action.stage_id)["result"]))
         for key in ("dataset", "challengeDataset", "extraDatasets", "fingerprintDatasets"):
             value = config.get(key)
             for dataset in value if isinstance(value, list) else [value]:
