@@ -80,6 +80,7 @@ class RunView:
         self._drawn = 0
         self._last_lines: list[str] = []
         self._last_plain: dict[str, str] = {}
+        self._events_since_phase = False
 
     def panel_lines(self, name: str, status: Mapping[str, Any], progress: TrainingProgress | None,
                     endpoint: str) -> list[str]:
@@ -102,13 +103,19 @@ class RunView:
             if lines != self._last_lines:
                 self._redraw(lines)
             return
-        self._plain_changes(lines)
+        self._plain_changes(lines, status.get("message", ""))
 
-    def _plain_changes(self, lines: list[str]) -> None:
+    def _plain_changes(self, lines: list[str], message: str) -> None:
+        """One line per change; a phase line leaves out the message when an event line since the last
+        phase line already told it (the log says each thing once)."""
         keys = ("phase", "stage", "serving", "evaluation")
         for key, line in zip(keys, lines, strict=True):
             if self._last_plain.get(key) != line:
                 self._last_plain[key] = line
+                if key == "phase" and self._events_since_phase and message:
+                    line = line.removesuffix(message).rstrip()
+                if key == "phase":
+                    self._events_since_phase = False
                 self.stream.write(f"{_clock()} {line.strip()}\n")
         self.stream.flush()
 
@@ -123,6 +130,11 @@ class RunView:
         self.stream.write("\n".join(line[:width] for line in lines) + "\n")
         self.stream.flush()
         self._drawn, self._last_lines = len(lines), lines
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        """One line per event: `Warning TrainingFailed: version 1 training failed: ...`."""
+        self.message(f"{type_:<7} {reason}: {message}")
+        self._events_since_phase = True
 
     def message(self, text: str) -> None:
         """A line that stays (events, notices): printed above the live panel."""
