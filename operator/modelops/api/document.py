@@ -10,7 +10,7 @@ from typing import Any
 from modelops import API_GROUP, API_VERSION, KIND
 from modelops.api.schema import normalize
 from modelops.api.spec_schema import SPEC
-from modelops.api.validation import semantic_errors
+from modelops.api.validation import RULES, semantic_errors
 
 # Child names are "<name>-<stage id>" (e.g. "churn-evaluate-v12-e345"); 40 leaves room within 63.
 MAX_NAME_LENGTH = 40
@@ -67,7 +67,32 @@ def normalize_spec(spec: Any) -> tuple[dict[str, Any], list[str]]:
     normalized = normalize(SPEC, spec, "spec", errors)
     if not errors:
         errors.extend(semantic_errors(normalized))
+    else:
+        errors.extend(_semantic_errors_beside(normalized, errors))
     return normalized, errors
+
+
+def _semantic_errors_beside(spec: Any, schema_errors: list[str]) -> list[str]:
+    """Semantic problems of a spec that also has schema errors, so one run lists every mistake.
+
+    Each rule runs on its own: one that trips over a field the schema already refused is skipped,
+    and a semantic error about a field that already has a schema error is not repeated."""
+    if not isinstance(spec, Mapping):
+        return []
+    bad_fields = {error.split(":", 1)[0] for error in schema_errors}
+    found: list[str] = []
+    for rule in RULES:
+        errors: list[str] = []
+        try:
+            rule(spec, errors)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+            continue
+        found += [e for e in errors if not any(_within(e.split(":", 1)[0], f) for f in bad_fields)]
+    return found
+
+
+def _within(path: str, field_path: str) -> bool:
+    return path == field_path or path.startswith((f"{field_path}.", f"{field_path}["))
 
 
 def parse_model_deployment(doc: Any, source: str = "") -> ModelDeploymentDoc:
