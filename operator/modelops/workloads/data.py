@@ -36,6 +36,7 @@ from modelops.workloads.errors import (
 
 MALFORMED_DATASET = "MalformedDataset"
 MIN_ROWS = 10
+MAX_LISTED = 10  # problems named in one message; the rest are counted
 HTTP_TIMEOUT_SECONDS = 60.0
 
 
@@ -140,14 +141,17 @@ def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, 
                                                   f"(columns: {', '.join(header)})")
     rows: list[list[str]] = []
     lines: list[int] = []
+    malformed: list[str] = []
     for row in reader:
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: line {reader.line_num} has {len(row)} "
-                                                   f"fields, the header has {len(header)}")
+            malformed.append(f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}")
+            continue
         rows.append(row)
         lines.append(reader.line_num)
+    if malformed:
+        raise WorkloadError(MALFORMED_DATASET, _problems(source, malformed))
     if not rows:
         return np.zeros((0, len(header) - 1)), np.zeros(0), [h for h in header if h != label_column]
     values = _to_float(rows, lines, header, source)
@@ -157,20 +161,30 @@ def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, 
 
 
 def _to_float(rows: list[list[str]], lines: list[int], header: list[str], source: str) -> np.ndarray:
-    """Vectorised conversion; on failure find the first offending cell to name it."""
+    """Vectorised conversion; on failure name every offending cell (feature or label) by line and column."""
     cells = np.char.strip(np.array(rows, dtype=str))
     try:
         return cells.astype(np.float64)
     except ValueError:
         pass
+    problems: list[str] = []
     for r, row in enumerate(cells):
         for c, cell in enumerate(row):
             try:
                 float(cell)
             except ValueError:
-                raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {source}: line {lines[r]} column {header[c]!r}: "
-                                                       f"{str(cell)!r} is not a number") from None
-    raise AssertionError("unreachable: astype failed but every cell parsed")
+                what = "empty" if not str(cell) else f"{str(cell)!r} is not a number"
+                problems.append(f"line {lines[r]} column {header[c]!r}: {what}")
+    raise WorkloadError(NON_NUMERIC_VALUE, _problems(source, problems))
+
+
+def _problems(source: str, problems: list[str]) -> str:
+    """`dataset d.csv: line 3 column 'x': empty; line 3 column 'label': empty`, the first few listed and
+    the rest counted, so the message fits the 4 KiB result summary."""
+    shown = "; ".join(problems[:MAX_LISTED])
+    more = f"; and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+    count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+    return f"dataset {source}: {count}{shown}{more}"
 
 
 def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -202,15 +216,15 @@ def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[st
 
 def _check_finite(x: np.ndarray, y: np.ndarray, names: list[str], source: str, row_offset: int,
                   label: str) -> None:
-    """NaN or inf poisons training silently; name the first bad cell (CSV: its line)."""
+    """NaN or inf poisons training silently; name every bad cell, features and label (CSV: by line)."""
+    problems: list[str] = []
     for values, columns in ((x, names), (y.reshape(-1, 1), [label])):
-        bad = np.argwhere(~np.isfinite(values))
-        if bad.size:
-            row, col = (int(v) for v in bad[0])
+        for row, col in np.argwhere(~np.isfinite(values)).tolist():
             where = f"line {row + row_offset}" if row_offset else f"row {row}"
-            raise WorkloadError(NON_FINITE_VALUE, f"dataset {source}: {where} column {columns[col]!r}: "
-                                                  f"{values[row, col]} is not a finite number "
-                                                  f"({len(bad)} non-finite value(s) in total)")
+            problems.append(f"{where} column {columns[col]!r}: {values[row, col]} is not a finite number")
+    if problems:
+        problems.sort(key=lambda p: int(p.split()[1]))
+        raise WorkloadError(NON_FINITE_VALUE, _problems(source, problems))
 
 
 def _align_features(x: np.ndarray, names: list[str], expected: tuple[str, ...], source: str
