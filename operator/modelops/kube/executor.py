@@ -31,10 +31,10 @@ from modelops.kube.builders.serving import (
     deployment_version,
 )
 from modelops.kube.client import ApiError, KubeApi
+from modelops.kube.events import EventRecorder
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, read_job_result
 from modelops.kube.settings import OperatorSettings
-from modelops.kube.events import EventRecorder
 from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.model import (
     Action,
