@@ -102,7 +102,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     if not ok:
         _, message = _error_text(result)
         d.status["lastEvaluation"] = {"time": d.now, "version": version, "error": message}
-        d.event("Warning", "EvaluationFailed", f"version {version}: {message}")
+        d.event("Warning", "EvaluationFailed", f"version {version} evaluation failed: {message}")
         return
     record = d.record(version) or {}
     monitoring = d.spec.get("monitoring", {})

@@ -54,11 +54,11 @@ def derive_phase(d: Draft) -> tuple[str, str]:
         why = (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
         if (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
             why += "; not retraining: it would repeat the serving version's data and spec"
-        return "Degraded", why
+        return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
         pinned = d.spec.get("serving", {}).get("pinnedVersion")
         note = " (pinned)" if pinned else ""
-        return "Serving", f"version {status['servingVersion']} serving{note}"
+        return "Serving", f"version {status['servingVersion']} is serving{note}"
     return "Pending", "waiting for the first version"
 
 
@@ -80,7 +80,7 @@ def _set_conditions(d: Draft) -> None:
     _set(d, "Available", available_condition(serving, available))
     ready = available and not condition_is_true(status, "Degraded") and not status.get("failure") \
         and rollout_complete(d)
-    _set(d, "Ready", ready_condition(ready, status.get("phase", "Pending"), status.get("message", "")))
+    _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
 
 
 def refresh_degraded(d: Draft) -> None:
@@ -113,7 +113,8 @@ _ANNOUNCED_BY: dict[str, frozenset[str]] = {
     "Serving": frozenset({"VersionServing"}),
     "Deploying": frozenset({"RollingOut", "ServingRepaired"}),
     "Rejected": frozenset({"CandidateRejected", "CanaryRolledBack"}),
-    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT}),
+    # a retrain that failed returns to Degraded: the failure event is that transition
+    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TrainingFailed", "ValidationFailed"}),
 }
 
 

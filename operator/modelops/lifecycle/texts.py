@@ -80,10 +80,11 @@ def would_repeat_condition(serving: int | None, last: Mapping[str, Any], reason:
                           "serving version: add new labelled data or edit spec.training")
 
 
-def ready_condition(ready: bool, phase: str, message: str) -> ConditionText:
-    """Ready's reason when false names the phase (or ServingNotReady), so readers see why at a glance."""
+def ready_condition(ready: bool, serving: int | None, phase: str, message: str) -> ConditionText:
+    """Ready speaks of the deployment as a whole: when false, its reason names the phase (or
+    ServingNotReady) and its message is the phase's, so readers see why at a glance."""
     if ready:
-        return True, "Ready", message
+        return True, "Ready", f"version {serving} is serving, rolled out and not degraded"
     return False, "ServingNotReady" if phase == "Serving" else phase, message
 
 
