@@ -66,3 +66,14 @@ def test_plain_log_says_a_failure_once():
     assert out.getvalue().splitlines()[-1].endswith("modelops run: churn  phase=Failed")
     view.update("churn", {"phase": "Serving", "message": "version 2 serving"}, None, "http://h")
     assert out.getvalue().splitlines()[-1].endswith("phase=Serving  version 2 serving")  # no event: message kept
+
+
+def test_plain_log_says_a_failed_evaluation_once():
+    out = io.StringIO()
+    view = RunView(out, live=False)
+    view.update("churn", {"phase": "Serving", "message": "version 1 is serving"}, None, "http://h")
+    view.event("Warning", "EvaluationFailed", "version 1 evaluation failed: endpoint down")
+    view.update("churn", {"phase": "Serving", "message": "version 1 is serving",
+                          "lastEvaluation": {"version": 1, "error": "endpoint down"}}, None, "http://h")
+    assert out.getvalue().count("endpoint down") == 1
+    assert out.getvalue().splitlines()[-1].endswith("evaluation: v1 failed (see the event above)")

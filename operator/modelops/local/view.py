@@ -80,7 +80,7 @@ class RunView:
         self._drawn = 0
         self._last_lines: list[str] = []
         self._last_plain: dict[str, str] = {}
-        self._events_since_phase = False
+        self._told_by_event: set[str] = set()  # panel lines whose news an event line already printed
 
     def panel_lines(self, name: str, status: Mapping[str, Any], progress: TrainingProgress | None,
                     endpoint: str) -> list[str]:
@@ -106,17 +106,20 @@ class RunView:
         self._plain_changes(lines, status.get("message", ""))
 
     def _plain_changes(self, lines: list[str], message: str) -> None:
-        """One line per change; a phase line leaves out the message when an event line since the last
-        phase line already told it (the log says each thing once)."""
+        """One line per change. A phase line, or a failed evaluation's line, leaves out the text an event
+        line printed since then already gave (the log says each thing once)."""
         keys = ("phase", "stage", "serving", "evaluation")
         for key, line in zip(keys, lines, strict=True):
-            if self._last_plain.get(key) != line:
-                self._last_plain[key] = line
-                if key == "phase" and self._events_since_phase and message:
+            if self._last_plain.get(key) == line:
+                continue
+            self._last_plain[key] = line
+            if key in self._told_by_event:
+                if key == "phase" and message:
                     line = line.removesuffix(message).rstrip()
-                if key == "phase":
-                    self._events_since_phase = False
-                self.stream.write(f"{_clock()} {line.strip()}\n")
+                elif key == "evaluation" and " failed: " in line:
+                    line = line.split(" failed: ", 1)[0] + " failed (see the event above)"
+                self._told_by_event.discard(key)
+            self.stream.write(f"{_clock()} {line.strip()}\n")
         self.stream.flush()
 
     def _clear(self) -> None:
@@ -134,7 +137,7 @@ class RunView:
     def event(self, type_: str, reason: str, message: str) -> None:
         """One line per event: `Warning TrainingFailed: version 1 training failed: ...`."""
         self.message(f"{type_:<7} {reason}: {message}")
-        self._events_since_phase = True
+        self._told_by_event.update(("phase", "evaluation"))
 
     def message(self, text: str) -> None:
         """A line that stays (events, notices): printed above the live panel."""
