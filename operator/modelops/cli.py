@@ -6,6 +6,7 @@ Subcommands import lazily: `modelops manifests` must not pay for importing Tenso
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # subcommand -> (module exposing `main(argv) -> int`, one-line help)
@@ -30,7 +31,30 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# Exit codes every subcommand keeps (docs/troubleshooting.md): 0 done, 1 failed or invalid, 2 usage
+# error, 130 interrupted (`modelops run`), 141 stdout closed early (`modelops status | head`).
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
+
+
+def _stdout_closed() -> int:
+    """The reader went away (`| head`): stop quietly, like other Unix tools, instead of a traceback.
+    Later flushes at interpreter exit must not fail either, so stdout is pointed at /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _dispatch(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
         print(_usage())

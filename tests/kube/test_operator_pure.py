@@ -114,3 +114,51 @@ def test_cli_settings_and_bad_flags() -> None:
     assert settings_from_args(_parser().parse_args([])).clusterwide
     with pytest.raises(SystemExit, match="--workers"):
         settings_from_args(_parser().parse_args(["--workers", "0"]))
+
+
+class _EventApi:
+    """Records create/patch of Events like the API server would; `gone` simulates an expired Event."""
+
+    def __init__(self) -> None:
+        self.created: list[dict] = []
+        self.patched: list[tuple[str, dict]] = []
+        self.gone: set[str] = set()
+
+    def create(self, obj: dict) -> dict:
+        self.created.append(obj)
+        return obj
+
+    def patch(self, kind: str, namespace: str, name: str, patch: dict, **_: object) -> dict:
+        from modelops.kube.client import ApiError
+
+        if name in self.gone:
+            raise ApiError(404, "gone")
+        self.patched.append((name, patch))
+        return {}
+
+
+def test_a_repeated_event_is_counted_on_the_first_not_posted_again() -> None:
+    from modelops.kube.events import EventRecorder
+
+    api = _EventApi()
+    recorder = EventRecorder(api)  # type: ignore[arg-type]
+    body = {"metadata": {"name": "churn", "namespace": "ml", "uid": "u1"}}
+    for _ in range(3):
+        recorder.post(body, "Warning", "ModelDegraded", "version 1: accuracy 0.7 < min 0.75")
+    recorder.post(body, "Warning", "ModelDegraded", "version 1: accuracy 0.6 < min 0.75")
+    assert len(api.created) == 2  # one Event per distinct occurrence
+    name = api.created[0]["metadata"]["name"]
+    assert [(n, p["count"]) for n, p in api.patched] == [(name, 2), (name, 3)]
+    assert all("lastTimestamp" in p for _, p in api.patched)  # one request per post, either way
+
+
+def test_an_expired_event_is_posted_afresh() -> None:
+    from modelops.kube.events import EventRecorder
+
+    api = _EventApi()
+    recorder = EventRecorder(api)  # type: ignore[arg-type]
+    body = {"metadata": {"name": "churn", "namespace": "ml", "uid": "u1"}}
+    recorder.post(body, "Normal", "Trained", "version 1 trained")
+    api.gone.add(api.created[0]["metadata"]["name"])
+    recorder.post(body, "Normal", "Trained", "version 1 trained")
+    assert len(api.created) == 2 and api.created[1]["count"] == 1

@@ -95,7 +95,8 @@ def test_status_text_shows_versions_gates_and_drift(tmp_path, capsys):
     assert status_cli.main(["churn", "--state-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "phase=Rejected" in out and "GatesFailed" in out
-    assert "FAILED accuracy min 0.51 vs 0.8" in out
+    assert "accuracy 0.51 < min 0.8 (failed 1/1 gate checks)" in out  # the Validated event's own words
+    assert "passed 1/1 gate checks" in out
     assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.8" in out
     lineage = out[out.index("Lineage:"):]
     assert "training 3f2a9c1e 1500, monitoring aade0e2f 500" in lineage and "5e1f00aa5e1f00aa" in lineage
@@ -125,3 +126,21 @@ def test_status_lists_every_deployment_when_none_is_named(tmp_path, capsys):
                                                         ["team-a", "prices", "Training"]]
     assert status_cli.main(["prices", "--state-dir", str(tmp_path)]) == 0
     assert "team-a/prices  phase=Training" in capsys.readouterr().out
+
+
+def test_status_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`modelops status | head`: exit 141 (as SIGPIPE would), no BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    store = StateStore(tmp_path, "default", "churn")
+    store.save_status({"phase": "Serving", "versions": [{"version": i, "state": "Retired", "message": "x" * 200}
+                                                        for i in range(1, 2000)]})
+    env = {**os.environ, "PYTHONPATH": str(Path(status_cli.__file__).parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "modelops.cli", "status", "churn", "--state-dir", str(tmp_path),
+                             "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"{"
+    proc.stdout.close()  # the reader goes away, like `head -1`
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and b"Traceback" not in err, err.decode()

@@ -52,3 +52,28 @@ def test_live_view_redraws_in_place():
     view.update("churn", {"phase": "Serving", "servingVersion": 1}, None, "http://127.0.0.1:8501")
     assert "\x1b[4F\x1b[J" in out.getvalue()  # cursor up over the 4-line panel, then clear
     assert "v1 at http://127.0.0.1:8501" in out.getvalue()
+
+
+def test_plain_log_says_a_failure_once():
+    """The event line carries the message; the phase line that follows does not repeat it."""
+    out = io.StringIO()
+    view = RunView(out, live=False)
+    failed = "version 1 training failed: dataset d.csv: line 3 column 'x': empty"
+    view.update("churn", {"phase": "Training", "message": "training version 1"}, None, "http://h")
+    view.event("Warning", "TrainingFailed", failed)
+    view.update("churn", {"phase": "Failed", "message": failed}, None, "http://h")
+    assert out.getvalue().count(failed) == 1
+    assert out.getvalue().splitlines()[-1].endswith("modelops run: churn  phase=Failed")
+    view.update("churn", {"phase": "Serving", "message": "version 2 serving"}, None, "http://h")
+    assert out.getvalue().splitlines()[-1].endswith("phase=Serving  version 2 serving")  # no event: message kept
+
+
+def test_plain_log_says_a_failed_evaluation_once():
+    out = io.StringIO()
+    view = RunView(out, live=False)
+    view.update("churn", {"phase": "Serving", "message": "version 1 is serving"}, None, "http://h")
+    view.event("Warning", "EvaluationFailed", "version 1 evaluation failed: endpoint down")
+    view.update("churn", {"phase": "Serving", "message": "version 1 is serving",
+                          "lastEvaluation": {"version": 1, "error": "endpoint down"}}, None, "http://h")
+    assert out.getvalue().count("endpoint down") == 1
+    assert out.getvalue().splitlines()[-1].endswith("evaluation: v1 failed (see the event above)")

@@ -29,3 +29,26 @@ def test_invalid_file_fails_naming_file_and_field(tmp_path: Path, capsys: pytest
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy"]) == 2
     assert "unknown command 'deploy'" in capsys.readouterr().err
+
+
+def test_every_error_of_a_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A schema error does not hide a semantic one, and a bad first document does not hide the second."""
+    text = SAMPLES[0].read_text()
+    both = text.replace("epochs: 30", "epochs: ten").replace("metric: auc", "metric: mse")
+    second_bad = text + "---\n" + text.replace("name: churn", "name: Bad_Name")
+    (tmp_path / "both.yaml").write_text(both)
+    (tmp_path / "two-docs.yaml").write_text(second_bad)
+    assert main(["validate", str(tmp_path / "both.yaml"), str(tmp_path / "two-docs.yaml")]) == 1
+    captured = capsys.readouterr()
+    assert "spec.training.hyperparameters.epochs: expected an integer" in captured.err
+    assert 'spec.validation.gates[1].metric: metric "mse" is not computed' in captured.err
+    assert f"{tmp_path / 'two-docs.yaml'} (document 1): default/churn is valid" in captured.out
+    assert f"{tmp_path / 'two-docs.yaml'} (document 2): invalid ModelDeployment:\n  metadata.name" in captured.err
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec:\n  task: [binary\n  x: 1\n")
+    assert main(["validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{broken}: line 3 column 4: not valid YAML:") and "<unicode string>" not in err

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lifecycle_helpers import GOOD, Driver, sample_spec
 
-from modelops.lifecycle import DeleteVersion, Reconcile, ServingObserved, StageFinished
+from modelops.lifecycle import DeleteVersion, EmitEvent, Reconcile, ServingObserved, StageFinished
 from modelops.lifecycle.records import find_version
 
 SPEC = sample_spec(**{"retraining.cooldown": "30s", "retraining.maxAttempts": 2,
@@ -110,3 +110,10 @@ def test_invariants_hold_for_any_event_sequence(spec: dict, script: list) -> Non
         # Failed always says why.
         if d.status["phase"] == "Failed":
             assert d.status["message"] and d.status["failure"]["reason"]
+
+        # User texts never print a missing value, and one decision posts each reason at most once.
+        texts = [d.status["message"], *(c["message"] for c in d.status["conditions"]),
+                 *(a.message for a in decision.actions if isinstance(a, EmitEvent))]
+        assert not [t for t in texts if "None" in t], texts
+        reasons = [a.reason for a in decision.actions if isinstance(a, EmitEvent)]
+        assert len(reasons) == len(set(reasons)), reasons

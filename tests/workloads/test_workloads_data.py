@@ -127,3 +127,42 @@ def test_dataset_over_http_on_loopback(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_every_bad_cell_is_named_feature_and_label(tmp_path):
+    """An empty feature cell and an empty label on one line are both reported, by line and column."""
+    from modelops.workloads.errors import WorkloadError
+
+    path = _csv(tmp_path, "a,b,label\n" + _rows(12) + "1.0,,\n" + _rows(2) + "x,2,1\n")
+    with pytest.raises(WorkloadError) as raised:
+        load_dataset(DatasetSpec(str(path)), TASK)
+    assert raised.value.reason == "NonNumericValue"
+    assert raised.value.message == (f"dataset {path}: 3 problems: line 14 column 'b': empty; "
+                                    "line 14 column 'label': empty; line 17 column 'a': 'x' is not a number")
+
+
+def test_every_malformed_line_and_non_finite_value_is_named(tmp_path):
+    from modelops.workloads.errors import WorkloadError
+
+    path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "1,2\n1,2,3,4\n")
+    with pytest.raises(WorkloadError, match=r"2 problems: line 13 has 2 fields.*; line 14 has 4 fields"):
+        load_dataset(DatasetSpec(str(path)), TASK)
+    path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "nan,1,inf\n" + "".join("nan,1,0\n" for _ in range(12)))
+    with pytest.raises(WorkloadError) as raised:
+        load_dataset(DatasetSpec(str(path)), TASK)
+    message = raised.value.message
+    assert "13 problems" not in message and "14 problems: line 13 column 'a'" in message
+    assert "line 13 column 'label': inf is not a finite number" in message and "; and 4 more" in message
+
+
+def test_labels_out_of_range_are_named_by_their_real_line(tmp_path):
+    """Blank lines count: the message names the line an editor shows, for every bad label (first 10)."""
+    from modelops.workloads.errors import WorkloadError
+
+    path = _csv(tmp_path, "a,b,label\n\n" + _rows(11) + "1,2,2\n\n1,2,7\n")
+    with pytest.raises(WorkloadError) as raised:
+        load_dataset(DatasetSpec(str(path)), TASK)
+    assert "has 2 value(s) out of range (e.g. 2 at line 14, 7 at line 16)" in raised.value.message
+    path = _csv(tmp_path, "a,b,label\n\n" + _rows(11) + "nan,2,1\n", name="nan.csv")
+    with pytest.raises(WorkloadError, match="line 14 column 'a': nan is not a finite number"):
+        load_dataset(DatasetSpec(str(path)), TASK)

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops import API_GROUP, API_VERSION, KIND
+from modelops.api.rules import rule_errors
 from modelops.api.schema import normalize
 from modelops.api.spec_schema import SPEC
-from modelops.api.validation import metadata_errors, semantic_errors
+from modelops.api.validation import SPEC_RULES, metadata_errors, semantic_errors
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -64,7 +65,31 @@ def normalize_spec(spec: Any) -> tuple[dict[str, Any], list[str]]:
     normalized = normalize(SPEC, spec, "spec", errors)
     if not errors:
         errors.extend(semantic_errors(normalized))
+    else:
+        errors.extend(_semantic_errors_beside(normalized, errors))
     return normalized, errors
+
+
+def _semantic_errors_beside(spec: Any, schema_errors: list[str]) -> list[str]:
+    """Semantic problems of a spec that also has schema errors, so one run lists every mistake.
+
+    Each rule runs on its own: one that trips over a field the schema already refused is skipped,
+    and a semantic error about a field that already has a schema error is not repeated."""
+    if not isinstance(spec, Mapping):
+        return []
+    bad_fields = {error.split(":", 1)[0] for error in schema_errors}
+    found: list[str] = []
+    for rule in SPEC_RULES:
+        try:
+            errors = rule_errors(rule, {"spec": spec})
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+            continue
+        found += [e for e in errors if not any(_within(e.split(":", 1)[0], f) for f in bad_fields)]
+    return found
+
+
+def _within(path: str, field_path: str) -> bool:
+    return path == field_path or path.startswith((f"{field_path}.", f"{field_path}["))
 
 
 def parse_model_deployment(doc: Any, source: str = "") -> ModelDeploymentDoc:

@@ -111,6 +111,16 @@ TRAINING = Obj(
     },
 )
 
+# What each metric is, the same words as docs/predictions-and-metrics.md (for `kubectl explain`).
+METRIC_DESCRIPTION = (
+    "Metric name, computed on every row of the stage's dataset. binary-classification: accuracy, precision, "
+    "recall and f1 count p > 0.5 as positive, auc is ROC AUC, loss is cross-entropy with probabilities clipped "
+    "to [1e-7, 1 - 1e-7] (so it can differ from scikit-learn's log_loss on confidently wrong rows); "
+    "multiclass-classification: accuracy of the argmax, precision, recall and f1 macro-averaged over the "
+    "model's K classes, loss clipped likewise; regression: mse, rmse, mae, and loss = mse. "
+    "See docs/predictions-and-metrics.md."
+)
+
 GATE = Obj(
     "One gate on one validation metric. Absolute bounds: passes when value >= min and value <= max. "
     "Change: diff = candidate - baseline (the serving version, on the same data); passes when the candidate is "
@@ -118,7 +128,7 @@ GATE = Obj(
     "f1, auc; lower for loss, mse, rmse, mae). Change gates are skipped when nothing serves yet.",
     required=("metric",),
     properties={
-        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric", max_length=16),
+        "metric": Str(METRIC_DESCRIPTION, enum=ALL_METRICS, noun="metric", max_length=16),
         "min": Num("Lowest acceptable value."),
         "max": Num("Highest acceptable value."),
         "maxRegression": Num("Largest allowed worsening against the serving version (absolute, >= 0).",
@@ -192,7 +202,7 @@ DEGRADATION_RULE = Obj(
     "in the metric's worse direction).",
     required=("metric",),
     properties={
-        "metric": Str("Metric name.", enum=ALL_METRICS, noun="metric", max_length=16),
+        "metric": Str(METRIC_DESCRIPTION, enum=ALL_METRICS, noun="metric", max_length=16),
         "min": Num("Degraded when the live value falls below this."),
         "max": Num("Degraded when the live value rises above this."),
         "maxDrop": Num("Degraded when the live value is worse than the validation value by more than this.",
@@ -297,8 +307,10 @@ SPEC = Obj(
     "Desired state of a ModelDeployment: how to train, gate, serve and monitor one TensorFlow model.",
     required=("task", "storage", "training", "validation"),
     properties={
-        "task": Str("The learning task; it fixes the output layer, loss and available metrics.", enum=TASKS,
-                    noun="task", max_length=32),
+        "task": Str("The learning task; it fixes the output layer, loss and available metrics, and what "
+                    "serving answers per instance: binary-classification [p] with p the probability of label 1, "
+                    "multiclass-classification [p_0, ..., p_K-1] (softmax over the K classes), regression [y].",
+                    enum=TASKS, noun="task", max_length=32),
         "storage": STORAGE,
         "training": TRAINING,
         "validation": VALIDATION,

@@ -10,13 +10,13 @@ VERSION_STATES = ("Training", "Trained", "Validating", "Blessed", "Rejected", "F
                   "Serving", "Retired")
 CONDITION_TYPES = ("Trained", "Validated", "Available", "Degraded", "Ready")
 
-METRICS = Map("Metric name to value.", values=Num("Metric value."))
-
 CONDITION = Obj(
     "A metav1.Condition: lastTransitionTime changes only when status flips.",
     required=("type", "status", "reason", "message", "lastTransitionTime"),
     properties={
-        "type": Str("Condition type: Trained, Validated, Available, Degraded or Ready."),
+        "type": Str("Condition type, each about one subject: Trained (the newest version's training), Validated "
+                    "(its gates), Available (a validated version answers), Degraded (the serving version's latest "
+                    "evaluation) or Ready (the deployment as a whole)."),
         "status": Str("True, False or Unknown.", enum=("True", "False", "Unknown")),
         "reason": Str("One CamelCase word saying why."),
         "message": Str("Human-readable details."),
@@ -99,14 +99,17 @@ VERSION = Obj(
         "trigger": Str("What created it: Initial, SpecChange, Degradation or Recovery."),
         "generation": Int("The spec generation it was trained from.", minimum=0),
         "reason": Str("Why it is in this state (CamelCase)."),
-        "message": Str("Details, e.g. which gate failed."),
+        "message": Str("The gate summary (e.g. 'passed 2/2 gate checks'; failures first), or why it failed."),
         "createdAt": Str("When training started."),
         "trainedAt": Str("When training finished."),
         "validatedAt": Str("When validation finished."),
         "servedAt": Str("When it first served."),
         "retiredAt": Str("When it stopped serving."),
-        "trainMetrics": METRICS,
-        "metrics": Map("Validation metrics on the validation dataset.", values=Num("Metric value.")),
+        "trainMetrics": Map("Keras fit history at the epoch whose weights were kept: batch averages on the "
+                            "training data (val_* on the validationSplit hold-out); progress only, gates never "
+                            "use them.", values=Num("Metric value.")),
+        "metrics": Map("Validation metrics on every row of the validation dataset (formulas, averaging and "
+                       "thresholds: docs/predictions-and-metrics.md).", values=Num("Metric value.")),
         "baselineVersion": Int("The serving version it was compared against.", minimum=1),
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
@@ -170,7 +173,8 @@ EVALUATION = Obj(
         "version": Int("The version evaluated.", minimum=1),
         "stageId": Str("The evaluation run's id."),
         "rows": Int("Rows scored.", minimum=0),
-        "metrics": METRICS,
+        "metrics": Map("The live model's metrics on every row of the monitoring dataset, computed as at "
+                       "validation (docs/predictions-and-metrics.md).", values=Num("Metric value.")),
         "drift": DRIFT,
         "degraded": Bool("Whether any degradation rule fired."),
         "reasons": Arr("Every rule that fired.", items=Str("One violated rule.")),

@@ -34,10 +34,10 @@ from modelops.kube.builders.serving import (
     deployment_version,
 )
 from modelops.kube.client import ApiError, KubeApi
+from modelops.kube.events import EventRecorder
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, read_job_result
 from modelops.kube.settings import OperatorSettings
-from modelops.kube.status import post_event
 from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.model import (
     Action,
@@ -60,6 +60,7 @@ class Executor:
         self.api = api
         self.settings = settings
         self.metrics = metrics
+        self.events = EventRecorder(api)
 
     # ------------------------------------------------------------ dispatch
     def execute(self, body: Mapping[str, Any], doc: ModelDeploymentDoc, status: Mapping[str, Any],
@@ -74,7 +75,7 @@ class Executor:
             elif isinstance(action, CancelStage):
                 self.cancel_stage(owner, action.stage_id)
             elif isinstance(action, EmitEvent):
-                post_event(self.api, body, action.type, action.reason, action.message)
+                self.events.post(body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
                 follow_ups += self.delete_version(owner, doc.spec, action)
             else:  # a new action type the core grew: fail loudly rather than skip silently

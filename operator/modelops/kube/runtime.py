@@ -24,7 +24,7 @@ from modelops.kube.executor import Executor
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
-from modelops.kube.status import patch_status, post_event
+from modelops.kube.status import patch_status
 from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
 from modelops.lifecycle.model import recover_in_flight
 
@@ -151,7 +151,7 @@ class Runtime:
             patch_status(self.api, meta["namespace"], meta["name"], status, decision.status)
         for action in decision.actions:
             if isinstance(action, EmitEvent):
-                post_event(self.api, body, action.type, action.reason, action.message)
+                self.executor.events.post(body, action.type, action.reason, action.message)
 
     # ------------------------------------------------------------ plumbing
     def _lock(self, key: Key) -> threading.Lock:

@@ -20,6 +20,7 @@ from modelops.lifecycle.clock import stamp
 
 log = logging.getLogger(__name__)
 COMPONENT = "modelops-operator"
+MAX_EVENT_MESSAGE = 1024
 
 
 def status_merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str)
         },
         "type": type_,
         "reason": reason,
-        "message": message[:1024],
+        "message": message[:MAX_EVENT_MESSAGE],
         "source": {"component": COMPONENT},
         "reportingComponent": f"{API_GROUP}/operator",
         "reportingInstance": os.environ.get("HOSTNAME", "modelops-operator"),
@@ -87,7 +88,8 @@ def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str)
 
 
 def post_event(api: KubeApi, owner: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-    """Events are best effort: a failure to post one is logged, never fails the reconcile."""
+    """Post a new Event (no repeat counting: the operator uses `kube.events.EventRecorder`). Events are
+    best effort: a failure to post one is logged, never fails the reconcile."""
     try:
         api.create(build_event(owner, type_, reason, message))
     except ApiError as error:

@@ -14,7 +14,7 @@ Comparisons allow TOLERANCE for float rounding, so 0.90 - 0.88 passes maxRegress
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -145,14 +145,58 @@ def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[
     return results
 
 
-def _describe_failure(result: GateResult) -> str:
+def describe_gate_failure(result: GateResult) -> str:
+    """One failed check, in the metric's own terms: `accuracy 0.71 < min 0.8`."""
     if result.reason:
         return f"{result.metric} {result.kind}: {result.reason}"
     if result.kind == "maxRegression":
-        return (f"{result.metric} regressed: candidate {result.value:.6g} vs baseline {result.baseline:.6g} "
-                f"(allowed {result.bound:.6g})")
-    op = ">=" if result.kind == "min" else "<="
-    return f"{result.metric} {result.value:.6g} not {op} {result.bound:.6g}"
+        worse = abs(result.diff) if result.diff is not None else float("nan")
+        return (f"{result.metric} regressed by {worse:.4g} from baseline {_num(result.baseline)} to "
+                f"{_num(result.value)} (maxRegression {result.bound:.6g})")
+    op = "<" if result.kind == "min" else ">"
+    return f"{result.metric} {_num(result.value)} {op} {result.kind} {result.bound:.6g}"
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """Counts of one validation's gate checks; skipped change gates are neither passed nor failed."""
+
+    passed: int
+    failed: tuple[GateResult, ...]
+    skipped: int
+
+    @classmethod
+    def of(cls, results: Iterable[GateResult | Mapping[str, Any]]) -> GateSummary:
+        items = [r if isinstance(r, GateResult) else GateResult.from_dict(r) for r in results]
+        failed = tuple(r for r in items if not r.passed and not r.skipped)
+        skipped = sum(1 for r in items if r.skipped)
+        return cls(len(items) - len(failed) - skipped, failed, skipped)
+
+    @property
+    def checked(self) -> int:
+        return self.passed + len(self.failed)
+
+    def text(self) -> str:
+        """`passed 2/2 gate checks; 1 change gate skipped: no baseline (first version)`, or the failures
+        first (`accuracy 0.71 < min 0.8 (failed 1/3 gate checks)`): the reason a user acts on leads."""
+        skipped = ""
+        if self.skipped:
+            gates = "gate" if self.skipped == 1 else "gates"
+            skipped = f"{self.skipped} change {gates} skipped: no baseline (first version)"
+        if self.failed:
+            why = "; ".join(describe_gate_failure(r) for r in self.failed)
+            return f"{why} (failed {len(self.failed)}/{self.checked} gate checks{'; ' + skipped if skipped else ''})"
+        if not self.checked and not self.skipped:
+            return "no gates configured"
+        return f"passed {self.passed}/{self.checked} gate checks" + (f"; {skipped}" if skipped else "")
+
+
+def gate_text(results: Iterable[GateResult | Mapping[str, Any]]) -> str:
+    return GateSummary.of(results).text()
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
 
 
 def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
@@ -162,11 +206,7 @@ def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
     `baseline_version` is the version the core asked to be scored as the baseline (None: nothing
     served); with it set, missing `baseline` metrics fail every change gate instead of skipping it."""
     results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline, baseline_version)]
-    failures = [r for r in results if not r.passed]
-    if failures:
-        return GateOutcome(False, results, "GateFailed", "; ".join(_describe_failure(r) for r in failures))
-    skipped = [r for r in results if r.skipped]
-    message = f"{len(results)} gate checks passed"
-    if skipped:
-        message += f"; {len(skipped)} change gate(s) skipped: no baseline (first version)"
-    return GateOutcome(True, results, "GatesPassed", message)
+    summary = GateSummary.of(results)
+    if summary.failed:
+        return GateOutcome(False, results, "GateFailed", summary.text())
+    return GateOutcome(True, results, "GatesPassed", summary.text())

@@ -46,10 +46,18 @@ def apply_desired_serving(d: Draft, force: bool = False, observed: ServingObserv
     d.actions.append(ApplyServing(stable=desired["stable"], canary=desired.get("canary")))
     what = f"version {desired['stable']}" + (f" with canary {desired['canary']}" if desired.get("canary") else "")
     if drifted and not (changed or force):
-        found = "missing" if observed is None or observed.pinned is None else f"pinning {dict(observed.pinned)}"
+        pinned = None if observed is None else observed.pinned
+        found = "missing" if pinned is None else f"pinning {_describe_pin(pinned)}"
         d.event("Warning", "ServingRepaired", f"serving objects were {found}; re-applying {what}")
     else:
         d.event("Normal", "RollingOut", f"serving {what}")
+
+
+def _describe_pin(pinned: Mapping[str, int | None]) -> str:
+    """`version 3 with canary 4`: what the children pin, in words (never a dict with None in it)."""
+    stable, canary = pinned.get("stable"), pinned.get("canary")
+    text = f"version {stable}" if stable is not None else "no stable version"
+    return text + (f" with canary {canary}" if canary is not None else "")
 
 
 def rollout_complete(d: Draft) -> bool:

@@ -28,13 +28,16 @@ def on_stage_finished(d: Draft, obs: StageFinished) -> None:
 
 
 def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
+    """One failure, one Warning event: `fail` posts it when the loop stops, else it is posted here."""
     reason, message = _error_text(result)
     record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
-    d.event("Warning", f"{stage.capitalize()}Failed", f"version {record['version']}: {message}")
     if d.status.get("candidateVersion") == record["version"]:
         d.status.pop("candidateVersion", None)
+    event_reason, text = f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}"
     if record.get("trigger") != "Degradation":
-        d.fail(f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}")
+        d.fail(event_reason, text)
+    else:
+        d.event("Warning", event_reason, text)
 
 
 def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
@@ -82,7 +85,7 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     challenge_failure = judge_challenge(d, record, result) if outcome.passed else None
     if outcome.passed and challenge_failure is None:
         record.update(state="Blessed", reason="GatesPassed")
-        d.event("Normal", "Validated", f"version {version} passed its gates: {outcome.message}")
+        d.event("Normal", "Validated", f"version {version}: {outcome.message}")
         return
     if challenge_failure is not None:
         record.update(state="Rejected", reason="ChallengerNotBetter", message=challenge_failure)
@@ -98,7 +101,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     if not ok:
         _, message = _error_text(result)
         d.status["lastEvaluation"] = {"time": d.now, "version": version, "error": message}
-        d.event("Warning", "EvaluationFailed", f"version {version}: {message}")
+        d.event("Warning", "EvaluationFailed", f"version {version} evaluation failed: {message}")
         return
     record = d.record(version) or {}
     monitoring = d.spec.get("monitoring", {})

@@ -10,8 +10,18 @@ from typing import Any
 from modelops.api.metrics import PRIMARY_METRIC
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.model import EmitEvent
 from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
+from modelops.lifecycle.texts import (
+    ConditionText,
+    available_condition,
+    degraded_condition,
+    ready_condition,
+    trained_condition,
+    validated_condition,
+    would_repeat_condition,
+)
 
 
 def _latest(d: Draft) -> dict[str, Any] | None:
@@ -44,53 +54,40 @@ def derive_phase(d: Draft) -> tuple[str, str]:
         why = (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
         if (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
             why += "; not retraining: it would repeat the serving version's data and spec"
-        return "Degraded", why
+        return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
         pinned = d.spec.get("serving", {}).get("pinnedVersion")
         note = " (pinned)" if pinned else ""
-        return "Serving", f"version {status['servingVersion']} serving{note}"
+        return "Serving", f"version {status['servingVersion']} is serving{note}"
     return "Pending", "waiting for the first version"
 
 
+def _set(d: Draft, type_: str, text: ConditionText) -> None:
+    set_condition(d.status, type_, *text, d.ctx.generation, d.now)
+
+
 def _set_conditions(d: Draft) -> None:
-    status, gen, now = d.status, d.ctx.generation, d.now
+    status = d.status
     latest = _latest(d)
     if latest is not None:
-        state = latest["state"]
-        trained = None if state == "Training" else not (state == "Failed" and "trainedAt" not in latest)
-        set_condition(status, "Trained", trained, "Trained" if trained else state,
-                      f"version {latest['version']}: {latest.get('message', state)}", gen, now)
-        validated = {"Blessed": True, "Canary": True, "Serving": True, "Retired": True,
-                     "Rejected": False}.get(state)
-        if state == "Failed" and "trainedAt" in latest:
-            validated = False
-        set_condition(status, "Validated", validated, latest.get("reason", state),
-                      f"version {latest['version']}: {latest.get('message', state)}", gen, now)
+        _set(d, "Trained", trained_condition(latest))
+        _set(d, "Validated", validated_condition(latest))
     if condition_is_true(status, "Degraded") and (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
-        reasons = "; ".join((status.get("lastEvaluation") or {}).get("reasons", []))
-        set_condition(status, "Degraded", True, WOULD_REPEAT,
-                      f"{reasons}; a retrain would read the same data and spec as the serving version: add new "
-                      "labelled data or edit spec.training", gen, now)
+        _set(d, "Degraded", would_repeat_condition(status.get("servingVersion"), status.get("lastEvaluation") or {},
+                                                   WOULD_REPEAT))
     serving = status.get("servingVersion")
     available = bool(serving) and status.get("servingReady", True)
-    set_condition(status, "Available", available, "VersionAvailable" if available else "NoVersionServing",
-                  f"version {serving} is available" if available else "no blessed version serves", gen, now)
+    _set(d, "Available", available_condition(serving, available))
     ready = available and not condition_is_true(status, "Degraded") and not status.get("failure") \
         and rollout_complete(d)
-    set_condition(status, "Ready", ready, "Ready" if ready else "NotReady", status.get("message", ""), gen, now)
+    _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
 
 
 def refresh_degraded(d: Draft) -> None:
     """Degraded follows the latest evaluation of the serving version; a new version starts healthy."""
-    status, serving = d.status, d.status.get("servingVersion")
-    last = status.get("lastEvaluation") or {}
-    if last.get("version") == serving and "error" not in last and not last.get("superseded"):
-        degraded = bool(last.get("degraded"))
-        set_condition(status, "Degraded", degraded, last.get("reason", "Healthy"),
-                      "; ".join(last.get("reasons", [])) or f"version {serving} healthy", d.ctx.generation, d.now)
-    elif last.get("superseded") or not last:
-        set_condition(status, "Degraded", False, "NewVersionServing" if last else "NoEvaluation",
-                      "no evaluation of the serving version yet", d.ctx.generation, d.now)
+    text = degraded_condition(d.spec, d.status.get("servingVersion"), d.status.get("lastEvaluation") or {})
+    if text is not None:
+        _set(d, "Degraded", text)
 
 
 def _primary_metric(d: Draft) -> None:
@@ -106,6 +103,24 @@ def summarize(d: Draft, previous_phase: str | None) -> None:
     d.status["phase"], d.status["message"] = phase, message
     _set_conditions(d)
     _primary_metric(d)
-    if phase != previous_phase:
+    if phase != previous_phase and not _already_reported(d, phase):
         warning = phase in ("Failed", "Rejected", "Degraded")
         d.event("Warning" if warning else "Normal", phase, message)
+
+
+# Events that already announce a phase: one Event per transition, so the phase is not posted again.
+_ANNOUNCED_BY: dict[str, frozenset[str]] = {
+    "Serving": frozenset({"VersionServing"}),
+    "Deploying": frozenset({"RollingOut", "ServingRepaired"}),
+    "Rejected": frozenset({"CandidateRejected", "CanaryRolledBack"}),
+    # a retrain that failed returns to Degraded: the failure event is that transition
+    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TrainingFailed", "ValidationFailed"}),
+}
+
+
+def _already_reported(d: Draft, phase: str) -> bool:
+    emitted = {a.reason for a in d.actions if isinstance(a, EmitEvent)}
+    announcing = set(_ANNOUNCED_BY.get(phase, ()))
+    if phase == "Failed" and d.status.get("failure"):
+        announcing.add(d.status["failure"]["reason"])
+    return bool(emitted & announcing)

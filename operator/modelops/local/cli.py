@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from modelops.api import SpecError, parse_model_deployment
+from modelops.api.validate_cli import yaml_error_text
 from modelops.local.runner import UNTIL_CHOICES, Runner
 from modelops.local.serving_process import ServingError
 from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore
@@ -41,7 +42,7 @@ def load_document(path: Path) -> Any:
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
-        raise SpecError([f"not valid YAML: {exc}"], str(path)) from exc
+        raise SpecError([yaml_error_text(exc)], str(path)) from exc
     if len(documents) != 1:
         raise SpecError([f"expected exactly one ModelDeployment document, found {len(documents)}"], str(path))
     return documents[0]

@@ -154,7 +154,7 @@ class Runner:
             event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
                      "message": action.message, **({"replayed": True} if replay else {})}
             append_jsonl(self.store.events_path, event)
-            self.view.message(f"{action.type:<7} {action.reason}: {action.message}")
+            self.view.event(action.type, action.reason, action.message)
         return []
 
     # ---------------------------------------------------------------- serving
@@ -212,7 +212,11 @@ class Runner:
             return 0
         stuck = phase == "Failed" or (phase == "Rejected" and not self.status.get("servingVersion"))
         if stuck and not self.status.get("stage"):
-            self.view.message(f"cannot reach Serving: phase {phase}: {self.status.get('message', '')}")
+            # the why was printed once, as an event line; the reason points at it, `modelops status` keeps it
+            versions = self.status.get("versions") or [{}]
+            reason = (self.status.get("failure") or {}).get("reason") or versions[-1].get("reason", phase)
+            self.view.message(f"cannot reach Serving: phase {phase} ({reason}); "
+                              f"`modelops status {self.store.name}` shows why")
             return 1
         return None
 

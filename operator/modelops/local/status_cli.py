@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from modelops.lifecycle.gates import gate_text
 from modelops.local.processes import adopt
 from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore, discover, read_json, read_jsonl
 from modelops.local.view import describe_evaluation
@@ -43,17 +44,10 @@ def _fmt(value: Any) -> str:
 
 
 def describe_gates(gates: Any) -> str:
-    """'passed 3/3', or the failed gates with value and bound; skipped change gates are counted apart."""
+    """The same gate summary the Validated event and condition carry (`lifecycle.gates.gate_text`)."""
     if not isinstance(gates, list) or not gates:
         return "-"
-    failed = [g for g in gates if isinstance(g, Mapping) and g.get("passed") is False and not g.get("skipped")]
-    skipped = sum(1 for g in gates if isinstance(g, Mapping) and g.get("skipped"))
-    checked = len(gates) - skipped
-    if failed:
-        return "FAILED " + "; ".join(
-            f"{g.get('metric')} {g.get('kind', '')} {_fmt(g.get('value'))} vs {_fmt(g.get('bound'))}".replace("  ", " ")
-            for g in failed)
-    return f"passed {checked}/{checked}" + (f" ({skipped} skipped: no baseline)" if skipped else "")
+    return gate_text(g for g in gates if isinstance(g, Mapping))
 
 
 def describe_lineage(data: Any) -> str:

@@ -80,6 +80,7 @@ class RunView:
         self._drawn = 0
         self._last_lines: list[str] = []
         self._last_plain: dict[str, str] = {}
+        self._told_by_event: set[str] = set()  # panel lines whose news an event line already printed
 
     def panel_lines(self, name: str, status: Mapping[str, Any], progress: TrainingProgress | None,
                     endpoint: str) -> list[str]:
@@ -102,14 +103,23 @@ class RunView:
             if lines != self._last_lines:
                 self._redraw(lines)
             return
-        self._plain_changes(lines)
+        self._plain_changes(lines, status.get("message", ""))
 
-    def _plain_changes(self, lines: list[str]) -> None:
+    def _plain_changes(self, lines: list[str], message: str) -> None:
+        """One line per change. A phase line, or a failed evaluation's line, leaves out the text an event
+        line printed since then already gave (the log says each thing once)."""
         keys = ("phase", "stage", "serving", "evaluation")
         for key, line in zip(keys, lines, strict=True):
-            if self._last_plain.get(key) != line:
-                self._last_plain[key] = line
-                self.stream.write(f"{_clock()} {line.strip()}\n")
+            if self._last_plain.get(key) == line:
+                continue
+            self._last_plain[key] = line
+            if key in self._told_by_event:
+                if key == "phase" and message:
+                    line = line.removesuffix(message).rstrip()
+                elif key == "evaluation" and " failed: " in line:
+                    line = line.split(" failed: ", 1)[0] + " failed (see the event above)"
+                self._told_by_event.discard(key)
+            self.stream.write(f"{_clock()} {line.strip()}\n")
         self.stream.flush()
 
     def _clear(self) -> None:
@@ -123,6 +133,11 @@ class RunView:
         self.stream.write("\n".join(line[:width] for line in lines) + "\n")
         self.stream.flush()
         self._drawn, self._last_lines = len(lines), lines
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        """One line per event: `Warning TrainingFailed: version 1 training failed: ...`."""
+        self.message(f"{type_:<7} {reason}: {message}")
+        self._told_by_event.update(("phase", "evaluation"))
 
     def message(self, text: str) -> None:
         """A line that stays (events, notices): printed above the live panel."""

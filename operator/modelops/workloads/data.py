@@ -13,7 +13,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from modelops.workloads.errors import (
 
 MALFORMED_DATASET = "MalformedDataset"
 MIN_ROWS = 10
+MAX_LISTED = 10  # problems named in one message; the rest are counted
 HTTP_TIMEOUT_SECONDS = 60.0
 
 
@@ -105,23 +106,33 @@ def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None
     fmt = infer_format(spec)
     raw = read_bytes(spec.uri)
     source = spec.uri
+    lines: list[int] | None = None
     if fmt == "csv":
-        x, y, names = _parse_csv(raw, source, spec.label_column)
+        x, y, names, lines = _parse_csv(raw, source, spec.label_column)
         dtype = "number"
     else:
         x, y, names, dtype = _parse_npz(raw, source)
+    where = _locator(lines)
     if x.shape[0] == 0:
         raise WorkloadError(EMPTY_DATASET, f"dataset {source}: has no data rows")
     if x.shape[0] < min_rows:
         raise WorkloadError(TOO_FEW_ROWS, f"dataset {source}: {x.shape[0]} rows, at least {min_rows} needed")
-    _check_finite(x, y, names, source, row_offset=2 if fmt == "csv" else 0, label=spec.label_column)
+    _check_finite(x, y, names, source, where, label=spec.label_column)
     if expected_features is not None:
         x, names = _align_features(x, names, tuple(expected_features), source)
-    labels = check_labels(y, task, num_classes, source, spec.label_column)
+    labels = check_labels(y, task, num_classes, source, spec.label_column, where)
     return Dataset(x.astype(np.float32), labels, tuple(names), source, hashlib.sha256(raw).hexdigest(), dtype)
 
 
-def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _locator(lines: list[int] | None) -> Callable[[int], str]:
+    """How a data row is named in messages: its real CSV line (blank lines skipped count), or `row i`."""
+    if lines is None:
+        return lambda row: f"row {row}"
+    return lambda row: f"line {lines[row]}"
+
+
+def _parse_csv(raw: bytes, source: str, label_column: str
+               ) -> tuple[np.ndarray, np.ndarray, list[str], list[int]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -140,37 +151,50 @@ def _parse_csv(raw: bytes, source: str, label_column: str) -> tuple[np.ndarray, 
                                                   f"(columns: {', '.join(header)})")
     rows: list[list[str]] = []
     lines: list[int] = []
+    malformed: list[str] = []
     for row in reader:
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise WorkloadError(MALFORMED_DATASET, f"dataset {source}: line {reader.line_num} has {len(row)} "
-                                                   f"fields, the header has {len(header)}")
+            malformed.append(f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}")
+            continue
         rows.append(row)
         lines.append(reader.line_num)
+    if malformed:
+        raise WorkloadError(MALFORMED_DATASET, _problems(source, malformed))
     if not rows:
-        return np.zeros((0, len(header) - 1)), np.zeros(0), [h for h in header if h != label_column]
+        return np.zeros((0, len(header) - 1)), np.zeros(0), [h for h in header if h != label_column], []
     values = _to_float(rows, lines, header, source)
     label_index = header.index(label_column)
     names = [h for i, h in enumerate(header) if i != label_index]
-    return np.delete(values, label_index, axis=1), values[:, label_index], names
+    return np.delete(values, label_index, axis=1), values[:, label_index], names, lines
 
 
 def _to_float(rows: list[list[str]], lines: list[int], header: list[str], source: str) -> np.ndarray:
-    """Vectorised conversion; on failure find the first offending cell to name it."""
+    """Vectorised conversion; on failure name every offending cell (feature or label) by line and column."""
     cells = np.char.strip(np.array(rows, dtype=str))
     try:
         return cells.astype(np.float64)
     except ValueError:
         pass
+    problems: list[str] = []
     for r, row in enumerate(cells):
         for c, cell in enumerate(row):
             try:
                 float(cell)
             except ValueError:
-                raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {source}: line {lines[r]} column {header[c]!r}: "
-                                                       f"{str(cell)!r} is not a number") from None
-    raise AssertionError("unreachable: astype failed but every cell parsed")
+                what = "empty" if not str(cell) else f"{str(cell)!r} is not a number"
+                problems.append(f"line {lines[r]} column {header[c]!r}: {what}")
+    raise WorkloadError(NON_NUMERIC_VALUE, _problems(source, problems))
+
+
+def _problems(source: str, problems: list[str]) -> str:
+    """`dataset d.csv: line 3 column 'x': empty; line 3 column 'label': empty`, the first few listed and
+    the rest counted, so the message fits the 4 KiB result summary."""
+    shown = "; ".join(problems[:MAX_LISTED])
+    more = f"; and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+    count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+    return f"dataset {source}: {count}{shown}{more}"
 
 
 def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -200,17 +224,16 @@ def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[st
     return x.astype(np.float64), y.astype(np.float64), names, str(x.dtype)
 
 
-def _check_finite(x: np.ndarray, y: np.ndarray, names: list[str], source: str, row_offset: int,
+def _check_finite(x: np.ndarray, y: np.ndarray, names: list[str], source: str, where: Callable[[int], str],
                   label: str) -> None:
-    """NaN or inf poisons training silently; name the first bad cell (CSV: its line)."""
+    """NaN or inf poisons training silently; name every bad cell, features and label (CSV: by line)."""
+    problems: list[tuple[int, str]] = []
     for values, columns in ((x, names), (y.reshape(-1, 1), [label])):
-        bad = np.argwhere(~np.isfinite(values))
-        if bad.size:
-            row, col = (int(v) for v in bad[0])
-            where = f"line {row + row_offset}" if row_offset else f"row {row}"
-            raise WorkloadError(NON_FINITE_VALUE, f"dataset {source}: {where} column {columns[col]!r}: "
-                                                  f"{values[row, col]} is not a finite number "
-                                                  f"({len(bad)} non-finite value(s) in total)")
+        for row, col in np.argwhere(~np.isfinite(values)).tolist():
+            problems.append((row, f"{where(row)} column {columns[col]!r}: {values[row, col]} is not a finite number"))
+    if problems:
+        problems.sort(key=lambda p: p[0])  # in file order, a row's features before its label
+        raise WorkloadError(NON_FINITE_VALUE, _problems(source, [text for _, text in problems]))
 
 
 def _align_features(x: np.ndarray, names: list[str], expected: tuple[str, ...], source: str
@@ -227,31 +250,36 @@ def _align_features(x: np.ndarray, names: list[str], expected: tuple[str, ...], 
     return x[:, order], list(expected)
 
 
-def check_labels(y: np.ndarray, task: str, num_classes: int | None, source: str, column: str) -> np.ndarray:
+def check_labels(y: np.ndarray, task: str, num_classes: int | None, source: str, column: str,
+                 where: Callable[[int], str] | None = None) -> np.ndarray:
     """Labels must fit the task: binary 0/1, multiclass integers 0..K-1, regression any finite value."""
     if task == "regression":
         return y.astype(np.float32)
     if task == "binary-classification":
         bad = np.flatnonzero((y != 0) & (y != 1))
         if bad.size:
-            raise _label_error(source, column, bad, y, "binary-classification needs labels 0 or 1")
+            raise _label_error(source, column, bad, y, "binary-classification needs labels 0 or 1", where)
         return y.astype(np.float32)
     not_int = np.flatnonzero((y != np.round(y)) | (y < 0))
     if not_int.size:
-        raise _label_error(source, column, not_int, y, "multiclass-classification needs integer labels 0..K-1")
+        raise _label_error(source, column, not_int, y, "multiclass-classification needs integer labels 0..K-1",
+                           where)
     if num_classes is not None:
         too_big = np.flatnonzero(y >= num_classes)
         if too_big.size:
             why = f"the model has {num_classes} classes (0..{num_classes - 1})"
-            raise _label_error(source, column, too_big, y, why)
+            raise _label_error(source, column, too_big, y, why, where)
     return y.astype(np.int32)
 
 
-def _label_error(source: str, column: str, bad: np.ndarray, y: np.ndarray, why: str) -> WorkloadError:
-    values = sorted({float(v) for v in y[bad][:5]})
-    shown = ", ".join(f"{v:g}" for v in values)
+def _label_error(source: str, column: str, bad: np.ndarray, y: np.ndarray, why: str,
+                 where: Callable[[int], str] | None) -> WorkloadError:
+    """Name the first few offending labels by line (CSV) or row, and count them all."""
+    locate = where or (lambda row: f"data row {row + 1}")
+    shown = ", ".join(f"{float(y[r]):g} at {locate(int(r))}" for r in bad[:MAX_LISTED])
+    more = f", and {bad.size - MAX_LISTED} more" if bad.size > MAX_LISTED else ""
     return WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {source}: label column {column!r} has {bad.size} value(s) "
-                                             f"out of range (e.g. {shown} at data row {int(bad[0]) + 1}): {why}")
+                                             f"out of range (e.g. {shown}{more}): {why}")
 
 
 def infer_num_classes(y: np.ndarray, source: str) -> int:
