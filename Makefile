@@ -36,3 +36,4 @@ bench:
 	$(PY) bench/serve.py
 	$(PY) bench/evaluate.py
 	$(PY) bench/operator_load.py
+	$(PY) bench/drift.py
