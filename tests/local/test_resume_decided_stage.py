@@ -40,14 +40,15 @@ def _persist_first_decision(deployment: LocalDeployment, *, journal_entry: bool)
 
 
 def _assert_recovered(deployment: LocalDeployment) -> None:
-    served = deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
+    # pending.json is written after status.json and cleared once the actions ran: wait for both to settle
+    served = deployment.wait_for("version 1 serving, journal consumed", lambda s: s.get("servingVersion") == 1
+                                 and not (deployment.dir / "pending.json").exists())
     assert version_states(served) == {1: "Serving"}
     assert not any(r.get("reason") == "StageLost" for r in served["versions"])
     events = read_jsonl(deployment.dir / "events.jsonl")
     assert [e["reason"] for e in events].count("Trained") == 1, "the decided stage ran exactly once"
     assert sorted(p.name for p in (deployment.state / "models" / "default" / "churn").iterdir()
                   if p.name.isdigit()) == ["1"]
-    assert not (deployment.dir / "pending.json").exists()
 
 
 @pytest.mark.parametrize("journal_entry", [False, True], ids=["from-status-stage", "from-journal"])

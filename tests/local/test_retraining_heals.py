@@ -39,9 +39,12 @@ def test_shifted_world_heals_with_one_retrain_on_training_plus_monitoring_data(t
         deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
         deployment.generate("--shift", "2")  # validation, live (monitoring) and recent move; train.csv stays
         deployment.wait_for("version 2 serving", lambda s: s.get("servingVersion") == 2, timeout=300)
+        # status.json is saved before the decision's actions run, so the Recovered event may land a moment
+        # after the status that closed the episode: wait for both instead of racing the runtime.
         status = deployment.wait_for(
-            "a healthy evaluation of version 2",
-            lambda s: last_evaluation(s).get("version") == 2 and not last_evaluation(s).get("degraded"), timeout=120)
+            "a healthy evaluation of version 2 and its Recovered event",
+            lambda s: last_evaluation(s).get("version") == 2 and not last_evaluation(s).get("degraded")
+            and "Recovered" in _events(deployment), timeout=120)
         assert version_states(status) == {1: "Retired", 2: "Serving"}, "one retrain, not maxAttempts"
         record = status["versions"][1]
         assert record["trigger"] == "Degradation"
@@ -49,7 +52,7 @@ def test_shifted_world_heals_with_one_retrain_on_training_plus_monitoring_data(t
         assert roles == ["training", "monitoring"] and record["lineage"]["inputsHash"]
         assert record["challenge"]["passed"] and record["challenge"]["candidate"] > record["challenge"]["serving"]
         assert last_evaluation(status)["metrics"]["accuracy"] >= 0.8  # the violated floor now passes
-        assert status["retrain"] == {"attempts": 0} and "Recovered" in _events(deployment)
+        assert status["retrain"] == {"attempts": 0}
         assert condition(status, "Degraded")["status"] == "False"
     finally:
         deployment.cleanup()
