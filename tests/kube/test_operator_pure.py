@@ -8,10 +8,11 @@ import pytest
 from prometheus_client import generate_latest
 
 from modelops.kube.cli import _parser, settings_from_args
+from modelops.kube.events import build_event
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, latest_termination_message
 from modelops.kube.scheduler import Scheduler
-from modelops.kube.status import build_event, status_merge_patch
+from modelops.kube.status import status_merge_patch
 
 
 def test_status_patch_replaces_changed_keys_and_nulls_removed_ones() -> None:

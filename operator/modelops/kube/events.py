@@ -9,19 +9,56 @@ request. The cache is in memory: after an operator restart the next occurrence s
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from modelops import API_GROUP, API_VERSION, KIND
+from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER
 from modelops.kube.client import ApiError, KubeApi
-from modelops.kube.status import MAX_EVENT_MESSAGE, build_event
 from modelops.lifecycle.clock import stamp
 
 log = logging.getLogger(__name__)
+COMPONENT = "modelops-operator"
+MAX_EVENT_MESSAGE = 1024
 MAX_REMEMBERED = 4096
 EventKey = tuple[str, str, str, str, str]
+
+
+def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
+    """A core/v1 Event about the ModelDeployment (what `kubectl describe mdep` lists)."""
+    meta = owner["metadata"]
+    now = stamp(datetime.now(UTC))
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+            "namespace": meta["namespace"],
+            "labels": {MANAGED_BY: MANAGER, DEPLOYMENT_LABEL: meta["name"]},
+        },
+        "involvedObject": {
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
+            "kind": KIND,
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:MAX_EVENT_MESSAGE],
+        "source": {"component": COMPONENT},
+        "reportingComponent": f"{API_GROUP}/operator",
+        "reportingInstance": os.environ.get("HOSTNAME", "modelops-operator"),
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
 
 
 class EventRecorder:

@@ -147,10 +147,10 @@ class Executor:
         """Stable Deployment + Service always; canary Deployment + Service only while a canary runs.
         Create-or-patch every child, so an apply also repairs a child that was deleted or edited."""
         deployments = [self._apply_track(owner, spec, "stable", action.stable)]
-        self._create_or_update(build_service(owner, "stable"), {"spec": build_service(owner, "stable")["spec"]})
+        self._apply_service(owner, "stable")
         if action.canary is not None:
             deployments.append(self._apply_track(owner, spec, "canary", action.canary))
-            self._create_or_update(build_service(owner, "canary"), {"spec": build_service(owner, "canary")["spec"]})
+            self._apply_service(owner, "canary")
         else:
             for kind, name in (("Deployment", serving_object_name(owner, "canary")),
                                ("Service", serving_object_name(owner, "canary")),
@@ -166,6 +166,10 @@ class Executor:
             self._create_or_update(obj, {"metadata": {"labels": obj["metadata"]["labels"]}, "spec": obj["spec"]})
         for kind, name in stale:
             self.api.delete(kind, owner.namespace, name)
+
+    def _apply_service(self, owner: Owner, track: str) -> None:
+        service = build_service(owner, track)
+        self._create_or_update(service, {"spec": service["spec"]})
 
     def _apply_track(self, owner: Owner, spec: Mapping[str, Any], track: str, version: int) -> dict[str, Any]:
         config_map = build_serving_config_map(owner, spec, track, version)
@@ -239,13 +243,6 @@ class Executor:
         meta = obj["metadata"]
         return self.api.patch(obj["kind"], meta["namespace"], meta["name"], patch,
                               content_type="application/strategic-merge-patch+json")
-
-    def _create_if_missing(self, obj: Mapping[str, Any]) -> None:
-        try:
-            self.api.create(obj)
-        except ApiError as error:
-            if error.status != 409:
-                raise
 
 
 def ready_versions(deployments: list[Mapping[str, Any]]) -> frozenset[int]:

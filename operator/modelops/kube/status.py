@@ -1,4 +1,4 @@
-"""Persist the core's status through the status subresource, and post Kubernetes Events.
+"""Persist the core's status through the status subresource (Events: kube/events.py).
 
 Only `status` is ever patched (never spec or metadata), with a JSON merge patch that also nulls keys
 the new status dropped (e.g. `stage` when nothing is in flight).
@@ -6,21 +6,11 @@ the new status dropped (e.g. `stage` when nothing is in flight).
 
 from __future__ import annotations
 
-import logging
-import os
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from modelops import API_GROUP, API_VERSION, KIND
-from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER
-from modelops.kube.client import ApiError, KubeApi
-from modelops.lifecycle.clock import stamp
-
-log = logging.getLogger(__name__)
-COMPONENT = "modelops-operator"
-MAX_EVENT_MESSAGE = 1024
+from modelops import KIND
+from modelops.kube.client import KubeApi
 
 
 def status_merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,44 +43,3 @@ def patch_status(api: KubeApi, namespace: str, name: str, old: Mapping[str, Any]
     if not patch:
         return None
     return api.patch(KIND, namespace, name, {"status": patch}, subresource="status")
-
-
-def build_event(owner: Mapping[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
-    """A core/v1 Event about the ModelDeployment (what `kubectl describe mdep` lists)."""
-    meta = owner["metadata"]
-    now = stamp(datetime.now(UTC))
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
-            "namespace": meta["namespace"],
-            "labels": {MANAGED_BY: MANAGER, DEPLOYMENT_LABEL: meta["name"]},
-        },
-        "involvedObject": {
-            "apiVersion": f"{API_GROUP}/{API_VERSION}",
-            "kind": KIND,
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta.get("uid", ""),
-            "resourceVersion": meta.get("resourceVersion", ""),
-        },
-        "type": type_,
-        "reason": reason,
-        "message": message[:MAX_EVENT_MESSAGE],
-        "source": {"component": COMPONENT},
-        "reportingComponent": f"{API_GROUP}/operator",
-        "reportingInstance": os.environ.get("HOSTNAME", "modelops-operator"),
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-    }
-
-
-def post_event(api: KubeApi, owner: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-    """Post a new Event (no repeat counting: the operator uses `kube.events.EventRecorder`). Events are
-    best effort: a failure to post one is logged, never fails the reconcile."""
-    try:
-        api.create(build_event(owner, type_, reason, message))
-    except ApiError as error:
-        log.warning("could not post event %s for %s: %s", reason, owner["metadata"]["name"], error)
