@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import numpy as np
@@ -20,6 +21,7 @@ from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, predict
 
 from modelops.serving.grpc_codec import decode_tensors, encode_tensors
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
+from modelops.workloads.predict_client import PredictClient, checked_outputs
 
 RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
                          grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -31,16 +33,10 @@ class _Retryable(Exception):
     pass
 
 
-class GrpcServingClient:
-    def __init__(self, target: str, model_name: str, *, timeout_seconds: float = 10.0, retries: int = 3,
-                 backoff_seconds: float = 0.2, concurrency: int = 4, output_key: str | None = None) -> None:
+class GrpcServingClient(PredictClient):
+    def __init__(self, target: str, model_name: str, **options: Any) -> None:
+        super().__init__(model_name, **options)
         self.target = target
-        self.model_name = model_name
-        self.timeout_seconds = timeout_seconds
-        self.retries = retries
-        self.backoff_seconds = backoff_seconds
-        self.concurrency = max(1, concurrency)
-        self.output_key = output_key
 
     def describe(self, version: int) -> str:
         return f"grpc://{self.target}/{self.model_name}/versions/{version}"
@@ -53,10 +49,6 @@ class GrpcServingClient:
             except grpc.FutureTimeoutError:
                 return False
         return True
-
-    def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
-        """Outputs for every row of `x` [n, f], in order, as float32 [n, k]."""
-        return asyncio.run(self.predict_async(x, version, batch_size))
 
     async def predict_async(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
         async with grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS) as channel:
@@ -111,11 +103,7 @@ class GrpcServingClient:
         if key not in reply.outputs:
             raise WorkloadError(PREDICTION_FAILED, f"{where}: no output {key!r} in {sorted(reply.outputs)}")
         out = decode_tensors({key: reply.outputs[key]})[key].astype(np.float32, copy=False)
-        if out.ndim == 1:
-            out = out.reshape(-1, 1)
-        if out.ndim != 2 or out.shape[0] != rows:
-            raise WorkloadError(PREDICTION_FAILED, f"{where}: expected {rows} predictions, got shape {list(out.shape)}")
-        return index, out
+        return index, checked_outputs(out, rows, where)
 
     async def _with_retries(self, call):
         last_error = ""

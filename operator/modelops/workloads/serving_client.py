@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
+from modelops.workloads.predict_client import PredictClient, checked_outputs
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 
@@ -23,26 +24,16 @@ class _Retryable(Exception):
     pass
 
 
-class ServingClient:
-    def __init__(self, endpoint: str, model_name: str, *, timeout_seconds: float = 10.0, retries: int = 3,
-                 backoff_seconds: float = 0.2, concurrency: int = 4, output_key: str | None = None) -> None:
+class ServingClient(PredictClient):
+    def __init__(self, endpoint: str, model_name: str, **options: Any) -> None:
+        super().__init__(model_name, **options)
         self.endpoint = endpoint.rstrip("/")
-        self.model_name = model_name
-        self.timeout_seconds = timeout_seconds
-        self.retries = retries
-        self.backoff_seconds = backoff_seconds
-        self.concurrency = max(1, concurrency)
-        self.output_key = output_key
 
     def predict_url(self, version: int) -> str:
         return f"{self.endpoint}/v1/models/{self.model_name}/versions/{version}:predict"
 
     def describe(self, version: int) -> str:
         return self.predict_url(version)
-
-    def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
-        """Outputs for every row of `x` [n, f], in order, as float32 [n, k]."""
-        return asyncio.run(self.predict_async(x, version, batch_size))
 
     async def predict_async(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
         import aiohttp
@@ -102,11 +93,7 @@ class ServingClient:
             out = np.asarray(predictions, dtype=np.float32)
         except (ValueError, KeyError, TypeError) as exc:
             raise WorkloadError(PREDICTION_FAILED, f"{url}: unexpected response ({exc}): {text[:200]!r}") from exc
-        if out.ndim == 1:
-            out = out.reshape(-1, 1)
-        if out.ndim != 2 or out.shape[0] != rows:
-            raise WorkloadError(PREDICTION_FAILED, f"{url}: expected {rows} predictions, got shape {list(out.shape)}")
-        return out
+        return checked_outputs(out, rows, url)
 
 
 def encode_instances(batch: np.ndarray) -> str:
