@@ -54,6 +54,7 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
 
     # 1. training Job, then validation, then serving pinned to v1
     wait_status(rest, namespace, NAME, lambda s: s.get("phase") == "Training", 60, "phase Training")
+    wait_until(lambda: jobs_of(rest, namespace, NAME), 60, 0.25, "the training Job")  # created after the status
     assert [j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)] == [f"{NAME}-train-v1"]
     assert printer_row(rest, namespace, NAME)["Phase"] == "Training"
     status = wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 1, 300, "v1 serving")
@@ -77,7 +78,9 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
     write_datasets(data, shift=2.0, names=("live", "recent", "validation"), seed=50)
     wait_status(rest, namespace, NAME, lambda s: any(r.get("trigger") == "Degradation"
                                                      for r in s.get("versions", [])), 180, "degradation retrain")
-    assert f"{NAME}-train-v2" in {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)}
+    # the operator persists its decision before it creates the Job: wait for the Job, do not race it
+    wait_until(lambda: f"{NAME}-train-v2" in {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)},
+               60, 0.25, "the retraining Job")
     assert "ModelDegraded" in {e["reason"] for e in events_of(rest, namespace, NAME)}
     status = wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 2, 300, "v2 serving")
     assert pinned_version(rest, namespace) == "2"
