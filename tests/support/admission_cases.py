@@ -107,6 +107,10 @@ CASES = (
     Case("drift-threshold-reachable", _set("spec.monitoring.drift", {"metric": "ks", "threshold": 1.5}),
          "spec.monitoring.drift.threshold", "spec.monitoring.drift.threshold",
          "1.5 is above 1, the largest ks possible; no feature could ever drift"),
+    Case("batch-splits-over-workers", _set("spec.training.workers", 3), "spec.training.hyperparameters.batchSize",
+         "spec.training.hyperparameters.batchSize",
+         "32 does not split evenly over 3 workers (it is the global batch: each worker takes batchSize / workers "
+         "rows per step)"),
     Case("retraining-inputs-once", _set("spec.retraining.include", ["training", "training"]),
          "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
 )

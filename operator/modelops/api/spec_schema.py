@@ -6,7 +6,14 @@ import re
 
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
-from modelops.api.vocabulary import ACTIVATIONS, DATASET_FORMATS, OPTIMIZERS, RETRAINING_INPUTS
+from modelops.api.vocabulary import (
+    ACTIVATIONS,
+    COLLECTIVE_IMPLEMENTATIONS,
+    DATASET_FORMATS,
+    DISTRIBUTION_STRATEGIES,
+    OPTIMIZERS,
+    RETRAINING_INPUTS,
+)
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/modelops/modelops-worker:0.1.0"
 DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
@@ -49,6 +56,22 @@ def resources(what: str) -> Obj:
         properties={"requests": quantities, "limits": quantities},
     )
 
+
+DISTRIBUTION = Obj(
+    "How the workers train together when workers is above 1: TensorFlow's own multi-worker engine, configured "
+    "through TF_CONFIG, so gradients are all-reduced by TensorFlow's collectives.",
+    default={},
+    properties={
+        "strategy": Str("The tf.distribute strategy: multiWorkerMirrored keeps a copy of every variable on each "
+                        "worker and all-reduces gradients after every step.", default="multiWorkerMirrored",
+                        enum=DISTRIBUTION_STRATEGIES),
+        "communication": Str("The collective implementation (tf.distribute.experimental.CommunicationImplementation): "
+                             "auto lets TensorFlow choose, ring uses ring all-reduce over gRPC.", default="auto",
+                             enum=COLLECTIVE_IMPLEMENTATIONS),
+        "port": Int("Port each worker's TensorFlow server listens on (the host part comes from the pod's hostname "
+                    "in the headless Service).", default=2222, minimum=1024, maximum=65535),
+    },
+)
 
 TRAINING = Obj(
     "How a model version is trained: the worker image, data, architecture and hyperparameters.",
@@ -104,7 +127,15 @@ TRAINING = Obj(
             },
         ),
         "resources": resources("training"),
-        "backoffLimit": Int("Retries of the training Job's pod before the stage counts as failed.", default=1,
+        "workers": Int("Processes that train one model together with TensorFlow's MultiWorkerMirroredStrategy, "
+                       "each with training.resources. Above 1 the training stage is an Indexed Job (one pod per "
+                       "worker, index 0 the chief that publishes the version) with a headless Service for the "
+                       "pods' hostnames. hyperparameters.batchSize stays the global batch: each worker takes "
+                       "batchSize / workers rows per step, so the model does not change with the worker count.",
+                       default=1, minimum=1, maximum=64),
+        "distribution": DISTRIBUTION,
+        "backoffLimit": Int("Retries of the training Job's pod before the stage counts as failed (with workers "
+                            "above 1: retries of each worker's pod).", default=1,
                             minimum=0, maximum=20),
         "activeDeadlineSeconds": Int("Wall-clock limit of a training, validation or evaluation Job.",
                                      default=3600, minimum=1),

@@ -102,6 +102,16 @@ RULES: tuple[AnyRule, ...] = (
          check=lambda hyper: not (hyper.get("earlyStopping") or {}).get("enabled")
          or hyper["earlyStopping"].get("monitor") != "val_loss" or bool(hyper.get("validationSplit")),
          message=("val_loss needs validationSplit > 0 (or monitor: loss)",)),
+    # batchSize is the global batch of a multi-worker step; every worker must take the same share of it.
+    Rule("batch-splits-over-workers", at="spec.training", field=".hyperparameters.batchSize",
+         cel="!has(self.workers) || self.workers <= 1 || !has(self.hyperparameters) "
+             "|| !has(self.hyperparameters.batchSize) || self.hyperparameters.batchSize % self.workers == 0",
+         check=lambda training: int(training.get("workers") or 1) <= 1
+         or int((training.get("hyperparameters") or {}).get("batchSize", 32)) % int(training["workers"]) == 0,
+         message=(Ref("self.hyperparameters.batchSize",
+                      lambda training: (training.get("hyperparameters") or {}).get("batchSize", 32)),
+                  " does not split evenly over ", Ref("self.workers", lambda training: training["workers"]),
+                  " workers (it is the global batch: each worker takes batchSize / workers rows per step)")),
     # An empty command would start a container that runs nothing.
     Rule("command-not-empty", at="spec.training", field=".command",
          cel="!has(self.command) || size(self.command) > 0",

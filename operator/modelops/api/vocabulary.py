@@ -12,5 +12,11 @@ OPTIMIZERS: Final = ("adam", "sgd", "rmsprop")
 DATASET_FORMATS: Final = ("csv", "npz")
 STAGES: Final = ("train", "validate", "evaluate")
 RETRAINING_INPUTS: Final = ("training", "monitoring")
+# tf.distribute.MultiWorkerMirroredStrategy and its CommunicationImplementation values (AUTO, RING).
+DISTRIBUTION_STRATEGIES: Final = ("multiWorkerMirrored",)
+COLLECTIVE_IMPLEMENTATIONS: Final = ("auto", "ring")
 
-__all__ = ["ACTIVATIONS", "DATASET_FORMATS", "OPTIMIZERS", "RETRAINING_INPUTS", "STAGES", "TASKS"]
+__all__ = [
+    "ACTIVATIONS", "COLLECTIVE_IMPLEMENTATIONS", "DATASET_FORMATS", "DISTRIBUTION_STRATEGIES", "OPTIMIZERS",
+    "RETRAINING_INPUTS", "STAGES", "TASKS",
+]

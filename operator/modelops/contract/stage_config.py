@@ -42,6 +42,16 @@ def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
     return [*base, stage, "--config", config_path]
 
 
+def training_workers(spec: Mapping[str, Any]) -> int:
+    """How many processes run a train stage (`spec.training.workers`, default 1)."""
+    return int(spec["training"].get("workers") or 1)
+
+
+def stage_workers(spec: Mapping[str, Any], stage: str) -> int:
+    """Members of a stage's gang: only training runs wider than one process."""
+    return training_workers(spec) if stage == "train" else 1
+
+
 def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, action: StageRequest,
                        storage_root: str, *, endpoint: str | None = None, grpc_endpoint: str | None = None,
                        result_path: str = DEFAULT_RESULT_PATH) -> dict[str, Any]:
@@ -60,6 +70,9 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         config["hyperparameters"] = dict(spec["training"]["hyperparameters"])
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
+        if training_workers(spec) > 1:
+            config["distribution"] = {**dict(spec["training"].get("distribution") or {}),
+                                      "workers": training_workers(spec)}
     elif action.stage == "validate":
         config["baselineVersion"] = action.baseline_version
         if action.challenge_dataset:

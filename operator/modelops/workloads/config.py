@@ -15,7 +15,15 @@ from typing import Any
 
 import yaml
 
-from modelops.api.vocabulary import ACTIVATIONS, DATASET_FORMATS, OPTIMIZERS, STAGES, TASKS
+from modelops.api.vocabulary import (
+    ACTIVATIONS,
+    COLLECTIVE_IMPLEMENTATIONS,
+    DATASET_FORMATS,
+    DISTRIBUTION_STRATEGIES,
+    OPTIMIZERS,
+    STAGES,
+    TASKS,
+)
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
@@ -71,6 +79,16 @@ class Hyperparameters:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """`spec.training.distribution` plus the worker count: present only when more than one worker trains."""
+
+    workers: int
+    strategy: str = "multiWorkerMirrored"
+    communication: str = "auto"
+    port: int = 2222
+
+
+@dataclass(frozen=True)
 class RequestSpec:
     batch_size: int = 64
     timeout_seconds: float = 10.0
@@ -96,6 +114,7 @@ class WorkloadConfig:
     challenge_dataset: DatasetSpec | None = None
     fingerprint_datasets: tuple[DatasetSpec, ...] = ()
     grpc_endpoint: str | None = None  # TF Serving's gRPC API, "host:port" (the Service's 8500 port)
+    distribution: Distribution | None = None
 
     @property
     def deployment_dir(self) -> Path:
@@ -245,9 +264,26 @@ def parse_config(data: Any) -> WorkloadConfig:
     if stage == "evaluate" and request.transport == "grpc" and grpc_endpoint is None:
         raise _invalid("config.grpcEndpoint", "required key is missing (config.request.transport is grpc)")
     result_path = root.string("resultPath", DEFAULT_RESULT_PATH)
+    distribution = _parse_distribution(root.child("distribution"))
+    if distribution is not None and stage != "train":
+        raise _invalid("config.distribution", f"only the train stage runs on several workers, not {stage}")
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
-                          baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint)
+                          baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
+                          distribution)
+
+
+def _parse_distribution(reader: _Reader | None) -> Distribution | None:
+    if reader is None:
+        return None
+    distribution = Distribution(
+        workers=reader.integer("workers", minimum=1, required=True),
+        strategy=reader.string("strategy", "multiWorkerMirrored", choices=DISTRIBUTION_STRATEGIES),
+        communication=reader.string("communication", "auto", choices=COLLECTIVE_IMPLEMENTATIONS),
+        port=reader.integer("port", 2222, minimum=1024),
+    )
+    reader.finish()
+    return distribution
 
 
 def _parse_dataset(reader: _Reader | None) -> DatasetSpec:

@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from modelops.contract.gang import GangError, GangMember, member_from_env
 from modelops.contract.result import write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import infer_num_classes
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
+from modelops.workloads.multi_worker import fit_on_workers, remove_backup
 from modelops.workloads.profile import build_profile
 from modelops.workloads.training_data import TrainingData, load_training_data
 
@@ -86,13 +88,16 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     num_classes = None
     if cfg.task == "multiclass-classification":
         num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.primary.source)
+    member = _gang_member(cfg)
+    if member is not None and not member.is_chief:
+        return {**_train_into(cfg, data, num_classes, None, member), "member": member.index}
 
     cfg.deployment_dir.mkdir(parents=True, exist_ok=True)
     removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version)
     tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
     tmp_dir.mkdir()
     try:
-        report = _train_into(cfg, data, num_classes, tmp_dir)
+        report = _train_into(cfg, data, num_classes, tmp_dir, member)
         report["durationSeconds"] = round(time.monotonic() - started, 3)
         report["removedStaleTemporaries"] = removed
         write_json(tmp_dir / REPORT_FILE, report)
@@ -100,8 +105,23 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    return {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
-            "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
+    if member is not None:
+        remove_backup(cfg)
+    summary = {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
+               "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
+    if "distributed" in report:
+        summary["distributed"] = report["distributed"]
+    return summary
+
+
+def _gang_member(cfg: WorkloadConfig) -> GangMember | None:
+    """This process's place in a multi-worker training (None when one process trains alone)."""
+    if cfg.distribution is None or cfg.distribution.workers <= 1:
+        return None
+    try:
+        return member_from_env(os.environ, cfg.distribution.workers)
+    except GangError as exc:
+        raise WorkloadError(INVALID_CONFIG, f"config.distribution: {exc}") from exc
 
 
 def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingData) -> dict[str, Any] | None:
@@ -151,7 +171,10 @@ def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
             os.close(fd)
 
 
-def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None, out_dir: Path) -> dict[str, Any]:
+def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None, out_dir: Path | None,
+                member: GangMember | None = None) -> dict[str, Any]:
+    """Fit and (with an `out_dir`) export; `member` trains as one worker of a gang, without `out_dir`
+    when it is not the chief."""
     import keras
     import tensorflow as tf
 
@@ -172,19 +195,29 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
     monitor, note = _monitor(cfg, split > 0)
     notes += [note] if note else []
 
-    model = build_model(cfg.task, cfg.model, x[:train_rows], num_classes, hp.optimizer, hp.learning_rate)
-    callbacks = [_epoch_log_callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
-    stopper = None
-    if hp.early_stopping.enabled:
-        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
-                                                min_delta=hp.early_stopping.min_delta, restore_best_weights=True)
-        callbacks.append(stopper)
-    history = model.fit(x, y, sample_weight=weights, epochs=hp.epochs, batch_size=hp.batch_size,
-                        validation_split=split, callbacks=callbacks, verbose=0, shuffle=True)
-    epochs_run = len(history.history.get("loss", []))
-    # restore_best_weights puts the best epoch's weights back: its metrics describe the exported model
-    best_epoch = stopper.best_epoch if stopper is not None else epochs_run - 1
-    final_metrics = {k: float(v[best_epoch]) for k, v in history.history.items() if len(v) > best_epoch}
+    def build(x_train: np.ndarray) -> Any:
+        return build_model(cfg.task, cfg.model, x_train, num_classes, hp.optimizer, hp.learning_rate)
+
+    distributed: dict[str, Any] = {}
+    if member is None:
+        model, history, best_epoch = _fit_one_process(cfg, build(x[:train_rows]), x, y, weights, split, monitor,
+                                                      out_dir)
+    else:
+        outcome = fit_on_workers(cfg, member, build, x, y, weights, data.rows - train_rows, monitor,
+                                 out_dir / LOGS_DIR if out_dir is not None else None)
+        model, history, best_epoch = outcome.model, outcome.history, outcome.best_epoch
+        assert cfg.distribution is not None
+        distributed = {"workers": cfg.distribution.workers, "communication": cfg.distribution.communication,
+                       "perWorkerBatchSize": hp.batch_size // cfg.distribution.workers,
+                       "resumedFromEpoch": outcome.resumed_from_epoch, "epochsThisRun": outcome.epochs_trained_now}
+    epochs_run = len(history.get("loss", []))
+    final_metrics = {k: float(v[best_epoch]) for k, v in history.items() if len(v) > best_epoch}
+    if out_dir is None:  # a worker that is not the chief: the chief publishes and reports
+        return {"stage": "train", "version": cfg.version, "epochs": epochs_run, "metrics": final_metrics,
+                "distributed": distributed}
+    if member is not None:  # export from a plain copy: the trained model's variables are mirrored
+        trained, model = model, build(x[:train_rows])
+        model.set_weights(trained.get_weights())
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
     write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, hp.seed))
@@ -194,7 +227,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
         "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "metrics": final_metrics, "epochs": epochs_run, "bestEpoch": best_epoch + 1,
         "stoppedEarly": epochs_run < hp.epochs,
-        "history": {k: [float(v) for v in values] for k, values in history.history.items()},
+        "history": {k: [float(v) for v in values] for k, values in history.items()},
         "hyperparameters": {
             "epochs": hp.epochs, "batchSize": hp.batch_size, "learningRate": hp.learning_rate,
             "optimizer": hp.optimizer, "seed": hp.seed, "validationSplit": hp.validation_split,
@@ -212,7 +245,27 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
                       "features": x.shape[1]},
         "tensorflowVersion": tf.__version__, "kerasVersion": keras.__version__,
         "notes": notes,
+        **({"distributed": distributed} if distributed else {}),
     }
+
+
+def _fit_one_process(cfg: WorkloadConfig, model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
+                     split: float, monitor: str, out_dir: Path) -> tuple[Any, dict[str, list[float]], int]:
+    """Keras' own fit loop: (model, history, best epoch index)."""
+    import keras
+
+    hp = cfg.hyperparameters
+    callbacks = [_epoch_log_callback(), keras.callbacks.TensorBoard(log_dir=str(out_dir / LOGS_DIR))]
+    stopper = None
+    if hp.early_stopping.enabled:
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=hp.early_stopping.patience,
+                                                min_delta=hp.early_stopping.min_delta, restore_best_weights=True)
+        callbacks.append(stopper)
+    history = model.fit(x, y, sample_weight=weights, epochs=hp.epochs, batch_size=hp.batch_size,
+                        validation_split=split, callbacks=callbacks, verbose=0, shuffle=True)
+    # restore_best_weights puts the best epoch's weights back: its metrics describe the exported model
+    epochs_run = len(history.history.get("loss", []))
+    return model, history.history, stopper.best_epoch if stopper is not None else epochs_run - 1
 
 
 def _label_info(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None) -> dict[str, Any]:
