@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from modelops.contract.result import stage_outcome
-from modelops.contract.stage_config import build_stage_config, stage_command
+from modelops.contract.stage_config import build_stage_config, stage_command, stage_workers
 from modelops.lifecycle.model import StageFinished, StartStage
+from modelops.local.executor.gang import LocalGang, member_paths
 from modelops.local.processes import ChildProcess, adopt, spawn
 from modelops.local.state_store import StateStore, write_json_atomic
 
@@ -39,6 +40,7 @@ class RunningStage:
     stage: str
     version: int
     process: ChildProcess | None
+    gang: LocalGang | None = None  # the other members of a multi-worker stage (process is the chief)
 
 
 class StageExecutor:
@@ -70,12 +72,23 @@ class StageExecutor:
     def start(self, action: StartStage) -> None:
         """Run the stage unless a run with this id is alive (adopt) or already finished (report it)."""
         paths = self.paths(action.stage_id)
+        size = stage_workers(self.spec, action.stage)
         child = adopt(paths["pid"])
+        gang = LocalGang.adopt(paths["dir"], size) if size > 1 else None
         if child is None and not paths["result"].exists():
-            write_json_atomic(paths["config"], self.build_config(action))
-            argv = stage_command(self.spec, action.stage, str(paths["config"]), default=LOCAL_WORKER_COMMAND)
-            child = spawn(argv, paths["log"], paths["pid"], env={**os.environ, **WORKER_ENV})
-        self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child)
+            config, env = self.build_config(action), {**os.environ, **WORKER_ENV}
+
+            def argv_for(config_path: Path) -> list[str]:
+                return stage_command(self.spec, action.stage, str(config_path), default=LOCAL_WORKER_COMMAND)
+
+            if size > 1:
+                if gang is not None:
+                    gang.terminate()  # members of a gang whose chief is gone cannot finish without it
+                child, gang = LocalGang.start(paths["dir"], config, size, argv_for, env)
+            else:
+                write_json_atomic(paths["config"], config)
+                child = spawn(argv_for(paths["config"]), paths["log"], paths["pid"], env=env)
+        self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child, gang)
 
     def resume(self, stage_id: str, stage: str, version: int) -> bool:
         """Pick up a stage recorded in status after a restart: True when its process is alive or it left
@@ -84,7 +97,9 @@ class StageExecutor:
         child = adopt(paths["pid"])
         if child is None and not paths["result"].exists():
             return False
-        self.running[stage_id] = RunningStage(stage_id, stage, version, child)
+        size = stage_workers(self.spec, stage)
+        gang = LocalGang.adopt(paths["dir"], size) if size > 1 else None
+        self.running[stage_id] = RunningStage(stage_id, stage, version, child, gang)
         return True
 
     def cancel(self, stage_id: str) -> None:
@@ -92,6 +107,8 @@ class StageExecutor:
         child = running.process if running else adopt(self.paths(stage_id)["pid"])
         if child is not None:
             child.terminate()
+        if running is not None and running.gang is not None:
+            running.gang.terminate()
 
     def stop_all(self) -> None:
         for stage_id in list(self.running):
@@ -101,15 +118,27 @@ class StageExecutor:
         """Stages whose process has ended, with their parsed results (the process is forgotten)."""
         finished = []
         for stage_id, running in list(self.running.items()):
-            if running.process is not None and running.process.alive():
-                continue
+            chief_alive = running.process is not None and running.process.alive()
+            gang = running.gang
+            failed_member = gang.failed_member() if gang is not None else None
+            chief_failed = running.process is not None and running.process.exit_code() not in (None, 0)
+            if failed_member is None and not chief_failed and (chief_alive or (gang is not None and gang.alive())):
+                continue  # a gang is done when every member is, or as soon as one of them failed
+            if gang is not None:
+                gang.terminate()
+            if chief_alive and running.process is not None:
+                running.process.terminate()
             del self.running[stage_id]
-            finished.append(self._result(stage_id, running))
+            finished.append(self._result(stage_id, running, failed_member))
         return finished
 
-    def _result(self, stage_id: str, running: RunningStage) -> StageFinished:
+    def _result(self, stage_id: str, running: RunningStage, failed_member: tuple[int, int] | None = None
+                ) -> StageFinished:
         paths = self.paths(stage_id)
         code = running.process.exit_code() if running.process else None
+        if failed_member is not None:  # report the member that broke the gang, from its own result
+            index, code = failed_member
+            paths = {**paths, **member_paths(paths["dir"], index)}
         try:
             text: str | None = paths["result"].read_text(encoding="utf-8")
         except FileNotFoundError:
