@@ -20,6 +20,7 @@ MODEL_NOT_FOUND = "ModelNotFound"
 ENDPOINT_UNREACHABLE = "EndpointUnreachable"
 PREDICTION_FAILED = "PredictionFailed"
 PRUNE_FAILED = "PruneFailed"
+GANG_INCOMPLETE = "GangIncomplete"  # a member of a multi-worker stage never became reachable
 INTERNAL_ERROR = "InternalError"
 
 # Decided by the runtimes from what the stage left behind (the same words in a Job and a process)

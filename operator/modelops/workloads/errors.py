@@ -12,6 +12,7 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     EMPTY_DATASET,
     ENDPOINT_UNREACHABLE,
     FEATURE_MISMATCH,
+    GANG_INCOMPLETE,
     INTERNAL_ERROR,
     INVALID_CONFIG,
     LABEL_OUT_OF_RANGE,

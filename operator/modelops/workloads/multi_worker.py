@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +31,9 @@ import numpy as np
 from modelops.contract.files import write_text_atomic
 from modelops.contract.gang import GangMember, tf_config
 from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.errors import GANG_INCOMPLETE, WorkloadError
 
+PEER_WAIT_SECONDS = 300.0
 STATE_FILE = "loop-state.json"
 BEST_WEIGHTS_FILE = "best-weights.npz"
 EVAL_BATCH = 8192
@@ -58,7 +62,7 @@ def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory,
                    ) -> FitOutcome:
     """Train with every member of the gang; each returns the same weights (they are mirrored)."""
     assert cfg.distribution is not None
-    os.environ["TF_CONFIG"] = tf_config(member)
+    os.environ["TF_CONFIG"] = tf_config(resolve_members(member))
     import keras
     import tensorflow as tf
 
@@ -122,6 +126,30 @@ def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory,
         model.set_weights(tracker.best_weights)
     return FitOutcome(model, history, tracker.best_epoch if tracker.enabled else len(history["loss"]) - 1,
                       resumed_from, epoch - resumed_from)
+
+
+def resolve_members(member: GangMember, timeout: float = PEER_WAIT_SECONDS) -> GangMember:
+    """The gang with every member's name resolved to an address, waiting for pods not yet scheduled.
+
+    A peer's hostname exists in cluster DNS only once its pod has an IP; resolving here (rather than
+    leaving names to TensorFlow's gRPC) turns a peer that never appears into an error naming it instead
+    of a silent hang. The addresses stay valid for the run: a restarted peer restarts the whole gang.
+    """
+    deadline = time.monotonic() + timeout
+    resolved = []
+    for entry in member.hosts:
+        host, _, port = entry.rpartition(":")
+        while True:
+            try:
+                address = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0][4][0]
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise WorkloadError(GANG_INCOMPLETE, f"gang member {entry} did not resolve within "
+                                                          f"{timeout:.0f}s: {exc}") from exc
+                time.sleep(0.5)
+        resolved.append(f"[{address}]:{port}" if ":" in address else f"{address}:{port}")
+    return GangMember(member.index, tuple(resolved))
 
 
 def remove_backup(cfg: WorkloadConfig) -> None:

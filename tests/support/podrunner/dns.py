@@ -36,9 +36,32 @@ def _serving_pod_ips(service: dict, pods: list[dict]) -> list[str]:
             continue
         if any(labels.get(key) != value for key, value in selector.items()) or not status.get("podIP"):
             continue
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []):
+        if _is_ready(pod):
             ips.append(status["podIP"])
     return ips
+
+
+def _is_ready(pod: dict) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _pod_hostnames(services: list[dict], pods: list[dict]) -> dict[tuple[str, str], str]:
+    """{(namespace, "<hostname>.<subdomain>"): pod IP} as cluster DNS publishes them: a pod with
+    `spec.hostname` and `spec.subdomain` gets a record when a headless Service named like its subdomain
+    exists in its namespace; not-yet-ready pods only when that Service sets publishNotReadyAddresses."""
+    headless = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"]): s for s in services
+                if (s.get("spec") or {}).get("clusterIP") == "None"}
+    records = {}
+    for pod in pods:
+        metadata, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        namespace = metadata.get("namespace", "default")
+        service = headless.get((namespace, spec.get("subdomain") or ""))
+        if service is None or not spec.get("hostname") or not status.get("podIP") or metadata.get("deletionTimestamp"):
+            continue
+        if _is_ready(pod) or (service.get("spec") or {}).get("publishNotReadyAddresses"):
+            records[(namespace, f"{spec['hostname']}.{spec['subdomain']}")] = status["podIP"]
+    return records
 
 
 def build_hosts(services: list[dict], endpoint_slices: list[dict], pods: list[dict]) -> dict:
@@ -69,6 +92,10 @@ def build_hosts(services: list[dict], endpoint_slices: list[dict], pods: list[di
             for fqdn in service_names(name, namespace):
                 names[fqdn] = ips
             short.setdefault(namespace, {})[name] = ips
+    for (namespace, host), ip in _pod_hostnames(services, pods).items():
+        for fqdn in service_names(host, namespace):
+            names[fqdn] = [ip]
+        short.setdefault(namespace, {})[host] = [ip]
     return {"names": names, "short": short, "known": sorted(known)}
 
 

@@ -19,6 +19,7 @@ from support.kuberest import ApiError
 from support.podrunner import podspec
 from support.podrunner.container import ContainerProcess, now_rfc3339
 from support.podrunner.dns import SHIM_DIR
+from support.podrunner.netns import POD_IP_ENV
 from support.podrunner.probes import ProbeState, check
 from support.podrunner.volumes import PodVolumes
 
@@ -139,6 +140,9 @@ class PodWorker(threading.Thread):
         env.update({
             "HOSTNAME": self.pod_name,
             "MODELOPS_REST_API_HOST": self.pod_ip,
+            # servers that listen on every address (TensorFlow's gRPC server) listen on this pod's IP alone
+            POD_IP_ENV: self.pod_ip,
+            "LD_PRELOAD": str(self.runner.bind_shim),
             "MODELOPS_POD_HOSTS_FILE": str(self.runner.hosts_file),
             "MODELOPS_POD_NAMESPACE": self.namespace,
             "PYTHONPATH": ":".join(p for p in (str(SHIM_DIR), declared.get("PYTHONPATH", "")) if p),

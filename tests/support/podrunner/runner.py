@@ -18,6 +18,7 @@ from support.kuberest import ApiError, KubeRest
 from support.podrunner.container import now_rfc3339
 from support.podrunner.dns import build_hosts, write_atomically
 from support.podrunner.informer import Informer
+from support.podrunner.netns import build_bind_shim
 from support.podrunner.pod_worker import PodWorker
 from support.podrunner.volumes import pvc_dir
 
@@ -53,6 +54,7 @@ class PodRunner:
     # ---- lifecycle --------------------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> PodRunner:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.bind_shim = build_bind_shim(self.root / "netns")
         write_atomically(self.hosts_file, {"names": {}, "short": {}, "known": []})
         self._register_node()
         for informer in (self.configmaps, self.services, self.slices):
