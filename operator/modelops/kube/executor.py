@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
-from modelops.contract.stage_config import build_stage_config
+from modelops.contract.stage_config import build_stage_config, stage_workers
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
@@ -23,7 +23,8 @@ from modelops.kube.builders.config import (
     serving_object_name,
     stage_config_map_name,
 )
-from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
+from modelops.kube.builders.gang import build_gang_service, gang_service_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, gang_port, job_name
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
     GRPC_PORT,
@@ -109,6 +110,10 @@ class Executor:
         self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
+        if stage_workers(spec, action.stage) > 1:  # the pods' hostnames exist once their Service does
+            service = build_gang_service(owner, action.stage, action.version, action.stage_id,
+                                         job["metadata"]["name"], gang_port(spec))
+            self._create_or_update(service, {"spec": {"ports": service["spec"]["ports"]}})
         return self._create_or_adopt_job(job, self.finished_stage)
 
     def finished_stage(self, job: Mapping[str, Any]) -> StageFinished | None:
@@ -123,14 +128,17 @@ class Executor:
 
     def cancel_stage(self, owner: Owner, stage_id: str) -> None:
         self.api.delete("Job", owner.namespace, job_name(owner, stage_id))
-        self.api.delete("ConfigMap", owner.namespace, stage_config_map_name(owner, stage_id))
+        self.cleanup_stage(owner, stage_id)
 
     def cleanup_stage(self, owner: Owner, stage_id: str) -> None:
-        """A finished stage's config is no longer needed; the Job stays until its TTL for `kubectl logs`."""
-        try:
-            self.api.delete("ConfigMap", owner.namespace, stage_config_map_name(owner, stage_id))
-        except ApiError as error:
-            log.warning("could not delete stage config %s: %s", stage_id, error)
+        """A finished stage's config (and a gang's Service) is no longer needed; the Job stays until its
+        TTL for `kubectl logs`."""
+        for kind, name in (("ConfigMap", stage_config_map_name(owner, stage_id)),
+                           ("Service", gang_service_name(job_name(owner, stage_id)))):
+            try:
+                self.api.delete(kind, owner.namespace, name)
+            except ApiError as error:
+                log.warning("could not delete %s of stage %s: %s", kind, stage_id, error)
 
     def _observe_duration(self, job: Mapping[str, Any], stage: str, succeeded: bool) -> None:
         start = (job.get("status") or {}).get("startTime")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.contract.gang import CHIEF_INDEX
 from modelops.contract.reasons import WORKER_FAILED
 from modelops.contract.result import stage_outcome
 from modelops.kube.client import KubeApi
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 LEGACY_JOB_NAME_LABEL = "job-name"
+COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 
 
 def job_outcome(job: Mapping[str, Any]) -> bool | None:
@@ -60,6 +62,9 @@ def read_job_result(api: KubeApi, job: Mapping[str, Any]) -> tuple[bool, dict[st
     pods = api.list("Pod", meta["namespace"], {JOB_NAME_LABEL: meta["name"]})
     if not pods:
         pods = api.list("Pod", meta["namespace"], {LEGACY_JOB_NAME_LABEL: meta["name"]})
+    if succeeded and (job.get("spec") or {}).get("completionMode") == "Indexed":
+        pods = [p for p in pods if (p["metadata"].get("annotations") or {}).get(COMPLETION_INDEX_ANNOTATION)
+                == str(CHIEF_INDEX)]  # only the chief reports; the other workers' summaries are for logs
     message = latest_termination_message(pods, succeeded)
     reason, detail = _failed_condition(job) if not succeeded else (WORKER_FAILED, "")
     return stage_outcome(succeeded, message, f"Job {meta['name']}", failure_reason=reason, failure_detail=detail)

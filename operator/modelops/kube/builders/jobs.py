@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelops.contract.stage_config import DEFAULT_COMMAND, stage_command
+from modelops.contract.stage_config import DEFAULT_COMMAND, stage_command, stage_workers
 from modelops.kube.builders.common import (
     DEFAULT_SCRATCH_PATH,
     STAGE_ID_LABEL,
@@ -22,6 +22,7 @@ from modelops.kube.builders.common import (
     tmp_volume,
 )
 from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY, stage_config_map_name
+from modelops.kube.builders.gang import make_indexed
 
 DEFAULT_TTL_SECONDS = 86400
 CONTAINER_NAME = "worker"
@@ -40,11 +41,18 @@ def job_stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
 def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
                     ttl_seconds: int = DEFAULT_TTL_SECONDS,
                     scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
-    """A single-pod Job; its result comes back through the container's termination message."""
+    """A single-pod Job, or with several training workers an Indexed Job of one pod per worker (the
+    chief, index 0, reports); the result comes back through the container's termination message."""
     config_mount = {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True}
     config_volume = {"name": "stage-config", "configMap": {"name": stage_config_map_name(owner, stage_id)}}
-    return _worker_job(owner, spec, stage, version, stage_id, job_stage_command(spec, stage), ttl_seconds,
-                       scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
+    job = _worker_job(owner, spec, stage, version, stage_id, job_stage_command(spec, stage), ttl_seconds,
+                      scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
+    size = stage_workers(spec, stage)
+    return make_indexed(job, size, gang_port(spec)) if size > 1 else job
+
+
+def gang_port(spec: Mapping[str, Any]) -> int:
+    return int((spec["training"].get("distribution") or {}).get("port", 2222))
 
 
 def prune_stage_id(version: int, attempt: int = 1) -> str:
