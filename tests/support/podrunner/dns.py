@@ -59,6 +59,8 @@ def _pod_hostnames(services: list[dict], pods: list[dict]) -> dict[tuple[str, st
         service = headless.get((namespace, spec.get("subdomain") or ""))
         if service is None or not spec.get("hostname") or not status.get("podIP") or metadata.get("deletionTimestamp"):
             continue
+        if status.get("phase") in ("Succeeded", "Failed"):  # a finished pod's record is gone (its index may rerun)
+            continue
         if _is_ready(pod) or (service.get("spec") or {}).get("publishNotReadyAddresses"):
             records[(namespace, f"{spec['hostname']}.{spec['subdomain']}")] = status["podIP"]
     return records
