@@ -104,3 +104,34 @@ def test_a_volume_over_an_ancestor_does_not_hide_the_image_paths(tmp_path: Path)
     kept = subprocess.run(wrapper_argv(command, mounts, "/", staging=tmp_path / "stage", image_paths=(image,)),
                           capture_output=True, text=True, timeout=30)
     assert kept.returncode == 0 and kept.stdout == "still here", kept.stderr
+
+
+def _pod(name: str, ip: str, phase: str = "Running", ready: bool = False) -> dict:
+    return {"metadata": {"name": name, "namespace": "ml", "labels": {"job": "j"}},
+            "spec": {"hostname": name, "subdomain": "j"},
+            "status": {"phase": phase, "podIP": ip,
+                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def test_pod_hostnames_of_a_headless_service_resolve_like_cluster_dns() -> None:
+    headless = {"metadata": {"name": "j", "namespace": "ml"},
+                "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": {"job": "j"}}}
+    pods = [_pod("j-0", "127.42.0.2"), _pod("j-1", "127.42.0.3", phase="Failed"), _pod("j-1", "127.42.0.4")]
+    hosts = build_hosts([headless], [], pods)
+    assert hosts["short"]["ml"]["j-0.j"] == ["127.42.0.2"]  # not ready yet, but the Service publishes it
+    assert hosts["names"]["j-1.j.ml.svc.cluster.local"] == ["127.42.0.4"]  # the rerun index, not the failed pod
+    strict = {**headless, "spec": {**headless["spec"], "publishNotReadyAddresses": False}}
+    assert "j-0.j" not in build_hosts([strict], [], pods)["short"].get("ml", {})
+    not_headless = {**headless, "spec": {**headless["spec"], "clusterIP": "10.0.0.9"}}
+    assert "j-0.j" not in build_hosts([not_headless], [], pods)["short"].get("ml", {})
+
+
+def test_the_bind_shim_makes_wildcard_listeners_listen_on_the_pod_ip(tmp_path: Path) -> None:
+    from support.podrunner.netns import POD_IP_ENV, build_bind_shim
+
+    library = build_bind_shim(tmp_path)
+    probe = ("import socket; s = socket.socket(socket.AF_INET6); s.bind(('::', 0)); "
+             "t = socket.socket(); t.bind(('0.0.0.0', 0)); print(s.getsockname()[0], t.getsockname()[0])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"LD_PRELOAD": str(library), POD_IP_ENV: "127.42.9.9"}).stdout.split()
+    assert out == ["::ffff:127.42.9.9", "127.42.9.9"]

@@ -70,6 +70,7 @@ def test_two_workers_train_one_version_and_a_killed_worker_resumes_from_the_back
     assert len(_pods(rest, namespace)) > 2, "the killed worker's index ran again"
     report = json.loads((models / namespace / NAME / "1" / "report.json").read_text())
     distributed = report["distributed"]
+    print(f"killed after epoch {killed_after}: {distributed}")
     assert distributed["workers"] == 2 and distributed["perWorkerBatchSize"] == 16
     assert report["epochs"] == EPOCHS
     # resumed from the last backed-up epoch, not from zero: fewer epochs re-run than a restart would

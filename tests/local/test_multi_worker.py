@@ -1,0 +1,88 @@
+"""Multi-worker training in the local runtime: the same worker code as in pods, with a loopback TF_CONFIG.
+
+Two workers and one worker, on the same data and seed, must give models whose validation metrics agree
+(batchSize is the global batch, so the gradient steps are the same steps); a member that fails ends the
+whole gang at once, reported with that member's own words.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelops.contract.reasons import WORKER_FAILED
+from modelops.lifecycle import StartStage
+from modelops.lifecycle.model import StageFinished
+from modelops.local.executor.stages import StageExecutor
+from modelops.local.state_store import StateStore
+from modelops.workloads.synthetic import make_dataset, write_csv
+
+# Validation metrics of 1 and 2 workers may differ by at most this much (float summation order of the
+# all-reduce, per-replica loss scaling of the last partial batch); docs/distributed-training.md states it.
+TOLERANCE = 0.03
+
+
+def _train(tmp_path: Path, name: str, spec: dict, timeout: float = 300) -> StageFinished:
+    store = StateStore(tmp_path / "state", "default", name)
+    executor = StageExecutor(store, spec, tmp_path, "http://127.0.0.1:1")
+    executor.start(StartStage("train", 1, "train-v1", {"uri": str(tmp_path / "train.csv")}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        finished = executor.poll()
+        if finished:
+            return finished[0]
+        time.sleep(0.1)
+    executor.stop_all()
+    raise AssertionError(f"{name}: training did not finish in {timeout}s")
+
+
+def _spec(workers: int) -> dict:
+    return {"task": "binary-classification", "training": {
+        "workers": workers, "distribution": {"communication": "auto"}, "model": {"hiddenLayers": [8]},
+        "hyperparameters": {"epochs": 6, "batchSize": 32, "learningRate": 0.02, "validationSplit": 0.2, "seed": 7,
+                            "earlyStopping": {"enabled": False}}}}
+
+
+@pytest.mark.slow
+def test_two_local_workers_train_the_model_one_worker_trains(tmp_path: Path) -> None:
+    x, y, features = make_dataset("binary-classification", 500, 4, 3)
+    write_csv(tmp_path / "train.csv", x, y, features)
+    single = _train(tmp_path, "single", _spec(1))
+    wide = _train(tmp_path, "wide", _spec(2))
+    assert single.succeeded and wide.succeeded, (single.result, wide.result)
+    print({m: (single.result["metrics"][m], wide.result["metrics"][m]) for m in ("val_loss", "val_accuracy")})
+    for metric in ("val_loss", "val_accuracy"):
+        assert abs(single.result["metrics"][metric] - wide.result["metrics"][metric]) <= TOLERANCE, metric
+    assert wide.result["metrics"]["val_accuracy"] >= 0.8
+    assert wide.result["distributed"]["perWorkerBatchSize"] == 16
+
+    stage_dir = tmp_path / "state" / "default" / "wide" / "stages" / "train-v1"
+    helper = json.loads((stage_dir / "result-1.json").read_text())  # member 1 reported to its own file only
+    assert helper["member"] == 1 and helper["metrics"] == wide.result["metrics"]  # mirrored: the same model
+    versions = sorted(p.name for p in (tmp_path / "state" / "models" / "default" / "wide").iterdir())
+    assert versions == ["1"], versions  # published once, by the chief; the backup is gone
+
+
+HELPER_FAILS = """
+import json, os, sys, time
+config = json.load(open(sys.argv[-1]))
+if os.environ["JOB_COMPLETION_INDEX"] == "1":
+    json.dump({"error": "worker 1 ran out of data", "reason": "DatasetUnreadable"}, open(config["resultPath"], "w"))
+    sys.exit(2)
+time.sleep(120)  # the chief would wait for its peer forever
+"""
+
+
+def test_a_failing_member_ends_the_gang_with_its_own_reason(tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(HELPER_FAILS)
+    spec = {**_spec(2), "training": {**_spec(2)["training"], "command": [sys.executable, str(script)]}}
+    started = time.monotonic()
+    finished = _train(tmp_path, "broken", spec, timeout=60)
+    assert not finished.succeeded and time.monotonic() - started < 60
+    assert finished.result["reason"] == "DatasetUnreadable" and "ran out of data" in finished.result["error"]
+    assert finished.result["reason"] != WORKER_FAILED
