@@ -37,3 +37,4 @@ bench:
 	$(PY) bench/evaluate.py
 	$(PY) bench/operator_load.py
 	$(PY) bench/drift.py
+	$(PY) bench/distributed.py
