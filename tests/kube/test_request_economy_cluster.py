@@ -1,0 +1,56 @@
+"""Request economy on the real API server: a new ModelDeployment reaches Training with at most 4 operator
+requests (counted by the API server's `apiserver_request_total`), no ConfigMap, no kopf annotations or
+finalizers on the resource, and the stage config carried by the Job itself."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+from kube.harness import mdep_path, model_deployment
+from support.apiserver_metrics import delta, describe, request_totals
+from support.kubetest import new_namespace
+from support.processes import wait_until
+
+pytestmark = pytest.mark.cluster
+OPERATOR_RESOURCES = {"modeldeployments", "jobs", "events", "configmaps", "services"}
+
+
+def test_a_new_deployment_reaches_training_with_at_most_four_requests(control_plane, start_operator) -> None:
+    rest = control_plane.rest
+    namespace = new_namespace(rest, "economy")
+    start_operator(namespace)
+    jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
+    time.sleep(1)  # the operator's start-up listing is over
+    before = request_totals(rest)
+    rest.post(mdep_path(namespace), model_deployment("churn", namespace))
+    wait_until(lambda: rest.get(jobs_path)["items"], 60, 0.2, "the training Job")
+    time.sleep(3)  # the Event after the Job, and any follow-up write our own status patch could trigger
+    window = delta(request_totals(rest), before)
+
+    events = rest.get(f"/api/v1/namespaces/{namespace}/events")["items"]
+    others = sum(1 for e in events if (e.get("source") or {}).get("component") != "modelops")
+    # LIST and WATCH: this test's polling and the watches opened before the window
+    ours = Counter({key: n for key, n in window.items()
+                    if key[1] in OPERATOR_RESOURCES and key[0] not in ("WATCH", "LIST")})
+    ours[("POST", "modeldeployments", "")] -= 1  # the test's apply
+    ours[("POST", "events", "")] -= others  # e.g. the Job controller's SuccessfulCreate
+    ours = Counter({key: n for key, n in ours.items() if n > 0})
+    print(f"operator requests to Training: {describe(ours)}")
+    assert ours.get(("POST", "jobs", "")) == 1
+    assert ("PATCH", "modeldeployments", "") not in ours  # no kopf progress/diffbase annotation patch
+    assert ("GET", "modeldeployments", "") not in ours  # decisions start from the watch event's body
+    assert ("POST", "configmaps", "") not in ours  # the stage config rides in the Job
+    assert sum(ours.values()) <= 4, ours
+
+    body = rest.get(mdep_path(namespace, "churn"))
+    assert body["status"]["phase"] == "Training" and body["status"]["observedGeneration"] == 1
+    assert not body["metadata"].get("finalizers")
+    assert not [a for a in body["metadata"].get("annotations") or {} if "modelops.dev" in a or "kopf" in a]
+    (job,) = rest.get(jobs_path)["items"]
+    config = json.loads(job["spec"]["template"]["metadata"]["annotations"]["modelops.dev/stage-config"])
+    assert config["stage"] == "train" and config["version"] == 1
+    assert not rest.get(f"/api/v1/namespaces/{namespace}/configmaps",
+                        labelSelector="modelops.dev/deployment=churn")["items"]
