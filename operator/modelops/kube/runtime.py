@@ -146,7 +146,7 @@ class Runtime:
                                    resource_version=meta.get("resourceVersion"))
         except ApiError as error:
             if error.status == 409:
-                raise StaleBody(str(error)) from error
+                raise StaleBody(409, str(error)) from error
             raise
         return self.bodies.offer(updated) if updated is not None else None
 
@@ -227,8 +227,9 @@ class Runtime:
 
 
 
-class StaleBody(Exception):
-    """Our status write found a newer object than the one we decided from (HTTP 409)."""
+class StaleBody(ApiError):
+    """Our status write found a newer object than the one we decided from (HTTP 409); callers that
+    retry on ApiError retry on this too."""
 
 
 def spec_unobserved(body: Mapping[str, Any]) -> bool:
