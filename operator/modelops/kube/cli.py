@@ -94,6 +94,8 @@ def main(argv: list[str]) -> int:
     settings = settings_from_args(args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # one "Handler ... succeeded" line per watch event is noise (and CPU) at scale
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     api = KubeApi(load_api_client(settings.kubeconfig, settings.context))
     metrics = OperatorMetrics()
     if settings.metrics_port:
