@@ -17,22 +17,24 @@ _SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\}\s+(?P<value
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def parse_request_totals(text: str) -> Counter[Key]:
-    """Sum `apiserver_request_total` over codes, groups and versions, by (verb, resource, subresource)."""
+def parse_request_totals(text: str, by_code: bool = False) -> Counter[Key]:
+    """Sum `apiserver_request_total` over groups and versions (and codes, unless `by_code`: then the
+    subresource slot reads `<subresource>@<code>`), by (verb, resource, subresource)."""
     totals: Counter[Key] = Counter()
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
             continue
         labels = dict(_LABEL.findall(match.group("labels")))
-        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+        sub = labels.get("subresource", "") + (f"@{labels.get('code', '')}" if by_code else "")
+        key = (labels.get("verb", ""), labels.get("resource", ""), sub)
         totals[key] += int(float(match.group("value")))
     return totals
 
 
-def request_totals(rest: KubeRest) -> Counter[Key]:
+def request_totals(rest: KubeRest, by_code: bool = False) -> Counter[Key]:
     """A snapshot of the API server's request counters (needs an admin token: `/metrics` is protected)."""
-    return parse_request_totals(str(rest.get("/metrics").get("raw", "")))
+    return parse_request_totals(str(rest.get("/metrics").get("raw", "")), by_code)
 
 
 def delta(after: Counter[Key], before: Counter[Key]) -> Counter[Key]:
