@@ -25,19 +25,24 @@ def test_a_new_deployment_reaches_training_with_at_most_four_requests(control_pl
     jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
     time.sleep(1)  # the operator's start-up listing is over
     before = request_totals(rest)
-    rest.post(mdep_path(namespace), model_deployment("churn", namespace))
+    doc = model_deployment("churn", namespace)
+    # If a pod runner runs in this session, the pod just waits (the worker's own result would start the
+    # next stage and its requests inside our window); `python -c` ignores the appended stage arguments.
+    doc["spec"]["training"]["command"] = ["python", "-c", "import time; time.sleep(300)"]
+    rest.post(mdep_path(namespace), doc)
     wait_until(lambda: rest.get(jobs_path)["items"], 60, 0.2, "the training Job")
     time.sleep(3)  # the Event after the Job, and any follow-up write our own status patch could trigger
     window = delta(request_totals(rest), before)
 
     events = rest.get(f"/api/v1/namespaces/{namespace}/events")["items"]
-    others = sum(1 for e in events if (e.get("source") or {}).get("component") != "modelops-operator")
+    mine = sum(1 for e in events if (e.get("source") or {}).get("component") == "modelops-operator")
     # LIST and WATCH: this test's polling and the watches opened before the window
     ours = Counter({key: n for key, n in window.items()
                     if key[1] in OPERATOR_RESOURCES and key[0] not in ("WATCH", "LIST")
                     and key[1:] != ("jobs", "status")})  # the Job controller's status writes
     ours[("POST", "modeldeployments", "")] -= 1  # the test's apply
-    ours[("POST", "events", "")] -= others  # e.g. the Job controller's SuccessfulCreate
+    # Events: the metric has no namespace or user; controllers post them too. Ours are our Event objects.
+    ours[("POST", "events", "")] = min(ours[("POST", "events", "")], mine)
     ours = Counter({key: n for key, n in ours.items() if n > 0})
     print(f"operator requests to Training: {describe(ours)}")
     assert ours.get(("POST", "jobs", "")) == 1 and ours.get(("POST", "events", "")) == 1
@@ -55,3 +60,4 @@ def test_a_new_deployment_reaches_training_with_at_most_four_requests(control_pl
     assert config["stage"] == "train" and config["version"] == 1
     assert not rest.get(f"/api/v1/namespaces/{namespace}/configmaps",
                         labelSelector="modelops.dev/deployment=churn")["items"]
+    rest.delete(mdep_path(namespace, "churn"))  # its Job and the sleeping pod go by garbage collection
