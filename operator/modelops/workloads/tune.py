@@ -59,7 +59,7 @@ def run_tune(cfg: WorkloadConfig) -> dict[str, Any]:
     report = _report(cfg, tuner.oracle, time.monotonic() - started)
     write_json(tuning_dir(cfg) / REPORT_FILE, report)
     if report["trials"]["completed"] == 0:
-        reason, message = report["firstError"]
+        reason, message = report["firstError"] or (TRIAL_FAILED, "no trial ran")
         raise WorkloadError(reason, f"all {report['trials']['total']} trials failed; the first: {message}")
     return {"stage": "tune", "version": cfg.version, **{k: report[k] for k in (
         "algorithm", "objective", "hyperparameters", "trials", "bestTrials", "durationSeconds")}}
@@ -199,8 +199,7 @@ def _report(cfg: WorkloadConfig, oracle: Any, seconds: float) -> dict[str, Any]:
         "bestTrials": [{"trial": t.trial_id, "value": float(t.score), "hyperparameters": _trial_values(t, cfg)}
                        for t in best[:BEST_TRIALS]],
         "allTrials": rows,
-        "firstError": list(trial_error(first_failed.message)) if first_failed is not None
-        else [TRIAL_FAILED, "no trial ran"],
+        "firstError": list(trial_error(first_failed.message)) if first_failed is not None else None,
         "holdoutFraction": cfg.tuning.holdout_fraction, "parallelism": cfg.tuning.parallelism,
         "durationSeconds": round(seconds, 3),
     }
