@@ -28,6 +28,7 @@ from modelops.contract.result import write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import infer_num_classes
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, TOO_FEW_ROWS, TRIAL_FAILED, WorkloadError
+from modelops.workloads.multi_worker import resolve_members
 from modelops.workloads.training_data import load_training_data
 
 REPORT_FILE = "tuning.json"
@@ -46,7 +47,7 @@ def run_tune(cfg: WorkloadConfig) -> dict[str, Any]:
     started = time.monotonic()
     member = _member(cfg)
     if member is not None:
-        os.environ.update(kerastuner_env(member))  # read by KerasTuner when the tuner is built
+        os.environ.update(kerastuner_env(_chief_resolved(member)))  # read by KerasTuner when the tuner is built
     tuner, fit_args = _prepare(cfg)
     with contextlib.redirect_stdout(sys.stderr):  # KerasTuner's progress display; stdout is for the result
         if member is None:
@@ -73,6 +74,16 @@ def _member(cfg: WorkloadConfig) -> GangMember | None:
         return member_from_env(os.environ, cfg.tuning.members)
     except GangError as exc:
         raise WorkloadError(INVALID_CONFIG, f"config.tuning.members: {exc}") from exc
+
+
+def _chief_resolved(member: GangMember) -> GangMember:
+    """A tuner dials the chief by address, resolved here like a training gang's peers (multi_worker.py): a
+    chief that never appears fails the stage (GangIncomplete, naming it) instead of leaving KerasTuner's
+    client waiting an hour for a name its gRPC resolver may not see."""
+    if member.is_chief:
+        return member
+    (chief,) = resolve_members(GangMember(0, member.hosts[:1])).hosts
+    return GangMember(member.index, (chief, *member.hosts[1:]))
 
 
 def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
