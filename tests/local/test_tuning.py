@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,9 @@ def test_a_search_in_parallel_trials_finds_a_candidate_the_untuned_spec_cannot(t
     trial_logs = sorted(p.name for p in (version / "logs" / "tuning").iterdir())
     assert len(trial_logs) == 4 and any((version / "logs" / "tuning").rglob("events.out.tfevents.*"))
     assert not list(version.parent.glob(".tuning-*"))  # the search state went once the version was published
+    shown = subprocess.run([sys.executable, "-m", "modelops", "status", NAME, "--state-dir", str(tuned.state)],
+                           capture_output=True, text=True, check=True).stdout
+    assert f"1        {search['summary']}" in shown.split("Tuning:")[1]
 
     # The same spec without the search: the diverging learning rate cannot pass the gates.
     untuned = LocalDeployment.create(tmp_path / "untuned", MANIFEST, NAME)

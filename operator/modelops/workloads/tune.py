@@ -238,6 +238,8 @@ def attach_search(cfg: WorkloadConfig, out_dir: Path) -> dict[str, Any] | None:
 
 
 def remove_search(cfg: WorkloadConfig) -> None:
-    """After the version that searched is published, its search state (trial checkpoints) can go."""
-    if cfg.tuned_by == cfg.version:
-        shutil.rmtree(tuning_dir(cfg), ignore_errors=True)
+    """Once a version trained with a search's values is published, with that search's report and trial
+    logs copied in, the search state (trial checkpoints) can go; later versions record where their values
+    came from."""
+    if cfg.tuned_by is not None:
+        shutil.rmtree(tuning_dir(cfg, cfg.tuned_by), ignore_errors=True)
