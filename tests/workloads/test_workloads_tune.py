@@ -32,8 +32,9 @@ def train_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_a_search_reports_its_best_values_and_an_interrupted_one_resumes(worker, train_csv: Path,
                                                                         tmp_path: Path) -> None:
+    # bayesian: the first 3 trials are its random initial points, the 2 resumed ones come from the Gaussian process
     run = worker("tune", "binary-classification", train_csv, model={"hiddenLayers": [8]}, hyperparameters=HYPER,
-                 tuning=_tuning())
+                 tuning=_tuning(algorithm="bayesian"))
     assert run.code == 0, run.result
     result = run.result
     assert result["trials"] == {"total": 3, "completed": 3, "failed": 0}
@@ -45,12 +46,20 @@ def test_a_search_reports_its_best_values_and_an_interrupted_one_resumes(worker,
 
     # Asked for 5 trials now, the same search directory keeps its 3 finished trials and runs 2 more.
     again = worker("tune", "binary-classification", train_csv, model={"hiddenLayers": [8]}, hyperparameters=HYPER,
-                   tuning=_tuning(maxTrials=5))
+                   tuning=_tuning(algorithm="bayesian", maxTrials=5))
     assert again.code == 0 and again.result["trials"]["total"] == 5
     report = json.loads((tmp_path / "models" / "default" / "churn" / ".tuning-v1" / REPORT_FILE).read_text())
     first = {t["trial"]: t["hyperparameters"] for t in result["bestTrials"]}
     resumed = {t["trial"]: t["hyperparameters"] for t in report["allTrials"]}
     assert len(resumed) == 5 and all(resumed[trial] == values for trial, values in first.items())
+
+def test_hyperband_trains_its_brackets_within_max_trials(worker, train_csv: Path) -> None:
+    run = worker("tune", "binary-classification", train_csv, model={"hiddenLayers": [8]},
+                 hyperparameters={**HYPER, "epochs": 3}, tuning=_tuning(algorithm="hyperband", maxTrials=3))
+    assert run.code == 0, run.result
+    assert run.result["trials"]["total"] == 3 and run.result["algorithm"] == "hyperband"
+    assert not any(k.startswith("tuner/") for k in run.result["hyperparameters"])
+
 
 def test_every_trial_failing_fails_the_stage_with_the_first_reason(worker, tmp_path: Path) -> None:
     x, y, names = make_dataset("regression", 300, 4, seed=11)
