@@ -53,11 +53,12 @@ def _start_training(d: Draft, trigger: str) -> None:
 
 def _start_train_stage(d: Draft, record: dict[str, Any], dataset: dict[str, Any],
                        extra: list[dict[str, Any]]) -> None:
+    """Train `record`'s version, with the values its search (or a reused one) chose in place of the spec's."""
     version, tuning = record["version"], record.get("tuning") or {}
+    values = dict(tuning.get("hyperparameters") or {}) or None
+    tuned_by = int(tuning.get("fromVersion", version)) if values else None
     d.start_stage(StartStage("train", version, f"train-v{version}", dataset, extra_datasets=tuple(extra),
-                             hyperparameters=dict(tuning["hyperparameters"]) if tuning.get("hyperparameters")
-                             else None,
-                             tuned_by=tuning.get("fromVersion", version) if tuning.get("hyperparameters") else None))
+                             hyperparameters=values, tuned_by=tuned_by))
 
 
 def _train_tuned_candidate(d: Draft) -> bool:
