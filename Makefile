@@ -38,3 +38,4 @@ bench:
 	$(PY) bench/operator_load.py
 	$(PY) bench/drift.py
 	$(PY) bench/distributed.py
+	$(PY) bench/tuning.py

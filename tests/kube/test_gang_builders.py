@@ -7,7 +7,7 @@ import json
 import pytest
 from kube.test_builders import OWNER, assert_child_contract, sample_spec
 
-from modelops.contract.gang import GangError, GangMember, member_from_env, tf_config
+from modelops.contract.gang import GangError, GangMember, kerastuner_env, member_from_env, tf_config
 from modelops.contract.stage_config import build_stage_config
 from modelops.kube.builders.gang import build_gang_service
 from modelops.kube.builders.jobs import build_stage_job
@@ -75,3 +75,42 @@ def test_a_member_builds_tf_config_from_its_index_and_the_host_list() -> None:
 def test_an_inconsistent_membership_is_refused_with_what_does_not_add_up(env: dict, message: str) -> None:
     with pytest.raises(GangError, match=message):
         member_from_env(env, 2)
+
+
+def tuned_spec(parallelism: int) -> dict:
+    spec = sample_spec()
+    spec["training"] = {**spec["training"], "backoffLimit": 1, "activeDeadlineSeconds": 600, "tuning": {
+        "enabled": True, "algorithm": "bayesian", "maxTrials": 5, "parallelism": parallelism, "objective": "auc",
+        "trialDeadline": "10m", "port": 8123, "searchSpace": {"learningRate": {"min": 0.001, "max": 0.1}}}}
+    return spec
+
+
+def test_a_parallel_search_is_an_indexed_job_of_a_chief_and_its_tuners() -> None:
+    job = build_stage_job(OWNER, tuned_spec(2), "tune", 1, "tune-v1")
+    assert_child_contract(job, "tune")
+    spec = job["spec"]
+    assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 3, 3)
+    assert spec["backoffLimitPerIndex"] == 1
+    # ceil(5 trials / 2 at once) = 3 rounds of a 10-minute trial deadline, plus the stage's own 600 s
+    assert spec["activeDeadlineSeconds"] == 3 * 600 + 600
+    (container,) = spec["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODELOPS_GANG_HOSTS"].split(",")[0] == "churn-tune-v1-0.churn-tune-v1:8123"
+    service = build_gang_service(OWNER, "tune", 1, "tune-v1", job["metadata"]["name"], 8123)
+    assert service["spec"]["ports"][0]["port"] == 8123
+
+
+def test_a_search_alone_is_one_pod() -> None:
+    spec = build_stage_job(OWNER, tuned_spec(1), "tune", 1, "tune-v1")["spec"]
+    assert "completionMode" not in spec and spec["completions"] == 1
+
+
+def test_kerastuner_members_find_the_chief() -> None:
+    hosts = ("churn-tune-v1-0.churn-tune-v1:8123", "churn-tune-v1-1.churn-tune-v1:8123", "c-2.c:8123")
+    assert kerastuner_env(GangMember(0, hosts)) == {
+        "KERASTUNER_TUNER_ID": "chief", "KERASTUNER_ORACLE_IP": "0.0.0.0", "KERASTUNER_ORACLE_PORT": "8123"}
+    assert kerastuner_env(GangMember(2, hosts)) == {
+        "KERASTUNER_TUNER_ID": "tuner2", "KERASTUNER_ORACLE_IP": "churn-tune-v1-0.churn-tune-v1",
+        "KERASTUNER_ORACLE_PORT": "8123"}
+    loopback = ("127.0.0.1:4000", "127.0.0.1:4001")  # a local gang: the chief listens on loopback only
+    assert kerastuner_env(GangMember(0, loopback))["KERASTUNER_ORACLE_IP"] == "127.0.0.1"

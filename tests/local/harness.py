@@ -33,20 +33,22 @@ CHURN_ROW = [0.5, -1.0, 0.2, 1.1, -0.3, 0.8, 0.0, -0.6]
 class LocalDeployment:
     """One workspace: a copy of the churn example with its data, plus a state directory."""
 
-    def __init__(self, workspace: Path) -> None:
+    def __init__(self, workspace: Path, manifest: str = "modeldeployment.yaml", name: str = "churn") -> None:
         self.workspace = workspace
         self.example = workspace / "churn"
+        self.manifest, self.name = manifest, name
         self.state = workspace / "state"
-        self.dir = self.state / "default" / "churn"
+        self.dir = self.state / "default" / name
         self.port = free_port()
         self.process: OwnedProcess | None = None
         self.runs = 0
 
     @classmethod
-    def create(cls, workspace: Path) -> LocalDeployment:
-        deployment = cls(workspace)
+    def create(cls, workspace: Path, manifest: str = "modeldeployment.yaml", name: str = "churn") -> LocalDeployment:
+        """`manifest` is one of the churn example's YAML files; `name` its metadata.name."""
+        deployment = cls(workspace, manifest, name)
         deployment.example.mkdir(parents=True)
-        for name in ("modeldeployment.yaml", "generate_data.py"):
+        for name in (manifest, "generate_data.py"):
             shutil.copy(EXAMPLE / name, deployment.example / name)
         deployment.generate()
         return deployment
@@ -56,7 +58,7 @@ class LocalDeployment:
         assert self.process is None or not self.process.alive()
         shutil.copytree(self.workspace, workspace, symlinks=True,
                         ignore=shutil.ignore_patterns("runtime.lock", "run-*.log"))
-        return LocalDeployment(workspace)
+        return LocalDeployment(workspace, self.manifest, self.name)
 
     def generate(self, *args: str) -> None:
         subprocess.run([sys.executable, str(self.example / "generate_data.py"), *args], check=True,
@@ -65,7 +67,7 @@ class LocalDeployment:
     # ---------------------------------------------------------------- the runtime
     def start(self, *extra: str) -> OwnedProcess:
         self.runs += 1
-        argv = [sys.executable, "-m", "modelops", "run", "-f", str(self.example / "modeldeployment.yaml"),
+        argv = [sys.executable, "-m", "modelops", "run", "-f", str(self.example / self.manifest),
                 "--state-dir", str(self.state), "--port", str(self.port), "--plain", *extra]
         self.process = start_process(f"run-{self.runs}", argv, self.workspace / f"run-{self.runs}.log")
         return self.process
@@ -116,7 +118,7 @@ class LocalDeployment:
 
     @property
     def model_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/models/churn"
+        return f"http://127.0.0.1:{self.port}/v1/models/{self.name}"
 
     def predict(self, timeout: float = 5) -> dict[str, Any]:
         body = json.dumps({"instances": [CHURN_ROW]}).encode()

@@ -43,12 +43,15 @@ def test_two_documents_in_one_file_are_refused(tmp_path, capsys):
     assert "exactly one ModelDeployment" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("example", ["churn", "species", "prices"])
-def test_examples_are_valid_model_deployments(example):
-    doc = run_cli.load_document(EXAMPLES / example / "modeldeployment.yaml")
+@pytest.mark.parametrize(("path", "name"), [("churn/modeldeployment.yaml", "churn"),
+                                            ("churn/tuned-modeldeployment.yaml", "churn-tuned"),
+                                            ("species/modeldeployment.yaml", "species"),
+                                            ("prices/modeldeployment.yaml", "prices")])
+def test_examples_are_valid_model_deployments(path, name):
+    doc = run_cli.load_document(EXAMPLES / path)
     from modelops.api import parse_model_deployment
 
-    assert parse_model_deployment(doc).name == example
+    assert parse_model_deployment(doc).name == name
 
 
 def test_relative_dataset_uris_resolve_against_the_yaml_directory(tmp_path):

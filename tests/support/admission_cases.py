@@ -48,6 +48,19 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def _tuning(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """Enable tuning over the learning rate, with `fields` replacing or adding to that."""
+    def mutate(doc: dict[str, Any]) -> None:
+        tuning = {"enabled": True, "searchSpace": {"learningRate": {"min": 0.001, "max": 0.1}}}
+        doc["spec"]["training"]["tuning"] = {**tuning, **copy.deepcopy(fields)}
+    return mutate
+
+
+def _tuned_batch_over_workers(doc: dict[str, Any]) -> None:
+    _tuning(searchSpace={"batchSize": [32, 45]})(doc)
+    doc["spec"]["training"]["workers"] = 2
+
+
 def _canary_without_monitoring(doc: dict[str, Any]) -> None:
     doc["spec"]["serving"]["canary"]["enabled"] = True
     del doc["spec"]["monitoring"]["dataset"]
@@ -111,6 +124,31 @@ CASES = (
          "spec.training.hyperparameters.batchSize",
          "32 does not split evenly over 3 workers (it is the global batch: each worker takes batchSize / workers "
          "rows per step)"),
+    Case("tuning-searches-something", _tuning(searchSpace={}), "spec.training.tuning.searchSpace",
+         "spec.training.tuning.searchSpace", "tuning is enabled but searches nothing: give at least one of "
+         "hiddenLayers, activation, dropout, learningRate, batchSize, optimizer"),
+    Case("tuning-objective-fits-task", _tuning(objective="mse"), "spec.training.tuning.objective",
+         "spec.training.tuning.objective", 'metric "mse" is not computed for task binary-classification '
+         "(expected one of accuracy, precision, recall, f1, auc, loss)"),
+    Case("tuning-parallelism-within-trials", _tuning(maxTrials=2, parallelism=3), "spec.training.tuning.parallelism",
+         "spec.training.tuning.parallelism", "3 is more than maxTrials 2 (workers beyond the trial count would get "
+         "none)"),
+    Case("tuning-hiddenlayers-layers-range", _tuning(searchSpace={"hiddenLayers": {"layers": {"min": 3, "max": 1}}}),
+         "spec.training.tuning.searchSpace.hiddenLayers.layers.min",
+         "spec.training.tuning.searchSpace.hiddenLayers.layers.min", "3 is greater than max 1"),
+    Case("tuning-hiddenlayers-units-range",
+         _tuning(searchSpace={"hiddenLayers": {"units": {"min": 64, "max": 8, "step": 8}}}),
+         "spec.training.tuning.searchSpace.hiddenLayers.units.min",
+         "spec.training.tuning.searchSpace.hiddenLayers.units.min", "64 is greater than max 8"),
+    Case("tuning-dropout-range", _tuning(searchSpace={"dropout": {"min": 0.5, "max": 0.1}}),
+         "spec.training.tuning.searchSpace.dropout.min", "spec.training.tuning.searchSpace.dropout.min",
+         "0.5 is greater than max 0.1"),
+    Case("tuning-learningrate-range", _tuning(searchSpace={"learningRate": {"min": 0.1, "max": 0.001}}),
+         "spec.training.tuning.searchSpace.learningRate.min", "spec.training.tuning.searchSpace.learningRate.min",
+         "0.1 is greater than max 0.001"),
+    Case("tuned-batch-splits-over-workers", _tuned_batch_over_workers, "spec.training.tuning.searchSpace.batchSize",
+         "spec.training.tuning.searchSpace.batchSize", "every choice must split evenly over 2 workers (batchSize is "
+         "the global batch)"),
     Case("retraining-inputs-once", _set("spec.retraining.include", ["training", "training"]),
          "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
 )

@@ -67,3 +67,13 @@ def test_worker_cli_writes_the_result_contract(tmp_path: Path) -> None:
                           "--namespace", "..", "--name", "churn", "--version", "5", "--result-path", str(result)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and json.loads(result.read_text())["reason"] == "PruneFailed"
+
+
+def test_pruning_a_version_removes_the_search_it_left_behind(tmp_path) -> None:
+    from modelops.workloads.prune import prune_version
+
+    deployment = tmp_path / "ns" / "churn"
+    (deployment / ".tuning-v3" / "trial_0").mkdir(parents=True)
+    (deployment / ".tuning-v4").mkdir()
+    prune_version(tmp_path, "ns", "churn", 3)
+    assert sorted(p.name for p in deployment.iterdir()) == [".tuning-v4"]

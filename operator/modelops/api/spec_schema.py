@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
     ACTIVATIONS,
     COLLECTIVE_IMPLEMENTATIONS,
@@ -17,16 +19,10 @@ from modelops.api.vocabulary import (
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/modelops/modelops-worker:0.1.0"
 DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
-DURATION_HINT = 'a duration such as "30s", "5m" or "1h30m"'
 
 # Lists that CEL rules iterate need a bound, or the API server's cost estimate rejects the CRD.
 MAX_RULES = 32
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-def duration(description: str, default: str) -> Str:
-    return Str(description, default=default, pattern=DURATION_PATTERN, pattern_hint=DURATION_HINT)
 
 
 def dataset(what: str, note: str = "") -> Obj:
@@ -134,6 +130,7 @@ TRAINING = Obj(
                        "batchSize / workers rows per step, so the model does not change with the worker count.",
                        default=1, minimum=1, maximum=64),
         "distribution": DISTRIBUTION,
+        "tuning": TUNING,
         "backoffLimit": Int("Retries of the training Job's pod before the stage counts as failed (with workers "
                             "above 1: retries of each worker's pod).", default=1,
                             minimum=0, maximum=20),
@@ -311,6 +308,9 @@ RETRAINING = Obj(
                            "episode ends only when a new version's evaluation passes the rules that opened it.",
                            default=3, minimum=1, maximum=100),
         "cooldown": duration("Least time between two retraining attempts.", "10m"),
+        "retune": Bool("Whether a degradation retrain searches hyperparameters again (training.tuning) before "
+                       "training; false reuses the last search's best values, so a retrain stays cheap.",
+                       default=False),
     },
 )
 

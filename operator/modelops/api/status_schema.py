@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
 
-PHASES = ("Pending", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining", "Rejected",
-          "Failed")
-VERSION_STATES = ("Training", "Trained", "Validating", "Blessed", "Rejected", "Failed", "Deploying", "Canary",
-                  "Serving", "Retired")
+PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
+          "Rejected", "Failed")
+VERSION_STATES = ("Tuning", "Tuned", "Training", "Trained", "Validating", "Blessed", "Rejected", "Failed",
+                  "Deploying", "Canary", "Serving", "Retired")
 CONDITION_TYPES = ("Trained", "Validated", "Available", "Degraded", "Ready")
 
 CONDITION = Obj(
@@ -90,6 +90,48 @@ CHALLENGE = Obj(
     },
 )
 
+CHOSEN = Obj(
+    "Hyperparameter values in the spec's own names (training.model and training.hyperparameters).",
+    properties={
+        "hiddenLayers": Arr("Units of each hidden layer.", items=Int("Units.", minimum=1), max_items=16),
+        "activation": Str("Hidden-layer activation."),
+        "dropout": Num("Dropout rate."),
+        "learningRate": Num("Learning rate."),
+        "batchSize": Int("Batch size.", minimum=1),
+        "optimizer": Str("Optimizer."),
+    },
+)
+
+OBJECTIVE = Obj(
+    "The search objective and the best value found.",
+    properties={
+        "metric": Str("Metric, computed on the held-out rows of the training data."),
+        "direction": Str("Either max (higher is better) or min (lower is better).", enum=("max", "min")),
+        "value": Num("The best trial's value.", nullable=True),
+    },
+)
+
+TUNING_RECORD = Obj(
+    "The hyperparameter search behind this version (spec.training.tuning): what it chose and how it went.",
+    properties={
+        "summary": Str("One line: the best objective value, the trial count and the chosen values."),
+        "algorithm": Str("KerasTuner algorithm: random, bayesian or hyperband."),
+        "hyperparameters": CHOSEN,
+        "objective": OBJECTIVE,
+        "trials": Obj("Trial counts.", properties={
+            "total": Int("Trials run.", minimum=0),
+            "completed": Int("Trials that finished with an objective value.", minimum=0),
+            "failed": Int("Trials that crashed, diverged or passed trialDeadline.", minimum=0),
+        }),
+        "bestTrials": Arr("The best trials, best first.", max_items=5, items=Obj("One trial.", properties={
+            "trial": Str("KerasTuner's trial id."),
+            "value": Num("Its objective value.", nullable=True),
+            "hyperparameters": CHOSEN,
+        })),
+        "fromVersion": Int("When the values were reused: the version whose search found them.", minimum=1),
+    },
+)
+
 VERSION = Obj(
     "The record of one model version, kept after its files are deleted.",
     required=("version", "state"),
@@ -126,6 +168,7 @@ VERSION = Obj(
                                    "monitoring data (a degradation retrain)."),
         "challenge": CHALLENGE,
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
+        "tuning": TUNING_RECORD,
     },
 )
 
@@ -191,8 +234,8 @@ EVALUATION = Obj(
 STATUS = Obj(
     "Observed state, written only by the operator (or `modelops run`).",
     properties={
-        "phase": Str("Pending, Training, Validating, Deploying, Serving, Degraded, Retraining, Rejected or Failed.",
-                     enum=PHASES),
+        "phase": Str("Pending, Tuning, Training, Validating, Deploying, Serving, Degraded, Retraining, Rejected "
+                     "or Failed.", enum=PHASES),
         "message": Str("What is happening now, in one sentence."),
         "observedGeneration": Int("The spec generation the status reflects.", minimum=0),
         "conditions": Arr("Trained, Validated, Available, Degraded and Ready.", items=CONDITION),
@@ -207,7 +250,8 @@ STATUS = Obj(
             "The stage run in flight.",
             properties={
                 "id": Str("Deterministic run id, e.g. train-v3-a1."),
-                "name": Str("The stage: train, validate or evaluate.", enum=("train", "validate", "evaluate")),
+                "name": Str("The stage: tune, train, validate or evaluate.",
+                            enum=("tune", "train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
                 "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
@@ -216,6 +260,8 @@ STATUS = Obj(
                 "extraDatasets": Arr("For train, further data a retrain learns from.", items=DATASET_REF,
                                      max_items=8),
                 "challengeDataset": DATASET_REF,
+                "hyperparameters": CHOSEN,
+                "tunedBy": Int("For train, the version whose hyperparameter search chose these values.", minimum=1),
                 "fingerprint": Arr("For evaluate, the datasets to fingerprint (what a retrain would read).",
                                    items=DATASET_REF, max_items=8),
             },
@@ -235,6 +281,16 @@ STATUS = Obj(
                 "metric": Str("The metric a challenger must beat the serving version on."),
                 "waiting": Str("RetrainWouldRepeat when a retrain would read exactly what the serving version "
                                "was made from."),
+            },
+        ),
+        "tuning": Obj(
+            "The last hyperparameter search's outcome, reused by retraining until the training spec changes (or "
+            "retraining.retune asks for a new search).",
+            properties={
+                "version": Int("The version whose search found these values.", minimum=1),
+                "specHash": Str("Hash of the training spec the search ran for."),
+                "hyperparameters": CHOSEN,
+                "objective": OBJECTIVE,
             },
         ),
         "nextEvaluationTime": Str("When the next evaluation is due."),

@@ -54,6 +54,18 @@ def _bound_count(rule: Spec) -> int:
     return sum(rule.get(k) is not None for k in ("min", "max", "maxDrop"))
 
 
+_SEARCH_KNOBS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer")
+_SEARCHES_ANY = "(has(self.searchSpace) && (" + " || ".join(f"has(self.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))"
+
+
+def _range_rule(knob: str) -> Rule:
+    """An inverted range (min above max) leaves nothing to search."""
+    return Rule(f"tuning-{knob.replace('.', '-').lower()}-range", at=f"spec.training.tuning.searchSpace.{knob}",
+                field=".min", cel="self.min <= self.max", check=lambda bounds: bounds["min"] <= bounds["max"],
+                message=(Ref("self.min", lambda bounds: bounds["min"]), " is greater than max ",
+                         Ref("self.max", lambda bounds: bounds["max"])))
+
+
 RULES: tuple[AnyRule, ...] = (
     # A gate on a metric the task never computes can never pass (or would silently never be checked).
     ItemRule("gate-metric-fits-task", at="spec", items="validation.gates", field=".metric",
@@ -112,6 +124,40 @@ RULES: tuple[AnyRule, ...] = (
                       lambda training: (training.get("hyperparameters") or {}).get("batchSize", 32)),
                   " does not split evenly over ", Ref("self.workers", lambda training: training["workers"]),
                   " workers (it is the global batch: each worker takes batchSize / workers rows per step)")),
+    # A search over nothing would train every trial with the same values.
+    Rule("tuning-searches-something", at="spec.training.tuning", field=".searchSpace",
+         cel=f"!has(self.enabled) || !self.enabled || {_SEARCHES_ANY}",
+         check=lambda tuning: not tuning.get("enabled") or any(
+             (tuning.get("searchSpace") or {}).get(k) is not None for k in _SEARCH_KNOBS),
+         message=("tuning is enabled but searches nothing: give at least one of ", ", ".join(_SEARCH_KNOBS))),
+    # The objective is computed with the gates' formulas, so it must be a metric of the task.
+    Rule("tuning-objective-fits-task", at="spec", field=".training.tuning.objective",
+         cel=f"!has(self.training.tuning) || !has(self.training.tuning.objective) "
+             f"|| self.training.tuning.objective in {_BY_TASK_CEL}[self.task]",
+         check=lambda spec: (spec["training"].get("tuning") or {}).get("objective") is None
+         or spec["training"]["tuning"]["objective"] in METRICS_BY_TASK.get(spec["task"], ()),
+         message=('metric "', Ref("self.training.tuning.objective",
+                                  lambda spec: spec["training"]["tuning"]["objective"]),
+                  '" is not computed for task ', Ref("self.task", lambda spec: spec["task"]), " (expected one of ",
+                  Ref(f"{_EXPECTED_CEL}[self.task]", lambda spec: ", ".join(METRICS_BY_TASK[spec["task"]])), ")")),
+    # More trials at once than trials in all would leave workers with nothing to do.
+    Rule("tuning-parallelism-within-trials", at="spec.training.tuning", field=".parallelism",
+         cel="!has(self.parallelism) || !has(self.maxTrials) || self.parallelism <= self.maxTrials",
+         check=lambda tuning: int(tuning.get("parallelism", 1)) <= int(tuning.get("maxTrials", 10)),
+         message=(Ref("self.parallelism", lambda tuning: tuning["parallelism"]), " is more than maxTrials ",
+                  Ref("self.maxTrials", lambda tuning: tuning["maxTrials"]),
+                  " (workers beyond the trial count would get none)")),
+    *(_range_rule(knob) for knob in ("hiddenLayers.layers", "hiddenLayers.units", "dropout", "learningRate")),
+    # Every batch size a trial may pick must be one the final multi-worker training can split.
+    Rule("tuned-batch-splits-over-workers", at="spec.training", field=".tuning.searchSpace.batchSize",
+         cel="!has(self.workers) || self.workers <= 1 || !has(self.tuning) || !has(self.tuning.searchSpace) "
+             "|| !has(self.tuning.searchSpace.batchSize) "
+             "|| self.tuning.searchSpace.batchSize.all(b, b % self.workers == 0)",
+         check=lambda training: int(training.get("workers") or 1) <= 1 or all(
+             b % int(training["workers"]) == 0
+             for b in ((training.get("tuning") or {}).get("searchSpace") or {}).get("batchSize") or []),
+         message=("every choice must split evenly over ", Ref("self.workers", lambda training: training["workers"]),
+                  " workers (batchSize is the global batch)")),
     # An empty command would start a container that runs nothing.
     Rule("command-not-empty", at="spec.training", field=".command",
          cel="!has(self.command) || size(self.command) > 0",

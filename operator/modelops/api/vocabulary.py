@@ -10,13 +10,15 @@ from modelops.api.metrics import TASKS
 ACTIVATIONS: Final = ("relu", "tanh", "sigmoid", "gelu", "elu")
 OPTIMIZERS: Final = ("adam", "sgd", "rmsprop")
 DATASET_FORMATS: Final = ("csv", "npz")
-STAGES: Final = ("train", "validate", "evaluate")
+STAGES: Final = ("tune", "train", "validate", "evaluate")
 RETRAINING_INPUTS: Final = ("training", "monitoring")
 # tf.distribute.MultiWorkerMirroredStrategy and its CommunicationImplementation values (AUTO, RING).
 DISTRIBUTION_STRATEGIES: Final = ("multiWorkerMirrored",)
 COLLECTIVE_IMPLEMENTATIONS: Final = ("auto", "ring")
+# KerasTuner's oracles: RandomSearch, BayesianOptimization (Gaussian process), Hyperband (successive halving).
+TUNING_ALGORITHMS: Final = ("random", "bayesian", "hyperband")
 
 __all__ = [
     "ACTIVATIONS", "COLLECTIVE_IMPLEMENTATIONS", "DATASET_FORMATS", "DISTRIBUTION_STRATEGIES", "OPTIMIZERS",
-    "RETRAINING_INPUTS", "STAGES", "TASKS",
+    "RETRAINING_INPUTS", "STAGES", "TASKS", "TUNING_ALGORITHMS",
 ]

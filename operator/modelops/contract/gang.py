@@ -9,6 +9,7 @@ that publishes a model version and writes the stage result. The worker turns the
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,3 +62,26 @@ def tf_config(member: GangMember) -> str:
     No separate "chief" task type: with MultiWorkerMirroredStrategy, worker 0 is the chief by convention.
     """
     return json.dumps({"cluster": {"worker": list(member.hosts)}, "task": {"type": "worker", "index": member.index}})
+
+
+def kerastuner_env(member: GangMember) -> dict[str, str]:
+    """KerasTuner's distributed-mode variables for a tune-stage member: index 0 is the chief that holds the
+    oracle and serves it over gRPC; every other member is a tuner that asks it for trials.
+
+    The chief listens on its own host when that is an IP literal (loopback gangs), else on every address
+    (a pod cannot bind its DNS name before the headless Service publishes it); tuners dial the chief's host.
+    """
+    host, _, port = member.hosts[CHIEF_INDEX].rpartition(":")
+    if member.is_chief:
+        bind = host if _is_ip_literal(host) else "0.0.0.0"
+        return {"KERASTUNER_TUNER_ID": "chief", "KERASTUNER_ORACLE_IP": bind, "KERASTUNER_ORACLE_PORT": port}
+    return {"KERASTUNER_TUNER_ID": f"tuner{member.index}", "KERASTUNER_ORACLE_IP": host,
+            "KERASTUNER_ORACLE_PORT": port}
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

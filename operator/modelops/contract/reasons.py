@@ -22,6 +22,10 @@ PREDICTION_FAILED = "PredictionFailed"
 PRUNE_FAILED = "PruneFailed"
 GANG_INCOMPLETE = "GangIncomplete"  # a member of a multi-worker stage never became reachable
 INTERNAL_ERROR = "InternalError"
+# A tune stage in which no trial completed fails with its first failed trial's reason:
+TRIAL_FAILED = "TrialFailed"  # the trial raised an error
+TRIAL_DEADLINE_EXCEEDED = "TrialDeadlineExceeded"  # it ran past spec.training.tuning.trialDeadline
+TRAINING_DIVERGED = "TrainingDiverged"  # its loss or outputs became NaN or infinite
 
 # Decided by the runtimes from what the stage left behind (the same words in a Job and a process)
 NO_RESULT = "NoResult"  # the stage ended without writing a result

@@ -24,6 +24,7 @@ MAX_SUMMARY_BYTES = 4096
 COMMON_KEYS = ("stage", "version", "error", "reason")
 # What the lifecycle core reads from each stage's summary; never dropped when shrinking.
 DECISION_KEYS: dict[str, tuple[str, ...]] = {
+    "tune": ("objective", "hyperparameters", "trials", "bestTrials", "algorithm"),
     "train": ("metrics", "rows", "lineage"),
     "validate": ("metrics", "baselineVersion", "baselineMetrics", "challenge", "rows"),
     "evaluate": ("metrics", "rows", "drift", "lineage"),

@@ -32,6 +32,10 @@ class StageRequest(Protocol):
     def extra_datasets(self) -> Sequence[Mapping[str, Any]]: ...
     @property
     def fingerprint(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def hyperparameters(self) -> Mapping[str, Any] | None: ...
+    @property
+    def tuned_by(self) -> int | None: ...
 
 
 def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
@@ -47,9 +51,29 @@ def training_workers(spec: Mapping[str, Any]) -> int:
     return int(spec["training"].get("workers") or 1)
 
 
+def tuning_members(spec: Mapping[str, Any]) -> int:
+    """Processes of a tune stage: one that searches alone, or KerasTuner's chief plus `parallelism` workers."""
+    parallelism = int((spec["training"].get("tuning") or {}).get("parallelism") or 1)
+    return 1 if parallelism <= 1 else parallelism + 1
+
+
 def stage_workers(spec: Mapping[str, Any], stage: str) -> int:
-    """Members of a stage's gang: only training runs wider than one process."""
-    return training_workers(spec) if stage == "train" else 1
+    """Members of a stage's gang: training and tuning may run wider than one process."""
+    if stage == "train":
+        return training_workers(spec)
+    return tuning_members(spec) if stage == "tune" else 1
+
+
+def gang_port(spec: Mapping[str, Any], stage: str) -> int:
+    """The port gang members listen on: TensorFlow's collectives for train, KerasTuner's oracle for tune."""
+    if stage == "tune":
+        return int((spec["training"].get("tuning") or {}).get("port", 8000))
+    return int((spec["training"].get("distribution") or {}).get("port", 2222))
+
+
+# The spec's names of the knobs a search chooses, and where in the worker config each one goes.
+TUNED_MODEL_KEYS = ("hiddenLayers", "activation", "dropout")
+TUNED_HYPERPARAMETER_KEYS = ("learningRate", "batchSize", "optimizer")
 
 
 def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, action: StageRequest,
@@ -65,11 +89,20 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         "dataset": dict(action.dataset),
         "resultPath": result_path,
     }
-    if action.stage == "train":
-        config["model"] = dict(spec["training"]["model"])
-        config["hyperparameters"] = dict(spec["training"]["hyperparameters"])
+    if action.stage in ("train", "tune"):
+        chosen = dict(action.hyperparameters or {}) if action.stage == "train" else {}
+        config["model"] = {**dict(spec["training"]["model"]),
+                           **{k: v for k, v in chosen.items() if k in TUNED_MODEL_KEYS}}
+        config["hyperparameters"] = {**dict(spec["training"]["hyperparameters"]),
+                                     **{k: v for k, v in chosen.items() if k in TUNED_HYPERPARAMETER_KEYS}}
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
+    if action.stage == "tune":
+        config["tuning"] = {k: v for k, v in dict(spec["training"]["tuning"]).items() if k != "enabled"}
+        config["tuning"]["members"] = tuning_members(spec)
+    elif action.stage == "train":
+        if chosen:
+            config["tunedBy"] = action.tuned_by if action.tuned_by is not None else action.version
         if training_workers(spec) > 1:
             config["distribution"] = {**dict(spec["training"].get("distribution") or {}),
                                       "workers": training_workers(spec)}

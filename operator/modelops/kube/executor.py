@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
-from modelops.contract.stage_config import build_stage_config, stage_workers
+from modelops.contract.stage_config import build_stage_config, gang_port, stage_workers
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
@@ -22,7 +22,7 @@ from modelops.kube.builders.config import (
     serving_object_name,
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
-from modelops.kube.builders.jobs import build_prune_job, build_stage_job, gang_port, job_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
     GRPC_PORT,
@@ -109,7 +109,7 @@ class Executor:
                               config=config)  # the config rides in the Job: one write per stage
         if stage_workers(spec, action.stage) > 1:  # the pods' hostnames exist once their Service does
             service = build_gang_service(owner, action.stage, action.version, action.stage_id,
-                                         job["metadata"]["name"], gang_port(spec))
+                                         job["metadata"]["name"], gang_port(spec, action.stage))
             self._create_or_update(service, {"spec": {"ports": service["spec"]["ports"]}})
         return self._create_or_adopt_job(job, self.finished_stage)
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-PHASES = ("Pending", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining", "Rejected",
-          "Failed")
+from modelops.api.status_schema import PHASES
+
+__all__ = ["PHASES", "OperatorMetrics"]
 
 
 class OperatorMetrics:

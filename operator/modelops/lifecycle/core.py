@@ -46,7 +46,7 @@ def _on_spec_change(d: Draft) -> bool:
             status["trainingHash"] = "retry"  # nothing serves: a spec edit means 'try again'
     if model_changed:
         stage = d.in_flight()
-        if stage is not None and stage["name"] in ("train", "validate"):
+        if stage is not None and stage["name"] in ("tune", "train", "validate"):
             d.actions.append(CancelStage(stage["id"]))
             status.pop("stage")
             record = d.record(stage["version"]) or {}

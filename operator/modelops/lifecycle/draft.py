@@ -52,6 +52,10 @@ class Draft:
             stage["challengeDataset"] = dict(action.challenge_dataset)
         if action.fingerprint:
             stage["fingerprint"] = [dict(d) for d in action.fingerprint]
+        if action.hyperparameters:
+            stage["hyperparameters"] = dict(action.hyperparameters)
+        if action.tuned_by is not None:
+            stage["tunedBy"] = action.tuned_by
         self.status["stage"] = stage
         self.actions.append(action)
 

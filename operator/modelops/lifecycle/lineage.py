@@ -21,6 +21,8 @@ def model_spec_hash(spec: Mapping[str, Any]) -> str:
     training = spec.get("training", {})
     material = {"task": spec.get("task"), "model": training.get("model"),
                 "hyperparameters": training.get("hyperparameters"), "command": training.get("command")}
+    if (training.get("tuning") or {}).get("enabled"):  # the search picks what the model is trained with
+        material["tuning"] = training["tuning"]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Stage = Literal["train", "validate", "evaluate"]
+Stage = Literal["tune", "train", "validate", "evaluate"]
 Track = Literal["stable", "canary"]
 
 
@@ -68,6 +68,9 @@ class StartStage:
     on serving track `track`. A degradation retrain also trains on `extra_datasets` and is validated
     against the serving version on `challenge_dataset` too; an evaluation also fingerprints
     `fingerprint` (what a retrain would read), so the core can tell whether a retrain could differ.
+    A tune stage searches hyperparameters for `version`; the train stage after it gets the chosen values as
+    `hyperparameters` (the spec's names: learningRate, hiddenLayers, ...) and `tuned_by`, the version whose
+    search chose them.
     """
 
     stage: Stage
@@ -79,6 +82,8 @@ class StartStage:
     extra_datasets: tuple[Mapping[str, Any], ...] = ()
     challenge_dataset: Mapping[str, Any] | None = None
     fingerprint: tuple[Mapping[str, Any], ...] = ()
+    hyperparameters: Mapping[str, Any] | None = None
+    tuned_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,9 @@ def in_flight_action(status: Mapping[str, Any]) -> StartStage | None:
                       baseline_version=None if baseline is None else int(baseline), track=stage.get("track"),
                       extra_datasets=tuple(dict(d) for d in stage.get("extraDatasets") or ()),
                       challenge_dataset=dict(stage["challengeDataset"]) if stage.get("challengeDataset") else None,
-                      fingerprint=tuple(dict(d) for d in stage.get("fingerprint") or ()))
+                      fingerprint=tuple(dict(d) for d in stage.get("fingerprint") or ()),
+                      hyperparameters=dict(stage["hyperparameters"]) if stage.get("hyperparameters") else None,
+                      tuned_by=int(stage["tunedBy"]) if stage.get("tunedBy") else None)
 
 
 def recover_in_flight(status: Mapping[str, Any], run_found: bool) -> StartStage | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from modelops.api.durations import parse_duration
 from modelops.lifecycle.clock import parse_stamp, stamp
@@ -15,22 +16,60 @@ from modelops.lifecycle.model import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
 from modelops.lifecycle.retraining import episode, retrain_blocked
 from modelops.lifecycle.rollout import rollout_complete
+from modelops.lifecycle.tuning import reused_values, search_started_text, search_wanted
+
+
+def _datasets(d: Draft, trigger: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What a version learns from: the training data, or for a degradation retrain the retraining inputs."""
+    if trigger == "Degradation":
+        return retraining_datasets(d.spec)
+    return {**d.spec["training"]["dataset"], "role": TRAINING}, []
 
 
 def _start_training(d: Draft, trigger: str) -> None:
+    """A new version: it searches hyperparameters first when tuning asks for it, else trains right away."""
     version = next_version_number(d.status)
-    dataset, extra = {**d.spec["training"]["dataset"], "role": TRAINING}, []
-    if trigger == "Degradation":
-        dataset, extra = retraining_datasets(d.spec)
     d.status["latestVersion"] = version
     d.status["candidateVersion"] = version
     d.status["trainingHash"] = training_hash(d.spec)
-    d.status.setdefault("versions", []).append({
+    record: dict[str, Any] = {
         "version": version, "state": "Training", "trigger": trigger, "generation": d.ctx.generation,
         "createdAt": d.now, "reason": "Training", "message": f"training started ({trigger})",
         "lineage": {"trainingSpecHash": model_spec_hash(d.spec)},
-    })
-    d.start_stage(StartStage("train", version, f"train-v{version}", dataset, extra_datasets=tuple(extra)))
+    }
+    d.status.setdefault("versions", []).append(record)
+    dataset, extra = _datasets(d, trigger)
+    if search_wanted(d, trigger):
+        text = search_started_text(d.spec, version)
+        record.update(state="Tuning", reason="Tuning", message=f"{text} ({trigger})")
+        d.event("Normal", "TuningStarted", text)
+        d.start_stage(StartStage("tune", version, f"tune-v{version}", dataset, extra_datasets=tuple(extra)))
+        return
+    reused = reused_values(d)
+    if reused is not None:
+        record["tuning"] = reused
+    _start_train_stage(d, record, dataset, extra)
+
+
+def _start_train_stage(d: Draft, record: dict[str, Any], dataset: dict[str, Any],
+                       extra: list[dict[str, Any]]) -> None:
+    """Train `record`'s version, with the values its search (or a reused one) chose in place of the spec's."""
+    version, tuning = record["version"], record.get("tuning") or {}
+    values = dict(tuning.get("hyperparameters") or {}) or None
+    tuned_by = int(tuning.get("fromVersion", version)) if values else None
+    d.start_stage(StartStage("train", version, f"train-v{version}", dataset, extra_datasets=tuple(extra),
+                             hyperparameters=values, tuned_by=tuned_by))
+
+
+def _train_tuned_candidate(d: Draft) -> bool:
+    """Guards the step after the search: a Tuned candidate trains with the best trial's values."""
+    record = d.record(d.status.get("candidateVersion"))
+    if record is None or record["state"] != "Tuned":
+        return False
+    record.update(state="Training", reason="Training", message="training with the tuned hyperparameters")
+    dataset, extra = _datasets(d, str(record.get("trigger", "Initial")))
+    _start_train_stage(d, record, dataset, extra)
+    return True
 
 
 def _train_first_version(d: Draft) -> bool:
@@ -119,6 +158,7 @@ def _evaluate_when_due(d: Draft) -> bool:
 NEXT_STEPS: tuple[Callable[[Draft], bool], ...] = (
     _train_first_version,
     _train_after_spec_change,
+    _train_tuned_candidate,
     _validate_trained_candidate,
     _retrain_when_degraded,
     _evaluate_when_due,

@@ -11,6 +11,7 @@ from modelops.lifecycle.gates import Gate, evaluate_gates
 from modelops.lifecycle.lineage import inputs_hash
 from modelops.lifecycle.model import StageFinished
 from modelops.lifecycle.retraining import judge_challenge, track_episode
+from modelops.lifecycle.tuning import on_tune_finished
 
 
 def _error_text(result: dict[str, Any]) -> tuple[str, str]:
@@ -23,7 +24,8 @@ def on_stage_finished(d: Draft, obs: StageFinished) -> None:
         return  # stale or repeated result: already handled, or superseded
     d.status.pop("stage", None)
     result = dict(obs.result)
-    handler = {"train": _train_finished, "validate": _validate_finished, "evaluate": _evaluate_finished}
+    handler = {"tune": _tune_finished, "train": _train_finished, "validate": _validate_finished,
+               "evaluate": _evaluate_finished}
     handler[stage["name"]](d, stage, obs.succeeded and "error" not in result, result)
 
 
@@ -38,6 +40,16 @@ def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[s
         d.fail(event_reason, text)
     else:
         d.event("Warning", event_reason, text)
+
+
+def _tune_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+    record = d.record(stage["version"])
+    if record is None:
+        return
+    if not ok:
+        _version_failed(d, record, "tuning", result)
+        return
+    on_tune_finished(d, record, result)
 
 
 def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from modelops.lifecycle.texts import (
     validated_condition,
     would_repeat_condition,
 )
+from modelops.lifecycle.tuning import search_started_text
 
 
 def _latest(d: Draft) -> dict[str, Any] | None:
@@ -37,6 +38,8 @@ def derive_phase(d: Draft) -> tuple[str, str]:
     stage = d.in_flight()
     if stage is not None:
         record = d.record(stage["version"]) or {}
+        if stage["name"] == "tune":
+            return "Tuning", search_started_text(d.spec, stage["version"])
         if stage["name"] == "train":
             retraining = record.get("trigger") == "Degradation"
             return ("Retraining" if retraining else "Training"), f"training version {stage['version']}"
@@ -110,11 +113,12 @@ def summarize(d: Draft, previous_phase: str | None) -> None:
 
 # Events that already announce a phase: one Event per transition, so the phase is not posted again.
 _ANNOUNCED_BY: dict[str, frozenset[str]] = {
+    "Tuning": frozenset({"TuningStarted"}),
     "Serving": frozenset({"VersionServing"}),
     "Deploying": frozenset({"RollingOut", "ServingRepaired"}),
     "Rejected": frozenset({"CandidateRejected", "CanaryRolledBack"}),
     # a retrain that failed returns to Degraded: the failure event is that transition
-    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TrainingFailed", "ValidationFailed"}),
+    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TuningFailed", "TrainingFailed", "ValidationFailed"}),
 }
 
 

@@ -23,6 +23,8 @@ VALIDATED_STATES = ("Blessed", "Canary", "Serving", "Retired")
 def trained_condition(record: Mapping[str, Any]) -> ConditionText:
     """Trained speaks of the newest version's training only."""
     version, state = record["version"], record["state"]
+    if state in ("Tuning", "Tuned"):
+        return None, "Tuning", f"version {version}: searching hyperparameters before training"
     if state == "Training":
         return None, "Training", f"version {version}: training"
     if "trainedAt" not in record and state == "Failed":
@@ -33,7 +35,7 @@ def trained_condition(record: Mapping[str, Any]) -> ConditionText:
 def validated_condition(record: Mapping[str, Any]) -> ConditionText:
     """Validated speaks of the newest version's gates only."""
     version, state = record["version"], record["state"]
-    if state == "Training":
+    if state in ("Tuning", "Tuned", "Training"):
         return None, "AwaitingTraining", f"version {version}: waiting for training to finish"
     if state == "Failed" and "trainedAt" not in record:
         return None, "NotTrained", f"version {version} was not validated: {_message(record)}"

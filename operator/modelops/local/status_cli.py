@@ -99,6 +99,11 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
                       str((record.get("lineage") or {}).get("trainingSpecHash", "-")),
                       describe_challenge(record.get("challenge"))) for record, data in lineage]
             lines += ["", "Lineage:", *_table(rows)]
+        searched = [record for record in versions if (record.get("tuning") or {}).get("summary")]
+        if searched:
+            rows = [("VERSION", "HYPERPARAMETER SEARCH")]
+            rows += [(str(record.get("version")), str(record["tuning"]["summary"])) for record in searched]
+            lines += ["", "Tuning:", *_table(rows)]
     waiting = (status.get("retrain") or {}).get("waiting")
     if waiting:
         lines.append(f"  retraining: {waiting} (add new labelled data or edit spec.training)")

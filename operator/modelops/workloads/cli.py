@@ -26,6 +26,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # stage -> (module, function returning the summary)
 RUNNERS = {
+    "tune": ("modelops.workloads.tune", "run_tune"),
     "train": ("modelops.workloads.train", "run_train"),
     "validate": ("modelops.workloads.validate", "run_validate"),
     "evaluate": ("modelops.workloads.evaluate", "run_evaluate"),

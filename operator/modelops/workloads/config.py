@@ -26,9 +26,12 @@ from modelops.api.vocabulary import (
 )
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
+from modelops.workloads.config_reader import Reader, invalid, kind
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
+from modelops.workloads.tuning_config import TuningSpec, parse_tuning
 
-__all__ = ["STAGES", "DatasetSpec", "WorkloadConfig", "best_effort_result_path", "load_config", "parse_config"]
+__all__ = ["STAGES", "DatasetSpec", "TuningSpec", "WorkloadConfig", "best_effort_result_path", "load_config",
+           "parse_config"]
 TRANSPORTS = ("auto", "grpc", "rest")  # auto: gRPC when grpcEndpoint is given and answers, else REST
 
 
@@ -115,6 +118,8 @@ class WorkloadConfig:
     fingerprint_datasets: tuple[DatasetSpec, ...] = ()
     grpc_endpoint: str | None = None  # TF Serving's gRPC API, "host:port" (the Service's 8500 port)
     distribution: Distribution | None = None
+    tuning: TuningSpec | None = None  # the tune stage's search
+    tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
 
     @property
     def deployment_dir(self) -> Path:
@@ -124,90 +129,6 @@ class WorkloadConfig:
     def version_dir(self, version: int | None = None) -> Path:
         number = self.version if version is None else version
         return Path(version_dir(str(self.storage_root), self.deployment.namespace, self.deployment.name, number))
-
-
-class _Reader:
-    """Reads one mapping, remembering its path for messages and which keys were consumed."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise _invalid(path, f"expected a mapping, got {_kind(data)}")
-        self.data, self.path, self.used = data, path, set()
-
-    def _get(self, key: str, required: bool) -> Any:
-        self.used.add(key)
-        if key not in self.data or self.data[key] is None:
-            if required:
-                raise _invalid(f"{self.path}.{key}", "required key is missing")
-            return None
-        return self.data[key]
-
-    def child(self, key: str, required: bool = False) -> _Reader | None:
-        value = self._get(key, required)
-        return None if value is None else _Reader(value, f"{self.path}.{key}")
-
-    def string(self, key: str, default: str | None = None, *, choices: tuple[str, ...] | None = None,
-               required: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        where = f"{self.path}.{key}"
-        if not isinstance(value, str) or not value:
-            raise _invalid(where, f"expected a non-empty string, got {_kind(value)}")
-        if choices is not None and value not in choices:
-            raise _invalid(where, f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def integer(self, key: str, default: int | None = None, *, minimum: int | None = None,
-                required: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-            bound = f" >= {minimum}" if minimum is not None else ""
-            raise _invalid(f"{self.path}.{key}", f"expected integer{bound}, got {value!r}")
-        return value
-
-    def number(self, key: str, default: float, *, minimum: float | None = None, maximum: float | None = None,
-               exclusive_minimum: bool = False, exclusive_maximum: bool = False) -> float:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        where = f"{self.path}.{key}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise _invalid(where, f"expected a number, got {value!r}")
-        low_ok = minimum is None or (value > minimum if exclusive_minimum else value >= minimum)
-        high_ok = maximum is None or (value < maximum if exclusive_maximum else value <= maximum)
-        if not (low_ok and high_ok):
-            low = "" if minimum is None else f"{'>' if exclusive_minimum else '>='} {minimum}"
-            high = "" if maximum is None else f"{'<' if exclusive_maximum else '<='} {maximum}"
-            raise _invalid(where, f"expected a number {' and '.join(p for p in (low, high) if p)}, got {value!r}")
-        return float(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise _invalid(f"{self.path}.{key}", f"expected true or false, got {value!r}")
-        return value
-
-    def raw(self, key: str) -> Any:
-        return self._get(key, False)
-
-    def finish(self) -> None:
-        """Unknown keys are errors: a misspelt key must not silently become a default."""
-        unknown = sorted(str(k) for k in self.data if k not in self.used)
-        if unknown:
-            raise _invalid(f"{self.path}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(self.used))})")
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _invalid(where: str, message: str) -> WorkloadError:
-    return WorkloadError(INVALID_CONFIG, f"{where}: {message}")
 
 
 def load_config(path: str | Path) -> WorkloadConfig:
@@ -229,7 +150,7 @@ def load_config(path: str | Path) -> WorkloadConfig:
 
 def parse_config(data: Any) -> WorkloadConfig:
     """Build a WorkloadConfig from a parsed mapping (camelCase keys, as the runtimes write them)."""
-    root = _Reader(data, "config")
+    root = Reader(data, "config")
     stage = root.string("stage", choices=STAGES, required=True)
     task = root.string("task", choices=TASKS, required=True)
     dep = root.child("deployment", required=True)
@@ -252,28 +173,33 @@ def parse_config(data: Any) -> WorkloadConfig:
     baseline = root.integer("baselineVersion", minimum=1)
     endpoint = root.string("endpoint")
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-        raise _invalid("config.endpoint", f"expected an http(s) URL, got {endpoint!r}")
+        raise invalid("config.endpoint", f"expected an http(s) URL, got {endpoint!r}")
     grpc_endpoint = root.string("grpcEndpoint")
     if grpc_endpoint is not None and ("://" in grpc_endpoint or ":" not in grpc_endpoint):
-        raise _invalid("config.grpcEndpoint", f"expected host:port, got {grpc_endpoint!r}")
+        raise invalid("config.grpcEndpoint", f"expected host:port, got {grpc_endpoint!r}")
     if stage == "evaluate" and endpoint is None and grpc_endpoint is None:
-        raise _invalid("config.endpoint", "required key is missing (evaluate sends data to TF Serving)")
+        raise invalid("config.endpoint", "required key is missing (evaluate sends data to TF Serving)")
     if baseline is not None and baseline == version:
-        raise _invalid("config.baselineVersion", f"must differ from config.version ({version})")
+        raise invalid("config.baselineVersion", f"must differ from config.version ({version})")
     request = _parse_request(root.child("request"))
     if stage == "evaluate" and request.transport == "grpc" and grpc_endpoint is None:
-        raise _invalid("config.grpcEndpoint", "required key is missing (config.request.transport is grpc)")
+        raise invalid("config.grpcEndpoint", "required key is missing (config.request.transport is grpc)")
     result_path = root.string("resultPath", DEFAULT_RESULT_PATH)
     distribution = _parse_distribution(root.child("distribution"))
     if distribution is not None and stage != "train":
-        raise _invalid("config.distribution", f"only the train stage runs on several workers, not {stage}")
+        raise invalid("config.distribution", f"only the train stage runs on several workers, not {stage}")
+    tuning = parse_tuning(root.child("tuning"))
+    if (tuning is None) == (stage == "tune"):
+        raise invalid("config.tuning", "required key is missing (the tune stage searches what it says)"
+                      if tuning is None else f"only the tune stage searches hyperparameters, not {stage}")
+    tuned_by = root.integer("tunedBy", minimum=1)
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution)
+                          distribution, tuning, tuned_by)
 
 
-def _parse_distribution(reader: _Reader | None) -> Distribution | None:
+def _parse_distribution(reader: Reader | None) -> Distribution | None:
     if reader is None:
         return None
     distribution = Distribution(
@@ -286,7 +212,7 @@ def _parse_distribution(reader: _Reader | None) -> Distribution | None:
     return distribution
 
 
-def _parse_dataset(reader: _Reader | None) -> DatasetSpec:
+def _parse_dataset(reader: Reader | None) -> DatasetSpec:
     assert reader is not None
     spec = DatasetSpec(reader.string("uri", required=True), reader.string("labelColumn", "label"),
                        reader.string("format", None, choices=DATASET_FORMATS), reader.string("role"),
@@ -300,11 +226,11 @@ def _parse_dataset_list(raw: Any, path: str) -> tuple[DatasetSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _invalid(path, f"expected a list, got {_kind(raw)}")
-    return tuple(_parse_dataset(_Reader(item, f"{path}[{i}]")) for i, item in enumerate(raw))
+        raise invalid(path, f"expected a list, got {kind(raw)}")
+    return tuple(_parse_dataset(Reader(item, f"{path}[{i}]")) for i, item in enumerate(raw))
 
 
-def _parse_model(reader: _Reader | None, task: str) -> ModelSpec:
+def _parse_model(reader: Reader | None, task: str) -> ModelSpec:
     if reader is None:
         return ModelSpec()
     layers_raw = reader.raw("hiddenLayers")
@@ -312,18 +238,18 @@ def _parse_model(reader: _Reader | None, task: str) -> ModelSpec:
     if layers_raw is not None:
         if not isinstance(layers_raw, list) or not all(
                 isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in layers_raw):
-            raise _invalid("config.model.hiddenLayers", f"expected a list of integers >= 1, got {layers_raw!r}")
+            raise invalid("config.model.hiddenLayers", f"expected a list of integers >= 1, got {layers_raw!r}")
         layers = tuple(layers_raw)
     spec = ModelSpec(layers, reader.string("activation", "relu", choices=ACTIVATIONS),
                      reader.number("dropout", 0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True),
                      reader.integer("numClasses", None, minimum=2))
     if spec.num_classes is not None and task != "multiclass-classification":
-        raise _invalid("config.model.numClasses", f"only meaningful for multiclass-classification, not {task}")
+        raise invalid("config.model.numClasses", f"only meaningful for multiclass-classification, not {task}")
     reader.finish()
     return spec
 
 
-def _parse_hyperparameters(reader: _Reader | None) -> Hyperparameters:
+def _parse_hyperparameters(reader: Reader | None) -> Hyperparameters:
     if reader is None:
         return Hyperparameters()
     es_reader = reader.child("earlyStopping")
@@ -346,7 +272,7 @@ def _parse_hyperparameters(reader: _Reader | None) -> Hyperparameters:
     return hyper
 
 
-def _parse_request(reader: _Reader | None) -> RequestSpec:
+def _parse_request(reader: Reader | None) -> RequestSpec:
     if reader is None:
         return RequestSpec()
     spec = RequestSpec(reader.integer("batchSize", 64, minimum=1),

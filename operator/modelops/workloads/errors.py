@@ -22,6 +22,9 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     NON_NUMERIC_VALUE,
     PREDICTION_FAILED,
     TOO_FEW_ROWS,
+    TRAINING_DIVERGED,
+    TRIAL_DEADLINE_EXCEEDED,
+    TRIAL_FAILED,
     VERSION_EXISTS,
 )
 

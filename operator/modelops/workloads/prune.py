@@ -34,8 +34,10 @@ def version_path(storage_root: str | Path, namespace: str, name: str, version: i
 
 
 def prune_version(storage_root: str | Path, namespace: str, name: str, version: int) -> dict[str, Any]:
-    """Delete the version directory; a missing one is already pruned (a retried Job succeeds)."""
+    """Delete the version directory; a missing one is already pruned (a retried Job succeeds). A search
+    left behind by the version (`.tuning-<N>`: its train stage never published) goes with it."""
     path = version_path(storage_root, namespace, name, version)
+    shutil.rmtree(path.with_name(f".tuning-v{version}"), ignore_errors=True)
     if not path.exists():
         return {"stage": "prune", "version": version, "deleted": False, "path": str(path)}
     if path.is_symlink() or not path.is_dir():

@@ -29,6 +29,7 @@ from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadEr
 from modelops.workloads.multi_worker import fit_on_workers, remove_backup
 from modelops.workloads.profile import build_profile
 from modelops.workloads.training_data import TrainingData, load_training_data
+from modelops.workloads.tune import attach_search, remove_search
 
 PROFILE_FILE = "profile.json"
 REPORT_FILE = "report.json"
@@ -100,6 +101,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         report = _train_into(cfg, data, num_classes, tmp_dir, member)
         report["durationSeconds"] = round(time.monotonic() - started, 3)
         report["removedStaleTemporaries"] = removed
+        if (search := attach_search(cfg, tmp_dir)) is not None:
+            report["tuning"] = search
         write_json(tmp_dir / REPORT_FILE, report)
         _publish(tmp_dir, final_dir, cfg.version)
     except BaseException:
@@ -107,6 +110,7 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         raise
     if member is not None:
         remove_backup(cfg)
+    remove_search(cfg)
     summary = {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
     if "distributed" in report:

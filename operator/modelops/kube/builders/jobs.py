@@ -8,11 +8,13 @@ the unchanged worker contract). A stage therefore costs one API write, not a Job
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops import API_GROUP
-from modelops.contract.stage_config import DEFAULT_COMMAND, stage_command, stage_workers
+from modelops.api.durations import parse_duration
+from modelops.contract.stage_config import DEFAULT_COMMAND, gang_port, stage_command, stage_workers
 from modelops.kube.builders.common import (
     DEFAULT_SCRATCH_PATH,
     STAGE_ID_LABEL,
@@ -69,8 +71,10 @@ def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: 
                       scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
     if annotations:
         job["spec"]["template"]["metadata"]["annotations"] = annotations
+    if stage == "tune":
+        job["spec"]["activeDeadlineSeconds"] = tune_deadline_seconds(spec)
     size = stage_workers(spec, stage)
-    return make_indexed(job, size, gang_port(spec)) if size > 1 else job
+    return make_indexed(job, size, gang_port(spec, stage)) if size > 1 else job
 
 
 def stage_config_text(config: Mapping[str, Any]) -> str:
@@ -79,8 +83,13 @@ def stage_config_text(config: Mapping[str, Any]) -> str:
     return json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
 
 
-def gang_port(spec: Mapping[str, Any]) -> int:
-    return int((spec["training"].get("distribution") or {}).get("port", 2222))
+def tune_deadline_seconds(spec: Mapping[str, Any]) -> int:
+    """A search may take every trial's deadline, `parallelism` at a time, plus one stage's own limit for
+    loading data and starting up: the Job is never killed while its trials are within their deadlines."""
+    tuning = spec["training"].get("tuning") or {}
+    rounds = math.ceil(int(tuning.get("maxTrials", 10)) / int(tuning.get("parallelism", 1)))
+    trial = parse_duration(str(tuning.get("trialDeadline", "30m")))
+    return int(rounds * trial) + int(spec["training"]["activeDeadlineSeconds"])
 
 
 def prune_stage_id(version: int, attempt: int = 1) -> str:
