@@ -21,7 +21,7 @@ OPERATOR_RESOURCES = {"modeldeployments", "jobs", "events", "configmaps", "servi
 def test_a_new_deployment_reaches_training_with_at_most_four_requests(control_plane, start_operator) -> None:
     rest = control_plane.rest
     namespace = new_namespace(rest, "economy")
-    start_operator(namespace)
+    operator = start_operator(namespace)
     jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
     time.sleep(1)  # the operator's start-up listing is over
     before = request_totals(rest)
@@ -43,11 +43,15 @@ def test_a_new_deployment_reaches_training_with_at_most_four_requests(control_pl
     ours[("POST", "modeldeployments", "")] -= 1  # the test's apply
     # Events: the metric has no namespace or user; controllers post them too. Ours are our Event objects.
     ours[("POST", "events", "")] = min(ours[("POST", "events", "")], mine)
+    # GETs of ModelDeployments: the garbage collector verifies a new Job's owner when its informer has not
+    # seen it yet; the operator GETs one only after a 409 on its status write, and logs each re-read.
+    rereads = operator.process.log_tail(200_000).count("changed under our decision")
+    ours[("GET", "modeldeployments", "")] = min(ours[("GET", "modeldeployments", "")], rereads)
     ours = Counter({key: n for key, n in ours.items() if n > 0})
     print(f"operator requests to Training: {describe(ours)}")
     assert ours.get(("POST", "jobs", "")) == 1 and ours.get(("POST", "events", "")) == 1
     assert ("PATCH", "modeldeployments", "") not in ours  # no kopf progress/diffbase annotation patch
-    assert ("GET", "modeldeployments", "") not in ours  # decisions start from the watch event's body
+    assert rereads == 0  # decisions start from the watch event's body: no GET, and no conflict to re-read
     assert ("POST", "configmaps", "") not in ours  # the stage config rides in the Job
     assert sum(ours.values()) <= 4, ours
 
