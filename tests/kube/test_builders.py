@@ -92,6 +92,22 @@ def test_names_are_deterministic_and_fit_63_characters() -> None:
     assert child_name("churn", "train-v1") == "churn-train-v1"
 
 
+def test_stage_config_rides_in_the_job_as_an_annotation_mounted_by_the_downward_api() -> None:
+    """One write per stage: no ConfigMap; the worker still reads --config /etc/modelops/stage/config.json."""
+    config = {"stage": "train", "version": 2, "storageRoot": "/models", "dataset": {"uri": "/models/t.csv"}}
+    job = build_stage_job(OWNER, sample_spec(), "train", 2, "train-v2", config=config)
+    template = job["spec"]["template"]
+    assert json.loads(template["metadata"]["annotations"]["modelops.dev/stage-config"]) == config
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    assert volumes["stage-config"] == {"name": "stage-config", "downwardAPI": {"items": [{
+        "path": "config.json", "fieldRef": {"fieldPath": "metadata.annotations['modelops.dev/stage-config']"}}]}}
+    (container,) = template["spec"]["containers"]
+    assert container["command"][-2:] == ["--config", "/etc/modelops/stage/config.json"]
+    assert {"name": "stage-config", "mountPath": "/etc/modelops/stage", "readOnly": True} in container["volumeMounts"]
+    # the same config always makes the same Job (a replayed StartStage adopts, never differs)
+    assert build_stage_job(OWNER, sample_spec(), "train", 2, "train-v2", config=dict(config)) == job
+
+
 def test_stage_config_map_holds_the_worker_config_as_json() -> None:
     config = {"stage": "train", "version": 2, "storageRoot": "/models"}
     cm = build_stage_config_map(OWNER, "train", 2, "train-v2", config)

@@ -115,6 +115,12 @@ def test_cli_settings_and_bad_flags() -> None:
     assert settings_from_args(_parser().parse_args([])).clusterwide
     with pytest.raises(SystemExit, match="--workers"):
         settings_from_args(_parser().parse_args(["--workers", "0"]))
+    assert settings.peering_priority is None and settings.peering_lifetime == 15  # oldest replica wins
+    pinned = settings_from_args(_parser().parse_args(["--peering", "m", "--peering-priority", "100",
+                                                      "--peering-lifetime", "6"]))
+    assert pinned.peering_priority == 100 and pinned.peering_lifetime == 6
+    with pytest.raises(SystemExit, match="--peering-lifetime"):
+        settings_from_args(_parser().parse_args(["--peering-lifetime", "1"]))
 
 
 class _EventApi:

@@ -46,6 +46,14 @@ class OwnedProcess:
             return ""
         return data[-max_bytes:].decode(errors="replace")
 
+    def kill(self) -> int | None:
+        """SIGKILL the whole group at once (no SIGTERM first: nothing gets to clean up, as in a node
+        failure or an OOM kill); returns the exit code."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        return self.popen.returncode
+
     def stop(self, grace_seconds: float = 10.0) -> int | None:
         """SIGTERM the group, wait up to the grace period, then SIGKILL; returns the exit code."""
         with contextlib.suppress(ProcessLookupError):

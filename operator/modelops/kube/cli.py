@@ -14,7 +14,7 @@ from modelops.kube.client import KubeApi, load_api_client
 from modelops.kube.handlers import register
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.runtime import Runtime
-from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings, configure_kopf
+from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings, configure_kopf, peering_priority
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--peering", metavar="NAME",
                         help="enable kopf peering under this name for HA (one active replica); off by default")
+    parser.add_argument("--peering-priority", type=int, metavar="N",
+                        help="this replica's peering priority (highest live one is active); default: the "
+                             "oldest replica wins")
+    parser.add_argument("--peering-lifetime", type=int, default=15, metavar="SECONDS",
+                        help="how long a silent (killed) replica counts as alive: the HA takeover time "
+                             "(default: %(default)s)")
     parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
                         help="kopf liveness endpoint URL, or 'off' (default: %(default)s)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port, 0 = off (default: 9090)")
@@ -48,10 +54,13 @@ def _parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
     if not args.scratch_path.startswith("/"):
         raise SystemExit("modelops operator: --scratch-path must be an absolute path")
+    if args.peering_lifetime < 2:
+        raise SystemExit("modelops operator: --peering-lifetime must be >= 2 seconds")
     if args.job_ttl_seconds < 0 or args.workers < 1 or args.metrics_port < 0:
         raise SystemExit("modelops operator: --job-ttl-seconds and --metrics-port must be >= 0, --workers >= 1")
     return OperatorSettings(
-        namespaces=tuple(args.namespace), peering=args.peering,
+        namespaces=tuple(args.namespace), peering=args.peering, peering_priority=args.peering_priority,
+        peering_lifetime=args.peering_lifetime,
         liveness=None if args.liveness == "off" else args.liveness,
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, job_ttl_seconds=args.job_ttl_seconds,
         serving_poll_seconds=args.serving_poll_seconds, endpoint_template=args.endpoint_template,
@@ -85,6 +94,8 @@ def main(argv: list[str]) -> int:
     settings = settings_from_args(args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # one "Handler ... succeeded" line per watch event is noise (and CPU) at scale
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     api = KubeApi(load_api_client(settings.kubeconfig, settings.context))
     metrics = OperatorMetrics()
     if settings.metrics_port:
@@ -101,7 +112,7 @@ def main(argv: list[str]) -> int:
         settings=kopf_settings,
         standalone=settings.peering is None,
         peering_name=settings.peering,
-        priority=0,
+        priority=peering_priority(settings.peering_priority, identity=os.environ.get("POD_ID") or str(os.getpid())),
         clusterwide=settings.clusterwide,
         namespaces=list(settings.namespaces),
         liveness_endpoint=settings.liveness,

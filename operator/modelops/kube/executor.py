@@ -18,10 +18,8 @@ from modelops.contract.stage_config import build_stage_config, gang_port, stage_
 from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
 from modelops.kube.builders.config import (
     build_serving_config_map,
-    build_stage_config_map,
     serving_config_map_name,
     serving_object_name,
-    stage_config_map_name,
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
@@ -74,7 +72,7 @@ class Executor:
             elif isinstance(action, ApplyServing):
                 follow_ups.append(self.apply_serving(owner, doc.spec, action))
             elif isinstance(action, CancelStage):
-                self.cancel_stage(owner, action.stage_id)
+                self.cancel_stage(owner, action.stage_id, gang=_is_gang(doc.spec, status, action.stage_id))
             elif isinstance(action, EmitEvent):
                 self.events.post(body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
@@ -106,10 +104,9 @@ class Executor:
         config = build_stage_config(spec, owner.namespace, owner.name, action, spec["storage"]["mountPath"],
                                     endpoint=endpoint, grpc_endpoint=grpc_endpoint,
                                     result_path="/dev/termination-log")
-        config_map = build_stage_config_map(owner, action.stage, action.version, action.stage_id, config)
-        self._create_or_update(config_map, {"data": config_map["data"]})
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
-                              ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
+                              ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path,
+                              config=config)  # the config rides in the Job: one write per stage
         if stage_workers(spec, action.stage) > 1:  # the pods' hostnames exist once their Service does
             service = build_gang_service(owner, action.stage, action.version, action.stage_id,
                                          job["metadata"]["name"], gang_port(spec, action.stage))
@@ -126,19 +123,19 @@ class Executor:
         self._observe_duration(job, labels.get(STAGE_LABEL, "unknown"), succeeded)
         return StageFinished(labels.get(STAGE_ID_LABEL, ""), succeeded, result)
 
-    def cancel_stage(self, owner: Owner, stage_id: str) -> None:
+    def cancel_stage(self, owner: Owner, stage_id: str, gang: bool = True) -> None:
         self.api.delete("Job", owner.namespace, job_name(owner, stage_id))
-        self.cleanup_stage(owner, stage_id)
+        self.cleanup_stage(owner, stage_id, gang)
 
-    def cleanup_stage(self, owner: Owner, stage_id: str) -> None:
-        """A finished stage's config (and a gang's Service) is no longer needed; the Job stays until its
-        TTL for `kubectl logs`."""
-        for kind, name in (("ConfigMap", stage_config_map_name(owner, stage_id)),
-                           ("Service", gang_service_name(job_name(owner, stage_id)))):
-            try:
-                self.api.delete(kind, owner.namespace, name)
-            except ApiError as error:
-                log.warning("could not delete %s of stage %s: %s", kind, stage_id, error)
+    def cleanup_stage(self, owner: Owner, stage_id: str, gang: bool = True) -> None:
+        """A finished gang's headless Service is no longer needed; the Job (which carries its own config)
+        stays until its TTL for `kubectl logs`. A single-pod stage has nothing to delete: no request."""
+        if not gang:
+            return
+        try:
+            self.api.delete("Service", owner.namespace, gang_service_name(job_name(owner, stage_id)))
+        except ApiError as error:
+            log.warning("could not delete the Service of stage %s: %s", stage_id, error)
 
     def _observe_duration(self, job: Mapping[str, Any], stage: str, succeeded: bool) -> None:
         start = (job.get("status") or {}).get("startTime")
@@ -251,6 +248,12 @@ class Executor:
         meta = obj["metadata"]
         return self.api.patch(obj["kind"], meta["namespace"], meta["name"], patch,
                               content_type="application/strategic-merge-patch+json")
+
+
+def _is_gang(spec: Mapping[str, Any], status: Mapping[str, Any], stage_id: str) -> bool:
+    """Whether a stage id names a multi-pod stage (with a headless Service); unknown ids: assume so."""
+    stage = status.get("stage") or {}
+    return stage.get("id") != stage_id or stage_workers(spec, str(stage.get("name", ""))) > 1
 
 
 def ready_versions(deployments: list[Mapping[str, Any]]) -> frozenset[int]:

@@ -1,16 +1,22 @@
 """Thin kopf handlers: translate watch events into Runtime calls. No lifecycle logic here.
 
-- ModelDeployment create / resume / spec update  -> Reconcile; deleted -> forget its schedule and metrics
+- ModelDeployment watch event                    -> Runtime.observed: Reconcile when the spec generation is not
+  yet in status.observedGeneration, on first sight, or when kopf lists (start, HA resume); deleted -> forget
 - stage Job finished (label-filtered event)      -> StageFinished (only for the stage in flight)
 - serving Deployment status (label-filtered)     -> ServingObserved (also a deleted serving Service/ConfigMap)
 - prune Job finished                             -> VersionPruned
 Child handlers are `on.event` only: no timers, daemons or delete handlers on children, which would make
 kopf add finalizers to them. The ModelDeployment itself gets no finalizer either: children carry owner
-references and the garbage collector deletes them with it.
+references and the garbage collector deletes them with it. It is also driven by `on.event` alone, not
+kopf's create/update/resume handlers: those make kopf patch progress and last-handled-configuration
+annotations onto every object (one extra API write per change); our generation tracking lives in
+`status.observedGeneration`, which the core writes anyway.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +30,7 @@ from modelops.kube.runtime import Runtime
 from modelops.kube.settings import OperatorSettings
 
 OURS = {MANAGED_BY: MANAGER}
+log = logging.getLogger(__name__)
 
 
 def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSettings) -> None:
@@ -37,20 +44,15 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
     def cleanup(**_: Any) -> None:
         runtime.scheduler.stop()
 
-    @kopf.on.resume(API_GROUP, API_VERSION, PLURAL, registry=registry)
-    @kopf.on.create(API_GROUP, API_VERSION, PLURAL, registry=registry)
-    @kopf.on.update(API_GROUP, API_VERSION, PLURAL, field="spec", registry=registry)
-    def model_deployment_changed(namespace: str, name: str, **_: Any) -> None:
-        try:
-            runtime.reconcile(namespace, name)
-        except ApiError as error:
-            raise kopf.TemporaryError(str(error), delay=ours.retry_delay_seconds) from error
-
     @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
-    def model_deployment_event(type: str, namespace: str, name: str, **_: Any) -> None:
+    def model_deployment_event(type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         # Deletion needs no finalizer (children go by garbage collection); only our bookkeeping ends.
-        if type == "DELETED":
-            runtime.forget(namespace, name)
+        # Errors are not re-raised: event handlers are not retried by kopf, Runtime schedules its own retry.
+        try:
+            runtime.observed(type, copy.deepcopy(dict(body)))
+        except ApiError as error:
+            log.warning("%s/%s: %s (retrying in %ss)", body["metadata"].get("namespace"),
+                        body["metadata"].get("name"), error, ours.retry_delay_seconds)
 
     @kopf.on.event("batch", "v1", "jobs", labels=OURS, registry=registry)
     def job_event(type: str, body: Mapping[str, Any], **_: Any) -> None:

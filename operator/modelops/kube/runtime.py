@@ -4,10 +4,17 @@ Every entry point (kopf handlers, the requeue scheduler) goes through `Runtime.h
 per-object lock: Job, Deployment and ModelDeployment events arrive on different kopf workers, and two
 decisions on one object must never interleave. The lifecycle rules live only in `modelops.lifecycle`;
 this module just feeds it observations and executes what it returns.
+
+Request economy: decisions start from the cached body (kube/bodies.py: the watch event's or our own last
+status patch's, whichever is newer), not from a GET; a ModelDeployment event leads to a decision only
+when its spec generation is not yet observed (`status.observedGeneration`), on first sight, or when kopf
+(re-)lists the objects (start, resume after an HA pause, a watch that expired). Our own status patches
+come back as watch events with an observed generation: they never cause another decision.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -17,6 +24,8 @@ from typing import Any
 from modelops import KIND
 from modelops.api import SpecError, parse_model_deployment
 from modelops.api.document import ModelDeploymentDoc
+from modelops.contract.stage_config import stage_workers
+from modelops.kube.bodies import BodyCache
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.jobs import job_name
 from modelops.kube.client import ApiError, KubeApi
@@ -30,6 +39,7 @@ from modelops.lifecycle.model import recover_in_flight
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress
+ATTEMPTS = 3  # decisions per handle() when our status write finds the object changed (409): re-read, decide again
 
 # Given the fresh object, the observation to feed (None = nothing to do).
 Observe = Callable[[Mapping[str, Any]], Observation | None]
@@ -44,8 +54,22 @@ class Runtime:
         self.scheduler = Scheduler(self._requeued, workers=4)
         self._locks: dict[Key, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.bodies = BodyCache()
 
     # ------------------------------------------------------------ entry points
+    def observed(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """A ModelDeployment watch event (type None: kopf's listing at start, resume or re-watch)."""
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event_type == "DELETED":
+            self.forget(*key)
+            return
+        with self._lock(key):
+            first_sight = self.bodies.get(key) is None
+            latest = self.bodies.offer(body)
+            if event_type is None or first_sight or spec_unobserved(latest):
+                self._handle(key, "reconcile", lambda _: Reconcile())
+
     def reconcile(self, namespace: str, name: str) -> None:
         """Created, edited, resumed or woken up: look at the world, then decide."""
         self.handle(namespace, name, "reconcile", lambda body: Reconcile())
@@ -72,25 +96,59 @@ class Runtime:
     def forget(self, namespace: str, name: str) -> None:
         self.scheduler.cancel((namespace, name))
         self.metrics.forget(namespace, name)
+        self.bodies.drop((namespace, name))
 
     # ------------------------------------------------------------ the loop
     def handle(self, namespace: str, name: str, kind: str, observe: Observe) -> None:
         key = (namespace, name)
         with self._lock(key):
-            self.metrics.reconciles.labels(kind).inc()
-            try:
-                body = self.api.get_or_none(KIND, namespace, name)
+            self._handle(key, kind, observe)
+
+    def _handle(self, key: Key, kind: str, observe: Observe) -> None:
+        """Observe and decide from the cached body (a GET only on a cache miss or after a 409)."""
+        self.metrics.reconciles.labels(kind).inc()
+        try:
+            for attempt in range(ATTEMPTS):
+                body = self._body(key)
                 if body is None or body["metadata"].get("deletionTimestamp"):
-                    self.forget(namespace, name)
+                    self.forget(*key)
                     return
                 observation = observe(body)
-                if observation is not None:
+                if observation is None:
+                    return
+                try:
                     self._run(body, observation)
-            except Exception as error:
-                self.metrics.errors.labels(kind, type(error).__name__).inc()
-                # Level-triggered recovery: whatever failed, look again after a short delay.
-                self.scheduler.schedule(key, self.settings.retry_delay_seconds)
-                raise
+                    return
+                except StaleBody:
+                    log.info("%s/%s changed under our decision; reading it again", *key)
+                    self.bodies.drop(key)
+                    if attempt == ATTEMPTS - 1:
+                        raise
+        except Exception as error:
+            self.metrics.errors.labels(kind, type(error).__name__).inc()
+            # Level-triggered recovery: whatever failed, look again after a short delay.
+            self.scheduler.schedule(key, self.settings.retry_delay_seconds)
+            raise
+
+    def _body(self, key: Key) -> Mapping[str, Any] | None:
+        body = self.bodies.get(key)
+        if body is None:
+            fetched = self.api.get_or_none(KIND, *key)
+            body = self.bodies.offer(fetched) if fetched is not None else None
+        return body
+
+    def _patch_status(self, body: Mapping[str, Any], old: Mapping[str, Any],
+                      new: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Persist only onto the version we decided from; remember what the API server stored."""
+        meta = body["metadata"]
+        try:
+            updated = patch_status(self.api, meta["namespace"], meta["name"], old, new,
+                                   resource_version=meta.get("resourceVersion"))
+        except ApiError as error:
+            if error.status == 409:
+                raise StaleBody(409, str(error)) from error
+            raise
+        return self.bodies.offer(updated) if updated is not None else None
 
     def _run(self, body: Mapping[str, Any], first: Observation) -> None:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
@@ -99,7 +157,7 @@ class Runtime:
         except SpecError as error:
             self._invalid_spec(body, error)
             return
-        status: dict[str, Any] = dict(body.get("status") or {})
+        status: dict[str, Any] = copy.deepcopy(dict(body.get("status") or {}))
         pending: list[Observation] = [first]
         if isinstance(first, Reconcile):
             pending += self._observe_in_flight(body, doc, status)
@@ -111,14 +169,17 @@ class Runtime:
                 break
             observation = pending.pop(0)
             decision = decide(Context(doc.spec, doc.generation, datetime.now(UTC)), status, observation)
-            updated = patch_status(self.api, namespace, name, status, decision.status)
+            in_flight = status.get("stage") or {}
+            updated = self._patch_status(body, status, decision.status)
             if updated is not None:
                 body = updated
             # What the API server stored (after schema pruning) is what the next decision must see.
-            status = dict(updated.get("status") or {}) if updated is not None else decision.status
+            status = copy.deepcopy(dict(updated.get("status") or {})) if updated is not None else decision.status
             pending += self.executor.execute(body, doc, status, decision.actions)
             if isinstance(observation, StageFinished) and observation.stage_id:
-                self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id)
+                gang = in_flight.get("id") != observation.stage_id or stage_workers(
+                    doc.spec, str(in_flight.get("name", ""))) > 1
+                self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id, gang)
             requeue = decision.requeue_after
         else:
             log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
@@ -148,7 +209,7 @@ class Runtime:
         status = dict(body.get("status") or {})
         decision = decide_invalid_spec(int(meta.get("generation", 1)), datetime.now(UTC), status, error.errors)
         if decision.status != status:
-            patch_status(self.api, meta["namespace"], meta["name"], status, decision.status)
+            self._patch_status(body, status, decision.status)
         for action in decision.actions:
             if isinstance(action, EmitEvent):
                 self.executor.events.post(body, action.type, action.reason, action.message)
@@ -164,3 +225,14 @@ class Runtime:
         except ApiError as error:
             log.warning("requeued reconcile of %s/%s failed: %s", *key, error)
 
+
+
+class StaleBody(ApiError):
+    """Our status write found a newer object than the one we decided from (HTTP 409); callers that
+    retry on ApiError retry on this too."""
+
+
+def spec_unobserved(body: Mapping[str, Any]) -> bool:
+    """A spec generation the core has not decided on yet (the core sets status.observedGeneration)."""
+    generation = (body.get("metadata") or {}).get("generation")
+    return generation is not None and (body.get("status") or {}).get("observedGeneration") != generation

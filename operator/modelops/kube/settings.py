@@ -6,6 +6,8 @@ annotations), so a cluster shows one owner and nothing is written into `status.k
 
 from __future__ import annotations
 
+import hashlib
+import time
 from dataclasses import dataclass, field
 
 import kopf
@@ -14,12 +16,17 @@ from modelops import API_GROUP
 from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
 
 DEFAULT_ENDPOINT_TEMPLATE = "http://{service}.{namespace}.svc:{port}"
+HORIZON_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 
 
 @dataclass(frozen=True)
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty = cluster-wide
     peering: str | None = None  # peering object name for HA; None = standalone
+    # kopf runs only the live peer with the highest priority and pauses ALL peers of equal priority, so
+    # replicas need distinct ones: None = "the oldest replica wins" (see peering_priority()).
+    peering_priority: int | None = None
+    peering_lifetime: int = 15  # seconds a killed active replica is presumed alive: the takeover time
     liveness: str | None = "http://0.0.0.0:8080/healthz"
     metrics_port: int = 9090  # 0 = no metrics endpoint
     metrics_host: str = "0.0.0.0"
@@ -65,5 +72,19 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: OperatorSettings)
         kopf_settings.peering.name = ours.peering
         kopf_settings.peering.mandatory = True
         kopf_settings.peering.standalone = False
+        kopf_settings.peering.lifetime = ours.peering_lifetime
     else:
         kopf_settings.peering.standalone = True
+
+
+def peering_priority(explicit: int | None, started: float | None = None, identity: str = "") -> int:
+    """Distinct priorities for identical replicas: the earlier a replica started, the higher its priority
+    (milliseconds before 2100-01-01, plus a hash of the pod name against same-millisecond starts). So the
+    active replica is never paused by a newcomer (a rolling update's new pod waits as standby) and a
+    standby takes over only when the active one is gone (graceful exit: at once; killed: after the
+    peering lifetime)."""
+    if explicit is not None:
+        return explicit
+    now = time.time() if started is None else started
+    tie = int(hashlib.sha256(identity.encode()).hexdigest()[:2], 16)  # 0..255; the product stays < 2**53
+    return (HORIZON_MS - int(now * 1000)) * 256 + tie

@@ -1,7 +1,10 @@
 """Persist the core's status through the status subresource (Events: kube/events.py).
 
 Only `status` is ever patched (never spec or metadata), with a JSON merge patch that also nulls keys
-the new status dropped (e.g. `stage` when nothing is in flight).
+the new status dropped (e.g. `stage` when nothing is in flight). The operator decides from a cached body
+(the watch event's, or the answer to its own last patch) instead of a fresh GET, so the patch carries that
+body's `metadata.resourceVersion` as a precondition: if anyone wrote the object since, the API server
+answers 409 and the runtime re-reads and decides again, never persisting a decision made on stale state.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ def _without_nulls(value: Any) -> Any:
 
 
 def patch_status(api: KubeApi, namespace: str, name: str, old: Mapping[str, Any],
-                 new: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Write the difference; returns the updated object, or None when nothing changed."""
-    patch = status_merge_patch(old, new)
-    if not patch:
+                 new: Mapping[str, Any], resource_version: str | None = None) -> dict[str, Any] | None:
+    """Write the difference; returns the updated object, or None when nothing changed. With
+    `resource_version`, the write only lands on exactly that version of the object (else ApiError 409)."""
+    patch: dict[str, Any] = {"status": status_merge_patch(old, new)}
+    if not patch["status"]:
         return None
-    return api.patch(KIND, namespace, name, {"status": patch}, subresource="status")
+    if resource_version:
+        patch["metadata"] = {"resourceVersion": resource_version}
+    return api.patch(KIND, namespace, name, patch, subresource="status")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.podrunner.podspec import PodSpecError
+from support.podrunner.podspec import PodSpecError, field_ref
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -116,6 +116,9 @@ class PodVolumes:
         if "projected" in volume:
             sync_files(directory, self._projected_files(volume["projected"]))
             return directory
+        if "downwardAPI" in volume:  # e.g. the stage config the operator puts in a pod annotation
+            sync_files(directory, self._downward_files(volume["downwardAPI"]))
+            return directory
         raise PodSpecError(f"volume {name!r}: type {sorted(set(volume) - {'name'})} is not supported by the pod runner")
 
     def _projected_files(self, projected: dict) -> dict[str, bytes]:
@@ -133,9 +136,17 @@ class PodVolumes:
                     obj = self.lookup(kind, self.namespace, source[key]["name"])
                     files.update(object_files(obj, source[key].get("items"), kind))
             if "downwardAPI" in source:
-                for item in source["downwardAPI"].get("items") or []:
-                    if item.get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
-                        files[item["path"]] = self.namespace.encode()
+                files.update(self._downward_files(source["downwardAPI"]))
+        return files
+
+    def _downward_files(self, source: dict) -> dict[str, bytes]:
+        """downwardAPI items with a fieldRef (metadata fields, labels, annotations), as the kubelet writes
+        them at pod start; resourceFieldRef is not supported."""
+        files: dict[str, bytes] = {}
+        for item in source.get("items") or []:
+            if "fieldRef" not in item:
+                raise PodSpecError(f"downwardAPI item {item.get('path')!r}: only fieldRef is supported")
+            files[item["path"]] = field_ref(self.pod, "", "", item["fieldRef"]["fieldPath"]).encode()
         return files
 
     def refresh_configmaps(self) -> bool:

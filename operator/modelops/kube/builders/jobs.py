@@ -1,11 +1,18 @@
-"""The batch/v1 Jobs that run one workload stage (train | validate | evaluate | prune) of one version."""
+"""The batch/v1 Jobs that run one workload stage (train | validate | evaluate | prune) of one version.
+
+A stage's worker config travels IN the Job: the JSON sits in a pod-template annotation and a
+downward-API volume turns it into the file the worker reads (`--config /etc/modelops/stage/config.json`,
+the unchanged worker contract). A stage therefore costs one API write, not a Job plus a ConfigMap.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from modelops import API_GROUP
 from modelops.api.durations import parse_duration
 from modelops.contract.stage_config import DEFAULT_COMMAND, gang_port, stage_command, stage_workers
 from modelops.kube.builders.common import (
@@ -28,6 +35,7 @@ from modelops.kube.builders.gang import make_indexed
 
 DEFAULT_TTL_SECONDS = 86400
 CONTAINER_NAME = "worker"
+STAGE_CONFIG_ANNOTATION = f"{API_GROUP}/stage-config"
 
 
 def job_name(owner: Owner, stage_id: str) -> str:
@@ -42,17 +50,37 @@ def job_stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
 
 def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
                     ttl_seconds: int = DEFAULT_TTL_SECONDS,
-                    scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
+                    scratch_path: str = DEFAULT_SCRATCH_PATH,
+                    config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A single-pod Job, or with several training workers an Indexed Job of one pod per worker (the
-    chief, index 0, reports); the result comes back through the container's termination message."""
+    chief, index 0, reports); the result comes back through the container's termination message.
+
+    With `config`, the worker config is carried by the Job itself (annotation + downward API); without
+    it the pod mounts the stage ConfigMap `build_stage_config_map` makes (the caller creates it)."""
     config_mount = {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True}
-    config_volume = {"name": "stage-config", "configMap": {"name": stage_config_map_name(owner, stage_id)}}
+    annotations: dict[str, str] = {}
+    if config is None:
+        config_volume: dict[str, Any] = {"name": "stage-config",
+                                         "configMap": {"name": stage_config_map_name(owner, stage_id)}}
+    else:
+        annotations[STAGE_CONFIG_ANNOTATION] = stage_config_text(config)
+        config_volume = {"name": "stage-config", "downwardAPI": {"items": [{
+            "path": STAGE_CONFIG_KEY,
+            "fieldRef": {"fieldPath": f"metadata.annotations['{STAGE_CONFIG_ANNOTATION}']"}}]}}
     job = _worker_job(owner, spec, stage, version, stage_id, job_stage_command(spec, stage), ttl_seconds,
                       scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
+    if annotations:
+        job["spec"]["template"]["metadata"]["annotations"] = annotations
     if stage == "tune":
         job["spec"]["activeDeadlineSeconds"] = tune_deadline_seconds(spec)
     size = stage_workers(spec, stage)
     return make_indexed(job, size, gang_port(spec, stage)) if size > 1 else job
+
+
+def stage_config_text(config: Mapping[str, Any]) -> str:
+    """Compact, key-sorted JSON: the same config always yields the same Job (annotations count
+    towards the object's 256 KiB metadata limit; a stage config is a few hundred bytes)."""
+    return json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
 
 
 def tune_deadline_seconds(spec: Mapping[str, Any]) -> int:
