@@ -50,13 +50,12 @@ def run_tune(cfg: WorkloadConfig) -> dict[str, Any]:
         os.environ.update(kerastuner_env(_chief_resolved(member)))  # read by KerasTuner when the tuner is built
     tuner, fit_args = _prepare(cfg)
     with contextlib.redirect_stdout(sys.stderr):  # KerasTuner's progress display; stdout is for the result
-        if member is None:
-            _search_alone(tuner, fit_args)
-        elif member.is_chief:
+        if member is not None and member.is_chief:
             _serve_oracle(tuner, workers=member.size - 1)
-        else:
+        else:  # alone, or a tuner asking the chief for trials
             tuner.search(**fit_args)
-            return {"stage": "tune", "version": cfg.version, "member": member.index}
+    if member is not None and not member.is_chief:
+        return {"stage": "tune", "version": cfg.version, "member": member.index}
     report = _report(cfg, tuner.oracle, time.monotonic() - started)
     write_json(tuning_dir(cfg) / REPORT_FILE, report)
     if report["trials"]["completed"] == 0:
@@ -136,10 +135,6 @@ def _make_tuner(cfg: WorkloadConfig, hypermodel: Any, directory: Path) -> Any:
     tuner = keras_tuner.Hyperband(max_epochs=max(cfg.hyperparameters.epochs, 2), factor=3, **common)
     tuner.oracle.max_trials = trials  # Hyperband sizes its brackets from max_epochs; maxTrials still caps it
     return tuner
-
-
-def _search_alone(tuner: Any, fit_args: dict[str, Any]) -> None:
-    tuner.search(**fit_args)
 
 
 def _serve_oracle(tuner: Any, workers: int) -> None:
