@@ -10,7 +10,7 @@ import yaml
 
 from modelops.api import parse_model_deployment
 from modelops.kube.builders.common import Owner, child_name
-from modelops.kube.builders.config import build_serving_config_map, build_stage_config_map
+from modelops.kube.builders.config import build_serving_config_map
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
 from modelops.kube.builders.serving import (
     build_service,
@@ -22,6 +22,8 @@ from modelops.serving.config import parse_model_config
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
 OWNER = Owner(name="churn", namespace="ml", uid="1234-uid")
+# A worker config as the runtime builds it (its content only matters to the config tests).
+STAGE_CONFIG = {"stage": "train", "version": 1, "storageRoot": "/models", "dataset": {"uri": "/models/t.csv"}}
 REQUIRED_LABELS = ("app.kubernetes.io/managed-by", "app.kubernetes.io/name", "modelops.dev/deployment",
                    "modelops.dev/stage")
 
@@ -46,7 +48,7 @@ def assert_child_contract(obj: dict, stage: str) -> None:
 @pytest.mark.parametrize("stage", ["train", "validate", "evaluate"])
 def test_stage_job_runs_the_worker_with_restricted_pod_security(stage: str) -> None:
     spec = sample_spec()
-    job = build_stage_job(OWNER, spec, stage, 3, f"{stage}-v3", ttl_seconds=600)
+    job = build_stage_job(OWNER, spec, stage, 3, f"{stage}-v3", ttl_seconds=600, config=STAGE_CONFIG)
     assert_child_contract(job, stage)
     assert job["metadata"]["name"] == "churn-" + f"{stage}-v3"
     assert job["metadata"]["labels"]["modelops.dev/version"] == "3"
@@ -70,7 +72,7 @@ def test_stage_job_runs_the_worker_with_restricted_pod_security(stage: str) -> N
     assert mounts == {"models": "/models", "stage-config": "/etc/modelops/stage", "tmp": "/tmp"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["models"]["persistentVolumeClaim"] == {"claimName": "modelops-models"}
-    assert volumes["stage-config"]["configMap"]["name"] == job["metadata"]["name"]
+    assert "downwardAPI" in volumes["stage-config"]  # the config rides in the Job (see the test below)
     # the pod template carries the same labels, so `kubectl get pods -l modelops.dev/deployment=churn` works
     assert pod and job_spec["template"]["metadata"]["labels"] == job["metadata"]["labels"]
 
@@ -78,7 +80,7 @@ def test_stage_job_runs_the_worker_with_restricted_pod_security(stage: str) -> N
 def test_user_command_gets_stage_and_config_appended() -> None:
     spec = sample_spec()
     spec["training"]["command"] = ["python", "-m", "mytrainer"]
-    job = build_stage_job(OWNER, spec, "train", 1, "train-v1")
+    job = build_stage_job(OWNER, spec, "train", 1, "train-v1", config=STAGE_CONFIG)
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command == ["python", "-m", "mytrainer", "train", "--config", "/etc/modelops/stage/config.json"]
 
@@ -106,14 +108,6 @@ def test_stage_config_rides_in_the_job_as_an_annotation_mounted_by_the_downward_
     assert {"name": "stage-config", "mountPath": "/etc/modelops/stage", "readOnly": True} in container["volumeMounts"]
     # the same config always makes the same Job (a replayed StartStage adopts, never differs)
     assert build_stage_job(OWNER, sample_spec(), "train", 2, "train-v2", config=dict(config)) == job
-
-
-def test_stage_config_map_holds_the_worker_config_as_json() -> None:
-    config = {"stage": "train", "version": 2, "storageRoot": "/models"}
-    cm = build_stage_config_map(OWNER, "train", 2, "train-v2", config)
-    assert_child_contract(cm, "train")
-    assert json.loads(cm["data"]["config.json"]) == config
-    assert cm["metadata"]["name"] == job_name(OWNER, "train-v2")
 
 
 @pytest.mark.parametrize("track", ["stable", "canary"])

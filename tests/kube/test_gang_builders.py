@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kube.test_builders import OWNER, assert_child_contract, sample_spec
+from kube.test_builders import OWNER, STAGE_CONFIG, assert_child_contract, sample_spec
 
 from modelops.contract.gang import GangError, GangMember, kerastuner_env, member_from_env, tf_config
 from modelops.contract.stage_config import build_stage_config
@@ -22,7 +22,7 @@ def wide_spec(workers: int = 3) -> dict:
 
 
 def test_a_wide_training_job_is_indexed_with_one_pod_per_worker_and_retries_per_index() -> None:
-    job = build_stage_job(OWNER, wide_spec(), "train", 4, "train-v4")
+    job = build_stage_job(OWNER, wide_spec(), "train", 4, "train-v4", config=STAGE_CONFIG)
     assert_child_contract(job, "train")
     spec = job["spec"]
     assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 3, 3)
@@ -39,7 +39,7 @@ def test_a_wide_training_job_is_indexed_with_one_pod_per_worker_and_retries_per_
 
 @pytest.mark.parametrize("stage", ["validate", "evaluate"])
 def test_only_training_runs_wide(stage: str) -> None:
-    job = build_stage_job(OWNER, wide_spec(), stage, 4, f"{stage}-v4")
+    job = build_stage_job(OWNER, wide_spec(), stage, 4, f"{stage}-v4", config=STAGE_CONFIG)
     assert "completionMode" not in job["spec"] and job["spec"]["completions"] == 1
 
 
@@ -86,7 +86,7 @@ def tuned_spec(parallelism: int) -> dict:
 
 
 def test_a_parallel_search_is_an_indexed_job_of_a_chief_and_its_tuners() -> None:
-    job = build_stage_job(OWNER, tuned_spec(2), "tune", 1, "tune-v1")
+    job = build_stage_job(OWNER, tuned_spec(2), "tune", 1, "tune-v1", config=STAGE_CONFIG)
     assert_child_contract(job, "tune")
     spec = job["spec"]
     assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 3, 3)
@@ -101,7 +101,7 @@ def test_a_parallel_search_is_an_indexed_job_of_a_chief_and_its_tuners() -> None
 
 
 def test_a_search_alone_is_one_pod() -> None:
-    spec = build_stage_job(OWNER, tuned_spec(1), "tune", 1, "tune-v1")["spec"]
+    spec = build_stage_job(OWNER, tuned_spec(1), "tune", 1, "tune-v1", config=STAGE_CONFIG)["spec"]
     assert "completionMode" not in spec and spec["completions"] == 1
 
 

@@ -72,7 +72,7 @@ class Executor:
             elif isinstance(action, ApplyServing):
                 follow_ups.append(self.apply_serving(owner, doc.spec, action))
             elif isinstance(action, CancelStage):
-                self.cancel_stage(owner, action.stage_id, gang=_is_gang(doc.spec, status, action.stage_id))
+                self.cancel_stage(owner, action.stage_id, gang=is_gang_stage(doc.spec, status, action.stage_id))
             elif isinstance(action, EmitEvent):
                 self.events.post(body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
@@ -250,8 +250,9 @@ class Executor:
                               content_type="application/strategic-merge-patch+json")
 
 
-def _is_gang(spec: Mapping[str, Any], status: Mapping[str, Any], stage_id: str) -> bool:
-    """Whether a stage id names a multi-pod stage (with a headless Service); unknown ids: assume so."""
+def is_gang_stage(spec: Mapping[str, Any], status: Mapping[str, Any], stage_id: str) -> bool:
+    """Whether `stage_id` (the stage in flight in `status`) runs as a gang with a headless Service to clean
+    up; an id that is not the one in flight is unknown, so assume it does."""
     stage = status.get("stage") or {}
     return stage.get("id") != stage_id or stage_workers(spec, str(stage.get("name", ""))) > 1
 

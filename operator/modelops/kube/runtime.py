@@ -24,12 +24,11 @@ from typing import Any
 from modelops import KIND
 from modelops.api import SpecError, parse_model_deployment
 from modelops.api.document import ModelDeploymentDoc
-from modelops.contract.stage_config import stage_workers
 from modelops.kube.bodies import BodyCache
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.jobs import job_name
 from modelops.kube.client import ApiError, KubeApi
-from modelops.kube.executor import Executor
+from modelops.kube.executor import Executor, is_gang_stage
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
@@ -169,7 +168,7 @@ class Runtime:
                 break
             observation = pending.pop(0)
             decision = decide(Context(doc.spec, doc.generation, datetime.now(UTC)), status, observation)
-            in_flight = status.get("stage") or {}
+            before = status
             updated = self._patch_status(body, status, decision.status)
             if updated is not None:
                 body = updated
@@ -177,9 +176,8 @@ class Runtime:
             status = copy.deepcopy(dict(updated.get("status") or {})) if updated is not None else decision.status
             pending += self.executor.execute(body, doc, status, decision.actions)
             if isinstance(observation, StageFinished) and observation.stage_id:
-                gang = in_flight.get("id") != observation.stage_id or stage_workers(
-                    doc.spec, str(in_flight.get("name", ""))) > 1
-                self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id, gang)
+                self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id,
+                                            is_gang_stage(doc.spec, before, observation.stage_id))
             requeue = decision.requeue_after
         else:
             log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
@@ -224,7 +222,6 @@ class Runtime:
             self.reconcile(*key)
         except ApiError as error:
             log.warning("requeued reconcile of %s/%s failed: %s", *key, error)
-
 
 
 class StaleBody(ApiError):

@@ -1,4 +1,4 @@
-"""ConfigMaps: the per-stage worker config, and the TF Serving model/monitoring config per track.
+"""ConfigMaps: the TF Serving model/monitoring config per track (and where a stage's worker config is mounted).
 
 Serving config text comes from modelops.serving.config (built from the TF Serving protos), so the
 tensorflow/serving image and `modelops serve` read identical files.
@@ -6,14 +6,12 @@ tensorflow/serving image and `modelops serve` read identical files.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from modelops.contract.layout import deployment_dir
 from modelops.kube.builders.common import (
     CONFIG_HASH_ANNOTATION,
-    STAGE_ID_LABEL,
     TRACK_LABEL,
     Owner,
     child_name,
@@ -29,23 +27,6 @@ SERVING_CONFIG_DIR = "/etc/modelops/serving"
 MODELS_CONFIG_KEY = "models.config"
 MONITORING_CONFIG_KEY = "monitoring.config"
 TRACKS = ("stable", "canary")
-
-
-def stage_config_map_name(owner: Owner, stage_id: str) -> str:
-    """Same name as the stage's Job: one look-up finds both."""
-    return child_name(owner.name, stage_id)
-
-
-def build_stage_config_map(owner: Owner, stage: str, version: int, stage_id: str,
-                           config: Mapping[str, Any]) -> dict[str, Any]:
-    """The worker's `--config` file for one stage run, as a ConfigMap owned by the ModelDeployment."""
-    object_labels = labels(owner, stage, version, **{STAGE_ID_LABEL: stage_id})
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata(owner, stage_config_map_name(owner, stage_id), object_labels),
-        "data": {STAGE_CONFIG_KEY: json.dumps(dict(config), indent=2, sort_keys=True)},
-    }
 
 
 def serving_object_name(owner: Owner, track: str) -> str:

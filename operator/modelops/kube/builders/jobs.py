@@ -30,7 +30,7 @@ from modelops.kube.builders.common import (
     scratch_env,
     tmp_volume,
 )
-from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY, stage_config_map_name
+from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY
 from modelops.kube.builders.gang import make_indexed
 
 DEFAULT_TTL_SECONDS = 86400
@@ -48,29 +48,18 @@ def job_stage_command(spec: Mapping[str, Any], stage: str) -> list[str]:
     return stage_command(spec, stage, f"{STAGE_CONFIG_DIR}/{STAGE_CONFIG_KEY}")
 
 
-def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str,
-                    ttl_seconds: int = DEFAULT_TTL_SECONDS,
-                    scratch_path: str = DEFAULT_SCRATCH_PATH,
-                    config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A single-pod Job, or with several training workers an Indexed Job of one pod per worker (the
-    chief, index 0, reports); the result comes back through the container's termination message.
-
-    With `config`, the worker config is carried by the Job itself (annotation + downward API); without
-    it the pod mounts the stage ConfigMap `build_stage_config_map` makes (the caller creates it)."""
+def build_stage_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int, stage_id: str, *,
+                    config: Mapping[str, Any], ttl_seconds: int = DEFAULT_TTL_SECONDS,
+                    scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
+    """A single-pod Job, or for a gang stage (several training workers, a parallel search) an Indexed Job
+    of one pod per member (the chief, index 0, reports); the result comes back through the container's
+    termination message. The worker `config` rides in the Job itself (annotation + downward API)."""
     config_mount = {"name": "stage-config", "mountPath": STAGE_CONFIG_DIR, "readOnly": True}
-    annotations: dict[str, str] = {}
-    if config is None:
-        config_volume: dict[str, Any] = {"name": "stage-config",
-                                         "configMap": {"name": stage_config_map_name(owner, stage_id)}}
-    else:
-        annotations[STAGE_CONFIG_ANNOTATION] = stage_config_text(config)
-        config_volume = {"name": "stage-config", "downwardAPI": {"items": [{
-            "path": STAGE_CONFIG_KEY,
-            "fieldRef": {"fieldPath": f"metadata.annotations['{STAGE_CONFIG_ANNOTATION}']"}}]}}
+    config_volume = {"name": "stage-config", "downwardAPI": {"items": [{
+        "path": STAGE_CONFIG_KEY, "fieldRef": {"fieldPath": f"metadata.annotations['{STAGE_CONFIG_ANNOTATION}']"}}]}}
     job = _worker_job(owner, spec, stage, version, stage_id, job_stage_command(spec, stage), ttl_seconds,
                       scratch_path, extra_mounts=[config_mount], extra_volumes=[config_volume])
-    if annotations:
-        job["spec"]["template"]["metadata"]["annotations"] = annotations
+    job["spec"]["template"]["metadata"]["annotations"] = {STAGE_CONFIG_ANNOTATION: stage_config_text(config)}
     if stage == "tune":
         job["spec"]["activeDeadlineSeconds"] = tune_deadline_seconds(spec)
     size = stage_workers(spec, stage)
