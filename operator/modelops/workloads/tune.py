@@ -16,8 +16,8 @@ import os
 import re
 import shutil
 import sys
-import threading
 import time
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +138,14 @@ def _make_tuner(cfg: WorkloadConfig, hypermodel: Any, directory: Path) -> Any:
 
 
 def _serve_oracle(tuner: Any, workers: int) -> None:
-    """The chief: serve the oracle with KerasTuner's own gRPC server until every tuner was told to stop and
-    no trial runs. KerasTuner's `search` on a chief does the same but checks only every 20 s and may stop
-    before a late tuner ever connected, which would leave that tuner waiting for an hour."""
-    from keras_tuner.src.distribute import oracle_chief
+    """The chief: serve the oracle over gRPC with KerasTuner's own service (its OracleServicer) until every
+    tuner was told to stop and no trial runs. KerasTuner's `search` on a chief runs the same service but
+    ends it once the tuners that happened to be connected are done (checking every 20 s): a tuner that
+    starts late would then wait an hour for a chief that is gone. Here the gang size says how many must
+    be done, and the server lives exactly that long."""
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
     from keras_tuner.src.engine.trial import TrialStatus
 
     oracle, stopped = tuner.oracle, set()
@@ -155,12 +159,19 @@ def _serve_oracle(tuner: Any, workers: int) -> None:
 
     oracle.create_trial = counting_create_trial
     tuner.save()
-    server = threading.Thread(target=oracle_chief.start_server, args=(oracle,), name="oracle", daemon=True)
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))  # one request at a time, as KerasTuner does
+    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    try:
+        server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise WorkloadError(INTERNAL_ERROR, f"the search's chief cannot listen on {address}: {exc}") from exc
     server.start()
-    while len(stopped) < workers or oracle.ongoing_trials:
-        if not server.is_alive():
-            raise WorkloadError(INTERNAL_ERROR, "the KerasTuner oracle server stopped before the search ended")
-        time.sleep(CHIEF_POLL_SECONDS)
+    try:
+        while len(stopped) < workers or oracle.ongoing_trials:
+            time.sleep(CHIEF_POLL_SECONDS)
+    finally:
+        server.stop(grace=2)
 
 
 def _trial_values(trial: Any, cfg: WorkloadConfig) -> dict[str, Any]:
