@@ -16,6 +16,7 @@ restarted by the Job controller restores the latest checkpoint and continues wit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -195,7 +196,12 @@ def _save(backup: Path, member: GangMember, checkpoint: Any, history: dict[str, 
     path = tf.train.CheckpointManager(checkpoint, str(target), max_to_keep=1).save()
     if not member.is_chief:
         shutil.rmtree(target, ignore_errors=True)
+        # A worker still saving its last epoch after the chief published (and removed the backup) re-creates
+        # the backup directory; leave no empty one behind. A live backup holds the chief's files: not empty.
+        with contextlib.suppress(OSError):
+            backup.rmdir()
         return
+    backup.mkdir(parents=True, exist_ok=True)
     if tracker.best_weights is not None and tracker.best_epoch == len(history["loss"]) - 1:
         np.savez(backup / BEST_WEIGHTS_FILE, *tracker.best_weights)
     # the state names the checkpoint, and is written after it: a state file always points at a whole one
