@@ -1,13 +1,15 @@
 """Evaluation throughput through the serving endpoint vs. in-process prediction, same machine, same model.
 
-    python bench/evaluate.py [--rows 20000] [--batch-size 64] [--concurrency 4] [--repeats 5]
+    python bench/evaluate.py [--rows 100000] [--batch-size N] [--concurrency 4] [--repeats 5]
 
 Trains a small binary model with `modelops worker train`, serves it with `modelops serve` on loopback,
 then measures rows/s of (a) the SavedModel's serving_default called in-process with the same batch
-size, (b) `GrpcServingClient.predict` (TensorProtos over gRPC: what `modelops worker evaluate` uses
+size (by default the one the evaluate stage chooses itself, `predict_client.request_rows`),
+(b) `GrpcServingClient.predict` (TensorProtos over gRPC: what `modelops worker evaluate` uses
 when the endpoint offers gRPC, the default) and (c) `ServingClient.predict` (REST, the fallback).
 The last line is the headline, `ratio` being the path the evaluate stage uses (gRPC):
-`ratio=<grpc/inprocess> path=grpc grpc_rows_per_s=<v> rest_rows_per_s=<v> rest_ratio=<v> inprocess_rows_per_s=<v>`.
+`ratio=<grpc/inprocess> path=grpc batch=<rows per request> grpc_rows_per_s=<v> rest_rows_per_s=<v> rest_ratio=<v>
+inprocess_rows_per_s=<v>`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 from modelops.serving.config import ServedModel, render_model_config
 from modelops.workloads.cli import main as worker_main
 from modelops.workloads.grpc_client import GrpcServingClient
+from modelops.workloads.predict_client import request_rows
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.synthetic import make_dataset, write_csv
 
@@ -109,8 +112,9 @@ def client_rate(client: ServingClient | GrpcServingClient, x: np.ndarray, batch_
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--batch-size", type=int, default=64, help="rows per request (evaluate default: 64)")
+    parser.add_argument("--rows", type=int, default=100000)
+    parser.add_argument("--batch-size", type=int, default=request_rows(FEATURES),
+                        help="rows per request (default: what the evaluate stage chooses for this width)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--enable-batching", action="store_true", help="start modelops serve --enable_batching")
@@ -139,7 +143,7 @@ def main() -> int:
     print(f"inprocess rows/s per repeat: {', '.join(f'{r:.0f}' for r in local)}")
     print(f"grpc rows/s per repeat:      {', '.join(f'{r:.0f}' for r in grpc_rates)}")
     print(f"rest rows/s per repeat:      {', '.join(f'{r:.0f}' for r in rest)}")
-    print(f"ratio={grpc_rate / local_rate:.3f} path=grpc grpc_rows_per_s={grpc_rate:.0f} "
+    print(f"ratio={grpc_rate / local_rate:.3f} path=grpc batch={args.batch_size} grpc_rows_per_s={grpc_rate:.0f} "
           f"rest_rows_per_s={rest_rate_:.0f} rest_ratio={rest_rate_ / local_rate:.3f} "
           f"inprocess_rows_per_s={local_rate:.0f}")
     return 0

@@ -19,9 +19,10 @@ import grpc
 import numpy as np
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
-from modelops.serving.grpc_codec import decode_tensors, encode_tensors
+from modelops.serving.grpc_codec import encode_tensors
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
 from modelops.workloads.predict_client import PredictClient, checked_outputs
+from modelops.workloads.tensor_wire import tensor_to_array
 
 RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
                          grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -50,7 +51,7 @@ class GrpcServingClient(PredictClient):
                 return False
         return True
 
-    async def predict_async(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
+    async def predict_async(self, x: np.ndarray, version: int, batch_size: int) -> np.ndarray:
         async with grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS) as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             input_key = await self._input_key(stub, version)
@@ -102,7 +103,7 @@ class GrpcServingClient(PredictClient):
         where = self.describe(request.model_spec.version.value)
         if key not in reply.outputs:
             raise WorkloadError(PREDICTION_FAILED, f"{where}: no output {key!r} in {sorted(reply.outputs)}")
-        out = decode_tensors({key: reply.outputs[key]})[key].astype(np.float32, copy=False)
+        out = tensor_to_array(reply.outputs[key]).astype(np.float32, copy=False)
         return index, checked_outputs(out, rows, where)
 
     async def _with_retries(self, call):
