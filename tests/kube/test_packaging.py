@@ -147,7 +147,7 @@ def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -
         "--set", "metrics.serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true")) if d]
     kinds = sorted(d["kind"] for d in documents)
     assert kinds == sorted(["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                            "Deployment", "Service", "ServiceMonitor", "NetworkPolicy"])
+                            "Deployment", "Service", "ServiceMonitor", "PodMonitor", "NetworkPolicy"])
     (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "--all-namespaces" in container["args"] and "--metrics-port=9090" in container["args"]
