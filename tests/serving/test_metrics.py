@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
+from tensorflow.core.example import example_pb2, feature_pb2
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc, predict_pb2
+from tensorflow_serving.apis import classification_pb2, get_model_status_pb2, model_service_pb2_grpc, predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc as prediction_service
 
+from modelops.serving.config import ServedModel
 from modelops.serving.tfs_metrics import LATENCY_BUCKETS_US, CounterFamily, SamplerFamily, prometheus_name
 
 from .conftest import SMALL_BATCHING, running_server, standard_models
@@ -59,7 +61,7 @@ def test_sampler_is_a_histogram_with_tf_bucket_limits_and_upper_bound_placement(
 async def served(model_bases):
     async with running_server(model_config_file=None, model_base_path=None, metrics_path=PATH,
                               batching=SMALL_BATCHING) as (server, _, session):
-        await server.registry.apply(standard_models(model_bases))
+        await server.registry.apply([*standard_models(model_bases), ServedModel("tf1", model_bases["tf1"], (1,))])
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             yield server, session, channel
 
@@ -134,3 +136,21 @@ async def test_savedmodel_loads_are_counted_by_path_and_outcome(served, model_ba
     assert _value(samples, attempts, model_path=broken, status="fail") == 1
     assert _value(samples, ":tensorflow:cc:saved_model:load_latency_total", model_path=good) > 0
     assert _value(samples, ":tensorflow:cc:saved_model:load_latency_total", model_path=broken) == 0
+
+
+@ON_MODULE_LOOP
+async def test_classify_is_labelled_with_its_own_api(served) -> None:
+    _, session, channel = served
+    before = _samples(await _page(session))
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name, request.model_spec.signature_name = "tf1", "classify"
+    request.input.example_list.examples.append(example_pb2.Example(features=feature_pb2.Features(
+        feature={"x": feature_pb2.Feature(float_list=feature_pb2.FloatList(value=[1.0, 1.0]))})))
+    await prediction_service.PredictionServiceStub(channel).Classify(request, timeout=10)
+    after = _samples(await _page(session))
+    for name, labels in ((":tensorflow:serving:request_count_total", {"model_name": "tf1", "status": "OK"}),
+                         (":tensorflow:serving:request_latency_count",
+                          {"model_name": "tf1", "API": "Classify", "entrypoint": "GRPC"}),
+                         (":tensorflow:serving:runtime_latency_count",
+                          {"model_name": "tf1", "API": "Classify", "runtime": "TF1"})):
+        assert _value(after, name, **labels) - _value(before, name, **labels) == 1, (name, labels)
