@@ -48,9 +48,13 @@ def _double(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _escape(value: str) -> str:
+    """Backslash and double quote escaped, as SanitizeLabelValue in prometheus_exporter.cc."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _label_text(names: tuple[str, ...], values: tuple[str, ...]) -> list[str]:
-    return [f'{name}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-            for name, value in zip(names, values, strict=True)]
+    return [f'{name}="{_escape(value)}"' for name, value in zip(names, values, strict=True)]
 
 
 class CounterFamily:
