@@ -110,6 +110,10 @@ def test_serve_process_speaks_tf_serving_rest_and_grpc(model_bases, tmp_path) ->
         np.testing.assert_array_equal(tf.make_ndarray(reply.outputs["scores"]), [[2.0, 4.0, 6.0]])
         status, metrics = _get(f"{base}/monitoring/prometheus/metrics")
         assert status == 200 and int(float(series.search(metrics).group(1))) == before + 1  # gRPC counts too
+        # TF Serving's own families, as its exporter writes them (no _total on the counter)
+        assert re.search(rb'^:tensorflow:serving:request_count\{model_name="scaler",status="OK"\} [1-9]', metrics, re.M)
+        assert b'entrypoint="GRPC"' in metrics
+        assert b"# TYPE :tensorflow:cc:saved_model:load_attempt_count counter" in metrics
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -66,9 +66,9 @@ class _Handler:
         self._inference = inference
 
     async def _call(self, context: grpc.aio.ServicerContext, name: str,
-                    body: Callable[[Any], Awaitable[Any]]) -> Any:
+                    body: Callable[[Any], Awaitable[Any]], api: str | None = None) -> Any:
         try:
-            with self._inference.observed() as observation:
+            with self._inference.observed("GRPC", api) as observation:
                 observation.addressed(name)
                 return await body(observation)
         except ServingError as exc:
@@ -92,7 +92,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
             encode_tensors(outputs, response.outputs)
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Predict")
 
     async def Classify(self, request: classification_pb2.ClassificationRequest,
                        context: grpc.aio.ServicerContext) -> Any:
@@ -113,7 +113,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
                         entry.score = float(scores[row, k])
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Classify")
 
     async def Regress(self, request: regression_pb2.RegressionRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> regression_pb2.RegressionResponse:
@@ -125,7 +125,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
                 response.result.regressions.add(value=float(value))
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Regress")
 
     async def _examples(self, request: Any, method: str, kind: str, observation: Any,
                         context: grpc.aio.ServicerContext) -> tuple[Routed, dict[str, np.ndarray]]:
@@ -140,7 +140,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
             raise invalid(f"Expected one input Tensor, got {sorted(routed.signature.inputs)}")
         (input_name,) = routed.signature.inputs
         examples = serialized_examples(request.input)
-        outputs = await self._inference.predict(routed, {input_name: examples}, timeout=_timeout(context))
+        api = "Classify" if method == CLASSIFY_METHOD else "Regress"
+        outputs = await self._inference.predict(routed, {input_name: examples}, timeout=_timeout(context), api=api)
         return routed, outputs
 
     async def GetModelMetadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest,

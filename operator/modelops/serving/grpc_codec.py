@@ -56,14 +56,17 @@ def encode_tensors(arrays: Mapping[str, np.ndarray], into: Mapping[str, tensor_p
 def _from_content(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
     """A numeric tensor in `tensor_content`, else None (TF's codec reads the other forms)."""
     dtype = _NUMPY_BY_ENUM.get(proto.dtype)
-    if dtype is None or not proto.tensor_content or proto.tensor_shape.unknown_rank:
+    if dtype is None or proto.tensor_shape.unknown_rank:
+        return None
+    content = proto.tensor_content  # each read of a bytes field copies it: read once
+    if not content:
         return None
     shape = [dim.size for dim in proto.tensor_shape.dim]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if expected != len(proto.tensor_content):
-        raise ValueError(f"tensor_content holds {len(proto.tensor_content)} bytes, shape {shape} of "
+    if expected != len(content):
+        raise ValueError(f"tensor_content holds {len(content)} bytes, shape {shape} of "
                          f"{dtype.name} needs {expected}")
-    return np.frombuffer(proto.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+    return np.frombuffer(content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
 
 
 def serialized_examples(request_input: input_pb2.Input) -> np.ndarray:

@@ -75,6 +75,7 @@ class _RestApi:
             with self._inference.observed() as observation:
                 target = _parse_target(request.path)
                 observation.addressed(target.name)
+                observation.api = target.verb or ""  # TF Serving's http_server.cc labels by the verb
                 if request.method == "GET" and target.verb is None:
                     servable, response = self._get(target)
                 elif request.method == "POST" and target.verb is not None and not target.metadata:

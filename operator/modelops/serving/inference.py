@@ -46,32 +46,39 @@ class Inference:
         return Routed(servable, signature, runner)
 
     async def predict(
-        self, routed: Routed, inputs: Arrays, output_filter: Sequence[str] = (), timeout: float | None = None
+        self, routed: Routed, inputs: Arrays, output_filter: Sequence[str] = (), timeout: float | None = None,
+        api: str = "Predict",
     ) -> Arrays:
-        """Outputs of the routed signature for `inputs` (all outputs, or those in output_filter)."""
+        """Outputs of the routed signature for `inputs` (all outputs, or those in output_filter);
+        `api` names the TF Serving API for its runtime_latency metric."""
         check_inputs(routed.signature, inputs, routed.servable.model_name)
         wanted = check_output_filter(routed.signature, output_filter)
         limit = self.timeout_seconds if timeout is None else min(timeout, self.timeout_seconds)
+        started = time.perf_counter()
         outputs = await routed.runner.submit(inputs, limit)
+        self.metrics.observe_runtime(routed.servable.model_name, api, time.perf_counter() - started)
         return outputs if wanted is None else {name: outputs[name] for name in wanted}
 
     @contextmanager
-    def observed(self) -> Iterator[_Observation]:
+    def observed(self, entrypoint: str = "REST", api: str | None = "") -> Iterator[_Observation]:
         """Count and time one request in the shared Prometheus series (status as TF Serving's HTTP
-        mapping of the canonical code, whichever protocol carried it)."""
-        observation = _Observation(self.registry)
+        mapping of the canonical code, whichever protocol carried it). `entrypoint` and `api` label
+        TF Serving's request metrics ("REST" and the URL's verb, or "GRPC" and the RPC); api None:
+        an RPC TF Serving does not count there (metadata, status)."""
+        observation = _Observation(self.registry, api=api)
         started = time.perf_counter()
         try:
             yield observation
         except ServingError as exc:
-            observation.status = exc.http_status
+            observation.status, observation.code = exc.http_status, exc.code
             raise
         except BaseException:
-            observation.status = HTTP_STATUS_BY_CODE["INTERNAL"]
+            observation.status, observation.code = HTTP_STATUS_BY_CODE["INTERNAL"], "INTERNAL"
             raise
         finally:
             self.metrics.observe_request(
-                observation.model, observation.version, observation.status, time.perf_counter() - started
+                observation.model, observation.version, observation.status, time.perf_counter() - started,
+                code=observation.code, api=observation.api, entrypoint=entrypoint,
             )
 
 
@@ -81,6 +88,8 @@ class _Observation:
     model: str = ""  # only names the registry knows become label values: no unbounded series
     version: str = ""
     status: int = 200
+    code: str = "OK"
+    api: str | None = ""
 
     def addressed(self, name: str) -> None:
         self.model = name if self.registry.has_model(name) else ""

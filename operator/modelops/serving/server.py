@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from modelops.serving.http_api import ApiOptions, build_server
 from modelops.serving.inference import Inference
 from modelops.serving.metrics import ServingMetrics
 from modelops.serving.registry import ModelRegistry, Runner, ServableVersion, VersionState
-from modelops.serving.servable import Signature
+from modelops.serving.servable import LoadedModel, Signature, load_version
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class ModelServer:
         threads = settings.batching.num_batch_threads if settings.batching else (os.cpu_count() or 1)
         self._compute = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="serve-compute")
         self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="serve-load")
-        self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
+        self.registry = ModelRegistry(self._make_runner, self._loads, loader=self._load_observed,
+                                      on_state=self._record_state)
         self._models: list[ServedModel] = []
         self._config_text: str | None = None
         self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
@@ -171,8 +173,19 @@ class ModelServer:
     def _make_runner(self, model: str, version: int, signature: Signature) -> Runner:
         if self.settings.batching is None:
             return DirectRunner(signature.run, self._compute)
-        on_batch, on_queue_depth = self.metrics.batch_observer(model, version)
-        return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth)
+        on_batch, on_queue_depth, on_dequeue = self.metrics.batch_observer(model, version)
+        return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth, on_dequeue)
+
+    def _load_observed(self, base_path: str, version: int) -> LoadedModel:
+        """Load a version and count the attempt in TF's SavedModel-loader metrics."""
+        started = time.perf_counter()
+        try:
+            model = load_version(base_path, version)
+        except Exception:
+            self.metrics.observe_load(os.path.join(base_path, str(version)), False, time.perf_counter() - started)
+            raise
+        self.metrics.observe_load(model.path, True, time.perf_counter() - started)
+        return model
 
     def _record_state(self, servable: ServableVersion) -> None:
         if servable.state is VersionState.END and servable.model is None and servable.error_code == "OK":

@@ -93,7 +93,7 @@ class Distribution:
 
 @dataclass(frozen=True)
 class RequestSpec:
-    batch_size: int = 64
+    batch_size: int | None = None  # rows per request; None: the stage chooses (predict_client.request_rows)
     timeout_seconds: float = 10.0
     retries: int = 3
     transport: str = "auto"
@@ -275,7 +275,7 @@ def _parse_hyperparameters(reader: Reader | None) -> Hyperparameters:
 def _parse_request(reader: Reader | None) -> RequestSpec:
     if reader is None:
         return RequestSpec()
-    spec = RequestSpec(reader.integer("batchSize", 64, minimum=1),
+    spec = RequestSpec(reader.integer("batchSize", None, minimum=1),
                        reader.number("timeoutSeconds", 10.0, minimum=0.0, exclusive_minimum=True),
                        reader.integer("retries", 3, minimum=0),
                        reader.string("transport", "auto", choices=TRANSPORTS))
