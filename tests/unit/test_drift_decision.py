@@ -85,7 +85,8 @@ DRIFTED = measured_drift([1e-9, 0.5, 0.8])
 
 
 def _serving(**overrides: object) -> Driver:
-    d = Driver(sample_spec(**overrides))
+    """Serving, with drift acting on its first alarm (confirmation has its own tests)."""
+    d = Driver(sample_spec(**{"monitoring.drift.confirm": {"required": 1, "window": 1}, **overrides}))
     d.to_serving()
     return d
 

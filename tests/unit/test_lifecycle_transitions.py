@@ -121,7 +121,7 @@ def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
     ],
 )
 def test_each_degradation_rule_triggers_retraining(metrics: dict, drift: dict, reason: str) -> None:
-    d = Driver(sample_spec())
+    d = Driver(sample_spec(**{"monitoring.drift.confirm": {"required": 1}}))  # drift acts on its first alarm
     d.to_serving()
     decision = d.evaluate(metrics=metrics, drift=drift)
     assert d.status["lastEvaluation"]["reason"] == reason

@@ -261,6 +261,19 @@ DRIFT = Obj(
         "metric": Str("Effect size that `threshold` applies to: psi (Population Stability Index), js "
                       "(Jensen-Shannon distance, base 2, 0..1) or ks (Kolmogorov-Smirnov statistic, 0..1).",
                       default="psi", enum=("psi", "js", "ks")),
+        "confirm": Obj(
+            "Drift alone costs a retrain only when it persists: at least `required` of the last `window` "
+            "evaluations on distinct monitoring data (by content hash) drifted. At alpha 0.05 about 3% of clean "
+            "batches alarm; 3 of 4 makes a false confirmation ~1e-4 per evaluation (under one a week at a "
+            "5-minute interval) and confirms a real shift in 3 evaluations. Quality rules act at once.",
+            default={},
+            properties={
+                "required": Int("Drifted evaluations needed within the window; 1 acts on the first alarm.",
+                                default=3, minimum=1, maximum=20),
+                "window": Int("How many of the latest evaluations on distinct data are counted.", default=4,
+                              minimum=1, maximum=20),
+            },
+        ),
         "threshold": Num("Practical-significance floor: a feature counts as drifted only when its test is "
                          "significant AND its `metric` is at least this (0.1: PSI's usual 'stable' bound, a "
                          "small Jensen-Shannon or KS distance). Large samples make negligible shifts "
@@ -302,8 +315,22 @@ RETRAINING = Obj(
         "monitoringWeight": Num("Sample weight of each monitoring row relative to a training row.", default=1.0,
                                 minimum=0.0, exclusive_minimum=True, maximum=100.0),
         "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
-                              "monitoring data (in the violated rule's metric and direction) to replace it.",
-                              default=0.0, minimum=0.0),
+                              "monitoring rows neither was trained on (in the violated rule's metric and "
+                              "direction) to replace it.", default=0.0, minimum=0.0),
+        "holdout": Obj(
+            "Monitoring rows a degradation retrain never trains on, so its judgements (the challenge against the "
+            "serving version, the evaluation that declares it recovered, its drift reference) read rows it did "
+            "not see.",
+            default={},
+            properties={
+                "fraction": Num("Share of the monitoring rows held out (seeded by training.hyperparameters.seed, "
+                                "stratified by label for classification).", default=0.3, minimum=0.05,
+                                maximum=0.9),
+                "minRows": Int("Fewest unseen labelled rows a judgement may rest on; fewer make the challenge "
+                               "or evaluation Inconclusive (a candidate is then not blessed).", default=20,
+                               minimum=1),
+            },
+        ),
         "maxAttempts": Int("Retraining attempts per degradation episode before the deployment is Failed. An "
                            "episode ends only when a new version's evaluation passes the rules that opened it.",
                            default=3, minimum=1, maximum=100),

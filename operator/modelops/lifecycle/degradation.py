@@ -65,8 +65,10 @@ def _dropped_from_validation(inp: EvaluationInput) -> list[Violation]:
 
 
 def _input_drift(inp: EvaluationInput) -> list[Violation]:
-    """Guards the inputs: the dataset drifted at the corrected level (unless onDrift is Ignore)."""
-    if inp.drift_policy == "Ignore" or inp.drift.get("verdict") != "Drifted":
+    """Guards the inputs: the dataset drifted at the corrected level, persistently enough to be confirmed
+    (drift.confirm, lifecycle/drift_confirmation.py), unless onDrift is Ignore."""
+    if (inp.drift_policy == "Ignore" or inp.drift.get("verdict") != "Drifted"
+            or not inp.drift.get("confirmed", True)):
         return []
     return [(DRIFT_REASON, f"data drift: {inp.drift.get('message', 'features drifted')}")]
 

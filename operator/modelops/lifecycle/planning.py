@@ -119,6 +119,7 @@ def _retrain_when_degraded(d: Draft) -> bool:
         return bool(d.status.get("failure"))
     current = episode(d)
     current.update(attempts=current.get("attempts", 0) + 1, lastAttemptTime=d.now,
+                   lastAttemptEvaluation=int(d.status.get("evaluations", 0)),
                    reason=(d.status.get("lastEvaluation") or {}).get("reason", "Degraded"))
     _start_training(d, "Degradation")
     return True

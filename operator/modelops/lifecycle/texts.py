@@ -71,15 +71,19 @@ def degraded_condition(spec: Mapping[str, Any], serving: int | None,
         return False, reason, f"version {serving} has not been evaluated yet"
     if last.get("version") != serving or "error" in last:
         return None
+    if last.get("verdict") == "Inconclusive":
+        return None, "EvaluationInconclusive", f"version {serving}: {last.get('message', 'too few unseen rows')}"
     if last.get("degraded"):
         return True, str(last.get("reason") or "Degraded"), f"version {serving}: {'; '.join(last.get('reasons', []))}"
     return False, "Healthy", f"version {serving} passed every degradation rule in its last evaluation"
 
 
-def would_repeat_condition(serving: int | None, last: Mapping[str, Any], reason: str) -> ConditionText:
+def would_repeat_condition(serving: int | None, last: Mapping[str, Any], reason: str,
+                           subject: str = "the serving version") -> ConditionText:
+    """`subject` names the version a retrain would repeat (the serving one or a rejected candidate)."""
     reasons = "; ".join(last.get("reasons", []))
-    return True, reason, (f"version {serving}: {reasons}; a retrain would read the same data and spec as the "
-                          "serving version: add new labelled data or edit spec.training")
+    return True, reason, (f"version {serving}: {reasons}; a retrain would read the same data and spec as "
+                          f"{subject}: add new labelled data or edit spec.training")
 
 
 def ready_condition(ready: bool, serving: int | None, phase: str, message: str) -> ConditionText:

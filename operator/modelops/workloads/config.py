@@ -52,6 +52,7 @@ class DatasetSpec:
     role: str | None = None
     max_rows: int | None = None
     weight: float = 1.0
+    holdout: float | None = None  # a retrain's monitoring rows: this share is held out, never trained on
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,9 @@ def _parse_dataset(reader: Reader | None) -> DatasetSpec:
     spec = DatasetSpec(reader.string("uri", required=True), reader.string("labelColumn", "label"),
                        reader.string("format", None, choices=DATASET_FORMATS), reader.string("role"),
                        reader.integer("maxRows", None, minimum=1),
-                       reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True))
+                       reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True),
+                       reader.number("holdout", None, minimum=0.0, exclusive_minimum=True, maximum=1.0,
+                                     exclusive_maximum=True))
     reader.finish()
     return spec
 

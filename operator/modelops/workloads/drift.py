@@ -188,7 +188,7 @@ def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES) -> dict[
     tested = [f for f in report["features"] if f.get("pValue") is not None]
     effects = tested[:MAX_RANKED_EFFECTS]
     return {
-        "rows": report["rows"], "tested": len(tested),
+        "rows": report["rows"], "referenceRows": report.get("referenceRows"), "tested": len(tested),
         "ranked": {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
                    **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}},
         "features": [_compact(f) for f in report["features"][:top]],

@@ -28,6 +28,7 @@ from modelops.workloads.data import infer_num_classes
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
 from modelops.workloads.multi_worker import fit_on_workers, remove_backup
 from modelops.workloads.profile import build_profile
+from modelops.workloads.row_identity import save_row_sets
 from modelops.workloads.training_data import TrainingData, load_training_data
 from modelops.workloads.tune import attach_search, remove_search
 
@@ -225,6 +226,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
     write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, hp.seed))
+    save_row_sets(out_dir, data.trained_hashes, data.reference_hashes)  # which rows no judgement may score
     return {
         "stage": "train", "version": cfg.version, "task": cfg.task,
         "deployment": {"namespace": cfg.deployment.namespace, "name": cfg.deployment.name},

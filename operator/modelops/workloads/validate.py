@@ -1,7 +1,7 @@
 """The validate stage: metrics of the candidate and of the serving baseline, on the SAME data.
 
 Workers measure, the lifecycle core decides: gates (and the champion/challenger comparison of a
-degradation retrain, scored on the monitoring data that revealed the problem) are applied by the core
+degradation retrain, scored on the monitoring rows neither version was trained on) are applied by the core
 to what this stage reports, so a worker can never bless a candidate. Every run is recorded in
 `validations/<UTC timestamp>.json`, the latest completed one also as `validation.json`.
 """
@@ -18,6 +18,7 @@ from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
+from modelops.workloads.row_identity import row_hashes
 from modelops.workloads.store import VersionInfo, load_version
 
 VALIDATION_FILE = "validation.json"
@@ -50,13 +51,23 @@ def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
 
 
 def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInfo | None) -> dict[str, Any] | None:
-    """Both versions on the same monitoring rows (the data that showed the serving version degrading)."""
+    """Both versions on the same monitoring rows, only those NEITHER was trained on: a row a version
+    learned from would flatter it (the held-out part of a retrain's rows, or rows that arrived later)."""
     if cfg.challenge_dataset is None or baseline is None:
         return None
     data = load_dataset(cfg.challenge_dataset, cfg.task, num_classes=candidate.num_classes,
                         expected_features=candidate.feature_names)
-    return {"rows": data.rows, "candidate": model_metrics(candidate, data),
-            "baseline": model_metrics(baseline, data), "data": data.fingerprint(cfg.challenge_dataset)}
+    hashes = row_hashes(data.x, data.y)
+    mine, theirs = candidate.row_sets(), baseline.row_sets()
+    keep = mine.unseen(hashes) & theirs.unseen(hashes)
+    unseen = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
+    scored = unseen.rows > 0
+    return {"rows": unseen.rows, "totalRows": data.rows,
+            "excludedRows": {"candidate": int((~mine.unseen(hashes)).sum()),
+                             "baseline": int((~theirs.unseen(hashes)).sum())},
+            "candidate": model_metrics(candidate, unseen) if scored else {},
+            "baseline": model_metrics(baseline, unseen) if scored else {},
+            "data": data.fingerprint(cfg.challenge_dataset)}
 
 
 def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
