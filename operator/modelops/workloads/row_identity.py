@@ -39,7 +39,7 @@ def holdout_split(y: np.ndarray, fraction: float, seed: int, stratify: bool) -> 
     groups = [np.flatnonzero(y == label) for label in np.unique(y)] if stratify else [np.arange(n)]
     held: list[np.ndarray] = []
     for rows in groups:
-        take = int(round(fraction * rows.size))
+        take = round(fraction * rows.size)
         if stratify and rows.size >= 2:
             take = min(max(take, 1), rows.size - 1)
         held.append(rng.permutation(rows)[:take])
