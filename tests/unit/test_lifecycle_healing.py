@@ -1,0 +1,138 @@
+"""Healing that is honest (#28), in the pure core: too few unseen rows is Inconclusive (never a pass), drift
+acts only when it persists on distinct data, every attempt waits for a new evaluation, and the texts say
+which version a retrain would repeat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lifecycle_helpers import GOOD, Driver, conditions, measured_drift, sample_spec, started
+
+from modelops.lifecycle import EmitEvent, Reconcile
+from modelops.lifecycle.drift_confirmation import confirmation, record_vote
+from modelops.lifecycle.records import find_version
+
+BAD = {"accuracy": 0.6}
+TRAIN = "t" * 64
+
+
+def _spec(**overrides: Any) -> dict[str, Any]:
+    return sample_spec(**{"retraining.dataset": None, "retraining.cooldown": "1s", **overrides})
+
+
+def _lineage(live: str, train: str = TRAIN) -> dict[str, Any]:
+    fingerprint = {"uri": "/data/x.csv", "rows": 100, "columns": 8, "schema": "s" * 16}
+    return {"data": {**fingerprint, "role": "monitoring", "sha256": live},
+            "retrainInputs": [{**fingerprint, "role": "training", "sha256": train}]}
+
+
+def _reasons(d: Driver) -> list[str]:
+    return [a.reason for decision in d.history for a in decision.actions if isinstance(a, EmitEvent)]
+
+
+def _serving(**overrides: Any) -> Driver:
+    d = Driver(_spec(**overrides))
+    d.to_serving()
+    return d
+
+
+def _retrained(d: Driver, live: str = "a" * 64) -> None:
+    """Degrade version 1 and finish its retrain's training (monitoring rows partly held out)."""
+    d.evaluate(metrics=BAD, lineage=_lineage(live))
+    d.finish(metrics={"loss": 0.2}, lineage={"data": [
+        {"role": "training", "sha256": TRAIN, "rows": 100},
+        {"role": "monitoring", "sha256": live, "rows": 100, "rowsUsed": 70, "holdout": 0.3, "heldOutRows": 30}]})
+
+
+def test_a_challenge_on_too_few_unseen_rows_is_inconclusive_and_never_blesses() -> None:
+    d = _serving(**{"retraining.holdout": {"fraction": 0.3, "minRows": 20}})
+    _retrained(d)
+    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+             challenge={"rows": 12, "totalRows": 40, "excludedRows": {"candidate": 28, "baseline": 0},
+                        "candidate": {"accuracy": 0.99}, "baseline": BAD})
+    record = find_version(d.status, 2)
+    assert record["state"] == "Rejected" and record["reason"] == "ChallengeInconclusive"
+    assert record["challenge"]["verdict"] == "Inconclusive" and record["challenge"]["passed"] is False
+    assert "only 12 monitoring rows neither version was trained on (of 40" in record["message"]
+    assert "< retraining.holdout.minRows 20" in record["message"] and d.status["servingVersion"] == 1
+
+
+def test_an_evaluation_that_left_out_trained_rows_and_has_too_few_left_is_inconclusive_not_recovered() -> None:
+    d = _serving()
+    _retrained(d)
+    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+             challenge={"rows": 30, "candidate": {"accuracy": 0.9}, "baseline": BAD})
+    d.serve_ready(2)
+    decision = d.evaluate(metrics={"accuracy": 0.95}, rows=5, totalRows=75, excludedRows={"trainedOn": 70},
+                          lineage=_lineage("a" * 64))
+    last = d.status["lastEvaluation"]
+    assert last["verdict"] == "Inconclusive" and last["degraded"] is False and last["reason"] == "Inconclusive"
+    assert "only 5 of 75 monitoring rows are unseen by version 2 (70 were trained on)" in last["message"]
+    assert "Recovered" not in _reasons(d) and d.status["retrain"]["attempts"] == 1  # the episode stays open
+    degraded = next(c for c in d.status["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("Unknown", "EvaluationInconclusive")
+    assert [a.reason for a in decision.actions if isinstance(a, EmitEvent)] == ["EvaluationInconclusive"]
+    # enough rows it never saw: judged, and only then Recovered
+    d.evaluate(metrics={"accuracy": 0.95}, rows=60, totalRows=130, excludedRows={"trainedOn": 70},
+               lineage=_lineage("b" * 64))
+    assert d.status["lastEvaluation"]["verdict"] == "Judged" and "Recovered" in _reasons(d)
+
+
+def test_drift_alone_acts_only_when_confirmed_on_distinct_data() -> None:
+    d = _serving(**{"monitoring.drift.confirm": {"required": 3, "window": 4}})
+    drifted = measured_drift([1e-9, 0.5, 0.8])
+    for batch in ("a", "b"):  # two drifted batches: recorded, not acted on
+        decision = d.evaluate(metrics={"accuracy": 0.89}, drift=drifted, lineage=_lineage(batch * 64))
+        assert started(decision) == [] and d.status["phase"] == "Serving"
+        drift = d.status["lastEvaluation"]["drift"]
+        assert drift["verdict"] == "Drifted" and drift["confirmed"] is False
+    assert "not acted on yet: 2 of the last 2 evaluation(s) on distinct data drifted (3 of 4 needed" in drift["message"]
+    # the same batch read again is not new evidence
+    d.evaluate(metrics={"accuracy": 0.89}, drift=drifted, lineage=_lineage("b" * 64))
+    assert d.status["lastEvaluation"]["drift"]["confirmed"] is False and len(d.status["driftVotes"]) == 2
+    decision = d.evaluate(metrics={"accuracy": 0.89}, drift=drifted, lineage=_lineage("c" * 64))
+    assert d.status["lastEvaluation"]["drift"]["confirmed"] is True and d.status["lastEvaluation"]["reason"] == "DataDrift"
+    assert [s.stage for s in started(decision)] == ["train"]
+
+
+def test_quality_rules_act_at_once_whatever_drift_confirmation_says() -> None:
+    d = _serving()
+    decision = d.evaluate(metrics=BAD, drift=measured_drift([1e-9, 0.5]), lineage=_lineage("a" * 64))
+    assert [s.stage for s in started(decision)] == ["train"] and d.status["lastEvaluation"]["causes"] == ["Quality"]
+
+
+def test_votes_belong_to_one_version_and_the_window_slides() -> None:
+    votes: list[dict[str, Any]] = []
+    for sha, drifted in (("a", True), ("b", False), ("c", True), ("d", True), ("e", True)):
+        votes = record_vote(votes, 1, sha, drifted, window=4)
+    assert [v["sha256"] for v in votes] == ["b", "c", "d", "e"] and confirmation(votes, 3, 4)[0]
+    assert record_vote(votes, 2, "f", True, window=4) == [{"version": 2, "sha256": "f", "drifted": True}]
+
+
+def test_a_new_attempt_waits_for_a_new_evaluation_and_names_the_version_it_would_repeat() -> None:
+    d = _serving(**{"retraining.minImprovement": 0.05})
+    _retrained(d, live="a" * 64)
+    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+             challenge={"rows": 30, "candidate": {"accuracy": 0.61}, "baseline": BAD})
+    assert find_version(d.status, 2)["state"] == "Rejected"
+    for _ in range(3):  # reconciles, time passes: no attempt without an evaluation in between
+        d.advance(5)
+        decision = d.feed(Reconcile())
+        assert all(s.stage != "train" for s in started(decision))
+    # the next evaluation reads the same data version 2 was made from: a repeat, named as the rejected candidate
+    if d.stage() is None:
+        d.advance(300)
+        d.feed(Reconcile())
+    d.finish(metrics=BAD, lineage=_lineage("a" * 64))
+    assert d.status["retrain"]["waiting"] == "RetrainWouldRepeat" and d.status["retrain"]["repeats"] == 2
+    degraded = next(c for c in d.status["conditions"] if c["type"] == "Degraded")
+    assert "same data and spec as version 2 (a rejected candidate of this episode)" in degraded["message"]
+    assert conditions(d.status)["Degraded"] == "True"
+
+
+def test_model_degraded_is_posted_when_what_is_wrong_changes_not_at_every_evaluation() -> None:
+    d = _serving(**{"monitoring.onDegradation": "Alert"})
+    for batch in ("a", "b", "c"):
+        d.evaluate(metrics=BAD, lineage=_lineage(batch * 64))
+    assert _reasons(d).count("ModelDegraded") == 1
+    assert d.status["lastEvaluation"]["stageId"].startswith("evaluate-v1-e")
