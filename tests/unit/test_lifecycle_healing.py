@@ -91,7 +91,8 @@ def test_drift_alone_acts_only_when_confirmed_on_distinct_data() -> None:
     d.evaluate(metrics={"accuracy": 0.89}, drift=drifted, lineage=_lineage("b" * 64))
     assert d.status["lastEvaluation"]["drift"]["confirmed"] is False and len(d.status["driftVotes"]) == 2
     decision = d.evaluate(metrics={"accuracy": 0.89}, drift=drifted, lineage=_lineage("c" * 64))
-    assert d.status["lastEvaluation"]["drift"]["confirmed"] is True and d.status["lastEvaluation"]["reason"] == "DataDrift"
+    last = d.status["lastEvaluation"]
+    assert last["drift"]["confirmed"] is True and last["reason"] == "DataDrift"
     assert [s.stage for s in started(decision)] == ["train"]
 
 
