@@ -220,7 +220,7 @@ DRIFT = Obj(
         "maxPsi": Num("Largest PSI over the tested features."),
         "maxJs": Num("Largest Jensen-Shannon distance over the tested features."),
         "maxKs": Num("Largest KS statistic over the tested features."),
-        "driftedFeature": Str("The feature with the smallest p-value.", nullable=True),
+        "driftedFeature": Str("The most significant feature that drifted; null when none did.", nullable=True),
         "referenceRows": Int("Rows of the version's drift reference (its training profile).", minimum=0),
         "confirmed": Bool("Whether drift persisted enough (drift.confirm) to act on; false for a first alarm."),
         "confirmation": Str("How many of the latest evaluations on distinct data drifted, and how many are "

@@ -58,7 +58,7 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         "rows": int(measured.get("rows", 0)), "tested": int(measured.get("tested", 0)), "drifted": 0,
         "driftedShare": 0.0, "alpha": alpha, "correction": method,
         "features": [{**f, "adjustedPValue": None, "drifted": False} for f in top],
-        **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs", "driftedFeature") if k in measured},
+        **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs") if k in measured}, "driftedFeature": None,
         "referenceRows": int(measured.get("referenceRows") or 0), "confirmed": False, "confirmation": "",
     }
     rows, tested, min_rows = base["rows"], base["tested"], int(rule.get("minRows", 30))
@@ -91,4 +91,5 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
     message = (f"{len(drifted)} of {tested} features drifted (dataset drift needs {needed}) at alpha {alpha:g} "
                f"({method}{floor})" + (f": {', '.join(names)}{more}" if names else ""))
     return {**base, "verdict": "Drifted" if len(drifted) >= needed else "NoDrift", "message": message,
+            "driftedFeature": names[0] if names else None,  # never name a feature when none drifted
             "drifted": len(drifted), "driftedShare": round(len(drifted) / tested, 4), "features": features}

@@ -66,10 +66,21 @@ def describe_challenge(challenge: Any) -> str:
             f"vs {_fmt(challenge.get('serving'))}")
 
 
+def _header_metrics(status: Mapping[str, Any]) -> str:
+    """The serving version's validation value, named as such, and its latest live value beside it: a bare
+    validation number next to phase=Degraded would read as current performance."""
+    validated = str(status.get("primaryMetric") or "")
+    name = validated.split("=")[0]
+    last = status.get("lastEvaluation") or {}
+    live = (last.get("metrics") or {}).get(name) if last.get("version") == status.get("servingVersion") else None
+    parts = [f"validation {validated}" if validated else "", f"live {name}={live:.4g}" if live is not None else ""]
+    return "  ".join(p for p in parts if p)
+
+
 def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
     lines = [f"{store.namespace}/{store.name}  phase={status.get('phase', 'Pending')}  "
              f"serving={_fmt(status.get('servingVersion'))}  latest={_fmt(status.get('latestVersion'))}  "
-             f"{status.get('primaryMetric', '')}".rstrip()]
+             f"{_header_metrics(status)}".rstrip()]
     if status.get("message"):
         lines.append(f"  message: {status['message']}")
     stage = status.get("stage")
@@ -84,7 +95,7 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
         lines += ["", "Conditions:", *_table(rows)]
     versions = [v for v in status.get("versions") or [] if isinstance(v, Mapping)]
     if versions:
-        metric_names = sorted({k for v in versions for k in (v.get("metrics") or {})})[:5]
+        metric_names = sorted({k for v in versions for k in (v.get("metrics") or {})})[:6]
         rows = [("VERSION", "STATE", "TRIGGER", *(m.upper() for m in metric_names), "GATES", "REASON")]
         for record in versions:
             metrics = record.get("metrics") or {}
