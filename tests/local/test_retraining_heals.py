@@ -84,3 +84,29 @@ def test_no_retrain_when_the_data_cannot_change(tmp_path: Path) -> None:
 def condition_reason(status: dict[str, Any], kind: str) -> str | None:
     found = [c for c in status.get("conditions", []) if c["type"] == kind]
     return found[0]["reason"] if found else None
+
+
+def test_unchanged_data_never_retrains_and_label_noise_never_ships_a_worse_version(tmp_path: Path) -> None:
+    deployment = _deployment(tmp_path, lambda spec: None)  # default holdout (0.3) and drift confirmation
+    try:
+        deployment.start()
+        deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
+        status = deployment.wait_for("three evaluations of unchanged data",
+                                     lambda s: s.get("evaluations", 0) >= 3, timeout=120)
+        assert version_states(status) == {1: "Serving"} and "ModelDegraded" not in _events(deployment)
+        deployment.generate("--noisy-live")  # the live labels become coin flips: nothing can be learned
+        status = deployment.wait_for(
+            "the loop stops with a reason", lambda s: condition_reason(s, "Degraded") == "RetrainWouldRepeat"
+            or (s.get("failure") or {}).get("reason") == "RetriesExhausted", timeout=300)
+        retrains = [v for v in status["versions"] if v.get("trigger") == "Degradation"]
+        assert len(retrains) == 1, "one attempt per distinct data, not maxAttempts on the same rows"
+        challenge = retrains[0]["challenge"]
+        # judged only on held-out rows neither version learned from; blessed only when not worse there
+        assert challenge["rows"] >= 20 and challenge["excludedRows"]["candidate"] > 0
+        assert retrains[0]["state"] in ("Rejected", "Serving") and (
+            retrains[0]["state"] == "Rejected" or challenge["improvement"] >= 0)
+        assert "Recovered" not in _events(deployment)
+        degraded = condition(status, "Degraded")
+        assert f"version {retrains[0]['version']}" in degraded["message"] or status.get("failure")
+    finally:
+        deployment.cleanup()
