@@ -137,3 +137,36 @@ def test_model_degraded_is_posted_when_what_is_wrong_changes_not_at_every_evalua
         d.evaluate(metrics=BAD, lineage=_lineage(batch * 64))
     assert _reasons(d).count("ModelDegraded") == 1
     assert d.status["lastEvaluation"]["stageId"].startswith("evaluate-v1-e")
+
+
+def _candidate_below_floor(**overrides: Any) -> Driver:
+    """Serving v1 scores 0.66 on the validation rows, below the 0.8 floor; v2 scores 0.78 there."""
+    d = _serving(**overrides)
+    _retrained(d)
+    weak, better = {**GOOD, "accuracy": 0.66}, {**GOOD, "accuracy": 0.78}
+    d.finish(metrics=better, baselineMetrics=weak, challenge={"rows": 30, "candidate": better, "baseline": weak})
+    return d
+
+
+def test_a_candidate_that_beats_a_serving_version_missing_the_same_floor_replaces_it_and_stays_degraded() -> None:
+    d = _candidate_below_floor()
+    record = find_version(d.status, 2)
+    assert record["state"] == "Blessed" and record["reason"] == "BeatsServingBelowFloor"
+    assert record["floorsUnmet"] == ["accuracy 0.78 < min 0.8 (serving 0.66)"]
+    d.serve_ready(2)
+    assert d.status["servingVersion"] == 2
+    degraded = next(c for c in d.status["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "FloorUnmet") and "accuracy 0.78 < min 0.8" in \
+        degraded["message"]
+    d.evaluate(metrics={"accuracy": 0.9}, lineage=_lineage("b" * 64))  # healthy live: the floor is still unmet
+    assert conditions(d.status)["Degraded"] == "True" and d.status["phase"] == "Degraded"
+
+
+def test_strict_floors_and_floors_the_serving_version_meets_still_reject() -> None:
+    strict = _candidate_below_floor(**{"validation.floorPolicy": "Strict"})
+    assert find_version(strict.status, 2)["state"] == "Rejected"
+    d = _serving()
+    _retrained(d)
+    d.finish(metrics={**GOOD, "accuracy": 0.78}, baselineMetrics=GOOD,
+             challenge={"rows": 30, "candidate": {"accuracy": 0.78}, "baseline": BAD})
+    assert find_version(d.status, 2)["state"] == "Rejected" and "floorsUnmet" not in find_version(d.status, 2)

@@ -171,6 +171,11 @@ VALIDATION = Obj(
         "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it."),
         "gates": Arr("Gates every candidate must pass; none means every trained version is blessed.",
                      default=[], items=GATE, max_items=MAX_RULES),
+        "floorPolicy": Str("What a candidate that misses an absolute gate (min/max) gets when the serving version, "
+                           "scored on the same rows, misses it too. BeatServing: blessed when it beats the serving "
+                           "version on each such metric by retraining.minImprovement (and more than 0); the "
+                           "deployment then stays Degraded (FloorUnmet) naming the floor. Strict: rejected.",
+                           default="BeatServing", enum=("BeatServing", "Strict")),
     },
 )
 

@@ -182,6 +182,9 @@ VERSION = Obj(
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
         "challenge": CHALLENGE,
+        "floorsUnmet": Arr("Absolute gates it misses, blessed because it beats the serving version that missed "
+                           "them too (validation.floorPolicy BeatServing).", items=Str("One unmet floor."),
+                           max_items=16),
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
         "tuning": TUNING_RECORD,
     },

@@ -8,6 +8,7 @@ from modelops.lifecycle.degradation import EvaluationInput, causes, drift_policy
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.drift import judge_drift
 from modelops.lifecycle.drift_confirmation import confirm_rule, confirmation, record_vote
+from modelops.lifecycle.floors import floor_policy, waived_floors
 from modelops.lifecycle.gates import Gate, evaluate_gates
 from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
 from modelops.lifecycle.model import StageFinished
@@ -95,10 +96,16 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
         record["baselineVersion"] = int(asked)
     if baseline:
         record["baselineMetrics"] = baseline
-    challenge_failure = judge_challenge(d, record, result) if outcome.passed else None
-    if outcome.passed and challenge_failure is None:
+    unmet = None if outcome.passed else waived_floors(outcome.results, baseline, *floor_policy(d.spec))
+    passed = outcome.passed or unmet is not None
+    challenge_failure = judge_challenge(d, record, result) if passed else None
+    if passed and challenge_failure is None:
         record.update(state="Blessed", reason="GatesPassed")
-        d.event("Normal", "Validated", f"version {version}: {outcome.message}")
+        if unmet:  # better beats perfect: it replaces a serving version that misses the same floors
+            record.update(reason="BeatsServingBelowFloor", floorsUnmet=unmet,
+                          message=f"{outcome.message}; blessed anyway: it beats serving version {asked} on the "
+                                  f"floors both miss ({'; '.join(unmet)})")
+        d.event("Normal", "Validated", f"version {version}: {record['message']}")
         return
     if challenge_failure is not None:
         record.update(state="Rejected", reason=challenge_failure[0], message=challenge_failure[1])

@@ -54,7 +54,8 @@ def derive_phase(d: Draft) -> tuple[str, str]:
         keep = f"; version {held} keeps serving" if held else ""
         return "Rejected", f"version {latest['version']} rejected: {latest.get('message', '')}{keep}"
     if condition_is_true(status, "Degraded"):
-        why = (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
+        degraded = next((c for c in status.get("conditions", []) if c["type"] == "Degraded"), {})
+        why = ((status.get("lastEvaluation") or {}).get("reasons") or [str(degraded.get("reason", "degraded"))])[0]
         if (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
             why += f"; not retraining: it would repeat the data and spec of {_repeat_subject(status)}"
         return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
@@ -93,7 +94,9 @@ def _set_conditions(d: Draft) -> None:
 
 def refresh_degraded(d: Draft) -> None:
     """Degraded follows the latest evaluation of the serving version; a new version starts healthy."""
-    text = degraded_condition(d.spec, d.status.get("servingVersion"), d.status.get("lastEvaluation") or {})
+    serving = d.status.get("servingVersion")
+    text = degraded_condition(d.spec, serving, d.status.get("lastEvaluation") or {},
+                              (d.record(serving) or {}).get("floorsUnmet") or ())
     if text is not None:
         _set(d, "Degraded", text)
 
