@@ -170,3 +170,19 @@ def test_strict_floors_and_floors_the_serving_version_meets_still_reject() -> No
     d.finish(metrics={**GOOD, "accuracy": 0.78}, baselineMetrics=GOOD,
              challenge={"rows": 30, "candidate": {"accuracy": 0.78}, "baseline": BAD})
     assert find_version(d.status, 2)["state"] == "Rejected" and "floorsUnmet" not in find_version(d.status, 2)
+
+
+def test_a_retrained_versions_live_reference_is_its_value_on_held_out_recent_rows() -> None:
+    d = _serving()
+    _retrained(d)
+    recent = {**GOOD, "accuracy": 0.85}  # on held-out live rows; the old world's validation set says 0.93
+    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+             challenge={"rows": 30, "candidate": recent, "baseline": BAD})
+    assert find_version(d.status, 2)["recentMetrics"]["accuracy"] == 0.85
+    d.serve_ready(2)
+    d.evaluate(metrics={"accuracy": 0.83}, lineage=_lineage("b" * 64))  # 0.10 below validation, 0.02 below recent
+    last = d.status["lastEvaluation"]
+    assert last["degraded"] is False and last["referenceData"] == "heldOutRecentRows"
+    d.evaluate(metrics={"accuracy": 0.78}, lineage=_lineage("c" * 64))
+    assert "accuracy 0.78 is 0.07 worse than on its held-out recent rows (0.85; allowed 0.05)" in \
+        d.status["lastEvaluation"]["reasons"]

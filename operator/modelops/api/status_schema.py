@@ -182,6 +182,9 @@ VERSION = Obj(
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
         "challenge": CHALLENGE,
+        "recentMetrics": Map("A degradation retrain's metrics on the held-out monitoring rows it never saw (the "
+                             "challenge): what monitoring maxDrop compares its live values with, instead of the "
+                             "static validation set.", values=Num("Metric value.")),
         "floorsUnmet": Arr("Absolute gates it misses, blessed because it beats the serving version that missed "
                            "them too (validation.floorPolicy BeatServing).", items=Str("One unmet floor."),
                            max_items=16),
@@ -242,6 +245,9 @@ EVALUATION = Obj(
         "excludedRows": Obj("Rows no judgement of this version may score.", properties={
             "trainedOn": Int("Rows the version was trained on (left out of every rule).", minimum=0),
             "driftReference": Int("Rows of its drift reference (left out of the drift tests).", minimum=0)}),
+        "referenceData": Str("What maxDrop rules compared with: the version's validation metrics, or its metrics on "
+                             "held-out recent rows it never saw (a degradation retrain).",
+                             enum=("validation", "heldOutRecentRows")),
         "verdict": Str("Judged, or Inconclusive when too few unseen rows remain (no rule is applied).",
                        enum=("Judged", "Inconclusive")),
         "message": Str("Why the evaluation is inconclusive, with the row counts."),

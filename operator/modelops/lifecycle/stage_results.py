@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.lifecycle.degradation import EvaluationInput, causes, drift_policy, violations
+from modelops.lifecycle.degradation import (
+    HELD_OUT_LABEL,
+    EvaluationInput,
+    causes,
+    drift_policy,
+    live_reference,
+    violations,
+)
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.drift import judge_drift
 from modelops.lifecycle.drift_confirmation import confirm_rule, confirmation, record_vote
@@ -101,6 +108,9 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     challenge_failure = judge_challenge(d, record, result) if passed else None
     if passed and challenge_failure is None:
         record.update(state="Blessed", reason="GatesPassed")
+        recent = (result.get("challenge") or {}).get("candidate") if record.get("challenge") else None
+        if recent:  # measured on held-out monitoring rows it never saw: its reference for live values
+            record["recentMetrics"] = {k: float(v) for k, v in recent.items()}
         if unmet:  # better beats perfect: it replaces a serving version that misses the same floors
             record.update(reason="BeatsServingBelowFloor", floorsUnmet=unmet,
                           message=f"{outcome.message}; blessed anyway: it beats serving version {asked} on the "
@@ -159,15 +169,17 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     if inconclusive is None:
         drift = _confirm_drift(d, version, drift, data_hash)
     metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
+    reference, label = live_reference(record)
     found = [] if inconclusive else violations(EvaluationInput(
-        rules=list(monitoring.get("degradation", [])), metrics=metrics,
-        validation_metrics=record.get("metrics", {}), drift=drift, drift_policy=drift_policy(monitoring),
+        rules=list(monitoring.get("degradation", [])), metrics=metrics, validation_metrics=reference,
+        drift=drift, drift_policy=drift_policy(monitoring), reference_label=label,
     ))
     evaluation: dict[str, Any] = {
         "time": d.now, "version": version, "stageId": stage["id"], "rows": int(result.get("rows", 0)),
         "metrics": metrics, "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
         "reason": "Inconclusive" if inconclusive else (found[0][0] if found else "Healthy"),
         "causes": causes(found), "verdict": "Inconclusive" if inconclusive else "Judged",
+        "referenceData": "heldOutRecentRows" if label == HELD_OUT_LABEL else "validation",
     }
     if result.get("totalRows") is not None:
         evaluation["totalRows"] = int(result["totalRows"])
@@ -192,7 +204,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
                       or previous.get("reason") != found[0][0]):
             d.event("Warning", "ModelDegraded", f"version {version}: {'; '.join(m for _, m in found)}")
         if version == d.status.get("servingVersion"):
-            track_episode(d, version, found, d.status["lastEvaluation"], record.get("metrics", {}))
+            track_episode(d, version, found, d.status["lastEvaluation"], dict(reference))
 
 
 def _judge_canary(d: Draft, version: int, found: list[tuple[str, str]]) -> None:
