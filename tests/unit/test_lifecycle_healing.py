@@ -186,3 +186,14 @@ def test_a_retrained_versions_live_reference_is_its_value_on_held_out_recent_row
     d.evaluate(metrics={"accuracy": 0.78}, lineage=_lineage("c" * 64))
     assert "accuracy 0.78 is 0.07 worse than on its held-out recent rows (0.85; allowed 0.05)" in \
         d.status["lastEvaluation"]["reasons"]
+
+
+def test_a_challenger_that_wins_only_by_chance_is_rejected() -> None:
+    d = _serving()
+    _retrained(d)
+    d.finish(metrics={**GOOD, "accuracy": 0.93}, baselineMetrics=GOOD,
+             challenge={"rows": 150, "candidate": {"accuracy": 0.53}, "baseline": {"accuracy": 0.5}, "pValue": 0.31})
+    record = find_version(d.status, 2)
+    assert record["state"] == "Rejected" and record["reason"] == "ChallengerNotBetter"
+    assert "not better than chance (paired test p 0.31 > retraining.challengeAlpha 0.05)" in record["message"]
+    assert record["challenge"]["improvement"] > 0 and record["challenge"]["pValue"] == 0.31

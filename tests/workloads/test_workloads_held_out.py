@@ -15,6 +15,7 @@ import modelops.workloads.validate as validate_stage
 from modelops.workloads.config import DatasetSpec
 from modelops.workloads.data import load_dataset
 from modelops.workloads.model import load_predictor
+from modelops.workloads.paired_test import challenger_p_value
 from modelops.workloads.row_identity import holdout_split, load_row_sets, row_hashes
 from modelops.workloads.synthetic import make_dataset, write_csv
 
@@ -44,6 +45,20 @@ def _rows(csv: Path, task: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows as every stage reads them (float32 features), so their fingerprints match the stages'."""
     data = load_dataset(DatasetSpec(str(csv)), task)
     return data.x, data.y
+
+
+def test_the_paired_test_finds_a_real_gain_and_not_a_lucky_one() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=200)
+    serving = rng.random(200)  # coin flips
+    better = np.where(rng.random(200) < 0.8, y, 1 - y).astype(np.float64)  # right on ~80 % of rows
+    lucky = rng.random(200)  # another coin: no better, however its accuracy happens to come out
+    assert challenger_p_value("binary-classification", y, better, serving) < 1e-6
+    assert challenger_p_value("binary-classification", y, lucky, serving) > 0.01
+    assert challenger_p_value("binary-classification", y, serving, serving) == 1.0
+    target = rng.normal(size=200)
+    close, far = target + 0.1 * rng.normal(size=200), target + rng.normal(size=200)
+    assert challenger_p_value("regression", target, close, far) < 1e-6
 
 
 def test_stratified_holdout_is_seeded_and_keeps_each_label_share() -> None:
@@ -82,19 +97,19 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     assert np.isin(v2.reference, live).all()
 
     scored: list[np.ndarray] = []
-    original = validate_stage.model_metrics
+    original = validate_stage.model_outputs
 
-    def recording_metrics(info, data):
+    def recording_outputs(info, data):
         if data.source == str(live_csv):
             scored.append(row_hashes(data.x, data.y))
         return original(info, data)
 
-    monkeypatch.setattr(validate_stage, "model_metrics", recording_metrics)
+    monkeypatch.setattr(validate_stage, "model_outputs", recording_outputs)
     validated = worker("validate", task, train_csv, version=2, root=root, baselineVersion=1,
                        challengeDataset=monitoring)
     challenge = validated.result["challenge"]
     assert (challenge["rows"], challenge["totalRows"]) == (60, 200)
-    assert challenge["excludedRows"] == {"candidate": 140, "baseline": 0}
+    assert challenge["excludedRows"] == {"candidate": 140, "baseline": 0} and 0.0 <= challenge["pValue"] <= 1.0
     assert scored and all(not np.isin(h, v2.trained).any() and not np.isin(h, v1.trained).any() for h in scored)
 
     sent: list[np.ndarray] = []

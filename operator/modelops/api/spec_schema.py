@@ -322,6 +322,11 @@ RETRAINING = Obj(
         "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
                               "monitoring rows neither was trained on (in the violated rule's metric and "
                               "direction) to replace it.", default=0.0, minimum=0.0),
+        "challengeAlpha": Num("The challenger must beat the serving version beyond chance on the unseen rows: a "
+                              "one-sided paired test (exact sign test on the rows exactly one version gets right "
+                              "for classification, Wilcoxon signed-rank on squared errors for regression) must "
+                              "reach this level. A learner of label noise wins about half its comparisons by luck.",
+                              default=0.05, minimum=0.0, exclusive_minimum=True, maximum=1.0),
         "holdout": Obj(
             "Monitoring rows a degradation retrain never trains on, so its judgements (the challenge against the "
             "serving version, the evaluation that declares it recovered, its drift reference) read rows it did "

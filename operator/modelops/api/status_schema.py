@@ -99,6 +99,8 @@ CHALLENGE = Obj(
             "candidate": Int("Rows the candidate was trained on.", minimum=0),
             "baseline": Int("Rows the serving version was trained on.", minimum=0)}),
         "minRows": Int("Fewest unseen rows the comparison may rest on (retraining.holdout.minRows).", minimum=1),
+        "pValue": Num("One-sided paired test of 'the candidate is no better on these rows'."),
+        "alpha": Num("The level it had to reach (retraining.challengeAlpha)."),
         "verdict": Str("Passed, Failed or Inconclusive (too few unseen rows: the candidate is not blessed).",
                        enum=("Passed", "Failed", "Inconclusive")),
         "passed": Bool("Whether the candidate improved enough."),

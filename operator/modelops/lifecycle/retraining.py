@@ -140,10 +140,17 @@ def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) ->
         record["challenge"] = entry
         return NOT_BETTER, f"challenge on the monitoring data: no {metric} came back for both versions"
     improvement = -worsening(metric, float(candidate), float(serving))
-    passed = improvement >= required - TOLERANCE
+    alpha, p_value = float(d.spec.get("retraining", {}).get("challengeAlpha", 0.05)), challenge.get("pValue")
+    beyond_chance = p_value is None or float(p_value) <= alpha  # a worker that reports no test is not held to one
+    passed = improvement >= required - TOLERANCE and beyond_chance
     entry.update(improvement=improvement, passed=passed, verdict="Passed" if passed else "Failed")
+    if p_value is not None:
+        entry.update(pValue=float(p_value), alpha=alpha)
     record["challenge"] = entry
     if passed:
         return None
-    return NOT_BETTER, (f"on {rows} unseen monitoring rows {metric} {float(candidate):.4g} vs serving "
-                        f"{float(serving):.4g}: improvement {improvement:.4g} < required {required:.4g}")
+    shown = f"on {rows} unseen monitoring rows {metric} {float(candidate):.4g} vs serving {float(serving):.4g}"
+    if improvement < required - TOLERANCE:
+        return NOT_BETTER, f"{shown}: improvement {improvement:.4g} < required {required:.4g}"
+    return NOT_BETTER, (f"{shown}: not better than chance (paired test p {float(p_value):.3g} > "
+                        f"retraining.challengeAlpha {alpha:g})")

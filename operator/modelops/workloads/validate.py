@@ -18,6 +18,7 @@ from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
+from modelops.workloads.paired_test import challenger_p_value
 from modelops.workloads.row_identity import row_hashes
 from modelops.workloads.store import VersionInfo, load_version
 
@@ -25,17 +26,22 @@ VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
 
 
-def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
-    """Run the version's SavedModel in-process on `data` and measure it."""
-    from modelops.workloads.metrics import compute_metrics
+def model_outputs(info: VersionInfo, data: Dataset) -> np.ndarray:
+    """Run the version's SavedModel in-process on `data`."""
     from modelops.workloads.model import load_predictor
 
     x = _columns_for(info, data)
     if info.num_classes is not None and data.y.size and int(data.y.max()) >= info.num_classes:
         raise WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {data.source}: labels reach {int(data.y.max())} but "
                                                 f"version {info.version} has {info.num_classes} classes")
-    outputs = load_predictor(info.path, info.task)(x)
-    return compute_metrics(info.task, data.y, outputs)
+    return load_predictor(info.path, info.task)(x)
+
+
+def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
+    """Run the version's SavedModel in-process on `data` and measure it."""
+    from modelops.workloads.metrics import compute_metrics
+
+    return compute_metrics(info.task, data.y, model_outputs(info, data))
 
 
 def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
@@ -61,13 +67,18 @@ def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInf
     mine, theirs = candidate.row_sets(), baseline.row_sets()
     keep = mine.unseen(hashes) & theirs.unseen(hashes)
     unseen = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
-    scored = unseen.rows > 0
-    return {"rows": unseen.rows, "totalRows": data.rows,
-            "excludedRows": {"candidate": int((~mine.unseen(hashes)).sum()),
-                             "baseline": int((~theirs.unseen(hashes)).sum())},
-            "candidate": model_metrics(candidate, unseen) if scored else {},
-            "baseline": model_metrics(baseline, unseen) if scored else {},
-            "data": data.fingerprint(cfg.challenge_dataset)}
+    out: dict[str, Any] = {"rows": unseen.rows, "totalRows": data.rows,
+                           "excludedRows": {"candidate": int((~mine.unseen(hashes)).sum()),
+                                            "baseline": int((~theirs.unseen(hashes)).sum())},
+                           "candidate": {}, "baseline": {}, "data": data.fingerprint(cfg.challenge_dataset)}
+    if unseen.rows:
+        from modelops.workloads.metrics import compute_metrics
+
+        mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, unseen)
+        out.update(candidate=compute_metrics(cfg.task, unseen.y, mine_out),
+                   baseline=compute_metrics(cfg.task, unseen.y, theirs_out),
+                   pValue=challenger_p_value(cfg.task, unseen.y, mine_out, theirs_out))
+    return out
 
 
 def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
