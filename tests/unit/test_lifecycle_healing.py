@@ -197,3 +197,21 @@ def test_a_challenger_that_wins_only_by_chance_is_rejected() -> None:
     assert record["state"] == "Rejected" and record["reason"] == "ChallengerNotBetter"
     assert "not better than chance (paired test p 0.31 > retraining.challengeAlpha 0.05)" in record["message"]
     assert record["challenge"]["improvement"] > 0 and record["challenge"]["pValue"] == 0.31
+
+
+def test_a_degradation_candidates_change_gates_read_the_recent_rows_and_floors_the_validation_set() -> None:
+    # Concept shift: on the old world's validation rows v2 is worse than v1 (0.85 vs 0.9, maxRegression 0.02),
+    # on the held-out recent rows it is far better (0.9 vs 0.6).
+    results = {}
+    for where in ("recent", "validation", "both"):
+        d = _serving(**{"retraining.changeGatesOn": where})
+        _retrained(d)
+        d.finish(metrics={**GOOD, "accuracy": 0.85}, baselineMetrics=GOOD,
+                 challenge={"rows": 30, "candidate": {**GOOD, "accuracy": 0.9}, "baseline": {**GOOD, "accuracy": 0.6}})
+        results[where] = find_version(d.status, 2)
+    recent = results["recent"]
+    assert recent["state"] == "Blessed"
+    assert {(g["kind"], g["data"]) for g in recent["gates"]} == {
+        ("min", "validation"), ("maxRegression", "heldOutRecentRows")}
+    assert results["validation"]["state"] == results["both"]["state"] == "Rejected"
+    assert "accuracy regressed by 0.05 from baseline 0.9 to 0.85" in results["both"]["message"]

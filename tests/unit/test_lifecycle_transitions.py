@@ -50,7 +50,7 @@ def test_first_version_transitions(steps: list[str], phase: str, version_state: 
 
 
 def test_validation_uses_serving_version_as_baseline_and_records_every_gate() -> None:
-    d = Driver(sample_spec())
+    d = Driver(sample_spec(**{"retraining.changeGatesOn": "validation"}))  # recent rows: test_lifecycle_healing
     d.to_serving()
     d.advance(301)
     d.feed(Reconcile())

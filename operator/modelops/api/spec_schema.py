@@ -322,6 +322,11 @@ RETRAINING = Obj(
         "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
                               "monitoring rows neither was trained on (in the violated rule's metric and "
                               "direction) to replace it.", default=0.0, minimum=0.0),
+        "changeGatesOn": Str("Which rows a degradation candidate's change gates (maxRegression) compare it with the "
+                             "serving version on. recent: the monitoring rows neither was trained on (the world it "
+                             "was retrained for), with the static validation set kept as the guard for absolute "
+                             "bounds (min/max); validation: the static validation set only; both: change gates "
+                             "must pass on both.", default="recent", enum=("recent", "validation", "both")),
         "challengeAlpha": Num("The challenger must beat the serving version beyond chance on the unseen rows: a "
                               "one-sided paired test (exact sign test on the rows exactly one version gets right "
                               "for classification, Wilcoxon signed-rank on squared errors for regression) must "

@@ -37,6 +37,8 @@ GATE_RESULT = Obj(
         "passed": Bool("Whether this bound passed."),
         "skipped": Bool("True when a change gate had no baseline."),
         "reason": Str("Why it failed or was skipped."),
+        "data": Str("The rows it was measured on: validation (the validation dataset) or heldOutRecentRows (the "
+                    "monitoring rows neither version was trained on).", enum=("validation", "heldOutRecentRows")),
     },
 )
 

@@ -16,9 +16,10 @@ from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.drift import judge_drift
 from modelops.lifecycle.drift_confirmation import confirm_rule, confirmation, record_vote
 from modelops.lifecycle.floors import floor_policy, waived_floors
-from modelops.lifecycle.gates import Gate, evaluate_gates
+from modelops.lifecycle.gates import Gate
 from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
 from modelops.lifecycle.model import StageFinished
+from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.retraining import judge_challenge, track_episode
 from modelops.lifecycle.tuning import on_tune_finished
 
@@ -94,7 +95,9 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     # The core decides with the spec's gates, so a worker can never bless against rules it did not know;
     # a baseline it asked for and did not get fails the change gates instead of skipping them.
     gates = [Gate.from_dict(g) for g in d.spec["validation"].get("gates", [])]
-    outcome = evaluate_gates(gates, metrics, baseline, baseline_version=asked)
+    challenge = result.get("challenge") if record.get("trigger") == "Degradation" else None
+    where = str(d.spec.get("retraining", {}).get("changeGatesOn", "recent"))
+    outcome = judge_gates(gates, metrics, baseline, asked, challenge, where, holdout_min_rows(d.spec))
     record.update(metrics=metrics, validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
                   message=outcome.message)
     if result.get("lineage"):
