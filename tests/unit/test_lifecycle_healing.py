@@ -215,3 +215,12 @@ def test_a_degradation_candidates_change_gates_read_the_recent_rows_and_floors_t
         ("min", "validation"), ("maxRegression", "heldOutRecentRows")}
     assert results["validation"]["state"] == results["both"]["state"] == "Rejected"
     assert "accuracy regressed by 0.05 from baseline 0.9 to 0.85" in results["both"]["message"]
+
+
+def test_a_validation_window_reads_the_newest_rows_of_an_appended_file() -> None:
+    spec = _spec()
+    spec["validation"]["dataset"]["lastRows"] = 200
+    d = Driver(spec)
+    d.feed(Reconcile())
+    [validate] = started(d.finish(metrics={"loss": 0.3}))
+    assert validate.stage == "validate" and validate.dataset["maxRows"] == 200 and "lastRows" not in validate.dataset

@@ -25,8 +25,9 @@ MAX_RULES = 32
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-def dataset(what: str, note: str = "") -> Obj:
-    """A dataset reference; `what` is a bare noun phrase, `note` optional full sentences after it."""
+def dataset(what: str, note: str = "", window: bool = False) -> Obj:
+    """A dataset reference; `what` is a bare noun phrase, `note` optional full sentences after it; `window`
+    adds `lastRows` (read only the last rows of an appended file)."""
     if not re.fullmatch(r"[a-z][a-z ]*[a-z]", what):
         raise ValueError(f"dataset(): {what!r} must be a plain noun phrase; put clauses in `note`")
     if note and not (note[0].isupper() and note.endswith(".")):
@@ -39,6 +40,8 @@ def dataset(what: str, note: str = "") -> Obj:
                        "or an http(s) URL.", min_length=1),
             "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
             "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
+            **({"lastRows": Int("Read only the last this many rows (the newest of an appended file), so the data "
+                                "moves with the world.", minimum=1)} if window else {}),
         },
         required=("uri",),
     )
@@ -168,7 +171,8 @@ VALIDATION = Obj(
     "How a candidate version is validated before it may serve.",
     required=("dataset",),
     properties={
-        "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it."),
+        "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it.",
+                           window=True),
         "gates": Arr("Gates every candidate must pass; none means every trained version is blessed.",
                      default=[], items=GATE, max_items=MAX_RULES),
         "floorPolicy": Str("What a candidate that misses an absolute gate (min/max) gets when the serving version, "

@@ -87,6 +87,9 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
     data = load_dataset(cfg.dataset, cfg.task, num_classes=candidate.num_classes,
                         expected_features=candidate.feature_names)
+    if cfg.dataset.max_rows is not None and data.rows > cfg.dataset.max_rows:  # a window: the newest rows
+        keep = slice(data.rows - cfg.dataset.max_rows, None)
+        data = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
     metrics = model_metrics(candidate, data)
     baseline_metrics = model_metrics(baseline, data) if baseline is not None else None
     challenge = _challenge(cfg, candidate, baseline)
