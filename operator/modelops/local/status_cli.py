@@ -61,9 +61,13 @@ def describe_lineage(data: Any) -> str:
 def describe_challenge(challenge: Any) -> str:
     if not isinstance(challenge, Mapping):
         return "-"
+    if challenge.get("verdict") == "Inconclusive":
+        return f"inconclusive: {challenge.get('rows', 0)} unseen monitoring rows < {challenge.get('minRows')}"
     verdict = "beat" if challenge.get("passed") else "did not beat"
-    return (f"{verdict} serving on monitoring data: {challenge.get('metric')} {_fmt(challenge.get('candidate'))} "
-            f"vs {_fmt(challenge.get('serving'))}")
+    where = f"{challenge['rows']} unseen monitoring rows" if challenge.get("rows") else "monitoring data"
+    p_value = f" (p {challenge['pValue']:.2g})" if challenge.get("pValue") is not None else ""
+    return (f"{verdict} serving on {where}: {challenge.get('metric')} {_fmt(challenge.get('candidate'))} "
+            f"vs {_fmt(challenge.get('serving'))}{p_value}")
 
 
 def _header_metrics(status: Mapping[str, Any]) -> str:
