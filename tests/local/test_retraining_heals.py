@@ -51,7 +51,15 @@ def test_shifted_world_heals_with_one_retrain_on_training_plus_monitoring_data(t
         roles = [d["role"] for d in record["lineage"]["data"]]
         assert roles == ["training", "monitoring"] and record["lineage"]["inputsHash"]
         assert record["challenge"]["passed"] and record["challenge"]["candidate"] > record["challenge"]["serving"]
-        assert last_evaluation(status)["metrics"]["accuracy"] >= 0.8  # the violated floor now passes
+        # judged only on the ~30 % of live.csv that version 2 held out (seeded, stratified), never on its own rows
+        held_out = record["lineage"]["data"][1]["heldOutRows"]
+        assert 145 <= held_out <= 155 and record["challenge"]["rows"] == held_out
+        assert record["challenge"]["excludedRows"] == {"candidate": 500 - held_out, "baseline": 0}
+        assert record["challenge"]["pValue"] < 0.05
+        recovered = last_evaluation(status)
+        assert recovered["rows"] == held_out and recovered["excludedRows"]["trainedOn"] == 500 - held_out
+        assert recovered["drift"]["verdict"] == "Inconclusive"  # no live row outside its training and reference
+        assert recovered["metrics"]["accuracy"] >= 0.8  # the violated floor now passes
         assert status["retrain"] == {"attempts": 0}
         assert condition(status, "Degraded")["status"] == "False"
     finally:
