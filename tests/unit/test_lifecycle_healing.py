@@ -224,3 +224,21 @@ def test_a_validation_window_reads_the_newest_rows_of_an_appended_file() -> None
     d.feed(Reconcile())
     [validate] = started(d.finish(metrics={"loss": 0.3}))
     assert validate.stage == "validate" and validate.dataset["maxRows"] == 200 and "lastRows" not in validate.dataset
+
+
+def test_a_degradation_retrain_asks_for_data_recipes_and_records_the_one_kept() -> None:
+    from modelops.contract.stage_config import build_stage_config
+
+    d = _serving(**{"retraining.maxRecipes": 3})
+    [train] = started(d.evaluate(metrics=BAD, lineage=_lineage("a" * 64)))
+    config = build_stage_config(d.spec, "default", "churn", train, "/models")
+    assert config["recipes"] == {"count": 3, "metric": "accuracy"}  # the first quality rule's metric
+    assert [e["holdout"] for e in config["extraDatasets"]] == [0.3]
+    first = Driver(_spec(**{"retraining.maxRecipes": 3}))
+    [initial] = started(first.feed(Reconcile()))
+    assert "recipes" not in build_stage_config(first.spec, "default", "churn", initial, "/models")
+    chosen = {"metric": "accuracy", "heldOutRows": 30, "chosen": "recent",
+              "tried": [{"name": "configured", "rows": 170, "value": 0.55}, {"name": "recent", "rows": 70,
+                                                                             "value": 0.9}]}
+    d.finish(metrics={"loss": 0.2}, recipes=chosen, lineage={"data": []})
+    assert find_version(d.status, 2)["recipes"]["chosen"] == "recent"

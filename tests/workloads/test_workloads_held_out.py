@@ -135,3 +135,25 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     later = worker("evaluate", task, grown, version=2, root=root, endpoint="http://unused:8501")
     assert (later.result["rows"], later.result["excludedRows"]["trainedOn"]) == (110, 140)
     assert drift_rows[-1].shape[0] == 50
+
+
+def test_a_concept_shift_retrain_picks_the_recipe_that_learned_the_new_world(worker, tmp_path: Path) -> None:
+    task = "binary-classification"
+    x, y, names = make_dataset(task, 300, 6, seed=1)
+    lx, ly, _ = make_dataset(task, 200, 6, seed=3)
+    train_csv = write_csv(tmp_path / "train.csv", x, y, names)
+    live_csv = write_csv(tmp_path / "live.csv", lx, 1 - ly, names)  # concept shift: the rule flipped
+    root = tmp_path / "models"
+    monitoring = {"uri": str(live_csv), "labelColumn": "label", "role": "monitoring", "holdout": 0.3}
+    run = worker("train", task, train_csv, version=2, root=root, model=SMALL_MODEL, hyperparameters=QUICK,
+                 extraDatasets=[monitoring], recipes={"count": 3, "metric": "accuracy"})
+    assert run.code == 0, run.result
+    recipes = run.result["recipes"]
+    scores = {r["name"]: r["value"] for r in recipes["tried"]}
+    assert list(scores) == ["configured", "balanced", "recent"] and recipes["heldOutRows"] == 60
+    # 300 old-world rows outvote 140 new ones in the configured mixture; the new rows alone learn the new rule
+    assert recipes["chosen"] != "configured" and scores[recipes["chosen"]] > scores["configured"] + 0.2
+    assert [r["rows"] for r in recipes["tried"]] == [440, 440, 140]
+    versions = root / "default" / NAME
+    assert sorted(p.name for p in versions.iterdir()) == ["2"]  # the losers' files are gone
+    assert np.isin(load_row_sets(versions / "2").reference, load_row_sets(versions / "2").trained).sum() == 0

@@ -326,6 +326,11 @@ RETRAINING = Obj(
         "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
                               "monitoring rows neither was trained on (in the violated rule's metric and "
                               "direction) to replace it.", default=0.0, minimum=0.0),
+        "maxRecipes": Int("How many data recipes a degradation retrain tries, in order: configured (training + "
+                          "monitoring at monitoringWeight), balanced (monitoring rows weighted to weigh as much as "
+                          "the training rows), recent (monitoring rows alone); each is scored on the held-out "
+                          "monitoring rows and the best one goes on to validation. 1 trains the configured recipe "
+                          "only.", default=1, minimum=1, maximum=3),
         "changeGatesOn": Str("Which rows a degradation candidate's change gates (maxRegression) compare it with the "
                              "serving version on. recent: the monitoring rows neither was trained on (the world it "
                              "was retrained for), with the static validation set kept as the guard for absolute "

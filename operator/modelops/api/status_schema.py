@@ -186,6 +186,18 @@ VERSION = Obj(
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
         "challenge": CHALLENGE,
+        "recipes": Obj(
+            "The data recipes a degradation retrain tried (retraining.maxRecipes) and the one it kept.",
+            properties={
+                "metric": Str("The metric that picked it."),
+                "heldOutRows": Int("Held-out monitoring rows each recipe was scored on.", minimum=0),
+                "chosen": Str("The recipe kept: configured, balanced or recent."),
+                "tried": Arr("Every recipe tried.", items=Obj("One recipe's score.", properties={
+                    "name": Str("The recipe: configured, balanced or recent."),
+                    "rows": Int("Rows it learned from.", minimum=0),
+                    "value": Num("Its metric on the held-out rows.", nullable=True)}), max_items=3),
+            },
+        ),
         "recentMetrics": Map("A degradation retrain's metrics on the held-out monitoring rows it never saw (the "
                              "challenge): what monitoring maxDrop compares its live values with, instead of the "
                              "static validation set.", values=Num("Metric value.")),

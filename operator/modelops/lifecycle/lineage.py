@@ -23,6 +23,9 @@ def model_spec_hash(spec: Mapping[str, Any]) -> str:
                 "hyperparameters": training.get("hyperparameters"), "command": training.get("command")}
     if (training.get("tuning") or {}).get("enabled"):  # the search picks what the model is trained with
         material["tuning"] = training["tuning"]
+    recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+    if recipes > 1:  # a retrain then picks among data recipes: another model from the same data
+        material["recipes"] = recipes
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -77,6 +77,8 @@ def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str,
     lineage["data"] = data
     if (digest := inputs_hash(data, str(lineage.get("trainingSpecHash", "")))) is not None and data:
         lineage["inputsHash"] = digest
+    if isinstance(result.get("recipes"), dict):  # which data recipe won on the held-out rows
+        record["recipes"] = dict(result["recipes"])
     d.event("Normal", "Trained", f"version {version} trained")
 
 

@@ -32,6 +32,9 @@ class TrainingData:
     reference_x: np.ndarray  # the drift reference (see load_training_data)
     trained_hashes: np.ndarray  # row fingerprints of every row it learns from
     reference_hashes: np.ndarray  # row fingerprints of the drift reference rows
+    roles: np.ndarray  # per learned row: True when it came from a monitoring dataset (recipes reweight them)
+    held_x: np.ndarray  # the held-out monitoring rows (never trained on): what recipes are scored on
+    held_y: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -57,7 +60,7 @@ def _held_out(spec: DatasetSpec, x: np.ndarray, y: np.ndarray, cfg: WorkloadConf
 
 def load_training_data(cfg: WorkloadConfig) -> TrainingData:
     primary = load_dataset(cfg.dataset, cfg.task, num_classes=cfg.model.num_classes)
-    xs, ys, weights, lineage, held_x, held_y = [], [], [], [], [], []
+    xs, ys, weights, lineage, held_x, held_y, roles = [], [], [], [], [], [], []
     learned_monitoring = []
     for spec, data in [(cfg.dataset, primary), *(
             (extra, load_dataset(extra, cfg.task, num_classes=cfg.model.num_classes,
@@ -71,6 +74,7 @@ def load_training_data(cfg: WorkloadConfig) -> TrainingData:
         held_y.append(hy)
         weights.append(np.full(x.shape[0], spec.weight, dtype=np.float32))
         lineage.append({**data.fingerprint(spec, rows_used=int(x.shape[0])), **fields})
+        roles.append(np.full(x.shape[0], spec.role == "monitoring"))
         if spec.role == "monitoring":
             learned_monitoring.append(x)
     all_weights = np.concatenate(weights)
@@ -89,4 +93,4 @@ def load_training_data(cfg: WorkloadConfig) -> TrainingData:
     else:
         reference, reference_hashes = x_all, trained
     return TrainingData(primary, x_all, y_all, None if uniform else all_weights, lineage, primary.feature_names,
-                        reference, trained, reference_hashes)
+                        reference, trained, reference_hashes, np.concatenate(roles), hx, hy)
