@@ -1,10 +1,14 @@
 """TensorProto <-> numpy for the gRPC API, and tf.Example lists for Classify / Regress.
 
-TensorFlow's own codec (`tf.make_ndarray`, `tf.make_tensor_proto`) does the work, so every dtype,
-`tensor_content` and repeated-field form TF Serving accepts is read the same way here. The one
-exception is the hot path of a numeric tensor packed in `tensor_content`, the form every TF client
-sends: that is a byte buffer plus a shape, read and written as TF's codec does (little-endian
-row-major bytes) without its per-call Python overhead (~200 us per request, measured in
+Requests are read in every form TF Serving accepts: numeric `tensor_content` (what
+`tf.make_tensor_proto` sends) and the typed repeated fields (`float_val`, `int64_val`,
+`string_val`, ...), falling back to TensorFlow's own codec (`tf.make_ndarray`) for the rest.
+Responses are written as TF Serving writes them: `Tensor::AsProtoField` fills the typed field of the
+dtype (servables/tensorflow/predict_util.cc, PostProcessPredictionResult with its default
+kAsProtoField option), so clients reading `outputs["y"].float_val` (TF Serving's own
+model_servers/tensorflow_model_server_test.py) get the values. `encode_tensors` (tensor_content)
+stays for requests a client sends: it is the compact form `tf.make_tensor_proto` produces.
+Both hot paths avoid TF's per-call Python overhead (~200 us per request, measured in
 bench/serve.py --grpc, more than the model itself).
 """
 
@@ -14,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
+from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import input_pb2
 
 from modelops.serving.errors import invalid
@@ -26,12 +30,31 @@ _NUMERIC = {
 }
 _NUMPY_BY_ENUM = {enum: dtype for dtype, enum in _NUMERIC.items()}
 
+# Tensor::AsProtoField's field per dtype (tensorflow/core/framework/tensor.cc, ProtoHelper): the
+# small integer types share int_val, half precision travels as its bit pattern in half_val.
+_FIELD_BY_ENUM = {
+    types_pb2.DT_FLOAT: "float_val",
+    types_pb2.DT_DOUBLE: "double_val",
+    types_pb2.DT_INT32: "int_val",
+    types_pb2.DT_INT16: "int_val",
+    types_pb2.DT_INT8: "int_val",
+    types_pb2.DT_UINT8: "int_val",
+    types_pb2.DT_UINT16: "int_val",
+    types_pb2.DT_INT64: "int64_val",
+    types_pb2.DT_UINT32: "uint32_val",
+    types_pb2.DT_UINT64: "uint64_val",
+    types_pb2.DT_BOOL: "bool_val",
+    types_pb2.DT_HALF: "half_val",
+}
+
 
 def decode_tensors(protos: Mapping[str, tensor_pb2.TensorProto]) -> dict[str, np.ndarray]:
     arrays = {}
     for name, proto in protos.items():
         try:
             array = _from_content(proto)
+            if array is None:
+                array = _from_typed_field(proto)
             if array is None:
                 array = tf.make_ndarray(proto)
         except (TypeError, ValueError, KeyError) as exc:
@@ -41,7 +64,8 @@ def decode_tensors(protos: Mapping[str, tensor_pb2.TensorProto]) -> dict[str, np
 
 
 def encode_tensors(arrays: Mapping[str, np.ndarray], into: Mapping[str, tensor_pb2.TensorProto]) -> None:
-    """Fill a response's `outputs` map (a protobuf map field: CopyFrom into its entries)."""
+    """Fill a request's `inputs` map with `tensor_content`, as `tf.make_tensor_proto` does (a
+    protobuf map field: CopyFrom into its entries)."""
     for name, array in arrays.items():
         enum = _NUMERIC.get(array.dtype)
         if enum is None:  # strings and the rest: TF's codec
@@ -51,6 +75,32 @@ def encode_tensors(arrays: Mapping[str, np.ndarray], into: Mapping[str, tensor_p
         proto.dtype = enum
         proto.tensor_shape.dim.extend(tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape)
         proto.tensor_content = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def encode_proto_fields(arrays: Mapping[str, np.ndarray], into: Mapping[str, tensor_pb2.TensorProto]) -> None:
+    """Fill a response's `outputs` map as TF Serving's `Tensor::AsProtoField`: dtype, the full
+    shape (present even for a scalar) and every value in the dtype's typed field."""
+    for name, array in arrays.items():
+        proto = into[name]
+        if array.dtype == np.object_ or array.dtype.kind in "SU":
+            proto.dtype = types_pb2.DT_STRING
+            proto.string_val.extend(_as_bytes(value) for value in array.ravel().tolist())
+        else:
+            enum = _NUMERIC.get(array.dtype)
+            if enum is None:  # complex and other rare dtypes: TF's codec, then move to typed fields
+                proto.CopyFrom(tf.make_tensor_proto(array))
+                continue
+            proto.dtype = enum
+            values = array.view(np.uint16) if enum == types_pb2.DT_HALF else array
+            getattr(proto, _FIELD_BY_ENUM[enum]).extend(values.ravel().tolist())
+        proto.tensor_shape.SetInParent()
+        proto.tensor_shape.dim.extend(tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape)
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
 
 
 def _from_content(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
@@ -66,10 +116,27 @@ def _from_content(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
     return np.frombuffer(proto.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
 
 
+def _from_typed_field(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
+    """A numeric tensor with exactly one value per element in its typed field, else None (TF's
+    codec handles the short forms, e.g. one value repeated over the shape)."""
+    dtype = _NUMPY_BY_ENUM.get(proto.dtype)
+    field = _FIELD_BY_ENUM.get(proto.dtype)
+    if dtype is None or field is None or proto.tensor_content or proto.tensor_shape.unknown_rank:
+        return None
+    values = getattr(proto, field)
+    shape = [dim.size for dim in proto.tensor_shape.dim]
+    if len(values) != int(np.prod(shape, dtype=np.int64)):
+        return None
+    if proto.dtype == types_pb2.DT_HALF:
+        return np.array(values, dtype=np.uint16).view(np.float16).reshape(shape)
+    return np.array(values, dtype=dtype).reshape(shape)
+
+
 def serialized_examples(request_input: input_pb2.Input) -> np.ndarray:
     """The request's tf.Examples as the 1-D string tensor a classify/regress signature reads.
     With `example_list_with_context` the context's features are merged into each example, as TF
-    Serving does (serialised messages concatenate into a merge)."""
+    Serving does (serialised messages concatenate into a merge); no example at all is TF Serving's
+    "Input is empty." (servables/tensorflow/util.cc, InputToSerializedExampleTensor)."""
     kind = request_input.WhichOneof("kind")
     if kind == "example_list":
         examples = [e.SerializeToString() for e in request_input.example_list.examples]
@@ -77,7 +144,7 @@ def serialized_examples(request_input: input_pb2.Input) -> np.ndarray:
         context = request_input.example_list_with_context.context.SerializeToString()
         examples = [context + e.SerializeToString() for e in request_input.example_list_with_context.examples]
     else:
-        raise invalid("Input is empty")
+        examples = []
     if not examples:
-        raise invalid("Input is empty")
+        raise invalid("Input is empty.")
     return np.array(examples, dtype=object)

@@ -43,6 +43,9 @@ class ServerSettings:
     batching: BatchingOptions | None = None
     timeout_seconds: float = 30.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # TF Serving's --enable_signature_method_name_check (default false, model_servers/main.cc):
+    # Predict / Classify / Regress then insist on the signature's method_name
+    enable_signature_method_name_check: bool = False
 
 
 class ModelServer:
@@ -57,7 +60,8 @@ class ModelServer:
         self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
         self._models: list[ServedModel] = []
         self._config_text: str | None = None
-        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
+        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds,
+                                   settings.enable_signature_method_name_check)
         self._runner: web.ServerRunner | None = None
         self._grpc: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
