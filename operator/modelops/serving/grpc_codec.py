@@ -29,6 +29,7 @@ _NUMERIC = {
                     np.uint32, np.uint64, np.bool_, np.float16)
 }
 _NUMPY_BY_ENUM = {enum: dtype for dtype, enum in _NUMERIC.items()}
+_PACKED_READ_FROM = 64  # values; below, iterating the repeated field is as fast as re-serializing
 
 # Tensor::AsProtoField's field per dtype (tensorflow/core/framework/tensor.cc, ProtoHelper): the
 # small integer types share int_val, half precision travels as its bit pattern in half_val.
@@ -82,12 +83,16 @@ def encode_proto_fields(arrays: Mapping[str, np.ndarray], into: Mapping[str, ten
     shape (present even for a scalar) and every value in the dtype's typed field."""
     for name, array in arrays.items():
         proto = into[name]
+        wire = _WIRE_FORMAT.get(array.dtype)
+        if wire is not None:  # fixed-width values: the packed field's bytes are the array's own
+            proto.MergeFromString(_packed_tensor(array, *wire))
+            continue
         if array.dtype == np.object_ or array.dtype.kind in "SU":
             proto.dtype = types_pb2.DT_STRING
             proto.string_val.extend(_as_bytes(value) for value in array.ravel().tolist())
         else:
             enum = _NUMERIC.get(array.dtype)
-            if enum is None:  # complex and other rare dtypes: TF's codec, then move to typed fields
+            if enum is None:  # complex and other rare dtypes: TF's codec
                 proto.CopyFrom(tf.make_tensor_proto(array))
                 continue
             proto.dtype = enum
@@ -95,6 +100,75 @@ def encode_proto_fields(arrays: Mapping[str, np.ndarray], into: Mapping[str, ten
             getattr(proto, _FIELD_BY_ENUM[enum]).extend(values.ravel().tolist())
         proto.tensor_shape.SetInParent()
         proto.tensor_shape.dim.extend(tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape)
+
+
+# dtype -> (DataType, TensorProto field number, little-endian numpy type of its packed encoding):
+# float_val = 5 (fixed32), double_val = 6 (fixed64), bool_val = 11 (varints 0/1, one byte each)
+_WIRE_FORMAT = {
+    np.dtype(np.float32): (types_pb2.DT_FLOAT, 5, "<f4"),
+    np.dtype(np.float64): (types_pb2.DT_DOUBLE, 6, "<f8"),
+    np.dtype(np.bool_): (types_pb2.DT_BOOL, 11, "u1"),
+}
+_FIELD_NUMBER = {enum: (number, np.dtype(layout)) for enum, number, layout in _WIRE_FORMAT.values()}
+
+
+def _packed_tensor(array: np.ndarray, enum: int, field_number: int, layout: str) -> bytes:
+    """A serialized TensorProto {dtype, tensor_shape, packed values}: protobuf parses the packed
+    bytes in C, ~20x faster than extending the repeated field from Python floats."""
+    shape = tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape]).SerializeToString()
+    payload = np.ascontiguousarray(array).astype(layout, copy=False).tobytes()
+    return b"".join((_key(1, 0), _varint(enum), _key(2, 2), _varint(len(shape)), shape,
+                     _key(field_number, 2), _varint(len(payload)), payload))
+
+
+def _key(field_number: int, wire_type: int) -> bytes:
+    return _varint(field_number << 3 | wire_type)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _packed_values(proto: tensor_pb2.TensorProto, count: int) -> np.ndarray | None:
+    """The typed field's values straight from the packed wire bytes (the mirror of
+    _packed_tensor), or None when they are not all in packed chunks."""
+    number, layout = _FIELD_NUMBER[proto.dtype]
+    data, position, chunks = proto.SerializeToString(), 0, []
+    while position < len(data):
+        key, position = _read_varint(data, position)
+        field, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            _, position = _read_varint(data, position)
+        elif wire_type in (1, 5):
+            if field == number:
+                return None  # an unpacked value
+            position += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            size, position = _read_varint(data, position)
+            if field == number:
+                chunks.append(data[position:position + size])
+            position += size
+        else:
+            return None
+    values = np.frombuffer(b"".join(chunks), dtype=layout)
+    return values if len(values) == count else None
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
 
 
 def _as_bytes(value: object) -> bytes:
@@ -129,6 +203,10 @@ def _from_typed_field(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
         return None
     if proto.dtype == types_pb2.DT_HALF:
         return np.array(values, dtype=np.uint16).view(np.float16).reshape(shape)
+    if proto.dtype in _FIELD_NUMBER and len(values) > _PACKED_READ_FROM:
+        packed = _packed_values(proto, len(values))
+        if packed is not None:
+            return packed.astype(dtype).reshape(shape)
     return np.array(values, dtype=dtype).reshape(shape)
 
 
