@@ -34,7 +34,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def parse_json_body(body: bytes) -> dict[str, Any]:
     """json_tensor.cc ParseJson: the document must be a JSON object."""
-    if not body.strip():
+    if not body or body.isspace():
         raise invalid("JSON Parse error: The document is empty")
     try:
         payload = json.loads(body)

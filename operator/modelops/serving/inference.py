@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from tensorflow.core.protobuf import meta_graph_pb2
 
 from modelops.serving.errors import HTTP_STATUS_BY_CODE, ServingError, failed_precondition, invalid
 from modelops.serving.metrics import ServingMetrics
@@ -71,7 +72,8 @@ class Routed:
     runner: Runner
 
     @property
-    def signature_def(self):  # meta_graph_pb2.SignatureDef, for TF Serving's DebugString messages
+    def signature_def(self) -> meta_graph_pb2.SignatureDef:
+        """The signature's proto, for the messages that quote it as TF Serving does."""
         assert self.servable.model is not None
         return self.servable.model.signature_defs[self.signature.name]
 

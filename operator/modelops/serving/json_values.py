@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from typing import Any
 
 import numpy as np
@@ -46,29 +47,47 @@ def to_json_value(array: np.ndarray, as_bytes: bool = False) -> Any:
     if array.dtype == np.object_ or array.dtype.kind == "S":
         return _bytes_to_json(array.tolist(), as_bytes)
     if array.dtype.kind == "f":
-        return decimal_values(array).tolist()
+        values = decimal_values(array)
+        return values if isinstance(values, list) else values.tolist()
     return array.tolist()
 
 
-def decimal_values(array: np.ndarray) -> np.ndarray:
-    """float64 values equal to the decimals WriteDecimal prints for this float32/float64 array."""
-    exact = array.astype(np.float64)
-    if exact.size == 0:
-        return exact
-    finite = np.isfinite(exact)
-    short = exact.copy()
-    short[finite] = np.char.mod("%g", exact[finite]).astype(np.float64)
-    round_trips = short.astype(array.dtype) == array
-    redo = finite & ~round_trips
-    if redo.any():
-        digits = 9 if array.dtype.itemsize <= 4 else 17  # max_digits10
-        short[redo] = np.char.mod(f"%.{digits}g", exact[redo]).astype(np.float64)
-    return short
+def decimal_values(array: np.ndarray) -> np.ndarray | list[float]:
+    """The values WriteDecimal prints for a float32/float64 array: `%g` (six digits) when that reads
+    back as the same value, else max_digits10 digits. Small arrays (a prediction's few scores) go
+    value by value in Python, larger ones through numpy; both give the same floats."""
+    digits = 9 if array.dtype.itemsize <= 4 else 17  # std::numeric_limits<dtype>::max_digits10
+    if array.size <= _SMALL:
+        same = _same_float32 if array.dtype.itemsize <= 4 else float.__eq__
+        values = [_short(value, digits, same) for value in array.ravel().tolist()]
+        return np.array(values, dtype=np.float64).reshape(array.shape) if array.ndim != 1 else values
+    flat = array.ravel()
+    short = np.array([float(format(value, "g")) for value in flat.tolist()], dtype=np.float64)
+    for index in np.flatnonzero((short.astype(array.dtype) != flat) & np.isfinite(flat)).tolist():
+        short[index] = float(format(flat[index], f".{digits}g"))
+    return short.reshape(array.shape)
+
+
+_SMALL = 64
+_FLOAT32 = struct.Struct("<f")
+
+
+def _short(value: float, digits: int, same) -> float:
+    short = float(format(value, "g"))
+    return short if same(short, value) or value != value else float(format(value, f".{digits}g"))
+
+
+def _same_float32(short: float, value: float) -> bool:
+    """Does the decimal round to this float32 (value is a float32 widened to a Python float)?"""
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(short))[0] == value
+    except OverflowError:
+        return False
 
 
 def decimal(value: float, single: bool = True) -> float:
     """One float (a classification score, a regression value) as WriteDecimal prints it."""
-    return float(decimal_values(np.array([value], dtype=np.float32 if single else np.float64))[0])
+    return _short(value, 9, _same_float32) if single else _short(value, 17, float.__eq__)
 
 
 def _bytes_to_json(value: Any, as_bytes: bool) -> Any:
