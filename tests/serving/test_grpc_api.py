@@ -147,7 +147,8 @@ async def test_model_metadata_is_the_signature_def_map(stubs) -> None:
     assert reply.model_spec.version.value == 2
     signatures = get_model_metadata_pb2.SignatureDefMap()
     assert reply.metadata["signature_def"].Unpack(signatures)
-    assert set(signatures.signature_def) == {"serving_default", "total"}
+    # every SignatureDef of the MetaGraph, TF2's init op included (get_model_metadata_impl.cc)
+    assert set(signatures.signature_def) == {"serving_default", "total", "__saved_model_init_op"}
     features = signatures.signature_def["serving_default"].inputs["features"]
     assert features.dtype == tf.float32.as_datatype_enum
     assert [d.size for d in features.tensor_shape.dim] == [-1, 3]

@@ -87,7 +87,7 @@ async def test_metadata_has_model_spec_and_signature_defs(api) -> None:
     assert status == 200
     assert body["model_spec"] == {"name": "scaler", "signature_name": "", "version": "3"}
     signatures = body["metadata"]["signature_def"]["signature_def"]
-    assert set(signatures) == {"serving_default", "total"}
+    assert set(signatures) == {"serving_default", "total", "__saved_model_init_op"}  # as TF Serving lists them
     default = signatures["serving_default"]
     assert default["method_name"] == "tensorflow/serving/predict"
     assert default["inputs"]["features"]["dtype"] == "DT_FLOAT"

@@ -182,9 +182,12 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
                                context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_metadata_pb2.GetModelMetadataResponse:
             name, version, label = _target(request)
-            unsupported = [field for field in request.metadata_field if field != "signature_def"]
-            if not request.metadata_field or unsupported:
-                raise invalid(f"Metadata field {(unsupported or [''])[0]} is not supported")
+            # get_model_metadata_impl.cc ValidateGetModelMetadataRequest, before the servable lookup
+            if not request.metadata_field:
+                raise invalid("GetModelMetadataRequest must specify at least one metadata_field")
+            for field in request.metadata_field:
+                if field != "signature_def":
+                    raise invalid(f"Metadata field {field} is not supported")
             servable = self._inference.registry.resolve(name, version, label)
             observation.served_by(servable)
             assert servable.model is not None

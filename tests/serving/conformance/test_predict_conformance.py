@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, types_pb2
-from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2
 
 from .api_harness import BOTH_VERSIONS, DEFAULT, DEFAULT_TF2, conformance_server, float_tensor, rpc_error
 
@@ -154,3 +154,29 @@ async def test_long_error_messages_are_cut_at_1024_characters(stub) -> None:
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert len(error.details()) == 1024 + len("...TRUNCATED") and error.details().endswith("...TRUNCATED")
     assert error.details().startswith(f"input tensor alias not found in signature: {alias[:100]}")
+
+
+async def test_model_metadata(stub) -> None:
+    """tensorflow_model_server_test.py testGetModelMetadata: model_spec names the model and
+    version, one metadata entry `signature_def` holding every SignatureDef (the TF2 export's
+    __saved_model_init_op too, as saved_model_half_plus_two_tf2_2_versions_metadata.json lists it);
+    get_model_metadata_impl.cc: at least one field, only `signature_def`."""
+    request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+    request.model_spec.name = DEFAULT_TF2
+    result = await stub.GetModelMetadata(request, timeout=5)
+    assert (result.model_spec.name, result.model_spec.version.value) == (DEFAULT_TF2, 123)
+    assert list(result.metadata) == ["signature_def"]
+    signatures = get_model_metadata_pb2.SignatureDefMap()
+    result.metadata["signature_def"].Unpack(signatures)
+    assert set(signatures.signature_def) == {"__saved_model_init_op", "classify_x2_to_y3", "classify_x_to_y",
+                                             "regress_x2_to_y3", "regress_x_to_y", "regress_x_to_y2",
+                                             "serving_default"}
+    assert {sig.method_name for name, sig in signatures.signature_def.items() if name[0] != "_"} == {
+        "tensorflow/serving/predict"}
+    del request.metadata_field[:]
+    error = await rpc_error(stub.GetModelMetadata, request)
+    assert error.details() == "GetModelMetadataRequest must specify at least one metadata_field"
+    request.metadata_field.append("owner")
+    error = await rpc_error(stub.GetModelMetadata, request)
+    assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                               "Metadata field owner is not supported")
