@@ -9,6 +9,8 @@ import pytest
 import pytest_asyncio
 from tensorflow_serving.apis import classification_pb2, inference_pb2, predict_pb2, regression_pb2
 
+from modelops.serving.cli import build_parser, settings_from_args
+
 from .api_harness import (
     CLASSIFY,
     DEFAULT,
@@ -176,3 +178,13 @@ async def test_method_name_check_flag(stub, checking_stub) -> None:
     predict.model_spec.name, predict.model_spec.signature_name = DEFAULT, "classify_x2_to_y3"
     predict.inputs["inputs"].CopyFrom(float_tensor([2.0]))
     assert list((await checking_stub.Predict(predict)).outputs["scores"].float_val) == [4.0]
+
+
+@pytest.mark.parametrize(("argv", "checked"), [
+    ([], False), (["--enable_signature_method_name_check"], True),
+    (["--enable_signature_method_name_check=false"], False), (["--enable_signature_method_name_check=true"], True),
+])
+async def test_method_name_check_is_a_tf_serving_flag_default_off(argv, checked) -> None:
+    """main.cc: `--enable_signature_method_name_check` (bool, default false) reaches the server."""
+    settings = settings_from_args(build_parser().parse_args(["--model_base_path=.", *argv]))
+    assert settings.enable_signature_method_name_check is checked
