@@ -105,6 +105,8 @@ class ModelRegistry:
         is INVALID_ARGUMENT (server_core.cc GetModelVersionForLabel); any version not AVAILABLE,
         loading or failed, is NOT_FOUND "Servable not found for request: Specific(name, v)" /
         "Latest(name)" (core/basic_manager.cc: only AVAILABLE versions are in the serving map)."""
+        if not name:
+            raise invalid("ModelSpec has no name specified.")  # server_core.cc ServableRequestFromModelSpec
         entry = self._models.get(name)
         if label is not None:
             version = entry.labels.get(label) if entry is not None else None

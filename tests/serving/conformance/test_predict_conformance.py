@@ -94,9 +94,13 @@ async def test_latest_version_serves_unless_one_is_named(stub) -> None:
 
 
 async def test_missing_model_spec_and_empty_inputs_are_invalid(stub) -> None:
-    """predict_util_test.cc MissingOrEmptyModelSpec and EmptyInputList: INVALID_ARGUMENT."""
+    """predict_util_test.cc MissingOrEmptyModelSpec and EmptyInputList: INVALID_ARGUMENT
+    (server_core.cc ServableRequestFromModelSpec for a spec without a name)."""
     missing = await rpc_error(stub.Predict, predict_pb2.PredictRequest())
     assert (missing.code(), missing.details()) == (grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
+    nameless = await rpc_error(stub.Predict, request_for("", x=float_tensor([2.0])))
+    assert (nameless.code(), nameless.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                     "ModelSpec has no name specified.")
     empty = request_for(DEFAULT)
     empty.model_spec.version.value = 123
     assert (await rpc_error(stub.Predict, empty)).code() == grpc.StatusCode.INVALID_ARGUMENT
