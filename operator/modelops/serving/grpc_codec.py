@@ -59,7 +59,8 @@ def decode_tensors(protos: Mapping[str, tensor_pb2.TensorProto]) -> dict[str, np
             if array is None:
                 array = tf.make_ndarray(proto)
         except (TypeError, ValueError, KeyError) as exc:
-            raise invalid(f"input {name!r}: not a valid TensorProto: {exc}") from exc
+            # predict_util.cc: Tensor::FromProto failed; our detail follows in parentheses
+            raise invalid(f"tensor parsing error: {name} ({exc})") from exc
         arrays[name] = array
     return arrays
 
