@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from modelops.serving.errors import invalid
+from modelops.serving.servable import numpy_dtype_name
+
 _DEBUG_LIMIT = 256  # kMaxJsonDebugStringBytes
+# the numeric dtypes json_tensor.cc AddSingleValueAndAdvance writes (not half, uint16, complex, ...)
+_JSON_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int16, np.int8, np.uint8,
+                                               np.int64, np.bool_, np.uint32, np.uint64))
 
 
 def debug_string(value: Any) -> str:
@@ -46,6 +52,8 @@ def to_json_value(array: np.ndarray, as_bytes: bool = False) -> Any:
     `{"b64": ...}` where TF Serving would write invalid JSON."""
     if array.dtype == np.object_ or array.dtype.kind == "S":
         return _bytes_to_json(array.tolist(), as_bytes)
+    if array.dtype not in _JSON_DTYPES:  # AddSingleValueAndAdvance has no JSON form for it
+        raise invalid(f"Failed to write JSON value for tensor type: {numpy_dtype_name(array.dtype)}")
     if array.dtype.kind == "f":
         values = decimal_values(array)
         return values if isinstance(values, list) else values.tolist()

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import pytest_asyncio
+
+from modelops.serving.codec import encode_predict_response
+from modelops.serving.errors import ServingError
 
 from .api_harness import DEFAULT, TWO_VERSIONS, VERSION_LABEL, conformance_server
 
@@ -200,3 +204,26 @@ async def test_cors_preflight(rest) -> None:
         assert response.status == 200
     status, body = await call(rest, "OPTIONS", PREDICT)
     assert (status, body) == (400, {"error": "Origin header is missing in CORS preflight"})
+
+
+@pytest.mark.parametrize(("outputs", "row_format", "fragment"), [
+    ({}, True, "empty tensor map"),
+    ({"tensor": np.array([1 + 2j, 3j], np.complex64)}, True, "tensor type: complex64"),
+    ({"tensor": np.array(1, np.int32)}, True, "no shape information"),
+    ({"a": np.zeros((2, 1), np.float32), "b": np.zeros((3,), np.float32)}, True, "inconsistent batch size"),
+])
+async def test_response_tensors_without_a_json_form(outputs, row_format, fragment) -> None:
+    """json_tensor_test.cc FromJsonSingleTensorErrors / inconsistent batch size (MakeJsonFromTensors)."""
+    with pytest.raises(ServingError) as raised:
+        encode_predict_response(outputs, row_format)
+    assert raised.value.code == "INVALID_ARGUMENT" and fragment in raised.value.message
+
+
+async def test_bytes_outputs_are_base64() -> None:
+    """json_tensor.cc IsNamedTensorBytes: a string output named *_bytes is written {"b64": ...}
+    (json_tensor_test.cc "str_tensor_bytes"); other strings as text."""
+    outputs = {"str_tensor_bytes": np.array([b"hello", b"world"], dtype=object),
+               "str_tensor": np.array([b"tf", b"serving"], dtype=object)}
+    assert encode_predict_response(outputs, row_format=True) == {"predictions": [
+        {"str_tensor_bytes": {"b64": "aGVsbG8="}, "str_tensor": "tf"},
+        {"str_tensor_bytes": {"b64": "d29ybGQ="}, "str_tensor": "serving"}]}
