@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tensorflow_inter_op_parallelism", type=int, default=0, help="TF inter-op threads (0 = TF decides)")
     add("--enable_signature_method_name_check", type=_bool, nargs="?", const=True, default=False,
         help="Predict/Classify/Regress check the signature's method_name (TF Serving's flag, default false)")
+    add("--rest_api_enable_cors_support", type=_bool, nargs="?", const=True, default=False,
+        help="add CORS headers to REST answers (TF Serving's flag, default false)")
     add("--batching_parameters_file", help="BatchingParameters text proto (implies nothing without batching)")
     for flag in IGNORED_TF_SERVING_FLAGS:
         add(f"--{flag}", nargs="?", const="true", default=None, help=argparse.SUPPRESS)
@@ -124,6 +126,7 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
         timeout_seconds=args.rest_api_timeout_in_ms / 1000,
         max_body_bytes=args.rest_api_max_body_bytes,
         enable_signature_method_name_check=args.enable_signature_method_name_check,
+        rest_api_enable_cors_support=args.rest_api_enable_cors_support,
     )
 
 

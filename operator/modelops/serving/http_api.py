@@ -41,6 +41,8 @@ _GET_PATH = re.compile(
     r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE
 )
 _INT64_MAX = 2**63 - 1
+_CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, GET",
+                 "Access-Control-Allow-Headers": "Content-Type"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ApiOptions:
     max_body_bytes: int = 16 * 1024 * 1024
     timeout_seconds: float = 30.0
     metrics_path: str | None = None
+    cors: bool = False  # --rest_api_enable_cors_support
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class _RestApi:
         return web.Response(body=self._metrics.exposition(), headers={"Content-Type": self._metrics.content_type})
 
     async def api(self, request: web.BaseRequest, path: str) -> web.Response:
+        response = await self._api(request, path)
+        if self._options.cors:  # http_rest_api_util.cc AddCORSHeaders, on errors too
+            response.headers.update(_CORS_HEADERS)
+        return response
+
+    async def _api(self, request: web.BaseRequest, path: str) -> web.Response:
         try:
             with self._inference.observed() as observation:
                 if request.method == "OPTIONS":  # CORS preflight (http_server.cc ProcessRequest)

@@ -46,6 +46,7 @@ class ServerSettings:
     # TF Serving's --enable_signature_method_name_check (default false, model_servers/main.cc):
     # Predict / Classify / Regress then insist on the signature's method_name
     enable_signature_method_name_check: bool = False
+    rest_api_enable_cors_support: bool = False  # TF Serving's flag: CORS headers on every REST answer
 
 
 class ModelServer:
@@ -88,7 +89,8 @@ class ModelServer:
 
     async def start(self) -> int:
         self._models = self.read_models()
-        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
+        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path,
+                             self.settings.rest_api_enable_cors_support)
         self._runner = web.ServerRunner(build_server(self.inference, options))
         await self._runner.setup()
         listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)

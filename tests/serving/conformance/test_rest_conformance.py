@@ -199,11 +199,23 @@ async def test_status_and_metadata(rest) -> None:
 
 
 async def test_cors_preflight(rest) -> None:
-    """http_server.cc: OPTIONS with an http(s) Origin is OK, without it FAILED_PRECONDITION (400)."""
+    """http_server.cc: OPTIONS with an http(s) Origin is OK, without it FAILED_PRECONDITION (400);
+    no CORS headers unless --rest_api_enable_cors_support."""
     async with rest.options(PREDICT, headers={"Origin": "https://example.com"}) as response:
-        assert response.status == 200
+        assert response.status == 200 and "Access-Control-Allow-Origin" not in response.headers
     status, body = await call(rest, "OPTIONS", PREDICT)
     assert (status, body) == (400, {"error": "Origin header is missing in CORS preflight"})
+
+
+async def test_cors_headers_with_the_flag(tf_serving_bases) -> None:
+    """http_rest_api_util.cc AddCORSHeaders under --rest_api_enable_cors_support (main.cc), on
+    answers and errors alike."""
+    async with conformance_server(tf_serving_bases, rest_api_enable_cors_support=True) as (_, session):
+        for path, body in ((f"/v1/models/{DEFAULT}:predict", {"instances": [2.0]}), ("/v1/models/nope:predict", {})):
+            async with session.post(path, json=body) as response:
+                assert response.headers["Access-Control-Allow-Origin"] == "*"
+                assert response.headers["Access-Control-Allow-Methods"] == "POST, GET"
+                assert response.headers["Access-Control-Allow-Headers"] == "Content-Type"
 
 
 @pytest.mark.parametrize(("outputs", "row_format", "fragment"), [
