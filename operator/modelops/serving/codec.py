@@ -62,7 +62,7 @@ def decode_predict_request(payload: Mapping[str, Any], signature: Signature,
     """Named input arrays for the signature, and whether the request used the row format.
     `has_booleans=False` (the body has no `true`/`false` token) lets numpy convert numbers at once."""
     if not signature.inputs:
-        raise invalid(f"Failed to get input map for signature: {signature.name or 'DEFAULT'}")
+        raise invalid(f"Failed to get input map for signature: {payload.get('signature_name') or 'DEFAULT'}")
     has_instances, has_inputs = "instances" in payload, "inputs" in payload
     if has_instances and has_inputs:
         raise invalid(f"JSON Value: {debug_string(payload)} Not formatted correctly expecting only one of "
