@@ -96,9 +96,11 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
     async def Predict(self, request: predict_pb2.PredictRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> predict_pb2.PredictResponse:
             name, version, label = _target(request)
-            inputs = decode_tensors(request.inputs)
             routed = self._inference.route(name, version, label, request.model_spec.signature_name)
             observation.served_by(routed.servable)
+            # predict_util.cc order: servable and signature, input names, then Tensor::FromProto
+            self._inference.check_predict_request(routed, list(request.inputs))
+            inputs = decode_tensors(request.inputs)
             outputs = await self._inference.predict(routed, inputs, list(request.output_filter), _timeout(context))
             response = predict_pb2.PredictResponse()
             _fill_spec(response.model_spec, routed.servable, routed.signature.name)

@@ -108,6 +108,13 @@ class Inference:
         wanted = check_output_filter(routed.signature, output_filter)
         return await self._run(routed, inputs, wanted, timeout)
 
+    def check_predict_request(self, routed: Routed, input_names: list[str]) -> None:
+        """The checks predict_util.cc makes before it decodes a tensor: the signature's method
+        (under the flag), then the input count and aliases."""
+        if self.method_name_check:
+            check_predict_method(routed.signature)
+        check_input_names(routed.signature, input_names)
+
     def plan(self, routed: Routed, method: str) -> TaskPlan:
         return plan_task(method, routed.signature, routed.signature_def, self.method_name_check)
 
@@ -185,7 +192,23 @@ def check_predict_method(signature: Signature) -> None:
 def check_inputs(signature: Signature, inputs: Arrays) -> None:
     """predict_util.cc VerifyRequestInputsSize, then TF's GetInputValues alias check, then the
     session's dtype check; the messages are the ones TF Serving's clients already parse."""
-    expected, sent = set(signature.inputs), set(inputs)
+    check_input_names(signature, list(inputs))
+    for index, name in enumerate(sorted(inputs)):
+        spec, array = signature.inputs[name], inputs[name]
+        if spec.is_string:
+            if array.dtype != np.object_ and array.dtype.kind not in "SU":
+                raise invalid(f"Expects arg[{index}] to be string but {numpy_dtype_name(array.dtype)} is provided")
+        elif array.dtype == np.object_ or array.dtype.kind in "SU":
+            raise invalid(f"Expects arg[{index}] to be {dtype_name(spec.dtype_enum)} but string is provided")
+        elif array.dtype != spec.dtype:
+            wanted, got = dtype_name(spec.dtype_enum), numpy_dtype_name(array.dtype)
+            raise invalid(f"Expects arg[{index}] to be {wanted} but {got} is provided")
+
+
+def check_input_names(signature: Signature, names: list[str]) -> None:
+    """predict_util.cc VerifyRequestInputsSize and TF's GetInputValues: as many inputs as the
+    signature has, each one of its aliases."""
+    expected, sent = set(signature.inputs), set(names)
     if len(sent) != len(expected):
         raise invalid(
             f"input size does not match signature: {len(sent)}!={len(expected)} "
@@ -199,16 +222,6 @@ def check_inputs(signature: Signature, inputs: Arrays) -> None:
                 f"input tensor alias not found in signature: {alias}. "
                 f"Inputs expected to be in the set {{{','.join(sorted(expected))}}}."
             )
-    for index, name in enumerate(sorted(inputs)):
-        spec, array = signature.inputs[name], inputs[name]
-        if spec.is_string:
-            if array.dtype != np.object_ and array.dtype.kind not in "SU":
-                raise invalid(f"Expects arg[{index}] to be string but {numpy_dtype_name(array.dtype)} is provided")
-        elif array.dtype == np.object_ or array.dtype.kind in "SU":
-            raise invalid(f"Expects arg[{index}] to be {dtype_name(spec.dtype_enum)} but string is provided")
-        elif array.dtype != spec.dtype:
-            wanted, got = dtype_name(spec.dtype_enum), numpy_dtype_name(array.dtype)
-            raise invalid(f"Expects arg[{index}] to be {wanted} but {got} is provided")
 
 
 def check_output_filter(signature: Signature, output_filter: Sequence[str]) -> list[str] | None:
