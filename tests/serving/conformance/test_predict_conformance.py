@@ -184,3 +184,13 @@ async def test_model_metadata(stub) -> None:
     error = await rpc_error(stub.GetModelMetadata, request)
     assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
                                                "Metadata field owner is not supported")
+
+
+async def test_servable_and_names_are_checked_before_tensors_are_parsed(stub) -> None:
+    """predict_util.cc order: the servable (NOT_FOUND) and input aliases come before
+    Tensor::FromProto ("tensor parsing error: <alias>")."""
+    broken = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_content=b"\x00" * 3)
+    broken.tensor_shape.dim.add().size = 1
+    assert (await rpc_error(stub.Predict, request_for("nope", x=broken))).code() == grpc.StatusCode.NOT_FOUND
+    error = await rpc_error(stub.Predict, request_for(DEFAULT, x=broken))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("tensor parsing error: x")
