@@ -12,11 +12,18 @@ from modelops.serving.config import BatchingOptions, ServedModel, render_model_c
 from modelops.serving.server import ModelServer, ServerSettings
 
 from .models import build_model_root
+from .tf_serving_models import build_tf_serving_models
 
 
 @pytest.fixture(scope="session")
 def model_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return build_model_root(str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="session")
+def tf_serving_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """TF Serving's own test models (half_plus_two TF1 / TF2 / 2 versions), built once."""
+    return build_tf_serving_models(str(tmp_path_factory.mktemp("tf_serving_models")))
 
 
 @pytest.fixture

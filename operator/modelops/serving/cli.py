@@ -30,7 +30,7 @@ IGNORED_TF_SERVING_FLAGS = (
     "rest_api_num_threads", "enable_model_warmup", "allow_version_labels_for_unavailable_models",
     "tensorflow_session_parallelism", "num_load_threads", "num_unload_threads", "max_num_load_retries",
     "load_retry_interval_micros", "grpc_max_threads", "saved_model_tags",
-    "enable_signature_method_name_check", "xla_cpu_compilation_enabled",
+    "xla_cpu_compilation_enabled",
 )
 
 
@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--enable_batching", type=_bool, nargs="?", const=True, default=False, help="server-side dynamic batching")
     add("--tensorflow_intra_op_parallelism", type=int, default=0, help="TF intra-op threads (0 = TF decides)")
     add("--tensorflow_inter_op_parallelism", type=int, default=0, help="TF inter-op threads (0 = TF decides)")
+    add("--enable_signature_method_name_check", type=_bool, nargs="?", const=True, default=False,
+        help="Predict/Classify/Regress check the signature's method_name (TF Serving's flag, default false)")
+    add("--rest_api_enable_cors_support", type=_bool, nargs="?", const=True, default=False,
+        help="add CORS headers to REST answers (TF Serving's flag, default false)")
     add("--batching_parameters_file", help="BatchingParameters text proto (implies nothing without batching)")
     for flag in IGNORED_TF_SERVING_FLAGS:
         add(f"--{flag}", nargs="?", const="true", default=None, help=argparse.SUPPRESS)
@@ -121,6 +125,8 @@ def settings_from_args(args: argparse.Namespace):  # -> ServerSettings (import d
         batching=batching,
         timeout_seconds=args.rest_api_timeout_in_ms / 1000,
         max_body_bytes=args.rest_api_max_body_bytes,
+        enable_signature_method_name_check=args.enable_signature_method_name_check,
+        rest_api_enable_cors_support=args.rest_api_enable_cors_support,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from modelops.serving.config import ServedModel
-from modelops.serving.errors import ServingError, not_found, unavailable
+from modelops.serving.errors import ServingError, invalid, not_found
 from modelops.serving.servable import LoadedModel, Signature, list_versions, load_version
 
 log = logging.getLogger(__name__)
@@ -101,31 +101,25 @@ class ModelRegistry:
         return [entry.versions[v] for v in sorted(entry.versions, reverse=True)]
 
     def resolve(self, name: str, version: int | None = None, label: str | None = None) -> ServableVersion:
-        """The AVAILABLE version a request should use, or a NOT_FOUND / UNAVAILABLE error."""
-        entry = self._entry(name)
+        """The AVAILABLE version a request should use, with TF Serving's errors: an unknown label
+        is INVALID_ARGUMENT (server_core.cc GetModelVersionForLabel); any version not AVAILABLE,
+        loading or failed, is NOT_FOUND "Servable not found for request: Specific(name, v)" /
+        "Latest(name)" (core/basic_manager.cc: only AVAILABLE versions are in the serving map)."""
+        if not name:
+            raise invalid("ModelSpec has no name specified.")  # server_core.cc ServableRequestFromModelSpec
+        entry = self._models.get(name)
         if label is not None:
-            target = entry.labels.get(label)
-            servable = entry.versions.get(target) if target is not None else None
-            if servable is None or servable.state is not VersionState.AVAILABLE:
-                raise not_found(
-                    f"Unrecognized servable version label: {label} of model {name}"
-                    if target is None
-                    else f"Label {label!r} of model {name} points to version {target}, which is not AVAILABLE"
-                )
-            return servable
+            version = entry.labels.get(label) if entry is not None else None
+            if version is None:
+                raise invalid(f"Unrecognized servable version label: {label}")
         if version is not None:
-            servable = entry.versions.get(version)
-            if servable is None:
+            servable = entry.versions.get(version) if entry is not None else None
+            if servable is None or servable.state is not VersionState.AVAILABLE:
                 raise not_found(f"Servable not found for request: Specific({name}, {version})")
-            if servable.state is not VersionState.AVAILABLE:
-                raise unavailable(
-                    f"Version {version} of model {name} is {servable.state}"
-                    + (f": {servable.error_message}" if servable.error_message else "")
-                )
             return servable
-        available = [v for v, s in entry.versions.items() if s.state is VersionState.AVAILABLE]
+        available = [v for v, s in entry.versions.items() if s.state is VersionState.AVAILABLE] if entry else []
         if not available:
-            raise unavailable(f"Servable not found for request: Latest({name}): no version is AVAILABLE yet")
+            raise not_found(f"Servable not found for request: Latest({name})")
         return entry.versions[max(available)]
 
     def model_names(self) -> list[str]:

@@ -105,7 +105,8 @@ class LoadedModel:
                 f"SavedModel at {path} has no {DEFAULT_SIGNATURE!r} signature "
                 f"(found: {sorted(self.signatures) or 'none'})",
             )
-        self.signature_defs = {name: meta_graph.signature_def[name] for name in self.signatures}
+        # metadata lists every SignatureDef, __saved_model_init_op included (get_model_metadata_impl.cc)
+        self.signature_defs = dict(sorted(meta_graph.signature_def.items()))
         self.signature_def_json = {
             name: json_format.MessageToDict(
                 signature_def, preserving_proto_field_name=True, always_print_fields_with_no_presence=True

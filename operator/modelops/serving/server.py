@@ -44,6 +44,10 @@ class ServerSettings:
     batching: BatchingOptions | None = None
     timeout_seconds: float = 30.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # TF Serving's --enable_signature_method_name_check (default false, model_servers/main.cc):
+    # Predict / Classify / Regress then insist on the signature's method_name
+    enable_signature_method_name_check: bool = False
+    rest_api_enable_cors_support: bool = False  # TF Serving's flag: CORS headers on every REST answer
 
 
 class ModelServer:
@@ -59,7 +63,8 @@ class ModelServer:
                                       on_state=self._record_state)
         self._models: list[ServedModel] = []
         self._config_text: str | None = None
-        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
+        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds,
+                                   settings.enable_signature_method_name_check)
         self._runner: web.ServerRunner | None = None
         self._grpc: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,7 +91,8 @@ class ModelServer:
 
     async def start(self) -> int:
         self._models = self.read_models()
-        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
+        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path,
+                             self.settings.rest_api_enable_cors_support)
         self._runner = web.ServerRunner(build_server(self.inference, options))
         await self._runner.setup()
         listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)

@@ -1,8 +1,9 @@
 """gRPC client for TF Serving's `PredictionService.Predict`, pinned to one version.
 
 Binary TensorProtos instead of JSON (the server's own codec): a 64-row float batch is one memcpy to
-encode and decode, where
-REST spends most of the client's time formatting and parsing decimal text. The input alias is read
+encode, where REST spends most of the client's time formatting and parsing decimal text. Answers
+are read in either encoding: the typed fields TF Serving fills (`float_val`, its default
+`Tensor::AsProtoField`) or `tensor_content`. The input alias is read
 from the version's own signature (GetModelMetadata), so any single-input model works. Batches stream
 through a window of `concurrency` requests in flight, so memory holds only that many encoded batches
 whatever the data size; requests are ~256 KiB unless the config sets request.batchSize
