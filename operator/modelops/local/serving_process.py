@@ -19,7 +19,7 @@ import urllib.request
 from modelops.contract.files import write_text_atomic
 from modelops.local.processes import ChildProcess, adopt, spawn
 from modelops.local.state_store import StateStore, read_json, write_json_atomic
-from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
+from modelops.serving.config import ServedModel, parse_model_config, render_model_config, render_monitoring_config
 
 
 class ServingError(RuntimeError):
@@ -88,12 +88,33 @@ class ServingProcess:
     def apply(self, stable: int, canary: int | None = None) -> None:
         """Pin serving to `stable` (+ `canary`) and make sure a server is running to read that pin."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        versions = (stable,) if canary is None or canary == stable else (stable, canary)
-        labels = {"stable": stable} if len(versions) == 1 else {"stable": stable, "canary": canary}
-        model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
-        write_text_atomic(self.model_config, render_model_config([model]))
         write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
+        self._write_config(stable, canary, self.ready_versions(advance=False) if self.alive() else None)
         self.ensure_running()
+
+    def _write_config(self, stable: int, canary: int | None, ready: frozenset[int] | None) -> bool:
+        """Write the pin; True when it is final. TF Serving refuses to move an existing label to a
+        version that is not AVAILABLE (server_core.cc UpdateModelVersionLabelMap, even with
+        --allow_version_labels_for_unavailable_models), so a running server first gets the new
+        versions with such labels left where they are; `ready_versions` moves them once loaded."""
+        labels = self._final_labels(stable, canary)
+        versions = tuple(labels.values())
+        held = {}
+        if ready is not None:
+            current = self._written_labels()
+            held = {label: current[label] for label, version in labels.items()
+                    if label in current and current[label] != version and version not in ready}
+        served_versions = tuple(sorted(set(versions) | set(held.values())))
+        model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), served_versions,
+                            {**labels, **held})
+        write_text_atomic(self.model_config, render_model_config([model]))
+        return not held
+
+    def _written_labels(self) -> dict[str, int]:
+        with contextlib.suppress(OSError, ValueError):
+            for model in parse_model_config(self.model_config.read_text()):
+                return dict(model.labels)
+        return {}
 
     def ensure_running(self) -> bool:
         """Adopt or start the server for the applied config; True when a fresh process was started."""
@@ -112,10 +133,11 @@ class ServingProcess:
         write_text_atomic(self.monitoring_config, render_monitoring_config())
         grpc_port = self._pick_grpc_port()
         write_text_atomic(self.dir / "grpc_port", str(grpc_port))
-        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port), "--port", str(grpc_port),
-                "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
-                "--model_config_file_poll_wait_seconds", "1",
-                "--monitoring_config_file", str(self.monitoring_config)]
+        # the flags the operator's tensorflow_model_server pods get (kube/builders/serving.py)
+        argv = [sys.executable, "-m", "modelops", "serve", f"--rest_api_port={self.port}", f"--port={grpc_port}",
+                f"--rest_api_host={self.host}", f"--model_config_file={self.model_config}",
+                "--model_config_file_poll_wait_seconds=1", f"--monitoring_config_file={self.monitoring_config}",
+                "--allow_version_labels_for_unavailable_models=true"]
         self.child = spawn(argv, self.dir / "log.txt", self.dir / "pid",
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
         return True
@@ -139,8 +161,9 @@ class ServingProcess:
             return False
         return True
 
-    def ready_versions(self) -> frozenset[int]:
-        """Versions the server reports AVAILABLE (empty when it is down or still loading)."""
+    def ready_versions(self, advance: bool = True) -> frozenset[int]:
+        """Versions the server reports AVAILABLE (empty when it is down or still loading); with
+        `advance`, labels held back by `_write_config` move once their versions are AVAILABLE."""
         if not self.alive():
             return frozenset()
         try:
@@ -154,7 +177,16 @@ class ServingProcess:
             with contextlib.suppress(TypeError, ValueError):
                 if entry.get("state") == "AVAILABLE":
                     ready.add(int(entry["version"]))
+        applied = self.applied()
+        if advance and applied is not None:
+            pin = (applied["stable"], applied.get("canary"))
+            if self._written_labels() != self._final_labels(*pin):
+                self._write_config(*pin, frozenset(ready))
         return frozenset(ready)
+
+    @staticmethod
+    def _final_labels(stable: int, canary: int | None) -> dict[str, int]:
+        return {"stable": stable} if canary is None or canary == stable else {"stable": stable, "canary": canary}
 
     def stop(self) -> None:
         child = self.child or adopt(self.dir / "pid")
