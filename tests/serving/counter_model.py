@@ -21,8 +21,11 @@ def save_counter(path: str) -> str:
             "incr_counter_by": ({"delta": delta}, v1.assign_add(counter, delta)),
             "reset_counter": ({}, v1.assign(counter, 0.0)),
         }
-        signatures = {
-            name: v1.saved_model.predict_signature_def(inputs, {"output": output})
+        info = v1.saved_model.utils.build_tensor_info
+        signatures = {  # build_signature_def: predict_signature_def refuses zero inputs
+            name: v1.saved_model.signature_def_utils.build_signature_def(
+                {key: info(tensor) for key, tensor in inputs.items()}, {"output": info(output)},
+                v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
             for name, (inputs, output) in outputs.items()
         }
         with v1.Session(graph=graph) as session:

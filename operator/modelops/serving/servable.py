@@ -108,11 +108,12 @@ class LoadedModel:
         }
 
     def signature(self, name: str) -> Signature:
-        found = self.signatures.get(name or DEFAULT_SIGNATURE)
+        wanted = name or DEFAULT_SIGNATURE  # predict_util.cc: an empty name means serving_default
+        found = self.signatures.get(wanted)
         if found is None:
             raise ServingError(
                 "INVALID_ARGUMENT",
-                f"Serving signature name: \"{name}\" not found in signature def",
+                f"Serving signature name: \"{wanted}\" not found in signature def",
             )
         return found
 

@@ -130,8 +130,7 @@ class ModelServer:
         loop = asyncio.get_running_loop()
         if self.settings.model_config_file and self.settings.model_config_poll_seconds > 0:
             self._tasks.append(loop.create_task(self._every(self.settings.model_config_poll_seconds, self.reload)))
-        polled = self.settings.model_config_file or self.settings.model_base_path
-        if polled and self.settings.file_system_poll_seconds > 0:
+        if self.settings.file_system_poll_seconds > 0:  # every model, however it was configured
             self._tasks.append(loop.create_task(self._every(self.settings.file_system_poll_seconds,
                                                             self.registry.refresh)))
         return self.port
