@@ -89,26 +89,25 @@ class ServingProcess:
         """Pin serving to `stable` (+ `canary`) and make sure a server is running to read that pin."""
         self.dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
-        self._write_config(stable, canary, self.ready_versions(advance=False) if self.alive() else None)
+        self._write_config(stable, canary, self._available())
         self.ensure_running()
 
-    def _write_config(self, stable: int, canary: int | None, ready: frozenset[int] | None) -> bool:
-        """Write the pin; True when it is final. TF Serving refuses to move an existing label to a
-        version that is not AVAILABLE (server_core.cc UpdateModelVersionLabelMap, even with
-        --allow_version_labels_for_unavailable_models), so a running server first gets the new
-        versions with such labels left where they are; `ready_versions` moves them once loaded."""
+    def _write_config(self, stable: int, canary: int | None, ready: frozenset[int]) -> None:
+        """Write the pin. TF Serving refuses to move an existing label to a version that is not
+        AVAILABLE (server_core.cc UpdateModelVersionLabelMap, even with
+        --allow_version_labels_for_unavailable_models), so the new versions come first with such
+        labels left where they are (and their versions kept); `ready_versions` moves them once the
+        server reports the new versions AVAILABLE. Only configs the server accepts are written, so
+        the labels on disk are the server's (a freshly started server accepts any new label)."""
         labels = self._final_labels(stable, canary)
         versions = tuple(labels.values())
-        held = {}
-        if ready is not None:
-            current = self._written_labels()
-            held = {label: current[label] for label, version in labels.items()
-                    if label in current and current[label] != version and version not in ready}
+        current = self._written_labels()
+        held = {label: current[label] for label, version in labels.items()
+                if label in current and current[label] != version and version not in ready}
         served_versions = tuple(sorted(set(versions) | set(held.values())))
         model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), served_versions,
                             {**labels, **held})
         write_text_atomic(self.model_config, render_model_config([model]))
-        return not held
 
     def _written_labels(self) -> dict[str, int]:
         with contextlib.suppress(OSError, ValueError):
@@ -166,6 +165,16 @@ class ServingProcess:
         `advance`, labels held back by `_write_config` move once their versions are AVAILABLE."""
         if not self.alive():
             return frozenset()
+        ready = self._available()
+        applied = self.applied()
+        if advance and applied is not None:
+            pin = (applied["stable"], applied.get("canary"))
+            if self._written_labels() != self._final_labels(*pin):
+                self._write_config(*pin, ready)
+        return ready
+
+    def _available(self) -> frozenset[int]:
+        """AVAILABLE versions of whatever server answers on the port (empty when none does)."""
         try:
             code, body = self._get(self.model_url)
         except (OSError, ValueError):
@@ -177,11 +186,6 @@ class ServingProcess:
             with contextlib.suppress(TypeError, ValueError):
                 if entry.get("state") == "AVAILABLE":
                     ready.add(int(entry["version"]))
-        applied = self.applied()
-        if advance and applied is not None:
-            pin = (applied["stable"], applied.get("canary"))
-            if self._written_labels() != self._final_labels(*pin):
-                self._write_config(*pin, frozenset(ready))
         return frozenset(ready)
 
     @staticmethod
