@@ -206,7 +206,11 @@ class ModelRegistry:
         labels, wait for every aspired version to settle, then reload with the labels (which are
         still checked as ReloadConfig checks them). A version that fails to load is not an error
         here: its END status says so."""
-        unlabelled = [ServedModel(m.name, m.base_path, m.versions, {}, m.version_policy) for m in models]
+        def serving_labels(name: str) -> dict[str, int]:  # step 1 keeps labels that still serve
+            return {label: v for label, v in self._labels.get(name, {}).items() if self._is_available(name, v)}
+
+        unlabelled = [ServedModel(m.name, m.base_path, m.versions, serving_labels(m.name), m.version_policy)
+                      for m in models]
         try:
             await self.reload(unlabelled)
         except ServingError as exc:
