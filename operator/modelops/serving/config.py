@@ -9,7 +9,7 @@ would otherwise load any new numbered directory within a second, including a rej
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,11 +145,11 @@ def parse_model_config(text: str) -> list[ServedModel]:
     return models_from_proto(_parse_model_server_config(text))
 
 
-def read_model_config(text: str) -> list[ServedModel] | None:
+def read_model_config(text: str, configured: Collection[str] = ()) -> list[ServedModel] | None:
     """As parse_model_config, but None for a file that sets no config at all: ServerCore::ReloadConfig
     "Taking no action for empty config" (an empty `model_config_list {}` does unload everything)."""
     config = _parse_model_server_config(text)
-    return None if config.WhichOneof("config") is None else models_from_proto(config)
+    return None if config.WhichOneof("config") is None else models_from_proto(config, configured)
 
 
 def _parse_model_server_config(text: str) -> Any:
@@ -161,10 +161,11 @@ def _parse_model_server_config(text: str) -> Any:
     return config
 
 
-def models_from_proto(config: Any) -> list[ServedModel]:  # a ModelServerConfig message
+def models_from_proto(config: Any, configured: Collection[str] = ()) -> list[ServedModel]:  # ModelServerConfig
     """ServedModels of a ModelServerConfig (from the file, or a gRPC ReloadConfigRequest), refused
     as ServerCore::ReloadConfig refuses it (server_core.cc: ValidateModelConfigList, GetPlatform,
-    CreateAdapter). An unset config is the caller's case (ReloadConfig takes no action for it)."""
+    ValidateNoModelsChangePlatforms against the `configured` models, all tensorflow; CreateAdapter).
+    An unset config is the caller's case (ReloadConfig takes no action for it)."""
     choice = config.WhichOneof("config")
     if choice == "custom_model_config":
         # main/server.cc LoadCustomModelConfig: "ModelServer does not yet support custom model config"
@@ -181,6 +182,11 @@ def models_from_proto(config: Any) -> list[ServedModel]:  # a ModelServerConfig 
                               f"got base_path()={entry.base_path}")
         models.append(ServedModel(entry.name, entry.base_path, _specific_versions(entry),
                                   dict(entry.version_labels), _policy(entry)))
+    for entry in config.model_config_list.config:
+        platform = model_platform(entry)
+        if platform != "tensorflow" and entry.name in configured:
+            raise ConfigError(f"Illegal to change a model's platform. For model {entry.name} platform was "
+                              f"tensorflow and new platform requested is {platform}")
     for entry in config.model_config_list.config:
         platform = model_platform(entry)
         if platform != "tensorflow":

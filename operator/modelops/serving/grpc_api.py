@@ -194,7 +194,7 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
                 raise invalid("ServerModelConfig type not supported by HandleReloadConfigRequest. "
                               "Only ModelConfigList is currently supported")
             try:
-                models = models_from_proto(request.config)
+                models = models_from_proto(request.config, self._inference.registry.model_names())
             except ConfigError as exc:
                 raise ServingError(exc.code, str(exc)) from exc
             await self._apply_config(models)

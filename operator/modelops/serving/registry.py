@@ -104,6 +104,7 @@ class ModelRegistry:
         self._models: dict[str, _ModelEntry] = {}
         self._labels: LabelMap = {}
         self._lock = asyncio.Lock()
+        self._first_config = True
         self._tasks: set[asyncio.Task[None]] = set()
         self._loading: set[asyncio.Task[None]] = set()
 
@@ -177,6 +178,8 @@ class ModelRegistry:
         async with self._lock:
             available = self._is_available
             self._labels = updated_label_map(models, available, self._labels, self.label_options)
+            # the first config awaits with load_servables_fast.cc's words, later ones server_core.cc's
+            what, self._first_config = ("servable(s)" if self._first_config else "model(s)"), False
             waiting: list[asyncio.Future[ServableVersion]] = []
             wanted = {model.name: model for model in models}
             for name, entry in self._models.items():
@@ -199,7 +202,7 @@ class ModelRegistry:
                     + (f" due to error: {s.error_code}: {s.error_message}" if s.error_message else "") + ", "
                     for s in failed
                 )
-                raise ServingError("UNKNOWN", f"{len(failed)} model(s) did not become available: {{{details}}}")
+                raise ServingError("UNKNOWN", f"{len(failed)} {what} did not become available: {{{details}}}")
 
     async def apply(self, models: Sequence[ServedModel]) -> None:
         """Embedding and tests: TF Serving's two-step label workflow in one call — reload without

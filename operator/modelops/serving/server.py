@@ -97,7 +97,7 @@ class ModelServer:
                     text = handle.read()
             except OSError as exc:
                 raise ConfigError(f"--model_config_file {settings.model_config_file}: {exc.strerror}") from exc
-            return read_model_config(text)
+            return read_model_config(text, self.registry.model_names())
         if settings.model_base_path is None:
             return None
         # main/server.cc BuildSingleModelConfig: one model, platform tensorflow, default (latest) policy

@@ -47,13 +47,16 @@ async def test_unset_or_custom_config_is_invalid_argument_and_changes_nothing(mo
         (lambda c: setattr(c.config[0], "model_platform", ""), "INVALID_ARGUMENT",
          "Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
          "ModelServerConfig::model_platform, model name is m"),
-        (lambda c: setattr(c.config[0], "model_platform", "pytorch"), "FAILED_PRECONDITION",
+        (lambda c: setattr(c.config[0], "model_platform", "pytorch"), "INVALID_ARGUMENT",
+         "Illegal to change a model's platform. For model m platform was tensorflow and new platform "
+         "requested is pytorch"),
+        (lambda c: c.config.add(name="new", base_path="/n", model_platform="pytorch"), "FAILED_PRECONDITION",
          "PlatformConfigMap has no entry for platform pytorch"),
     ],
 )
 async def test_invalid_configs_are_refused_with_nothing_changed(model_bases, mutate, code, message) -> None:
-    """server_core.cc ValidateModelConfigList / GetPlatform / CreateAdapter (server_core_test.cc
-    ErroringModel, IllegalReconfigurationToCustomConfig ... in spirit)."""
+    """server_core.cc ValidateModelConfigList, GetPlatform, ValidateNoModelsChangePlatforms and
+    CreateAdapter (server_core_test.cc IllegalToChangeModelPlatform, UnknownModelPlatform)."""
     async with running_server() as (server, _, _):
         await server.registry.apply([ServedModel("m", model_bases["scaler"], (1,), {"stable": 1})])
         request = reload_request([ServedModel("m", model_bases["scaler"], (2,))])

@@ -62,7 +62,8 @@ async def test_no_warmup_file_is_fine_and_a_bad_one_fails_the_load(tmp_path) -> 
     no_retries = LoadOptions(max_num_load_retries=0)
     server = ModelServer(ServerSettings(rest_port=ANY_FREE_PORT, model_config_file=str(config), loads=no_retries))
     try:
-        with pytest.raises(StartupError, match="1 model\\(s\\) did not become available"):
+        # the first config's wait (load_servables_fast.cc; server_core_test.cc ErroringModel)
+        with pytest.raises(StartupError, match=r"1 servable\(s\) did not become available: \{\{name: bad version: 1\}"):
             await server.start()
     finally:
         await server.stop()
