@@ -172,8 +172,12 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
     async def GetModelStatus(self, request: get_model_status_pb2.GetModelStatusRequest,
                              context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_status_pb2.GetModelStatusResponse:
-            name, version, label = _target(request.model_spec)
-            servables = self._inference.registry.status(name, version, label)
+            # get_model_status_impl.cc: only a missing model_spec is refused; a label is not read
+            if not request.HasField("model_spec"):
+                raise invalid("Missing ModelSpec")
+            spec = request.model_spec
+            version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
+            servables = self._inference.registry.status(spec.name, version)
             response = get_model_status_pb2.GetModelStatusResponse()
             for servable in servables:
                 entry = response.model_version_status.add(version=servable.version, state=_STATE[servable.state])

@@ -75,11 +75,17 @@ async def test_status_lookups_that_find_nothing(model_bases) -> None:
             assert await by_label.json() == await every.json()
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             stub = model_service_pb2_grpc.ModelServiceStub(channel)
-            request = get_model_status_pb2.GetModelStatusRequest()
-            request.model_spec.name = "nope"
-            with pytest.raises(grpc.aio.AioRpcError) as missing:
-                await stub.GetModelStatus(request, timeout=10)
-            assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+            # get_model_status_impl_test.cc MissingOrEmptyModelSpecFailure, InvalidModelNameFailure,
+            # InvalidModelVersionFailure
+            for spec, code, details in (
+                (None, grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
+                ({"name": "nope"}, grpc.StatusCode.NOT_FOUND, "Could not find any versions of model nope"),
+                ({"name": "m", "version": {"value": 9}}, grpc.StatusCode.NOT_FOUND, "Could not find version 9 of model m"),
+            ):
+                request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
+                with pytest.raises(grpc.aio.AioRpcError) as missing:
+                    await stub.GetModelStatus(request, timeout=10)
+                assert (missing.value.code(), missing.value.details()) == (code, details)
 
 
 async def test_a_model_without_serving_default_loads_and_serves_named_signatures(tmp_path) -> None:
