@@ -80,7 +80,8 @@ async def test_status_lookups_that_find_nothing(model_bases) -> None:
             for spec, code, details in (
                 (None, grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
                 ({"name": "nope"}, grpc.StatusCode.NOT_FOUND, "Could not find any versions of model nope"),
-                ({"name": "m", "version": {"value": 9}}, grpc.StatusCode.NOT_FOUND, "Could not find version 9 of model m"),
+                ({"name": "m", "version": {"value": 9}}, grpc.StatusCode.NOT_FOUND,
+                 "Could not find version 9 of model m"),
             ):
                 request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
                 with pytest.raises(grpc.aio.AioRpcError) as missing:
