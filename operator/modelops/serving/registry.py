@@ -257,9 +257,8 @@ class ModelRegistry:
             else:
                 try:
                     entry.aspired = aspired_versions(entry.served)
-                except BasePathMissing:
-                    log.error("Could not find base path %s for servable %s", entry.served.base_path,
-                              entry.served.name)  # the poll keeps what it had
+                except BasePathMissing as exc:  # the poll keeps what it had
+                    log.error("Could not find base path %s for servable %s", exc, entry.served.name)
             for version in sorted(entry.aspired, reverse=True):  # highest first, as the policy loads
                 current = entry.versions.get(version)
                 # a version that failed stays END while it stays aspired; re-aspired after leaving, it loads again

@@ -26,7 +26,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class BasePathMissing(Exception):
-    """The model's base_path is not there (TF Serving's poll reports it and keeps what it has)."""
+    """The model's base_path cannot be listed (TF Serving's poll reports it and keeps what it has)."""
 
 
 def parse_version(name: str) -> int | None:
@@ -43,10 +43,8 @@ def children_by_version(base_path: str) -> dict[int, str]:
     """version -> child name under base_path; duplicates resolved as TF Serving does."""
     try:
         children = sorted(set(os.listdir(base_path)))
-    except FileNotFoundError as exc:
-        raise BasePathMissing(base_path) from exc
-    except NotADirectoryError as exc:
-        raise BasePathMissing(base_path) from exc
+    except OSError as exc:  # missing, not a directory, unreadable: the poll reports it and goes on
+        raise BasePathMissing(f"{base_path}: {exc.strerror}") from exc
     found: dict[int, str] = {}
     for child in children:
         version = parse_version(child)

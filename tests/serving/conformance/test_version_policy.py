@@ -4,6 +4,7 @@ AvailabilityPreservingPolicy (core/availability_preserving_policy.cc) retiring o
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from modelops.serving.config import ServedModel, VersionPolicy, parse_model_config, render_model_config
@@ -103,3 +104,18 @@ async def test_specific_version_that_fails_keeps_the_previous_one_serving(tmp_pa
         assert server.registry.resolve("m").version == 1
         assert "saved_model.pb" in server.registry.status("m", 2)[0].error_message
         assert states(server, "m") == {1: "AVAILABLE", 2: "END"}
+
+
+async def test_a_base_path_that_disappears_keeps_what_is_served(tmp_path, model_bases) -> None:
+    """PollFileSystemForServable: "Could not find base path ..." is an error of that poll, which then
+    aspires nothing new — the served versions stay (FileSystemStoragePathSourceTest's error cases);
+    once it is back, the directory is read again."""
+    base = _base(tmp_path, model_bases, {"1": 1})
+    async with running_server(file_system_poll_seconds=0.05) as (server, _, _):
+        await server.registry.reload([ServedModel("m", base, (), {}, VersionPolicy("latest", 1))])
+        os.rename(base, base + ".moved")
+        await asyncio.sleep(0.3)
+        assert states(server, "m") == {1: "AVAILABLE"}
+        publish(_scaler_dir(model_bases, 2), base + ".moved", "2")
+        os.rename(base + ".moved", base)
+        await until_states(server, "m", {1: "END", 2: "AVAILABLE"})
