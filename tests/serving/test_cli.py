@@ -49,7 +49,7 @@ def test_unknown_flags_are_rejected_by_name(capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--model_base_path=.", "--no_such_flag=1"])
     assert exited.value.code == 255
-    assert "unknown argument" in capsys.readouterr().err
+    assert "unknown argument: --no_such_flag=1" in capsys.readouterr().err
 
 
 def test_bad_side_files_name_the_file(tmp_path, capsys) -> None:

@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_FAILED, f"unknown argument: {message}\n")
+        self.exit(EXIT_FAILED, f"unknown argument: {message.removeprefix('unrecognized arguments: ')}\n")
 
 
 def _bool(text: str) -> bool:
