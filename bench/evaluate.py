@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,13 @@ from modelops.workloads.synthetic import make_dataset, write_csv
 NAME = "bench"
 FEATURES = 8
 
+def _free_port() -> int:
+    """tensorflow_model_server has no "any free port" (--port=0 is refused, --rest_api_port=0 is off)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 
 def train(workdir: Path) -> Path:
     x, y, names = make_dataset("binary-classification", 2000, FEATURES, seed=1)
@@ -60,7 +68,8 @@ def start_server(workdir: Path, base_path: Path, extra_args: list[str]) -> tuple
     config = workdir / "models.config"
     config.write_text(render_model_config([ServedModel(NAME, str(base_path), (1,))]))
     proc = subprocess.Popen([sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1",
-                             "--rest_api_port=0", "--port=0", f"--model_config_file={config}", *extra_args],
+                             f"--rest_api_port={_free_port()}", f"--port={_free_port()}",
+                             f"--model_config_file={config}", *extra_args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     port: list[int] = []

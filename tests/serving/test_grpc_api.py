@@ -167,9 +167,10 @@ async def test_model_status_reports_each_version_state_and_load_error(stubs) -> 
     assert states == {9: ("END", 2), 3: ("AVAILABLE", 0), 2: ("AVAILABLE", 0), 1: ("AVAILABLE", 0)}  # 2 = UNKNOWN
     broken = next(s for s in reply.model_version_status if s.version == 9)
     assert "failed to load SavedModel" in broken.status.error_message
+    # get_model_status_impl.cc looks only at `version`: a label still lists every version
     request.model_spec.version_label = "canary"
     reply = await models.GetModelStatus(request)
-    assert [s.version for s in reply.model_version_status] == [3]
+    assert [s.version for s in reply.model_version_status] == [9, 3, 2, 1]
 
 
 @pytest.mark.parametrize(

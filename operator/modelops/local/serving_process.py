@@ -147,10 +147,12 @@ class ServingProcess:
         write_text_atomic(self.monitoring_config, render_monitoring_config())
         grpc_port = self._pick_grpc_port()
         write_text_atomic(self.dir / "grpc_port", str(grpc_port))
-        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port), "--port", str(grpc_port),
-                "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
-                "--model_config_file_poll_wait_seconds", "1", "--allow_version_labels_for_unavailable_models=true",
-                "--monitoring_config_file", str(self.monitoring_config)]
+        # the flags the operator's tensorflow_model_server pods get (kube/builders/serving.py), in the
+        # `--flag=value` form TF's flag parser requires
+        argv = [sys.executable, "-m", "modelops", "serve", f"--rest_api_port={self.port}", f"--port={grpc_port}",
+                f"--rest_api_host={self.host}", f"--model_config_file={self.model_config}",
+                "--model_config_file_poll_wait_seconds=1", "--allow_version_labels_for_unavailable_models=true",
+                f"--monitoring_config_file={self.monitoring_config}"]
         self.child = spawn(argv, self.dir / "log.txt", self.dir / "pid",
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
         return True
@@ -203,13 +205,16 @@ class ServingProcess:
         return frozenset(ready)
 
     def _server_labels(self, labels: Mapping[str, int]) -> dict[str, int]:
-        """Where the server's label map points each of `labels` now (a label it does not know is left out)."""
+        """Where the server's label map points each of `labels` now, for labels whose version is
+        AVAILABLE (others are left out). Read from the label's metadata: TF Serving resolves the label
+        there (ServableRequestFromModelSpec), while its status by label lists every version of the
+        model without reading the label (get_model_status_impl.cc)."""
         found: dict[str, int] = {}
         for label in labels:
-            with contextlib.suppress(OSError, ValueError, KeyError, IndexError, TypeError):
-                code, body = self._get(f"{self.model_url}/labels/{label}")
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                code, body = self._get(f"{self.model_url}/labels/{label}/metadata")
                 if code == 200:
-                    found[label] = int(body["model_version_status"][0]["version"])
+                    found[label] = int(body["model_spec"]["version"])
         return found
 
     def stop(self) -> None:

@@ -212,8 +212,12 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
     async def GetModelStatus(self, request: get_model_status_pb2.GetModelStatusRequest,
                              context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_status_pb2.GetModelStatusResponse:
-            name, version, label = _target(request)
-            servables = self._inference.registry.status(name, version, label)
+            # get_model_status_impl.cc: only a missing model_spec is refused; a label is not read
+            if not request.HasField("model_spec"):
+                raise invalid("Missing ModelSpec")
+            spec = request.model_spec
+            version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
+            servables = self._inference.registry.status(spec.name, version)
             response = get_model_status_pb2.GetModelStatusResponse()
             for servable in servables:
                 entry = response.model_version_status.add(version=servable.version, state=_STATE[servable.state])
@@ -225,20 +229,19 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
 
     async def HandleReloadConfigRequest(self, request: model_management_pb2.ReloadConfigRequest,
                                         context: grpc.aio.ServicerContext) -> Any:
-        """Replace the served models, as TF Serving: returns once the new config is applied; a
-        pinned version that failed to load is reported with its own code (others keep serving)."""
+        """model_service_impl.cc: only a `model_config_list` is accepted (an unset config or a
+        custom one is INVALID_ARGUMENT, nothing changes); then ServerCore::ReloadConfig's verdict —
+        validation, label refusal (FAILED_PRECONDITION), or UNKNOWN when a model new to the server
+        did not become available. Versions of known models load after the call returned."""
         async def body(observation: Any) -> model_management_pb2.ReloadConfigResponse:
+            if request.config.WhichOneof("config") != "model_config_list":
+                raise invalid("ServerModelConfig type not supported by HandleReloadConfigRequest. "
+                              "Only ModelConfigList is currently supported")
             try:
-                models = models_from_proto(request.config)
+                models = models_from_proto(request.config, self._inference.registry.model_names())
             except ConfigError as exc:
-                raise invalid(str(exc)) from exc
+                raise ServingError(exc.code, str(exc)) from exc
             await self._apply_config(models)
-            for model in models:
-                for servable in self._inference.registry.status(model.name) if model.versions else ():
-                    if servable.state is not VersionState.AVAILABLE:
-                        raise ServingError(servable.error_code if servable.error_code != "OK" else "UNKNOWN",
-                                           f"model {model.name} version {servable.version}: "
-                                           f"{servable.error_message or servable.state}")
             return model_management_pb2.ReloadConfigResponse()
 
         return await self._call(context, "", body)
