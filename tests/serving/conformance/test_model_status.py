@@ -113,5 +113,6 @@ async def test_a_model_without_serving_default_loads_and_serves_named_signatures
             assert await call("reset_counter") == 0.0
             with pytest.raises(grpc.aio.AioRpcError) as unnamed:
                 await predict.Predict(predict_pb2.PredictRequest(model_spec={"name": "counter"}), timeout=10)
-            assert unnamed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert "serving_default" in unnamed.value.details()
+            # predict_util.cc RunPredict: an unnamed request means serving_default, which this model lacks
+            assert unnamed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert unnamed.value.details() == 'Serving signature key "serving_default" not found.'
