@@ -45,7 +45,9 @@ def dataset(what: str, note: str = "") -> Obj:
 
 
 def resources(what: str) -> Obj:
-    quantities = Map("Resource name to quantity.", values=IntOrString("A Kubernetes quantity, e.g. 500m or 1Gi."))
+    quantities = Map("Resource name (cpu, memory, ephemeral-storage, nvidia.com/gpu, ...) to a Kubernetes quantity: "
+                     "an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi (memory).",
+                     values=IntOrString("The amount of this resource."))
     return Obj(
         f"Compute resources of the {what} container, as in a Pod spec.",
         default={},
@@ -192,7 +194,7 @@ AUTOSCALING = Obj(
             required=("name", "averageValue"),
             properties={
                 "name": Str("Metric name as the custom metrics API serves it.", min_length=1),
-                "averageValue": IntOrString("Target average per pod, a Kubernetes quantity."),
+                "averageValue": IntOrString("Target average per pod."),
             },
         ),
     },
