@@ -191,6 +191,25 @@ class IntOrString(Node):
 
 
 @dataclass(frozen=True)
+class KubeObject(Node):
+    """A Kubernetes API type kept in its own shape (e.g. a Pod's `affinity`): the API server checks it field
+    by field when the operator creates the pod's owner; here only its being an object is checked."""
+
+    kube_type: str = ""  # e.g. "core/v1 Affinity", named in the description
+
+    def _format_note(self) -> str:
+        return f"Format: a Kubernetes {self.kube_type}, exactly as in a Pod spec." if self.kube_type else ""
+
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, Mapping):
+            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
 class Arr(Node):
     items: Node = field(default_factory=lambda: Str("item"))
     min_items: int | None = None

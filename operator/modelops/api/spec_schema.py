@@ -6,6 +6,7 @@ import re
 
 from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
+from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
@@ -207,6 +208,7 @@ SERVING = Obj(
         "image": Str("TensorFlow Serving image.", default=DEFAULT_SERVING_IMAGE, min_length=1),
         "replicas": Int("Serving replicas of the stable version.", default=1, minimum=1, maximum=100),
         "resources": resources("serving"),
+        "podTemplate": SERVING_POD_TEMPLATE,
         "canary": Obj(
             "Roll a newly blessed version out beside the stable one first; the next evaluation of the canary "
             "promotes it or rolls it back.",
@@ -346,6 +348,7 @@ SPEC = Obj(
                     enum=TASKS, noun="task", max_length=32),
         "storage": STORAGE,
         "training": TRAINING,
+        "podTemplate": STAGE_POD_TEMPLATE,
         "validation": VALIDATION,
         "serving": SERVING,
         "monitoring": MONITORING,
