@@ -126,3 +126,16 @@ def test_the_api_server_accepts_the_built_job_and_deployment(control_plane) -> N
     served = control_plane.rest.request(
         "POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment, params={"dryRun": "All"})
     assert served["spec"]["template"]["spec"]["serviceAccountName"] == "data-reader"
+
+
+def test_the_gpu_example_in_install_md_is_a_valid_modeldeployment_that_lands_on_the_gpu_pool() -> None:
+    from kube.test_builders import SAMPLES as _samples
+    text = (_samples.parents[1] / "docs" / "install.md").read_text()
+    block = text.split("### A GPU deployment, end to end")[1].split("```yaml")[1].split("```")[0]
+    spec = parse_model_deployment(yaml.safe_load(block)).spec
+    for stage in ("train", "validate", "evaluate"):
+        pod, container = _pod(build_stage_job(OWNER, spec, stage, 1, f"{stage}-v1", config=STAGE_CONFIG))
+        assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+        assert GPU_TAINT["key"] in {t["key"] for t in pod["tolerations"]} and pod["nodeSelector"]
+    serving = build_serving_deployment(OWNER, spec, "stable", 1)
+    assert serving["spec"]["template"]["spec"]["containers"][0]["image"].endswith("-gpu")
