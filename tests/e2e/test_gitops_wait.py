@@ -42,6 +42,10 @@ def test_kstatus_wait_ends_current_on_serving_and_failed_on_a_rejected_first_ver
     rest.post(mdep_path(namespace), model_deployment("good", namespace))
     rest.post(mdep_path(namespace), model_deployment("refused", namespace, **{
         "validation.gates": [{"metric": "accuracy", "min": 0.999}]}))
+    # Once the operator has written a status (before that, kstatus reads a condition-less object as
+    # Current: docs/gitops.md), training reads InProgress.
+    wait_until(lambda: (rest.get(mdep_path(namespace, "good")).get("status") or {}).get("observedGeneration"),
+               60, 0.2, "the first status")
     [early] = kstatus(tools, [rest.get(mdep_path(namespace, "good"))])
     assert early["status"] == "InProgress"
 
