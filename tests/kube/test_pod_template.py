@@ -84,9 +84,19 @@ def test_serving_pods_keep_the_operators_spread_and_add_the_users() -> None:
     spec = _spec()
     deployment = build_serving_deployment(OWNER, spec, "stable", 1)
     pod = deployment["spec"]["template"]["spec"]
-    before = list(pod.get("topologySpreadConstraints", []))
+    ours = list(pod.get("topologySpreadConstraints", []))
+    zone = {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": "x"}}}
+    apply_pod_template(pod, pod["containers"][0], {"topologySpreadConstraints": [zone]})
+    assert pod["topologySpreadConstraints"] == [*ours, zone]  # added beside the operator's own
+    # one with the same topologyKey and whenUnsatisfiable as the operator's replaces it: the API server
+    # refuses duplicates (found by the dry run below)
+    same = [c for c in ours if c["topologyKey"] == "kubernetes.io/hostname"]
+    assert same, "the serving builder spreads over hostnames"
+    mine = {**same[0], "maxSkew": 3}
+    apply_pod_template(pod, pod["containers"][0], {"topologySpreadConstraints": [mine]})
+    assert mine in pod["topologySpreadConstraints"] and same[0] not in pod["topologySpreadConstraints"]
     apply_pod_template(pod, pod["containers"][0], {k: v for k, v in POD_TEMPLATE.items() if k != "stages"})
-    assert pod["topologySpreadConstraints"] == [*before, *POD_TEMPLATE["topologySpreadConstraints"]]
     assert pod["nodeSelector"] == {"pool": "cpu"} and pod["imagePullSecrets"] == [{"name": "registry"}]
 
 

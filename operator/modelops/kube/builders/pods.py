@@ -17,6 +17,19 @@ _POD_SCALARS = ("nodeSelector", "affinity", "priorityClassName", "serviceAccount
 _POD_LISTS = ("tolerations", "topologySpreadConstraints", "imagePullSecrets", "volumes")
 
 
+def _spread_key(constraint: Mapping[str, Any]) -> tuple[Any, Any]:
+    return constraint.get("topologyKey"), constraint.get("whenUnsatisfiable", "DoNotSchedule")
+
+
+def _not_replaced(key: str, ours: list[Any], theirs: list[Any]) -> list[Any]:
+    """Our entries the user's do not replace. The API server refuses two spread constraints with the same
+    topologyKey and whenUnsatisfiable (validation of PodSpec.topologySpreadConstraints), so the user's wins."""
+    if key != "topologySpreadConstraints":
+        return ours
+    taken = {_spread_key(c) for c in theirs}
+    return [c for c in ours if _spread_key(c) not in taken]
+
+
 def stage_pod_template(spec: Mapping[str, Any], stage: str) -> dict[str, Any]:
     """spec.podTemplate for one stage: a field under stages.<stage> replaces the shared one."""
     template = dict(spec.get("podTemplate") or {})
@@ -35,7 +48,7 @@ def apply_pod_template(pod_spec: dict[str, Any], container: dict[str, Any],
             pod_spec[key] = template[key]
     for key in _POD_LISTS:
         if template.get(key):
-            pod_spec[key] = [*pod_spec.get(key, []), *template[key]]
+            pod_spec[key] = [*_not_replaced(key, pod_spec.get(key, []), template[key]), *template[key]]
     ours = {variable["name"] for variable in container.get("env", [])}
     extra_env = [variable for variable in template.get("env", []) if variable["name"] not in ours]
     if extra_env:
