@@ -125,3 +125,18 @@ def _sample_spec() -> dict:
     import yaml
     from support.controlplane import REPO_ROOT
     return yaml.safe_load((REPO_ROOT / "manifests" / "samples" / "binary-classification.yaml").read_text())["spec"]
+
+
+def test_a_new_object_reads_in_progress_before_the_operator_writes(control_plane: ControlPlane, tools: Path) -> None:
+    """No operator runs here: the API server's default status (observedGeneration 0) alone must keep kstatus
+    from calling a just-applied deployment Current, and Argo CD from calling it Healthy."""
+    namespace = new_namespace(control_plane.rest, "gitops-new")
+    path = control_plane.resource_path("modelops.dev/v1alpha1", "ModelDeployment", namespace)
+    control_plane.rest.post(path, {"apiVersion": "modelops.dev/v1alpha1", "kind": "ModelDeployment",
+                                   "metadata": {"name": "fresh", "namespace": namespace}, "spec": _sample_spec()})
+    fresh = control_plane.rest.get(f"{path}/fresh")
+    assert fresh["status"] == {"observedGeneration": 0}
+    [verdict] = kstatus(tools, [fresh])
+    assert verdict["status"] == "InProgress" and "observed generation is 0" in verdict["message"]
+    [health] = argocd_health(tools, [fresh])
+    assert health["status"] == "Progressing"

@@ -235,7 +235,12 @@ EVALUATION = Obj(
 )
 
 STATUS = Obj(
-    "Observed state, written only by the operator (or `modelops run`).",
+    "Observed state, written only by the operator (or `modelops run`). Until the operator's first write the "
+    "API server shows observedGeneration 0, so kstatus, Flux and Argo CD read a new object as in progress, "
+    "never as done.",
+    # Defaulted by the API server when it reads the object (a create cannot set status): an object with
+    # no status and no conditions would read as Current to kstatus (docs/gitops.md).
+    default={"observedGeneration": 0},
     properties={
         "phase": Str("Pending, Tuning, Training, Validating, Deploying, Serving, Degraded, Retraining, Rejected "
                      "or Failed.", enum=PHASES),
