@@ -21,6 +21,11 @@ JSON_OUT = ROOT / "charts" / "modelops" / "dashboards" / "modelops.json"
 MANIFEST_OUT = ROOT / "manifests" / "grafana-dashboard.yaml"
 SEL = 'namespace=~"$namespace", name=~"$name"'
 SERVE_SEL = 'model=~"$name"'
+NS_SEL = 'namespace=~"$namespace"'
+# the model config names each model after its ModelDeployment; a series scraped without a namespace
+# label (a local `modelops serve`) still matches the "All" value `.*`
+TFS_SEL = 'namespace=~"$namespace", model_name=~"$name"'
+LOAD_SEL = 'namespace=~"$namespace", model_path=~".*/($name)/[0-9]+"'  # <root>/<namespace>/<name>/<version>
 
 # One panel per unit (the operator exports one gauge per unit): family, title, Grafana unit.
 UNIT_PANELS = [
@@ -51,15 +56,32 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int]]]] =
          [(f"max by (namespace, name, version, metric) (modelops_model_{family}{{{SEL}}})", "")
           for family, _, _ in UNIT_PANELS], 24),
     ]),
-    ("Serving (modelops serve)", [
+    # TF Serving's own names (servables/tensorflow/util.cc, batching/batching_session.cc, TF's
+    # cc/saved_model/loader.cc): the real tensorflow/serving image and `modelops serve` both export them
+    ("Serving (TF Serving metrics)", [
         ("Requests per second by status", "timeseries", "reqps",
-         [(f"sum by (model, version, status) (rate(modelops_serving_requests_total{{{SERVE_SEL}}}[5m]))",
-           "{{model}} v{{version}} {{status}}")], 12),
-        ("Request latency p50 / p99", "timeseries", "s",
-         [(f"histogram_quantile(0.5, sum by (le, model) "
-           f"(rate(modelops_serving_request_latency_seconds_bucket{{{SERVE_SEL}}}[5m])))", "{{model}} p50"),
-          (f"histogram_quantile(0.99, sum by (le, model) "
-           f"(rate(modelops_serving_request_latency_seconds_bucket{{{SERVE_SEL}}}[5m])))", "{{model}} p99")], 12),
+         [(f"sum by (model_name, status) (rate(:tensorflow:serving:request_count{{{TFS_SEL}}}[5m]))",
+           "{{model_name}} {{status}}")], 12),
+        ("Request latency p50 / p99 (successful requests)", "timeseries", "µs",
+         [(f"histogram_quantile(0.5, sum by (le, model_name, entrypoint) "
+           f"(rate(:tensorflow:serving:request_latency_bucket{{{TFS_SEL}}}[5m])))",
+           "{{model_name}} {{entrypoint}} p50"),
+          (f"histogram_quantile(0.99, sum by (le, model_name, entrypoint) "
+           f"(rate(:tensorflow:serving:request_latency_bucket{{{TFS_SEL}}}[5m])))",
+           "{{model_name}} {{entrypoint}} p99")], 12),
+        ("Model runtime p99 (session run, incl. batch queueing)", "timeseries", "µs",
+         [(f"histogram_quantile(0.99, sum by (le, model_name, API) "
+           f"(rate(:tensorflow:serving:runtime_latency_bucket{{{TFS_SEL}}}[5m])))", "{{model_name}} {{API}}")], 8),
+        ("Batch queueing p99 (with --enable_batching)", "timeseries", "µs",
+         [(f"histogram_quantile(0.99, sum by (le, namespace) "
+           f"(rate(:tensorflow:serving:batching_session:queuing_latency_bucket{{{NS_SEL}}}[5m])))",
+           "{{namespace}}")], 8),
+        ("SavedModel loads (1h) by outcome", "timeseries", "none",
+         [(f"sum by (status) (increase(:tensorflow:cc:saved_model:load_attempt_count{{{LOAD_SEL}}}[1h]))",
+           "{{status}}")], 8),
+    ]),
+    # series only `modelops serve` has (the local runtime): TF Serving exports no equivalent
+    ("Serving extras (modelops serve only)", [
         ("Rows per batch (mean)", "timeseries", "none",
          [(f"sum by (model) (rate(modelops_serving_batch_size_sum{{{SERVE_SEL}}}[5m])) / "
            f"sum by (model) (rate(modelops_serving_batch_size_count{{{SERVE_SEL}}}[5m]))", "{{model}}")], 8),

@@ -4,6 +4,7 @@
     python generate_data.py --shift 2    # the world moved: rewrite validation, live and recent shifted
                                          # (train.csv keeps the old world, so the served model degrades)
     python generate_data.py --bad-labels # rewrite recent.csv with random labels: a retrain must be rejected
+    python generate_data.py --noisy-live # rewrite live.csv with random labels: nothing can be learned from it
 
 Files are replaced atomically, so a running `modelops run` never reads half a file.
 """
@@ -37,10 +38,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "data")
     parser.add_argument("--shift", type=float, default=0.0, help="feature shift in standard deviations")
     parser.add_argument("--bad-labels", action="store_true", help="only rewrite recent.csv with random labels")
+    parser.add_argument("--noisy-live", action="store_true", help="only rewrite live.csv with random labels")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.bad_labels:
         write(args.out, "recent", args.shift, random_labels=True)
+    elif args.noisy_live:
+        write(args.out, "live", args.shift, random_labels=True)
     elif args.shift:
         for split in ("validation", "recent", "live"):  # live last: the next evaluation sees a complete world
             write(args.out, split, args.shift)

@@ -2,10 +2,15 @@
 
 apply → training Job → validation → TF Serving Deployment pinned to v1 + Service → scheduled evaluation →
 data shift → Degraded → retraining Job (no retraining dataset: it learns from the training data plus the
-monitoring data that showed the problem) → v2 validated and beats v1 on that data → serving switched to v2
-→ v2's evaluation passes the rule: healed with one retrain. Each serving child, deleted, comes back. Then
-a serving-only edit (no retraining) and a pinnedVersion rollback to v1. Printer columns and Events are
-checked on the way.
+monitoring data that showed the problem) → v2 validated and beats v1 on that data → v2 as a canary beside
+v1 → the canary's evaluation promotes it → v2's evaluation passes the rule: healed with one retrain. Each
+serving child, deleted, comes back. Then a serving-only edit (no retraining) and a pinnedVersion rollback
+to v1. Printer columns and Events are checked on the way.
+
+The serving pods run `modelops serve` in place of tensorflow_model_server, enforcing TF Serving's label
+rules (a label on a not-yet-loaded version only with --allow_version_labels_for_unavailable_models, a
+label never moved to one): every rollout here is one a real TF Serving pod would accept, because each
+pinned version gets its own immutable ConfigMap and pods roll onto it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,18 @@ def pinned_version(rest, namespace: str) -> str:
     return serving_deployment(rest, namespace)["spec"]["template"]["metadata"]["labels"]["modelops.dev/version"]
 
 
+def mounted_config_map(rest, namespace: str, deployment: str = NAME) -> dict:
+    """The serving ConfigMap a serving Deployment's pods mount."""
+    template = rest.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}")["spec"]["template"]
+    (volume,) = [v for v in template["spec"]["volumes"] if v["name"] == "serving-config"]
+    return rest.get(f"/api/v1/namespaces/{namespace}/configmaps/{volume['configMap']['name']}")
+
+
+def serving_config_maps(rest, namespace: str) -> set[str]:
+    items = rest.get(f"/api/v1/namespaces/{namespace}/configmaps", labelSelector="modelops.dev/stage=serve")["items"]
+    return {c["metadata"]["name"] for c in items}
+
+
 def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edit_and_pin(
         control_plane, pod_runner, start_operator) -> None:
     rest = control_plane.rest
@@ -49,6 +66,7 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
                        "degradation": [{"metric": "accuracy", "min": 0.7}],
                        "drift": {"metric": "psi", "threshold": 0.25}, "onDegradation": "Retrain"},
         "retraining": {"maxAttempts": 2, "cooldown": "1s"},
+        "serving": {"replicas": 1, "canary": {"enabled": True, "replicas": 1}},
     })
     rest.post(mdep_path(namespace), doc)
 
@@ -62,8 +80,9 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
     assert pinned_version(rest, namespace) == "1"
     service = rest.get(f"/api/v1/namespaces/{namespace}/services/{NAME}")
     assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
-    config = rest.get(f"/api/v1/namespaces/{namespace}/configmaps/{NAME}-serving")["data"]["models.config"]
-    assert "versions: 1" in config and "stable" in config
+    v1_config = mounted_config_map(rest, namespace)
+    assert v1_config["immutable"] is True
+    assert "versions: 1" in v1_config["data"]["models.config"] and "stable" in v1_config["data"]["models.config"]
     row = printer_row(rest, namespace, NAME)
     assert row["Serving"] == 1 and str(row["Metric"]).startswith("accuracy=")
     reasons = {e["reason"] for e in events_of(rest, namespace, NAME)}
@@ -82,21 +101,37 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
     wait_until(lambda: f"{NAME}-train-v2" in {j["metadata"]["name"] for j in jobs_of(rest, namespace, NAME)},
                60, 0.25, "the retraining Job")
     assert "ModelDegraded" in {e["reason"] for e in events_of(rest, namespace, NAME)}
+    # 3a. v2 first serves as a canary in its own pods (label "canary" on a version those pods load fresh)
+    #     while v1 keeps its pods and its unchanged ConfigMap; the canary's evaluation promotes it
+    wait_status(rest, namespace, NAME, lambda s: (s.get("rollout") or {}).get("canary") == 2, 300, "v2 canary")
+    canary_config = mounted_config_map(rest, namespace, f"{NAME}-canary")
+    assert "canary" in canary_config["data"]["models.config"] and canary_config["immutable"] is True
+    assert pinned_version(rest, namespace) == "1"
+    assert rest.get(f"/api/v1/namespaces/{namespace}/configmaps/{v1_config['metadata']['name']}")["data"] \
+        == v1_config["data"]
     status = wait_status(rest, namespace, NAME, lambda s: s.get("servingVersion") == 2, 300, "v2 serving")
     assert pinned_version(rest, namespace) == "2"
+    # promoted: the stable pods rolled onto v2's own ConfigMap; v1's and the canary's are gone once rolled out
+    v2_config = mounted_config_map(rest, namespace)
+    assert v2_config["metadata"]["name"] != v1_config["metadata"]["name"]
+    wait_until(lambda: serving_config_maps(rest, namespace) == {v2_config["metadata"]["name"]}, 120, 0.5,
+               "only v2's serving ConfigMap left")
+    assert rest.get_or_none(f"/apis/apps/v1/namespaces/{namespace}/deployments/{NAME}-canary") is None
     records = {r["version"]: r["state"] for r in status["versions"]}
     assert records[1] == "Retired" and records[2] == "Serving"
     v2 = status["versions"][1]
     assert [d["role"] for d in v2["lineage"]["data"]] == ["training", "monitoring"]
     assert v2["challenge"]["passed"] and v2["challenge"]["candidate"] > v2["challenge"]["serving"]
     assert 'modelops_deployment_phase{name="churn"' in operator.metrics()
+    # the canary's healthy evaluation promoted v2; the next one, of v2 as the stable version, closes the episode
     healed = wait_status(rest, namespace, NAME, lambda s: (s.get("lastEvaluation") or {}).get("version") == 2
-                         and not s["lastEvaluation"].get("degraded"), 180, "a healthy evaluation of v2")
-    assert healed["retrain"] == {"attempts": 0} and len(healed["versions"]) == 2  # one retrain, not maxAttempts
+                         and not s["lastEvaluation"].get("degraded") and s.get("retrain") == {"attempts": 0},
+                         180, "a healthy evaluation of v2 closing the retrain episode")
+    assert len(healed["versions"]) == 2  # one retrain, not maxAttempts
 
     # 3b. level-triggered serving: each serving child someone deletes is re-created
     for path in (f"/api/v1/namespaces/{namespace}/services/{NAME}",
-                 f"/api/v1/namespaces/{namespace}/configmaps/{NAME}-serving",
+                 f"/api/v1/namespaces/{namespace}/configmaps/{v2_config['metadata']['name']}",
                  f"/apis/apps/v1/namespaces/{namespace}/deployments/{NAME}"):
         uid = rest.get(path)["metadata"]["uid"]
         rest.delete(path)

@@ -62,7 +62,7 @@ def start_operator(operator_kubeconfig: Path, tmp_path: Path) -> Iterator[Callab
         metrics_port, liveness_port = free_port(), free_port()
         argv = [MODELOPS, "operator", "--kubeconfig", str(operator_kubeconfig), "--namespace", namespace,
                 "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port),
-                "--liveness", f"http://127.0.0.1:{liveness_port}/healthz", "--serving-poll-seconds", "1",
+                "--liveness", f"http://127.0.0.1:{liveness_port}/healthz",
                 "--workers", "8", *extra]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         process = start_process(f"operator-{len(started)}", argv, tmp_path / f"operator-{len(started)}.log", env=env)

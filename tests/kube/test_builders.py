@@ -115,6 +115,9 @@ def test_serving_config_pins_exactly_one_version_with_its_track_label(track: str
     spec = sample_spec()
     cm = build_serving_config_map(OWNER, spec, track, 7)
     assert_child_contract(cm, "serve")
+    assert cm["immutable"] is True  # a running server is never handed a config that moves its label
+    prefix = "churn-serving-v7-" if track == "stable" else "churn-canary-serving-v7-"
+    assert cm["metadata"]["name"].startswith(prefix)
     (model,) = parse_model_config(cm["data"]["models.config"])
     assert model.name == "churn"
     assert model.base_path == "/models/ml/churn"
@@ -139,16 +142,23 @@ def test_serving_deployment_is_tf_serving_pinned_and_rolls_on_config_change() ->
     assert container["command"] == ["tensorflow_model_server"]
     assert container["args"] == [
         "--port=8500", "--rest_api_port=8501", "--model_config_file=/etc/modelops/serving/models.config",
-        "--model_config_file_poll_wait_seconds=30",
+        "--allow_version_labels_for_unavailable_models=true",
         "--monitoring_config_file=/etc/modelops/serving/monitoring.config",
     ]
     assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/churn/labels/stable", "port": 8501}
+    # metadata through the label: 200 only once the labelled version is AVAILABLE
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/churn/labels/stable/metadata",
+                                                      "port": 8501}
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    assert volumes["serving-config"]["configMap"]["name"] == \
+        build_serving_config_map(OWNER, spec, "stable", 4)["metadata"]["name"]
     assert template["spec"]["securityContext"]["runAsNonRoot"] is True
     other = build_serving_deployment(OWNER, spec, "stable", 5)
     hash_key = "modelops.dev/config-hash"
     assert other["spec"]["template"]["metadata"]["annotations"][hash_key] != \
         template["metadata"]["annotations"][hash_key]
+    other_volumes = {v["name"]: v for v in other["spec"]["template"]["spec"]["volumes"]}
+    assert other_volumes["serving-config"] != volumes["serving-config"]  # a new object, not an edit
     assert build_serving_deployment(OWNER, spec, "stable", 4) == deployment  # pure: same input, same output
 
 
@@ -159,9 +169,9 @@ def test_canary_deployment_uses_canary_replicas_label_and_own_config() -> None:
     assert canary["spec"]["replicas"] == spec["serving"]["canary"]["replicas"]
     assert canary["spec"]["selector"]["matchLabels"]["modelops.dev/track"] == "canary"
     container = canary["spec"]["template"]["spec"]["containers"][0]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/prices/labels/canary"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/prices/labels/canary/metadata"
     volumes = {v["name"]: v for v in canary["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["serving-config"]["configMap"]["name"] == "prices-canary-serving"
+    assert volumes["serving-config"]["configMap"]["name"].startswith("prices-canary-serving-v2-")
 
 
 def test_services_keep_port_equal_to_target_port_and_select_by_track() -> None:

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modelops.api import parse_model_deployment
 from modelops.cli import SUBCOMMANDS
+from modelops.kube.builders.common import Owner
+from modelops.kube.builders.config import build_serving_config_map
+from modelops.kube.builders.serving import build_serving_deployment
+from modelops.serving.config import parse_monitoring_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "modelops"
@@ -142,7 +147,7 @@ def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -
         "--set", "metrics.serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true")) if d]
     kinds = sorted(d["kind"] for d in documents)
     assert kinds == sorted(["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                            "Deployment", "Service", "ServiceMonitor", "NetworkPolicy"])
+                            "Deployment", "Service", "ServiceMonitor", "PodMonitor", "NetworkPolicy"])
     (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "--all-namespaces" in container["args"] and "--metrics-port=9090" in container["args"]
@@ -191,3 +196,38 @@ def test_resource_reference_is_generated_from_the_current_crd() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-resource-docs.py"), "--check"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_helm_template_scrapes_the_serving_pods_the_operator_builds() -> None:
+    """The PodMonitor selects the TF Serving pods `build_serving_deployment` makes, on their REST port,
+    at the path of the monitoring config the operator mounts; the operator's own series keep their
+    `namespace` label (honorLabels)."""
+    def render(*values: str) -> list[dict]:
+        sets = [arg for value in values for arg in ("--set", value)]
+        return [d for d in yaml.safe_load_all(helm(
+            "template", "mops", str(CHART), "--kube-version", KUBE_VERSION, "--namespace", "modelops-system",
+            "--set", "metrics.serviceMonitor.enabled=true", *sets)) if d]
+
+    documents = render()
+    (service_monitor,) = [d for d in documents if d["kind"] == "ServiceMonitor"]
+    assert service_monitor["spec"]["endpoints"][0]["honorLabels"] is True
+    (pod_monitor,) = [d for d in documents if d["kind"] == "PodMonitor"]
+    assert pod_monitor["spec"]["namespaceSelector"] == {"any": True}
+
+    sample = yaml.safe_load((MANIFESTS / "samples" / "binary-classification.yaml").read_text())
+    spec = parse_model_deployment(sample).spec
+    owner = Owner(name="churn", namespace="ml", uid="u")
+    pod = build_serving_deployment(owner, spec, "stable", 3)["spec"]["template"]
+    selector = pod_monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod["metadata"]["labels"].items()
+    (endpoint,) = pod_monitor["spec"]["podMetricsEndpoints"]
+    ports = {port["name"]: port for port in pod["spec"]["containers"][0]["ports"]}
+    assert endpoint["port"] in ports
+    monitoring = build_serving_config_map(owner, spec, "stable", 3)["data"]["monitoring.config"]
+    assert endpoint["path"] == parse_monitoring_config(monitoring)
+    assert set(pod_monitor["spec"]["podTargetLabels"]) <= set(pod["metadata"]["labels"])
+
+    listed = render("clusterWide=false", "watchNamespaces={ml,shop}")
+    (pod_monitor,) = [d for d in listed if d["kind"] == "PodMonitor"]
+    assert pod_monitor["spec"]["namespaceSelector"] == {"matchNames": ["ml", "shop"]}
+    assert not [d for d in render("metrics.podMonitor.enabled=false") if d["kind"] == "PodMonitor"]

@@ -65,7 +65,7 @@ def test_autoscaler_and_budget_drive_and_protect_the_stable_track(
     for version in (1, 2):
         save_scaler(str(base), version)
 
-    executor = Executor(KubeApi(control_plane.api_client()), OperatorSettings(serving_poll_seconds=1),
+    executor = Executor(KubeApi(control_plane.api_client()), OperatorSettings(),
                         OperatorMetrics())
     executor.apply_serving(owner, spec, ApplyServing(stable=1))
 

@@ -69,6 +69,7 @@ def _recorded_deployment(root: Path) -> StateStore:
     store = StateStore(root, "default", "churn")
     store.save_status({
         "phase": "Rejected", "message": "version 2 rejected: accuracy 0.51 < min 0.8", "servingVersion": 1,
+        "primaryMetric": "accuracy=0.95",
         "conditions": [{"type": "Validated", "status": "False", "reason": "GatesFailed", "message": "v2"}],
         "versions": [
             {"version": 1, "state": "Serving", "trigger": "Initial", "metrics": {"accuracy": 0.95},
@@ -98,6 +99,8 @@ def test_status_text_shows_versions_gates_and_drift(tmp_path, capsys):
     assert status_cli.main(["churn", "--state-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "phase=Rejected" in out and "GatesFailed" in out
+    # the header names the validation number as such and shows the live one beside it
+    assert "validation accuracy=0.95  live accuracy=0.6" in out.splitlines()[0]
     assert "accuracy 0.51 < min 0.8 (failed 1/1 gate checks)" in out  # the Validated event's own words
     assert "passed 1/1 gate checks" in out
     assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.8" in out

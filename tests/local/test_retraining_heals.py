@@ -51,7 +51,15 @@ def test_shifted_world_heals_with_one_retrain_on_training_plus_monitoring_data(t
         roles = [d["role"] for d in record["lineage"]["data"]]
         assert roles == ["training", "monitoring"] and record["lineage"]["inputsHash"]
         assert record["challenge"]["passed"] and record["challenge"]["candidate"] > record["challenge"]["serving"]
-        assert last_evaluation(status)["metrics"]["accuracy"] >= 0.8  # the violated floor now passes
+        # judged only on the ~30 % of live.csv that version 2 held out (seeded, stratified), never on its own rows
+        held_out = record["lineage"]["data"][1]["heldOutRows"]
+        assert 145 <= held_out <= 155 and record["challenge"]["rows"] == held_out
+        assert record["challenge"]["excludedRows"] == {"candidate": 500 - held_out, "baseline": 0}
+        assert record["challenge"]["pValue"] < 0.05
+        recovered = last_evaluation(status)
+        assert recovered["rows"] == held_out and recovered["excludedRows"]["trainedOn"] == 500 - held_out
+        assert recovered["drift"]["verdict"] == "Inconclusive"  # no live row outside its training and reference
+        assert recovered["metrics"]["accuracy"] >= 0.8  # the violated floor now passes
         assert status["retrain"] == {"attempts": 0}
         assert condition(status, "Degraded")["status"] == "False"
     finally:
@@ -84,3 +92,30 @@ def test_no_retrain_when_the_data_cannot_change(tmp_path: Path) -> None:
 def condition_reason(status: dict[str, Any], kind: str) -> str | None:
     found = [c for c in status.get("conditions", []) if c["type"] == kind]
     return found[0]["reason"] if found else None
+
+
+def test_unchanged_data_never_retrains_and_label_noise_never_ships_a_worse_version(tmp_path: Path) -> None:
+    deployment = _deployment(tmp_path, lambda spec: None)  # default holdout (0.3) and drift confirmation
+    try:
+        deployment.start()
+        deployment.wait_for("version 1 serving", lambda s: s.get("servingVersion") == 1)
+        status = deployment.wait_for("three evaluations of unchanged data",
+                                     lambda s: s.get("evaluations", 0) >= 3, timeout=120)
+        assert version_states(status) == {1: "Serving"} and "ModelDegraded" not in _events(deployment)
+        deployment.generate("--noisy-live")  # the live labels become coin flips: nothing can be learned
+        status = deployment.wait_for(
+            "the loop stops with a reason", lambda s: condition_reason(s, "Degraded") == "RetrainWouldRepeat"
+            or (s.get("failure") or {}).get("reason") == "RetriesExhausted", timeout=300)
+        retrains = [v for v in status["versions"] if v.get("trigger") == "Degradation"]
+        assert len(retrains) == 1, "one attempt per distinct data, not maxAttempts on the same rows"
+        challenge = retrains[0]["challenge"]
+        # judged only on held-out rows neither version learned from; blessed only when not worse there
+        assert challenge["rows"] >= 20 and challenge["excludedRows"]["candidate"] > 0
+        # coin-flip labels: no better than chance on rows it never saw, so it never ships
+        assert retrains[0]["state"] == "Rejected" and retrains[0]["reason"] == "ChallengerNotBetter"
+        assert status["servingVersion"] == 1 and challenge["pValue"] > 0.05
+        assert "Recovered" not in _events(deployment)
+        degraded = condition(status, "Degraded")
+        assert f"version {retrains[0]['version']}" in degraded["message"] or status.get("failure")
+    finally:
+        deployment.cleanup()

@@ -99,3 +99,19 @@ def test_pending_actions_round_trip_through_json(tmp_path, action):
 def test_unknown_pending_action_names_its_kind():
     with pytest.raises(ValueError, match="'Explode'"):
         journal.decode({"kind": "Explode"})
+
+
+def test_history_gets_one_line_per_evaluation_not_one_per_superseded_flag(tmp_path):
+    from types import SimpleNamespace
+
+    from modelops.local.runner import Runner
+
+    store = StateStore(tmp_path, "default", "churn")
+    runner = SimpleNamespace(store=store)
+    evaluation = {"time": "t1", "version": 1, "stageId": "evaluate-v1-e1", "metrics": {"accuracy": 0.9}}
+    Runner._record_history(runner, {}, {"lastEvaluation": evaluation})
+    Runner._record_history(runner, {"lastEvaluation": evaluation},
+                           {"lastEvaluation": {**evaluation, "superseded": True}})  # a rollout marks it
+    Runner._record_history(runner, {"lastEvaluation": {**evaluation, "superseded": True}},
+                           {"lastEvaluation": {**evaluation, "time": "t2", "stageId": "evaluate-v1-e2"}})
+    assert [line["stageId"] for line in read_jsonl(store.history_path)] == ["evaluate-v1-e1", "evaluate-v1-e2"]

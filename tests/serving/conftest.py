@@ -9,14 +9,23 @@ import aiohttp
 import pytest
 
 from modelops.serving.config import BatchingOptions, ServedModel, render_model_config
-from modelops.serving.server import ModelServer, ServerSettings
+from modelops.serving.labels import LabelOptions
+from modelops.serving.registry import LoadOptions
+from modelops.serving.server import ANY_FREE_PORT, ModelServer, ServerSettings
 
 from .models import build_model_root
+from .tf_serving_models import build_tf_serving_models
 
 
 @pytest.fixture(scope="session")
 def model_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return build_model_root(str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="session")
+def tf_serving_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """TF Serving's own test models (half_plus_two TF1 / TF2 / 2 versions), built once."""
+    return build_tf_serving_models(str(tmp_path_factory.mktemp("tf_serving_models")))
 
 
 @pytest.fixture
@@ -34,8 +43,13 @@ def write_config(tmp_path) -> Callable[[list[ServedModel]], str]:
 
 @contextlib.asynccontextmanager
 async def running_server(**settings) -> AsyncIterator[tuple[ModelServer, str, aiohttp.ClientSession]]:
-    """A ModelServer on 127.0.0.1 (REST and gRPC on free ports) with its initial models loaded."""
-    server = ModelServer(ServerSettings(**{"host": "127.0.0.1", "rest_port": 0, "grpc_port": 0, **settings}))
+    """A ModelServer on 127.0.0.1 (REST and gRPC on free ports) with its initial models loaded.
+    Defaults as the operator's pods run: --allow_version_labels_for_unavailable_models; no load
+    retries (TF Serving retries a failed load 5 times a minute apart)."""
+    defaults = {"host": "127.0.0.1", "rest_port": ANY_FREE_PORT, "grpc_port": ANY_FREE_PORT,
+                "labels": LabelOptions(allow_version_labels_for_unavailable_models=True),
+                "loads": LoadOptions(max_num_load_retries=0, load_retry_interval_seconds=0.0)}
+    server = ModelServer(ServerSettings(**{**defaults, **settings}))
     await server.start()
     try:
         await server.wait_until_settled()

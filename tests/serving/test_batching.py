@@ -144,12 +144,12 @@ async def test_http_predicts_are_batched_and_queue_overflow_answers_503(model_ba
             assert any(status == 503 for status, _ in answers)
 
 
-async def test_request_over_rest_api_timeout_gets_408_and_the_server_recovers(model_bases) -> None:
+async def test_request_over_rest_api_timeout_gets_504_and_the_server_recovers(model_bases) -> None:
     slow_to_fill = BatchingOptions(max_batch_size=64, batch_timeout_micros=60_000_000, num_batch_threads=1)
     async with running_server(batching=slow_to_fill, timeout_seconds=1.0) as (server, _, session):
         await server.registry.apply([Served("scaler", model_bases["scaler"], (1,))])
         async with session.post("/v1/models/scaler:predict", json={"instances": [[1.0, 2.0, 3.0]]}) as response:
-            assert response.status == 408
+            assert response.status == 504  # DEADLINE_EXCEEDED -> GATEWAY_TO (http_server.cc ToHTTPStatusCode)
             assert "rest_api_timeout_in_ms=1000" in (await response.json())["error"]
         full_batch = {"instances": [[1.0, 2.0, 3.0]] * 64}  # a full batch runs at once
         async with session.post("/v1/models/scaler:predict", json=full_batch) as response:

@@ -77,14 +77,15 @@ def test_render_rejects_duplicates_and_empty_version_lists() -> None:
     ("text", "message"),
     [
         ("model_config_list { config { name: ", "not a valid ModelServerConfig"),
-        ('model_config_list { config { name: "m" base_path: "/m" model_platform: "pytorch" } }', "'pytorch'"),
-        (
-            'model_config_list { config { name: "m" base_path: "/m" model_version_policy { specific { versions: 1 } }'
-            ' version_labels { key: "stable" value: 2 } } }',
-            "label 'stable' points to version 2",
-        ),
-        ('model_config_list { config { name: "m" base_path: "/m" model_version_policy { specific { } } } }',
-         "specific lists no versions"),
+        # server_core.cc CreateAdapter / GetPlatform / ValidateModelConfigList
+        ('model_config_list { config { name: "m" base_path: "/m" model_platform: "pytorch" } }',
+         "PlatformConfigMap has no entry for platform pytorch"),
+        ('model_config_list { config { name: "m" base_path: "/m" } }', "Illegal setting neither"),
+        ('model_config_list { config { name: "m" base_path: "m" model_platform: "tensorflow" } }',
+         "Expected model m to have an absolute path"),
+        ('model_config_list { config { name: "m" base_path: "/m" model_platform: "tensorflow" } '
+         'config { name: "m" base_path: "/n" model_platform: "tensorflow" } }',
+         "Illegal to list model m multiple times in config list"),
     ],
 )
 def test_parse_model_config_rejects_bad_files_naming_the_problem(text: str, message: str) -> None:

@@ -5,6 +5,7 @@ clients predict (zero failures), a full batch queue (UNAVAILABLE), the server's 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import grpc
 import numpy as np
@@ -44,7 +45,16 @@ def _reload(models: list[ServedModel]) -> model_management_pb2.ReloadConfigReque
     return request
 
 
+async def _until_states(server, name: str, wanted: dict[int, str], timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while {s.version: str(s.state) for s in server.registry.status(name) if s.version in wanted} != wanted:
+        assert asyncio.get_running_loop().time() < deadline, server.registry.status(name)
+        await asyncio.sleep(0.05)
+
+
 async def test_reload_config_switches_versions_under_grpc_and_rest_traffic(model_bases) -> None:
+    """TF Serving's label workflow (serving_config.md): add the new version, wait until it is
+    AVAILABLE, then move the label, then drop the old version — under traffic, zero failures."""
     base = model_bases["scaler"]
     async with running_server(model_config_file=None, model_base_path=None) as (server, _, session):
         await server.registry.apply([ServedModel("scaler", base, (1,), {"stable": 1})])
@@ -76,38 +86,57 @@ async def test_reload_config_switches_versions_under_grpc_and_rest_traffic(model
             clients = [asyncio.ensure_future(grpc_client()) for _ in range(4)]
             clients += [asyncio.ensure_future(rest_client()) for _ in range(4)]
             await asyncio.sleep(0.3)
-            for versions, labels in (((2,), {"stable": 2}), ((2, 3), {"stable": 2, "canary": 3}),
-                                     ((3,), {"stable": 3})):
+            steps = [((1, 2), {"stable": 1}, {2: "AVAILABLE"}), ((1, 2), {"stable": 2}, {}),
+                     ((2,), {"stable": 2}, {1: "END"}), ((2, 3), {"stable": 2}, {3: "AVAILABLE"}),
+                     ((2, 3), {"stable": 3}, {}), ((3,), {"stable": 3}, {2: "END"})]
+            for versions, labels, then in steps:
                 reply = await models.HandleReloadConfigRequest(
                     _reload([ServedModel("scaler", base, versions, labels)]), timeout=60)
-                assert reply.status.error_code == 0  # returns once the new config serves
-                await asyncio.sleep(0.3)
+                assert reply.status.error_code == 0
+                await _until_states(server, "scaler", then)
+                await asyncio.sleep(0.2)
             stop.set()
             await asyncio.gather(*clients)
             assert failures == []
             assert seen["grpc"] == {1.0, 2.0, 3.0} and seen["rest"] == {1.0, 2.0, 3.0}
-            assert [s.version for s in server.registry.status("scaler")] == [3]  # old versions unloaded
+            # retired versions stay in the status as END (ServableStateMonitor keeps them)
+            assert [(s.version, str(s.state)) for s in server.registry.status("scaler")] == [
+                (3, "AVAILABLE"), (2, "END"), (1, "END")]
 
 
-async def test_reload_reports_a_version_that_fails_to_load_and_bad_configs(model_bases) -> None:
+async def test_reload_of_a_broken_version_and_refused_configs(model_bases, tmp_path) -> None:
+    """server_core.cc: a new version of a known model loads after ReloadConfig returned (its failure
+    shows as END in the status); a label on an unavailable version is FAILED_PRECONDITION; a model new
+    to the server whose version cannot load is UNKNOWN "did not become available"."""
     base = model_bases["scaler"]
     async with running_server(model_config_file=None, model_base_path=None) as (server, _, _session):
         await server.registry.apply([ServedModel("scaler", base, (3,), {"stable": 3})])
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             models = model_service_pb2_grpc.ModelServiceStub(channel)
             predict = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-            with pytest.raises(grpc.aio.AioRpcError) as failed:
-                await models.HandleReloadConfigRequest(
-                    _reload([ServedModel("scaler", base, (3, 9), {"stable": 3})]), timeout=60)
-            assert failed.value.code() == grpc.StatusCode.UNKNOWN and "version 9" in failed.value.details()
+            reply = await models.HandleReloadConfigRequest(
+                _reload([ServedModel("scaler", base, (3, 9), {"stable": 3})]), timeout=60)
+            assert reply.status.error_code == 0
+            await _until_states(server, "scaler", {9: "END", 3: "AVAILABLE"})
+            assert "failed to load SavedModel" in server.registry.status("scaler", 9)[0].error_message
             reply = await predict.Predict(_request("stable"), timeout=30)  # the good version still serves
             assert reply.model_spec.version.value == 3
             bad = _reload([ServedModel("scaler", base, (3,))])
-            bad.config.model_config_list.config[0].version_labels["stable"] = 7
+            bad.config.model_config_list.config[0].version_labels["stable"] = 9
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await models.HandleReloadConfigRequest(bad, timeout=60)
-            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert "label 'stable'" in refused.value.details()
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert refused.value.details() == ("Request to assign label to version 9 of model scaler, "
+                                               "which is not currently available for inference")
+            broken_only = tmp_path / "broken_only"
+            os.makedirs(broken_only / "9")
+            (broken_only / "9" / "saved_model.pb").write_bytes(b"not a protobuf")
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await models.HandleReloadConfigRequest(_reload([
+                    ServedModel("scaler", base, (3, 9), {"stable": 3}),
+                    ServedModel("other", str(broken_only), (9,))]), timeout=60)
+            assert failed.value.code() == grpc.StatusCode.UNKNOWN
+            assert failed.value.details().startswith("1 model(s) did not become available: {{name: other version: 9}")
 
 
 async def test_full_batch_queue_is_unavailable_over_grpc(model_bases) -> None:

@@ -53,11 +53,21 @@ async def test_switching_versions_under_load_fails_no_request(model_bases, write
         async def stable_serves(version: float):
             return (await _served_version(session, "/v1/models/scaler/labels/stable:predict")) == (200, version)
 
+        async def states(wanted: dict[str, str]):
+            async with session.get("/v1/models/scaler") as response:
+                body = await response.json()
+            return {e["version"]: e["state"] for e in body["model_version_status"] if e["version"] in wanted} == wanted
+
         await asyncio.sleep(0.3)
-        write_config([ServedModel("scaler", base, (2,), {"stable": 2})])  # 1 -> 2: a full swap
+        # TF Serving's label workflow: add the version, wait for it, move the label, drop the old one
+        write_config([ServedModel("scaler", base, (1, 2), {"stable": 1})])
+        await _wait_for(lambda: states({"2": "AVAILABLE"}))
+        write_config([ServedModel("scaler", base, (1, 2), {"stable": 2})])
         await _wait_for(lambda: stable_serves(2.0))
+        write_config([ServedModel("scaler", base, (2,), {"stable": 2})])
+        await _wait_for(lambda: states({"1": "END"}))
         write_config([ServedModel("scaler", base, (2, 3), {"stable": 2, "canary": 3})])  # add a canary
-        await _wait_for(lambda: stable_serves(2.0))
+        await _wait_for(lambda: states({"3": "AVAILABLE"}))
         await asyncio.sleep(0.5)
         write_config([ServedModel("scaler", base, (3,), {"stable": 3})])  # promote the canary
         await _wait_for(lambda: stable_serves(3.0))
@@ -71,32 +81,32 @@ async def test_switching_versions_under_load_fails_no_request(model_bases, write
         assert {1.0, 3.0} <= seen["latest"]
         async with session.get("/v1/models/scaler") as response:
             body = await response.json()
-        assert [entry["version"] for entry in body["model_version_status"]] == ["3"]  # old ones unloaded
-        async with session.get("/v1/models/scaler/versions/1") as response:
-            assert response.status == 404
+        # old ones unloaded, and still reported END (ServableStateMonitor keeps them)
+        assert [(e["version"], e["state"]) for e in body["model_version_status"]] == [
+            ("3", "AVAILABLE"), ("2", "END"), ("1", "END")]
 
 
-async def test_label_is_not_ready_until_its_version_is_available(model_bases, write_config, tmp_path) -> None:
+async def test_label_on_a_version_not_yet_on_disk_serves_once_it_appears(model_bases, write_config, tmp_path) -> None:
+    """With --allow_version_labels_for_unavailable_models a first config may label a version that is
+    not on disk yet; a `specific` version missing on disk is not aspired (so not in the status) and
+    the file-system poll picks it up once it appears (file_system_storage_path_source.cc)."""
     base = str(tmp_path / "fresh")
     os.makedirs(base)
     copy_version(model_bases["scaler"], 1, base, 1)
     config = write_config([ServedModel("fresh", base, (1, 2), {"stable": 2, "canary": 1})])
-    async with running_server(model_config_file=config, model_config_poll_seconds=0.1) as (_, _, session):
-        async with session.get("/v1/models/fresh/labels/stable") as response:
-            assert response.status == 404  # the operator's readiness probe: not ready yet
+    async with running_server(model_config_file=config, file_system_poll_seconds=0.1) as (_, _, session):
         async with session.get("/v1/models/fresh/versions/2") as response:
-            body = await response.json()
-        assert body["model_version_status"][0]["state"] == "END"
-        assert body["model_version_status"][0]["status"]["error_code"] == "NOT_FOUND"
+            assert response.status == 404
+            assert (await response.json())["error"] == "Could not find version 2 of model fresh"
+        status, _ = await _served_version(session, "/v1/models/fresh/labels/stable:predict")
+        assert status == 404
         assert (await _served_version(session, "/v1/models/fresh/labels/canary:predict")) == (200, 1.0)
 
         copy_version(model_bases["scaler"], 2, base, 2)  # the version appears: it is picked up
 
-        async def stable_ready():
-            async with session.get("/v1/models/fresh/labels/stable") as response:
-                return response.status == 200
-        await _wait_for(stable_ready)
-        assert (await _served_version(session, "/v1/models/fresh/labels/stable:predict")) == (200, 2.0)
+        async def stable_serves():
+            return (await _served_version(session, "/v1/models/fresh/labels/stable:predict")) == (200, 2.0)
+        await _wait_for(stable_serves)
 
 
 async def test_broken_config_file_keeps_the_current_config(model_bases, write_config, tmp_path) -> None:
@@ -108,19 +118,29 @@ async def test_broken_config_file_keeps_the_current_config(model_bases, write_co
         assert (await _served_version(session, "/v1/models/scaler/labels/stable:predict")) == (200, 2.0)
 
 
-async def test_single_model_mode_serves_the_newest_complete_version_on_disk(model_bases, tmp_path) -> None:
+async def test_single_model_mode_serves_the_newest_version_directory(model_bases, tmp_path) -> None:
+    """--model_base_path serves `latest { num_versions: 1 }`: the highest numbered directory, complete
+    or not (file_system_storage_path_source.cc does not look inside). A half-written version fails to
+    load and the previous one keeps serving (AvailabilityPreservingPolicy) until a higher one works."""
     base = str(tmp_path / "single")
     os.makedirs(base)
     copy_version(model_bases["scaler"], 1, base, 1)
     async with running_server(model_name="single", model_base_path=base, file_system_poll_seconds=0.1) as (
-        _, _, session,
+        server, _, session,
     ):
         assert (await _served_version(session, "/v1/models/single:predict")) == (200, 1.0)
         os.makedirs(os.path.join(base, "5", "variables"))  # a trainer still writing version 5
-        await asyncio.sleep(0.3)
+
+        async def five_ended():
+            return [(s.version, str(s.state)) for s in server.registry.status("single")] == [
+                (5, "END"), (1, "AVAILABLE")]
+        await _wait_for(five_ended)
         assert (await _served_version(session, "/v1/models/single:predict")) == (200, 1.0)
-        copy_version(model_bases["scaler"], 3, base, 3)
+        copy_version(model_bases["scaler"], 3, base, 6)
 
         async def newest_served():
             return (await _served_version(session, "/v1/models/single:predict")) == (200, 3.0)
         await _wait_for(newest_served)
+        await server.wait_until_settled()
+        assert [(s.version, str(s.state)) for s in server.registry.status("single")] == [
+            (6, "AVAILABLE"), (5, "END"), (1, "END")]

@@ -120,6 +120,9 @@ CASES = (
     Case("drift-threshold-reachable", _set("spec.monitoring.drift", {"metric": "ks", "threshold": 1.5}),
          "spec.monitoring.drift.threshold", "spec.monitoring.drift.threshold",
          "1.5 is above 1, the largest ks possible; no feature could ever drift"),
+    Case("drift-confirm-within-window", _set("spec.monitoring.drift.confirm", {"required": 5, "window": 4}),
+         "spec.monitoring.drift.confirm.required", "spec.monitoring.drift.confirm.required",
+         "5 drifted evaluations can never be found among the last 4; drift would never act"),
     Case("batch-splits-over-workers", _set("spec.training.workers", 3), "spec.training.hyperparameters.batchSize",
          "spec.training.hyperparameters.batchSize",
          "32 does not split evenly over 3 workers (it is the global batch: each worker takes batchSize / workers "

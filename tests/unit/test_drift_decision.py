@@ -85,7 +85,8 @@ DRIFTED = measured_drift([1e-9, 0.5, 0.8])
 
 
 def _serving(**overrides: object) -> Driver:
-    d = Driver(sample_spec(**overrides))
+    """Serving, with drift acting on its first alarm (confirmation has its own tests)."""
+    d = Driver(sample_spec(**{"monitoring.drift.confirm": {"required": 1, "window": 1}, **overrides}))
     d.to_serving()
     return d
 
@@ -142,3 +143,21 @@ def test_every_verdict_has_the_same_keys() -> None:
     assert [v["verdict"] for v in verdicts] == ["Drifted", "NoDrift", "Inconclusive", "Disabled"]
     assert all(set(v) == set(verdicts[0]) for v in verdicts)
     assert verdicts[2]["drifted"] == 0 and verdicts[2]["features"][0]["drifted"] is False
+
+
+def test_a_feature_is_named_as_drifted_only_when_one_drifted() -> None:
+    assert judge_drift(RULE, measured_drift([0.5, 0.6]))["driftedFeature"] is None
+    assert judge_drift(RULE, measured_drift([1e-9, 0.6]))["driftedFeature"] == "f0"
+
+
+def test_features_tied_on_p_value_read_in_column_order() -> None:
+    import numpy as np
+
+    from modelops.workloads.drift import compute_drift
+    from modelops.workloads.profile import build_profile
+
+    names = [f"f{i}" for i in range(12)]
+    column = np.linspace(0.0, 1.0, 200)
+    table = np.column_stack([column] * 12)  # identical columns: identical p-values
+    report = compute_drift(build_profile(table, names, seed=1), table[:100], names)
+    assert [f["name"] for f in report["features"]] == names  # f2 before f10, not f10 before f2

@@ -19,8 +19,10 @@ def _spec(**overrides: Any) -> dict[str, Any]:
 
 
 def _fingerprint(sha: str, role: str) -> dict[str, Any]:
-    return {"role": role, "uri": f"/data/{role}.csv", "sha256": sha, "rows": 100, "rowsUsed": 100, "columns": 8,
-            "schema": "s" * 16}
+    """What a worker reports; monitoring rows a retrain reads are held out in part (retraining.holdout)."""
+    found = {"role": role, "uri": f"/data/{role}.csv", "sha256": sha, "rows": 100, "rowsUsed": 100, "columns": 8,
+             "schema": "s" * 16}
+    return {**found, "holdout": 0.3, "rowsUsed": 70, "heldOutRows": 30} if role == "monitoring" else found
 
 
 def _evaluate(d: Driver, metrics: dict[str, float], live: str = LIVE, train: str = TRAIN):

@@ -50,7 +50,7 @@ def test_first_version_transitions(steps: list[str], phase: str, version_state: 
 
 
 def test_validation_uses_serving_version_as_baseline_and_records_every_gate() -> None:
-    d = Driver(sample_spec())
+    d = Driver(sample_spec(**{"retraining.changeGatesOn": "validation"}))  # recent rows: test_lifecycle_healing
     d.to_serving()
     d.advance(301)
     d.feed(Reconcile())
@@ -121,7 +121,7 @@ def test_healthy_evaluation_keeps_serving_and_degraded_false() -> None:
     ],
 )
 def test_each_degradation_rule_triggers_retraining(metrics: dict, drift: dict, reason: str) -> None:
-    d = Driver(sample_spec())
+    d = Driver(sample_spec(**{"monitoring.drift.confirm": {"required": 1}}))  # drift acts on its first alarm
     d.to_serving()
     decision = d.evaluate(metrics=metrics, drift=drift)
     assert d.status["lastEvaluation"]["reason"] == reason

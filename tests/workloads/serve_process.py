@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,13 @@ from modelops.serving.config import ServedModel, render_model_config
 
 _LISTENING = re.compile(r"Exporting HTTP/REST API at:[^:]+:(\d+)")
 _GRPC = re.compile(r"Running gRPC ModelServer at [^:]+:(\d+)")
+
+def _free_port() -> int:
+    """tensorflow_model_server has no "any free port" (--port=0 is refused, --rest_api_port=0 is off)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ def modelops_serve(workdir: Path, name: str, base_path: Path, versions: Sequence
     config = workdir / "models.config"
     config.write_text(render_model_config([ServedModel(name, str(base_path), tuple(versions))]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1", "--rest_api_port=0", "--port=0",
+        [sys.executable, "-m", "modelops", "serve", "--rest_api_host=127.0.0.1",
+         f"--rest_api_port={_free_port()}", f"--port={_free_port()}",
          f"--model_config_file={config}", *extra_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})

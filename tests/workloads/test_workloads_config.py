@@ -39,6 +39,8 @@ def test_full_contract_example_parses_into_typed_fields():
     (extra,) = cfg.extra_datasets
     assert (extra.role, extra.max_rows, extra.weight) == ("monitoring", 500, 2.0)
     assert cfg.challenge_dataset is not None and cfg.challenge_dataset.uri == "/data/live.csv"
+    assert cfg.request.batch_size == 64
+    assert parse_config(_config()).request.batch_size is None  # unset: the evaluate stage chooses
 
 
 def test_worker_vocabulary_is_the_api_vocabulary():

@@ -26,8 +26,9 @@ MAX_RULES = 32
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-def dataset(what: str, note: str = "") -> Obj:
-    """A dataset reference; `what` is a bare noun phrase, `note` optional full sentences after it."""
+def dataset(what: str, note: str = "", window: bool = False) -> Obj:
+    """A dataset reference; `what` is a bare noun phrase, `note` optional full sentences after it; `window`
+    adds `lastRows` (read only the last rows of an appended file)."""
     if not re.fullmatch(r"[a-z][a-z ]*[a-z]", what):
         raise ValueError(f"dataset(): {what!r} must be a plain noun phrase; put clauses in `note`")
     if note and not (note[0].isupper() and note.endswith(".")):
@@ -40,6 +41,8 @@ def dataset(what: str, note: str = "") -> Obj:
                        "or an http(s) URL.", min_length=1),
             "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
             "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
+            **({"lastRows": Int("Read only the last this many rows (the newest of an appended file), so the data "
+                                "moves with the world.", minimum=1)} if window else {}),
         },
         required=("uri",),
     )
@@ -171,9 +174,15 @@ VALIDATION = Obj(
     "How a candidate version is validated before it may serve.",
     required=("dataset",),
     properties={
-        "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it."),
+        "dataset": dataset("validation data", "The candidate and the serving baseline are both scored on it.",
+                           window=True),
         "gates": Arr("Gates every candidate must pass; none means every trained version is blessed.",
                      default=[], items=GATE, max_items=MAX_RULES),
+        "floorPolicy": Str("What a candidate that misses an absolute gate (min/max) gets when the serving version, "
+                           "scored on the same rows, misses it too. BeatServing: blessed when it beats the serving "
+                           "version on each such metric by retraining.minImprovement (and more than 0); the "
+                           "deployment then stays Degraded (FloorUnmet) naming the floor. Strict: rejected.",
+                           default="BeatServing", enum=("BeatServing", "Strict")),
     },
 )
 
@@ -265,6 +274,19 @@ DRIFT = Obj(
         "metric": Str("Effect size that `threshold` applies to: psi (Population Stability Index), js "
                       "(Jensen-Shannon distance, base 2, 0..1) or ks (Kolmogorov-Smirnov statistic, 0..1).",
                       default="psi", enum=("psi", "js", "ks")),
+        "confirm": Obj(
+            "Drift alone costs a retrain only when it persists: at least `required` of the last `window` "
+            "evaluations on distinct monitoring data (by content hash) drifted. At alpha 0.05 about 3% of clean "
+            "batches alarm; 3 of 4 makes a false confirmation ~1e-4 per evaluation (under one a week at a "
+            "5-minute interval) and confirms a real shift in 3 evaluations. Quality rules act at once.",
+            default={},
+            properties={
+                "required": Int("Drifted evaluations needed within the window; 1 acts on the first alarm.",
+                                default=3, minimum=1, maximum=20),
+                "window": Int("How many of the latest evaluations on distinct data are counted.", default=4,
+                              minimum=1, maximum=20),
+            },
+        ),
         "threshold": Num("Practical-significance floor: a feature counts as drifted only when its test is "
                          "significant AND its `metric` is at least this (0.1: PSI's usual 'stable' bound, a "
                          "small Jensen-Shannon or KS distance). Large samples make negligible shifts "
@@ -306,8 +328,37 @@ RETRAINING = Obj(
         "monitoringWeight": Num("Sample weight of each monitoring row relative to a training row.", default=1.0,
                                 minimum=0.0, exclusive_minimum=True, maximum=100.0),
         "minImprovement": Num("How much better than the serving version a retrained candidate must be on the "
-                              "monitoring data (in the violated rule's metric and direction) to replace it.",
-                              default=0.0, minimum=0.0),
+                              "monitoring rows neither was trained on (in the violated rule's metric and "
+                              "direction) to replace it.", default=0.0, minimum=0.0),
+        "maxRecipes": Int("How many data recipes a degradation retrain tries, in order: configured (training + "
+                          "monitoring at monitoringWeight), balanced (monitoring rows weighted to weigh as much as "
+                          "the training rows), recent (monitoring rows alone); each is scored on the held-out "
+                          "monitoring rows and the best one goes on to validation. 1 trains the configured recipe "
+                          "only.", default=1, minimum=1, maximum=3),
+        "changeGatesOn": Str("Which rows a degradation candidate's change gates (maxRegression) compare it with the "
+                             "serving version on. recent: the monitoring rows neither was trained on (the world it "
+                             "was retrained for), with the static validation set kept as the guard for absolute "
+                             "bounds (min/max); validation: the static validation set only; both: change gates "
+                             "must pass on both.", default="recent", enum=("recent", "validation", "both")),
+        "challengeAlpha": Num("The challenger must beat the serving version beyond chance on the unseen rows: a "
+                              "one-sided paired test (exact sign test on the rows exactly one version gets right "
+                              "for classification, Wilcoxon signed-rank on squared errors for regression) must "
+                              "reach this level. A learner of label noise wins about half its comparisons by luck.",
+                              default=0.05, minimum=0.0, exclusive_minimum=True, maximum=1.0),
+        "holdout": Obj(
+            "Monitoring rows a degradation retrain never trains on, so its judgements (the challenge against the "
+            "serving version, the evaluation that declares it recovered, its drift reference) read rows it did "
+            "not see.",
+            default={},
+            properties={
+                "fraction": Num("Share of the monitoring rows held out (seeded by training.hyperparameters.seed, "
+                                "stratified by label for classification).", default=0.3, minimum=0.05,
+                                maximum=0.9),
+                "minRows": Int("Fewest unseen labelled rows a judgement may rest on; fewer make the challenge "
+                               "or evaluation Inconclusive (a candidate is then not blessed).", default=20,
+                               minimum=1),
+            },
+        ),
         "maxAttempts": Int("Retraining attempts per degradation episode before the deployment is Failed. An "
                            "episode ends only when a new version's evaluation passes the rules that opened it.",
                            default=3, minimum=1, maximum=100),

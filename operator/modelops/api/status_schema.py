@@ -40,6 +40,8 @@ GATE_RESULT = Obj(
         "passed": Bool("Whether this bound passed."),
         "skipped": Bool("True when a change gate had no baseline."),
         "reason": Str("Why it failed or was skipped."),
+        "data": Str("The rows it was measured on: validation (the validation dataset) or heldOutRecentRows (the "
+                    "monitoring rows neither version was trained on).", enum=("validation", "heldOutRecentRows")),
     },
 )
 
@@ -52,6 +54,7 @@ DATASET_REF = Obj(
         "role": Str("Why the stage reads it: training, retraining or monitoring data."),
         "maxRows": Int("At most this many rows are used (the most recent ones).", minimum=1),
         "weight": Num("Sample weight of its rows in training.", minimum=0.0),
+        "holdout": Num("Share of its rows a retrain holds out and never trains on.", minimum=0.0),
     },
 )
 
@@ -65,6 +68,13 @@ FINGERPRINT = Obj(
         "rowsUsed": Int("Rows used after maxRows.", minimum=0),
         "columns": Int("Feature columns.", minimum=0),
         "schema": Str("Hash of the feature names and dtypes (the full list is in report.json)."),
+        "maxRows": Int("The row cap it was read with.", minimum=1),
+        "weight": Num("Sample weight of its rows in training.", minimum=0.0),
+        "holdout": Num("Share of its rows held out: never trained on, kept for judging the version.",
+                       minimum=0.0),
+        "heldOutRows": Int("Rows held out of training (the rest, rowsUsed, were learned from).", minimum=0),
+        "holdoutSeed": Int("Seed of the held-out split.", minimum=0),
+        "stratified": Bool("Whether the split kept each label's share."),
     },
 )
 
@@ -88,7 +98,16 @@ CHALLENGE = Obj(
         "serving": Num("The serving version's value on the same rows.", nullable=True),
         "improvement": Num("How much better the candidate is, in the metric's direction.", nullable=True),
         "minImprovement": Num("The improvement required."),
-        "rows": Int("Rows both were scored on.", minimum=0),
+        "rows": Int("Rows both were scored on: monitoring rows neither version was trained on.", minimum=0),
+        "totalRows": Int("Monitoring rows read.", minimum=0),
+        "excludedRows": Obj("Rows left out because a version was trained on them.", properties={
+            "candidate": Int("Rows the candidate was trained on.", minimum=0),
+            "baseline": Int("Rows the serving version was trained on.", minimum=0)}),
+        "minRows": Int("Fewest unseen rows the comparison may rest on (retraining.holdout.minRows).", minimum=1),
+        "pValue": Num("One-sided paired test of 'the candidate is no better on these rows'."),
+        "alpha": Num("The level it had to reach (retraining.challengeAlpha)."),
+        "verdict": Str("Passed, Failed or Inconclusive (too few unseen rows: the candidate is not blessed).",
+                       enum=("Passed", "Failed", "Inconclusive")),
         "passed": Bool("Whether the candidate improved enough."),
     },
 )
@@ -170,6 +189,24 @@ VERSION = Obj(
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
         "challenge": CHALLENGE,
+        "recipes": Obj(
+            "The data recipes a degradation retrain tried (retraining.maxRecipes) and the one it kept.",
+            properties={
+                "metric": Str("The metric that picked it."),
+                "heldOutRows": Int("Held-out monitoring rows each recipe was scored on.", minimum=0),
+                "chosen": Str("The recipe kept: configured, balanced or recent."),
+                "tried": Arr("Every recipe tried.", items=Obj("One recipe's score.", properties={
+                    "name": Str("The recipe: configured, balanced or recent."),
+                    "rows": Int("Rows it learned from.", minimum=0),
+                    "value": Num("Its metric on the held-out rows.", nullable=True)}), max_items=3),
+            },
+        ),
+        "recentMetrics": Map("A degradation retrain's metrics on the held-out monitoring rows it never saw (the "
+                             "challenge): what monitoring maxDrop compares its live values with, instead of the "
+                             "static validation set.", values=Num("Metric value.")),
+        "floorsUnmet": Arr("Absolute gates it misses, blessed because it beats the serving version that missed "
+                           "them too (validation.floorPolicy BeatServing).", items=Str("One unmet floor."),
+                           max_items=16),
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
         "tuning": TUNING_RECORD,
     },
@@ -208,7 +245,11 @@ DRIFT = Obj(
         "maxPsi": Num("Largest PSI over the tested features."),
         "maxJs": Num("Largest Jensen-Shannon distance over the tested features."),
         "maxKs": Num("Largest KS statistic over the tested features."),
-        "driftedFeature": Str("The feature with the smallest p-value.", nullable=True),
+        "driftedFeature": Str("The most significant feature that drifted; null when none did.", nullable=True),
+        "referenceRows": Int("Rows of the version's drift reference (its training profile).", minimum=0),
+        "confirmed": Bool("Whether drift persisted enough (drift.confirm) to act on; false for a first alarm."),
+        "confirmation": Str("How many of the latest evaluations on distinct data drifted, and how many are "
+                            "needed."),
     },
 )
 
@@ -218,8 +259,18 @@ EVALUATION = Obj(
         "time": Str("When it finished."),
         "version": Int("The version evaluated.", minimum=1),
         "stageId": Str("The evaluation run's id."),
-        "rows": Int("Rows scored.", minimum=0),
-        "metrics": Map("The live model's metrics on every row of the monitoring dataset, computed as at "
+        "rows": Int("Rows scored: monitoring rows the version was not trained on.", minimum=0),
+        "totalRows": Int("Monitoring rows read.", minimum=0),
+        "excludedRows": Obj("Rows no judgement of this version may score.", properties={
+            "trainedOn": Int("Rows the version was trained on (left out of every rule).", minimum=0),
+            "driftReference": Int("Rows of its drift reference (left out of the drift tests).", minimum=0)}),
+        "referenceData": Str("What maxDrop rules compared with: the version's validation metrics, or its metrics on "
+                             "held-out recent rows it never saw (a degradation retrain).",
+                             enum=("validation", "heldOutRecentRows")),
+        "verdict": Str("Judged, or Inconclusive when too few unseen rows remain (no rule is applied).",
+                       enum=("Judged", "Inconclusive")),
+        "message": Str("Why the evaluation is inconclusive, with the row counts."),
+        "metrics": Map("The live model's metrics on the monitoring rows it was not trained on, computed as at "
                        "validation (docs/predictions-and-metrics.md).", values=Num("Metric value.")),
         "drift": DRIFT,
         "degraded": Bool("Whether any degradation rule fired."),
@@ -277,6 +328,14 @@ STATUS = Obj(
         ),
         "versions": Arr("Every version ever created, oldest first.", items=VERSION),
         "lastEvaluation": EVALUATION,
+        "driftVotes": Arr(
+            "Drift verdicts of the serving version's latest evaluations on distinct data (newest last), which "
+            "monitoring.drift.confirm counts.",
+            items=Obj("One evaluation's drift verdict.", properties={
+                "version": Int("The version evaluated.", minimum=1),
+                "sha256": Str("Content hash of the monitoring data it read."),
+                "drifted": Bool("Whether that evaluation's data drifted."),
+            }), max_items=20),
         "retrain": Obj(
             "Retraining bookkeeping for the current degradation episode.",
             properties={
@@ -290,6 +349,9 @@ STATUS = Obj(
                 "metric": Str("The metric a challenger must beat the serving version on."),
                 "waiting": Str("RetrainWouldRepeat when a retrain would read exactly what the serving version "
                                "was made from."),
+                "repeats": Int("The version a retrain now would repeat (RetrainWouldRepeat).", minimum=1),
+                "lastAttemptEvaluation": Int("The evaluation count when the last attempt started: the next attempt "
+                                             "waits for a newer evaluation.", minimum=0),
             },
         ),
         "tuning": Obj(

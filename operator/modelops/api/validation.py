@@ -206,6 +206,13 @@ RULES: tuple[AnyRule, ...] = (
          or drift["threshold"] <= 1,
          message=(Ref("self.threshold", lambda drift: drift["threshold"]), " is above 1, the largest ",
                   Ref("self.metric", lambda drift: drift["metric"]), " possible; no feature could ever drift")),
+    # Drift is confirmed by `required` of the last `window` evaluations: more than the window never confirms.
+    Rule("drift-confirm-within-window", at="spec.monitoring.drift.confirm", field=".required",
+         cel="!has(self.required) || !has(self.window) || self.required <= self.window",
+         check=lambda confirm: not _has(confirm, "required", "window") or confirm["required"] <= confirm["window"],
+         message=(Ref("self.required", lambda confirm: confirm["required"]), " drifted evaluations can never be "
+                  "found among the last ", Ref("self.window", lambda confirm: confirm["window"]),
+                  "; drift would never act")),
     # A retrain can only learn from monitoring data that exists.
     Rule("retraining-monitoring-needs-data", at="spec", field=".retraining.include",
          cel="!has(self.retraining) || !has(self.retraining.include) || !('monitoring' in self.retraining.include) "

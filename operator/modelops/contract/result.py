@@ -27,7 +27,7 @@ DECISION_KEYS: dict[str, tuple[str, ...]] = {
     "tune": ("objective", "hyperparameters", "trials", "bestTrials", "algorithm"),
     "train": ("metrics", "rows", "lineage"),
     "validate": ("metrics", "baselineVersion", "baselineMetrics", "challenge", "rows"),
-    "evaluate": ("metrics", "rows", "drift", "lineage"),
+    "evaluate": ("metrics", "rows", "totalRows", "excludedRows", "drift", "lineage"),
     "prune": ("deleted",),
 }
 # Parts of a decision key that only explain (the full table stays in the report file).

@@ -76,6 +76,14 @@ TUNED_MODEL_KEYS = ("hiddenLayers", "activation", "dropout")
 TUNED_HYPERPARAMETER_KEYS = ("learningRate", "batchSize", "optimizer")
 
 
+def selection_metric(spec: Mapping[str, Any]) -> str:
+    """What picks a degradation retrain's data recipe: the first quality rule's metric, else the task's."""
+    from modelops.api.metrics import PRIMARY_METRIC
+
+    rules = (spec.get("monitoring") or {}).get("degradation") or []
+    return str(rules[0]["metric"]) if rules else PRIMARY_METRIC[spec["task"]]
+
+
 def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, action: StageRequest,
                        storage_root: str, *, endpoint: str | None = None, grpc_endpoint: str | None = None,
                        result_path: str = DEFAULT_RESULT_PATH) -> dict[str, Any]:
@@ -97,6 +105,9 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
                                      **{k: v for k, v in chosen.items() if k in TUNED_HYPERPARAMETER_KEYS}}
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
+        recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+        if action.stage == "train" and recipes > 1 and any(d.get("holdout") for d in action.extra_datasets):
+            config["recipes"] = {"count": recipes, "metric": selection_metric(spec)}
     if action.stage == "tune":
         config["tuning"] = {k: v for k, v in dict(spec["training"]["tuning"]).items() if k != "enabled"}
         config["tuning"]["members"] = tuning_members(spec)

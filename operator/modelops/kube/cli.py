@@ -39,8 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-host", default="0.0.0.0", help="Prometheus listen address")
     parser.add_argument("--job-ttl-seconds", type=int, default=DEFAULT_TTL_SECONDS,
                         help="ttlSecondsAfterFinished of stage Jobs (default: %(default)s)")
-    parser.add_argument("--serving-poll-seconds", type=int, default=30,
-                        help="TF Serving --model_config_file_poll_wait_seconds (default: %(default)s)")
     parser.add_argument("--endpoint-template", default=DEFAULT_ENDPOINT_TEMPLATE,
                         help="URL evaluate Jobs use to reach TF Serving; {service} {namespace} {port} "
                              "(default: %(default)s)")
@@ -63,7 +61,7 @@ def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
         peering_lifetime=args.peering_lifetime,
         liveness=None if args.liveness == "off" else args.liveness,
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, job_ttl_seconds=args.job_ttl_seconds,
-        serving_poll_seconds=args.serving_poll_seconds, endpoint_template=args.endpoint_template,
+        endpoint_template=args.endpoint_template,
         scratch_path=args.scratch_path, workers=args.workers, kubeconfig=args.kubeconfig, context=args.context,
     )
 

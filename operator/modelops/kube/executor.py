@@ -15,10 +15,17 @@ from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
 from modelops.contract.stage_config import build_stage_config, gang_port, stage_workers
-from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL, VERSION_LABEL, Owner
+from modelops.kube.builders.common import (
+    STAGE_ID_LABEL,
+    STAGE_LABEL,
+    TRACK_LABEL,
+    VERSION_LABEL,
+    Owner,
+    serving_selector,
+)
 from modelops.kube.builders.config import (
     build_serving_config_map,
-    serving_config_map_name,
+    referenced_config_map,
     serving_object_name,
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
@@ -158,10 +165,10 @@ class Executor:
             deployments.append(self._apply_track(owner, spec, "canary", action.canary))
             self._apply_service(owner, "canary")
         else:
-            for kind, name in (("Deployment", serving_object_name(owner, "canary")),
-                               ("Service", serving_object_name(owner, "canary")),
-                               ("ConfigMap", serving_config_map_name(owner, "canary"))):
-                self.api.delete(kind, owner.namespace, name)
+            for kind in ("Deployment", "Service"):
+                self.api.delete(kind, owner.namespace, serving_object_name(owner, "canary"))
+            for config_map in self.api.list("ConfigMap", owner.namespace, serving_selector(owner, "canary")):
+                self.api.delete("ConfigMap", owner.namespace, config_map["metadata"]["name"])
         self._apply_serving_policies(owner, spec, canary=action.canary is not None)
         return ServingObserved(ready_versions(deployments), {"stable": action.stable, "canary": action.canary})
 
@@ -178,12 +185,15 @@ class Executor:
         self._create_or_update(service, {"spec": service["spec"]})
 
     def _apply_track(self, owner: Owner, spec: Mapping[str, Any], track: str, version: int) -> dict[str, Any]:
+        """The version's immutable ConfigMap first (its name is its content, so one that exists is
+        already right), then the Deployment that mounts it."""
         config_map = build_serving_config_map(owner, spec, track, version)
-        self._create_or_update(config_map, {"metadata": {"labels": config_map["metadata"]["labels"],
-                                                         "annotations": config_map["metadata"]["annotations"]},
-                                            "data": config_map["data"]})
-        deployment = build_serving_deployment(owner, spec, track, version, self.settings.serving_poll_seconds,
-                                              self.settings.scratch_path)
+        try:
+            self.api.create(config_map)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+        deployment = build_serving_deployment(owner, spec, track, version, self.settings.scratch_path)
         pod = deployment["spec"]["template"]["spec"]
         apply_pod_template(pod, pod["containers"][0], spec["serving"].get("podTemplate"))
         return self._create_or_update(deployment, {"metadata": {"labels": deployment["metadata"]["labels"]},
@@ -191,16 +201,19 @@ class Executor:
 
     def observe_serving(self, owner: Owner) -> ServingObserved:
         """What serves now (versions of fully rolled-out, ready Deployments) and what the serving
-        children that exist pin; a track missing its Deployment, Service or ConfigMap pins nothing."""
-        selector = {DEPLOYMENT_LABEL: owner.name, STAGE_LABEL: "serve"}
+        children that exist pin; a track missing its Deployment, Service or ConfigMap pins nothing.
+        Once a track has rolled out, the ConfigMaps of the versions it left are deleted."""
+        selector = serving_selector(owner)
         deployments = self.api.list("Deployment", owner.namespace, selector)
         services = {s["metadata"]["name"] for s in self.api.list("Service", owner.namespace, selector)}
         config_maps = {c["metadata"]["name"]: c for c in self.api.list("ConfigMap", owner.namespace, selector)}
         by_name = {d["metadata"]["name"]: d for d in deployments}
+        self._delete_left_configs(owner, by_name, config_maps)
         pinned: dict[str, int | None] = {}
         for track in ("stable", "canary"):
             name = serving_object_name(owner, track)
-            deployment, config_map = by_name.get(name), config_maps.get(serving_config_map_name(owner, track))
+            deployment = by_name.get(name)
+            config_map = config_maps.get(referenced_config_map(deployment) or "") if deployment else None
             version = deployment_version(deployment) if deployment is not None else None
             complete = name in services and config_map is not None and version is not None \
                 and deployment_version(config_map) == version
@@ -210,6 +223,21 @@ class Executor:
             if track == "canary" and not complete and (deployment is not None or name in services):
                 return ServingObserved(ready_versions(deployments), None)  # half a canary: re-apply
         return ServingObserved(ready_versions(deployments), pinned)
+
+    def _delete_left_configs(self, owner: Owner, deployments: Mapping[str, Mapping[str, Any]],
+                             config_maps: dict[str, Mapping[str, Any]]) -> None:
+        """A track's ConfigMaps other than the one its Deployment mounts, once no old pod can still need
+        them (the rollout is complete). A track without a Deployment keeps its objects: the next apply
+        decides. Deleted entries leave `config_maps`."""
+        for track in ("stable", "canary"):
+            deployment = deployments.get(serving_object_name(owner, track))
+            if deployment is None or not deployment_rolled_out(deployment):
+                continue
+            mounted = referenced_config_map(deployment)
+            for name, config_map in list(config_maps.items()):
+                if (config_map["metadata"].get("labels") or {}).get(TRACK_LABEL) == track and name != mounted:
+                    self.api.delete("ConfigMap", owner.namespace, name)
+                    del config_maps[name]
 
     # ------------------------------------------------------------ retention
     def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion) -> list[Observation]:

@@ -32,7 +32,6 @@ class OperatorSettings:
     metrics_port: int = 9090  # 0 = no metrics endpoint
     metrics_host: str = "0.0.0.0"
     job_ttl_seconds: int = DEFAULT_TTL_SECONDS
-    serving_poll_seconds: int = 30
     # How an evaluate Job reaches TF Serving: {service}, {namespace}, {port} are filled in.
     endpoint_template: str = DEFAULT_ENDPOINT_TEMPLATE
     # Where stage and serving pods get their writable emptyDir (HOME, TMPDIR); the root fs is read-only.

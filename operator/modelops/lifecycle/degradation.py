@@ -23,6 +23,7 @@ class EvaluationInput:
     validation_metrics: Mapping[str, float]
     drift: Mapping[str, Any]  # the judged drift (lifecycle.drift.judge_drift), verdict included
     drift_policy: str = "Retrain"
+    reference_label: str = "at validation"  # where validation_metrics were measured (see live_reference)
 
 
 Violation = tuple[str, str]
@@ -59,14 +60,16 @@ def _dropped_from_validation(inp: EvaluationInput) -> list[Violation]:
             continue
         drop = worsening(metric, value, reference)
         if drop > allowed:
-            out.append(("QualityDropped", f"{metric} {value:.4g} is {drop:.4g} worse than at validation "
+            out.append(("QualityDropped", f"{metric} {value:.4g} is {drop:.4g} worse than {inp.reference_label} "
                                           f"({reference:.4g}; allowed {allowed:.4g})"))
     return out
 
 
 def _input_drift(inp: EvaluationInput) -> list[Violation]:
-    """Guards the inputs: the dataset drifted at the corrected level (unless onDrift is Ignore)."""
-    if inp.drift_policy == "Ignore" or inp.drift.get("verdict") != "Drifted":
+    """Guards the inputs: the dataset drifted at the corrected level, persistently enough to be confirmed
+    (drift.confirm, lifecycle/drift_confirmation.py), unless onDrift is Ignore."""
+    if (inp.drift_policy == "Ignore" or inp.drift.get("verdict") != "Drifted"
+            or not inp.drift.get("confirmed", True)):
         return []
     return [(DRIFT_REASON, f"data drift: {inp.drift.get('message', 'features drifted')}")]
 
@@ -78,6 +81,19 @@ CHECKS: tuple[Callable[[EvaluationInput], list[Violation]], ...] = (
 
 def violations(inp: EvaluationInput) -> list[Violation]:
     return [v for check in CHECKS for v in check(inp)]
+
+
+HELD_OUT_LABEL = "on its held-out recent rows"
+
+
+def live_reference(record: Mapping[str, Any]) -> tuple[Mapping[str, float], str]:
+    """What `maxDrop` compares a version's live value with, and where it was measured: a version made for
+    the recent world (a degradation retrain) was measured on held-out monitoring rows it never saw, a
+    truer reference for live data than the static validation set; any other version, its validation."""
+    recent = record.get("recentMetrics")
+    if recent:
+        return recent, HELD_OUT_LABEL
+    return record.get("metrics", {}), "at validation"
 
 
 def causes(found: list[Violation]) -> list[str]:

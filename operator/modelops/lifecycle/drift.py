@@ -2,7 +2,8 @@
 
 The evaluate stage measures (per-feature test p-values and effect sizes, most significant first); this
 module decides, in pure Python, so every runtime judges with the spec's rules:
-1. fewer live rows than `minRows`, or no testable feature: Inconclusive (never Degraded);
+1. fewer live rows than `minRows` (rows the version trained on or built its reference from are not
+   counted), a reference of fewer rows, or no testable feature: Inconclusive (never Degraded);
 2. p-values are corrected for the number of features tested, m (Bonferroni: p·m; Benjamini-Hochberg:
    step-up adjusted p(i) = min over j >= i of p(j)·m/j), so m features are not m chances of a false alarm;
 3. a feature drifted when its adjusted p-value <= alpha and its effect size `metric` >= `threshold`
@@ -57,7 +58,8 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         "rows": int(measured.get("rows", 0)), "tested": int(measured.get("tested", 0)), "drifted": 0,
         "driftedShare": 0.0, "alpha": alpha, "correction": method,
         "features": [{**f, "adjustedPValue": None, "drifted": False} for f in top],
-        **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs", "driftedFeature") if k in measured},
+        **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs") if k in measured}, "driftedFeature": None,
+        "referenceRows": int(measured.get("referenceRows") or 0), "confirmed": False, "confirmation": "",
     }
     rows, tested, min_rows = base["rows"], base["tested"], int(rule.get("minRows", 30))
     ranked = measured.get("ranked")
@@ -67,7 +69,13 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         return {**base, "verdict": "Inconclusive", "message": "the evaluation reported no per-feature drift tests"}
     if rows < min_rows:
         return {**base, "verdict": "Inconclusive",
-                "message": f"{rows} live rows < drift.minRows {min_rows}: too few to tell drift from chance"}
+                "message": f"{rows} live rows < drift.minRows {min_rows}: too few to tell drift from chance (rows "
+                           "the version was trained on or built its drift reference from are not counted)"}
+    reference_rows = measured.get("referenceRows")
+    if reference_rows is not None and int(reference_rows) < min_rows:
+        return {**base, "verdict": "Inconclusive",
+                "message": f"the version's drift reference has {reference_rows} rows < drift.minRows {min_rows}: "
+                           "it cannot judge drift yet"}
     if tested == 0:
         return {**base, "verdict": "Inconclusive", "message": "no feature could be tested"}
     p_values = [float(p) for p in ranked.get("pValue") or []]
@@ -83,4 +91,5 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
     message = (f"{len(drifted)} of {tested} features drifted (dataset drift needs {needed}) at alpha {alpha:g} "
                f"({method}{floor})" + (f": {', '.join(names)}{more}" if names else ""))
     return {**base, "verdict": "Drifted" if len(drifted) >= needed else "NoDrift", "message": message,
+            "driftedFeature": names[0] if names else None,  # never name a feature when none drifted
             "drifted": len(drifted), "driftedShare": round(len(drifted) / tested, 4), "features": features}

@@ -61,6 +61,7 @@ class GateResult:
     diff: float | None = None
     skipped: bool = False
     reason: str = ""
+    data: str = "validation"  # the rows both were scored on: validation | heldOutRecentRows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,10 +152,11 @@ def describe_gate_failure(result: GateResult) -> str:
         return f"{result.metric} {result.kind}: {result.reason}"
     if result.kind == "maxRegression":
         worse = abs(result.diff) if result.diff is not None else float("nan")
-        return (f"{result.metric} regressed by {worse:.4g} from baseline {_num(result.baseline)} to "
-                f"{_num(result.value)} (maxRegression {result.bound:.6g})")
+        where = " on held-out recent rows" if result.data == "heldOutRecentRows" else ""
+        return (f"{result.metric} regressed{where} by {worse:.4g} from baseline {_num(result.baseline)} to "
+                f"{_num(result.value)} (maxRegression {result.bound:.4g})")
     op = "<" if result.kind == "min" else ">"
-    return f"{result.metric} {_num(result.value)} {op} {result.kind} {result.bound:.6g}"
+    return f"{result.metric} {_num(result.value)} {op} {result.kind} {result.bound:.4g}"
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def gate_text(results: Iterable[GateResult | Mapping[str, Any]]) -> str:
 
 
 def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
+    return "-" if value is None else f"{value:.4g}"
 
 
 def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],

@@ -23,6 +23,9 @@ def model_spec_hash(spec: Mapping[str, Any]) -> str:
                 "hyperparameters": training.get("hyperparameters"), "command": training.get("command")}
     if (training.get("tuning") or {}).get("enabled"):  # the search picks what the model is trained with
         material["tuning"] = training["tuning"]
+    recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+    if recipes > 1:  # a retrain then picks among data recipes: another model from the same data
+        material["recipes"] = recipes
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -33,9 +36,22 @@ def inputs_hash(data: Iterable[Mapping[str, Any]], spec_hash: str) -> str | None
     for entry in data:
         if not entry.get("sha256"):
             return None
-        parts.add((str(entry["sha256"]), entry.get("maxRows"), float(entry.get("weight", 1.0))))
-    material = json.dumps([sorted(parts, key=lambda p: (p[0], str(p[1]), p[2])), spec_hash])
+        part: tuple[Any, ...] = (str(entry["sha256"]), entry.get("maxRows"), float(entry.get("weight", 1.0)))
+        if entry.get("holdout") is not None:  # a different split learns from different rows
+            part += (float(entry["holdout"]),)
+        parts.add(part)
+    material = json.dumps([sorted(parts, key=lambda p: tuple(map(str, p))), spec_hash])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def holdout_fraction(spec: Mapping[str, Any]) -> float:
+    """Share of the monitoring rows a degradation retrain holds out (never trains on)."""
+    return float((spec.get("retraining", {}).get("holdout") or {}).get("fraction", 0.3))
+
+
+def holdout_min_rows(spec: Mapping[str, Any]) -> int:
+    """Fewest unseen rows a judgement of a version (challenge, evaluation) may rest on."""
+    return int((spec.get("retraining", {}).get("holdout") or {}).get("minRows", 20))
 
 
 def retraining_datasets(spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -51,7 +67,8 @@ def retraining_datasets(spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[d
     extra: list[dict[str, Any]] = []
     monitoring = spec.get("monitoring", {}).get("dataset")
     if MONITORING in include and monitoring:
-        entry = {**monitoring, "role": MONITORING, "weight": float(retraining.get("monitoringWeight", 1.0))}
+        entry = {**monitoring, "role": MONITORING, "weight": float(retraining.get("monitoringWeight", 1.0)),
+                 "holdout": holdout_fraction(spec)}
         if retraining.get("maxRows") is not None:
             entry["maxRows"] = int(retraining["maxRows"])
         extra.append(entry)
@@ -71,7 +88,7 @@ def would_be_inputs(spec: Mapping[str, Any], evaluation: Mapping[str, Any]) -> s
         if fingerprint is None:
             return None
         entries.append({"sha256": fingerprint.get("sha256"), "maxRows": ref.get("maxRows"),
-                        "weight": ref.get("weight", 1.0)})
+                        "weight": ref.get("weight", 1.0), "holdout": ref.get("holdout")})
     return inputs_hash(entries, model_spec_hash(spec))
 
 

@@ -101,8 +101,11 @@ def _validate_trained_candidate(d: Draft) -> bool:
     if record.get("trigger") == "Degradation" and baseline is not None:
         challenge = d.spec.get("monitoring", {}).get("dataset")
         record["challengeRequested"] = challenge is not None
+    validation = {k: v for k, v in d.spec["validation"]["dataset"].items() if k != "lastRows"}
+    if d.spec["validation"]["dataset"].get("lastRows"):  # a window: the newest rows of an appended file
+        validation["maxRows"] = int(d.spec["validation"]["dataset"]["lastRows"])
     d.start_stage(StartStage("validate", record["version"], f"validate-v{record['version']}",
-                             d.spec["validation"]["dataset"], baseline_version=baseline,
+                             validation, baseline_version=baseline,
                              challenge_dataset=dict(challenge) if challenge else None))
     return True
 
@@ -119,6 +122,7 @@ def _retrain_when_degraded(d: Draft) -> bool:
         return bool(d.status.get("failure"))
     current = episode(d)
     current.update(attempts=current.get("attempts", 0) + 1, lastAttemptTime=d.now,
+                   lastAttemptEvaluation=int(d.status.get("evaluations", 0)),
                    reason=(d.status.get("lastEvaluation") or {}).get("reason", "Degraded"))
     _start_training(d, "Degradation")
     return True

@@ -17,9 +17,10 @@ from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.degradation import EvaluationInput, violations
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.gates import TOLERANCE
-from modelops.lifecycle.lineage import version_inputs, would_be_inputs
+from modelops.lifecycle.lineage import holdout_min_rows, version_inputs, would_be_inputs
 
 WOULD_REPEAT = "RetrainWouldRepeat"
+NOT_BETTER, INCONCLUSIVE = "ChallengerNotBetter", "ChallengeInconclusive"
 
 
 def episode(d: Draft) -> dict[str, Any]:
@@ -81,22 +82,38 @@ def retrain_blocked(d: Draft) -> bool:
     if last is not None and (wait := (last - d.ctx.now).total_seconds() + cooldown) > 0:
         d.requeue.append(wait)
         return True
+    # Every attempt rests on its own evidence: after one, wait for an evaluation that read the data anew
+    # (what it fingerprints is what the next attempt would read, so the repeat check below is current).
+    if int(d.status.get("evaluations", 0)) <= int(current.get("lastAttemptEvaluation", -1)):
+        return True
     repeated = _repeated_by(d)
     if repeated is not None:
-        if current.get("waiting") != WOULD_REPEAT:
-            current["waiting"] = WOULD_REPEAT
-            d.event("Warning", WOULD_REPEAT, f"not retraining: it would read exactly the data and spec version "
-                                             f"{repeated} was made from; add new labelled data or edit "
-                                             "spec.training to retrain")
+        if current.get("waiting") != WOULD_REPEAT or current.get("repeats") != repeated:
+            current.update(waiting=WOULD_REPEAT, repeats=repeated)
+            d.event("Warning", WOULD_REPEAT, f"not retraining: it would read exactly the data and spec "
+                                             f"{repeat_subject(d.status, repeated)} was made from; add new "
+                                             "labelled data or edit spec.training to retrain")
         return True
     current.pop("waiting", None)
+    current.pop("repeats", None)
     return False
 
 
-def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) -> str | None:
-    """Champion/challenger for a degradation retrain: on the data that revealed the problem, the
-    candidate must beat the serving version by `retraining.minImprovement` in the violated rule's
-    metric. Returns the failure message, or None when it passed (or no challenge was asked for)."""
+def repeat_subject(status: dict[str, Any], version: int) -> str:
+    """How a repeated version is named: the serving one, or a rejected candidate of this episode."""
+    if version == status.get("servingVersion"):
+        return f"version {version} (the serving version)"
+    state = next((str(r.get("state", "")).lower() for r in status.get("versions", []) if r["version"] == version),
+                 "earlier")
+    return f"version {version} (a {state} candidate of this episode)"
+
+
+def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) -> tuple[str, str] | None:
+    """Champion/challenger for a degradation retrain: on the monitoring rows NEITHER version was trained on
+    (the validate stage leaves the others out), the candidate must beat the serving version by
+    `retraining.minImprovement` in the violated rule's metric; fewer unseen rows than
+    `retraining.holdout.minRows` cannot tell, so the candidate is not blessed (Inconclusive).
+    Returns (reason, message) of the failure, or None when it passed (or no challenge was asked for)."""
     if record.get("trigger") != "Degradation" or not record.get("challengeRequested"):
         return None
     metric = str(episode(d).get("metric") or PRIMARY_METRIC[d.spec["task"]])
@@ -104,16 +121,36 @@ def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) ->
     challenge = result.get("challenge") or {}
     candidate = (challenge.get("candidate") or {}).get(metric)
     serving = (challenge.get("baseline") or {}).get(metric)
+    rows, needed = int(challenge.get("rows") or 0), holdout_min_rows(d.spec)
     entry: dict[str, Any] = {"metric": metric, "candidate": candidate, "serving": serving,
-                             "minImprovement": required, "rows": int(challenge.get("rows") or 0)}
-    if candidate is None or serving is None:
-        entry.update(passed=False, improvement=None)
+                             "minImprovement": required, "rows": rows, "minRows": needed}
+    for key in ("totalRows", "excludedRows"):
+        if challenge.get(key) is not None:
+            entry[key] = challenge[key]
+    if rows < needed:
+        entry.update(passed=False, improvement=None, verdict="Inconclusive")
         record["challenge"] = entry
-        return f"challenge on the monitoring data: no {metric} came back for both versions"
+        excluded = challenge.get("excludedRows") or {}
+        return INCONCLUSIVE, (f"challenge inconclusive: only {rows} monitoring rows neither version was trained on "
+                              f"(of {challenge.get('totalRows', rows)}; the candidate learned from "
+                              f"{excluded.get('candidate', 0)}, the serving version from {excluded.get('baseline', 0)})"
+                              f" < retraining.holdout.minRows {needed}")
+    if candidate is None or serving is None:
+        entry.update(passed=False, improvement=None, verdict="Failed")
+        record["challenge"] = entry
+        return NOT_BETTER, f"challenge on the monitoring data: no {metric} came back for both versions"
     improvement = -worsening(metric, float(candidate), float(serving))
-    entry.update(improvement=improvement, passed=improvement >= required - TOLERANCE)
+    alpha, p_value = float(d.spec.get("retraining", {}).get("challengeAlpha", 0.05)), challenge.get("pValue")
+    beyond_chance = p_value is None or float(p_value) <= alpha  # a worker that reports no test is not held to one
+    passed = improvement >= required - TOLERANCE and beyond_chance
+    entry.update(improvement=improvement, passed=passed, verdict="Passed" if passed else "Failed")
+    if p_value is not None:
+        entry.update(pValue=float(p_value), alpha=alpha)
     record["challenge"] = entry
-    if entry["passed"]:
+    if passed:
         return None
-    return (f"on the monitoring data {metric} {float(candidate):.4g} vs serving {float(serving):.4g}: improvement "
-            f"{improvement:.4g} < required {required:.4g}")
+    shown = f"on {rows} unseen monitoring rows {metric} {float(candidate):.4g} vs serving {float(serving):.4g}"
+    if improvement < required - TOLERANCE:
+        return NOT_BETTER, f"{shown}: improvement {improvement:.4g} < required {required:.4g}"
+    return NOT_BETTER, (f"{shown}: not better than chance (paired test p {float(p_value):.3g} > "
+                        f"retraining.challengeAlpha {alpha:g})")

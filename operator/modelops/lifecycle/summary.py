@@ -12,7 +12,7 @@ from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.model import EmitEvent
 from modelops.lifecycle.progress import set_progress_conditions
-from modelops.lifecycle.retraining import WOULD_REPEAT
+from modelops.lifecycle.retraining import WOULD_REPEAT, repeat_subject
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.texts import (
     ConditionText,
@@ -55,15 +55,21 @@ def derive_phase(d: Draft) -> tuple[str, str]:
         keep = f"; version {held} keeps serving" if held else ""
         return "Rejected", f"version {latest['version']} rejected: {latest.get('message', '')}{keep}"
     if condition_is_true(status, "Degraded"):
-        why = (status.get("lastEvaluation") or {}).get("reasons", ["degraded"])[0]
+        degraded = next((c for c in status.get("conditions", []) if c["type"] == "Degraded"), {})
+        why = ((status.get("lastEvaluation") or {}).get("reasons") or [str(degraded.get("reason", "degraded"))])[0]
         if (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
-            why += "; not retraining: it would repeat the serving version's data and spec"
+            why += f"; not retraining: it would repeat the data and spec of {_repeat_subject(status)}"
         return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
         pinned = d.spec.get("serving", {}).get("pinnedVersion")
         note = " (pinned)" if pinned else ""
         return "Serving", f"version {status['servingVersion']} is serving{note}"
     return "Pending", "waiting for the first version"
+
+
+def _repeat_subject(status: dict[str, Any]) -> str:
+    repeats = (status.get("retrain") or {}).get("repeats")
+    return "the serving version" if repeats is None else repeat_subject(status, int(repeats))
 
 
 def _set(d: Draft, type_: str, text: ConditionText) -> None:
@@ -78,7 +84,7 @@ def _set_conditions(d: Draft) -> None:
         _set(d, "Validated", validated_condition(latest))
     if condition_is_true(status, "Degraded") and (status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
         _set(d, "Degraded", would_repeat_condition(status.get("servingVersion"), status.get("lastEvaluation") or {},
-                                                   WOULD_REPEAT))
+                                                   WOULD_REPEAT, _repeat_subject(status)))
     serving = status.get("servingVersion")
     available = bool(serving) and status.get("servingReady", True)
     _set(d, "Available", available_condition(serving, available))
@@ -90,7 +96,9 @@ def _set_conditions(d: Draft) -> None:
 
 def refresh_degraded(d: Draft) -> None:
     """Degraded follows the latest evaluation of the serving version; a new version starts healthy."""
-    text = degraded_condition(d.spec, d.status.get("servingVersion"), d.status.get("lastEvaluation") or {})
+    serving = d.status.get("servingVersion")
+    text = degraded_condition(d.spec, serving, d.status.get("lastEvaluation") or {},
+                              (d.record(serving) or {}).get("floorsUnmet") or ())
     if text is not None:
         _set(d, "Degraded", text)
 

@@ -8,7 +8,7 @@ Pure functions of records and status values; `summary` applies them after every 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.lifecycle.gates import gate_text
@@ -58,12 +58,15 @@ def available_condition(serving: int | None, ready: bool) -> ConditionText:
     return False, "NoVersionServing", "no validated version serves yet"
 
 
-def degraded_condition(spec: Mapping[str, Any], serving: int | None,
-                       last: Mapping[str, Any]) -> ConditionText | None:
+def degraded_condition(spec: Mapping[str, Any], serving: int | None, last: Mapping[str, Any],
+                       floors_unmet: Sequence[str] = ()) -> ConditionText | None:
     """Degraded speaks of the serving version's latest evaluation; None leaves the condition as it is
     (an evaluation that failed to run says nothing about the model)."""
     if not serving:
         return False, "NothingServing", "no version serves yet, so none is evaluated"
+    if floors_unmet and not (last.get("version") == serving and last.get("degraded") and not last.get("superseded")):
+        return True, "FloorUnmet", (f"version {serving} replaced a worse version but still misses a validation floor: "
+                                    f"{'; '.join(floors_unmet)}")
     if not (spec.get("monitoring") or {}).get("dataset"):
         return False, "NotMonitored", f"version {serving} is not evaluated: spec.monitoring.dataset is not set"
     if not last or last.get("superseded"):
@@ -71,15 +74,19 @@ def degraded_condition(spec: Mapping[str, Any], serving: int | None,
         return False, reason, f"version {serving} has not been evaluated yet"
     if last.get("version") != serving or "error" in last:
         return None
+    if last.get("verdict") == "Inconclusive":
+        return None, "EvaluationInconclusive", f"version {serving}: {last.get('message', 'too few unseen rows')}"
     if last.get("degraded"):
         return True, str(last.get("reason") or "Degraded"), f"version {serving}: {'; '.join(last.get('reasons', []))}"
     return False, "Healthy", f"version {serving} passed every degradation rule in its last evaluation"
 
 
-def would_repeat_condition(serving: int | None, last: Mapping[str, Any], reason: str) -> ConditionText:
+def would_repeat_condition(serving: int | None, last: Mapping[str, Any], reason: str,
+                           subject: str = "the serving version") -> ConditionText:
+    """`subject` names the version a retrain would repeat (the serving one or a rejected candidate)."""
     reasons = "; ".join(last.get("reasons", []))
-    return True, reason, (f"version {serving}: {reasons}; a retrain would read the same data and spec as the "
-                          "serving version: add new labelled data or edit spec.training")
+    return True, reason, (f"version {serving}: {reasons}; a retrain would read the same data and spec as "
+                          f"{subject}: add new labelled data or edit spec.training")
 
 
 def ready_condition(ready: bool, serving: int | None, phase: str, message: str) -> ConditionText:

@@ -192,7 +192,9 @@ class Runner:
     def _record_history(self, previous: Mapping[str, Any], current: Mapping[str, Any]) -> None:
         """Evaluations overwrite status.lastEvaluation; keep every one for the metric history plot."""
         evaluation = current.get("lastEvaluation")
-        if evaluation and evaluation != previous.get("lastEvaluation"):
+        # Rollouts mark the last evaluation `superseded`: the same evaluation, not a new line in the history.
+        same = {k: v for k, v in (previous.get("lastEvaluation") or {}).items() if k != "superseded"}
+        if evaluation and {k: v for k, v in evaluation.items() if k != "superseded"} != same:
             append_jsonl(self.store.history_path, {"kind": "evaluation", **evaluation})
 
     def _render(self) -> None:

@@ -3,7 +3,9 @@
 The server runs in its own session so it survives a SIGKILL of the runtime (serving never stops just
 because the control loop restarts); a restarted runtime adopts it through its pid file and a GET on
 its REST port. Version pinning happens only through the generated model_config file, which the server
-re-reads every second: the file is replaced atomically so it never sees half a config.
+re-reads every second: the file is replaced atomically so it never sees half a config. A label that must
+move to a version the server has not loaded yet moves in a second config once it has
+(serving/label_steps.py): TF Serving refuses any other order.
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ import socket
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 from modelops.contract.files import write_text_atomic
 from modelops.local.processes import ChildProcess, adopt, spawn
 from modelops.local.state_store import StateStore, read_json, write_json_atomic
-from modelops.serving.config import ServedModel, render_model_config, render_monitoring_config
+from modelops.serving.config import (
+    ConfigError,
+    ServedModel,
+    parse_model_config,
+    render_model_config,
+    render_monitoring_config,
+)
+from modelops.serving.label_steps import next_label_step
 
 
 class ServingError(RuntimeError):
@@ -88,12 +98,37 @@ class ServingProcess:
     def apply(self, stable: int, canary: int | None = None) -> None:
         """Pin serving to `stable` (+ `canary`) and make sure a server is running to read that pin."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
+        self._advance()
+        self.ensure_running()
+
+    def _target(self) -> ServedModel | None:
+        applied = self.applied()
+        if applied is None:
+            return None
+        stable, canary = applied["stable"], applied.get("canary")
         versions = (stable,) if canary is None or canary == stable else (stable, canary)
         labels = {"stable": stable} if len(versions) == 1 else {"stable": stable, "canary": canary}
-        model = ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
-        write_text_atomic(self.model_config, render_model_config([model]))
-        write_json_atomic(self.applied_path, {"stable": stable, "canary": canary, "url": self.model_url})
-        self.ensure_running()
+        return ServedModel(self.store.name, str(self.store.versions_dir.resolve()), versions, labels)
+
+    def _written(self) -> ServedModel | None:
+        try:
+            (model,) = parse_model_config(self.model_config.read_text())
+        except (OSError, ConfigError, ValueError):
+            return None
+        return model
+
+    def _advance(self, available: frozenset[int] = frozenset(), server_labels: dict[str, int] | None = None) -> None:
+        """Write the next config towards the applied pin: labels the server (or the file it will read
+        next) holds at another version wait until their new version is AVAILABLE."""
+        target = self._target()
+        if target is None:
+            return
+        written = self._written()
+        existing = {**(dict(written.labels) if written else {}), **(server_labels or {})}
+        step = next_label_step(target, existing, available)
+        if step != written:
+            write_text_atomic(self.model_config, render_model_config([step]))
 
     def ensure_running(self) -> bool:
         """Adopt or start the server for the applied config; True when a fresh process was started."""
@@ -112,10 +147,12 @@ class ServingProcess:
         write_text_atomic(self.monitoring_config, render_monitoring_config())
         grpc_port = self._pick_grpc_port()
         write_text_atomic(self.dir / "grpc_port", str(grpc_port))
-        argv = [sys.executable, "-m", "modelops", "serve", "--rest_api_port", str(self.port), "--port", str(grpc_port),
-                "--rest_api_host", self.host, "--model_config_file", str(self.model_config),
-                "--model_config_file_poll_wait_seconds", "1",
-                "--monitoring_config_file", str(self.monitoring_config)]
+        # the flags the operator's tensorflow_model_server pods get (kube/builders/serving.py), in the
+        # `--flag=value` form TF's flag parser requires
+        argv = [sys.executable, "-m", "modelops", "serve", f"--rest_api_port={self.port}", f"--port={grpc_port}",
+                f"--rest_api_host={self.host}", f"--model_config_file={self.model_config}",
+                "--model_config_file_poll_wait_seconds=1", "--allow_version_labels_for_unavailable_models=true",
+                f"--monitoring_config_file={self.monitoring_config}"]
         self.child = spawn(argv, self.dir / "log.txt", self.dir / "pid",
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
         return True
@@ -140,9 +177,20 @@ class ServingProcess:
         return True
 
     def ready_versions(self) -> frozenset[int]:
-        """Versions the server reports AVAILABLE (empty when it is down or still loading)."""
+        """Versions the server reports AVAILABLE, a pinned one only once its label names it (empty when
+        the server is down or still loading). Moves a waiting label on when its version has loaded."""
         if not self.alive():
             return frozenset()
+        available = self._available()
+        target = self._target()
+        if target is None:
+            return available
+        server_labels = self._server_labels(target.labels)
+        self._advance(available, server_labels)
+        waiting = {version for label, version in target.labels.items() if server_labels.get(label) != version}
+        return available - waiting
+
+    def _available(self) -> frozenset[int]:
         try:
             code, body = self._get(self.model_url)
         except (OSError, ValueError):
@@ -155,6 +203,19 @@ class ServingProcess:
                 if entry.get("state") == "AVAILABLE":
                     ready.add(int(entry["version"]))
         return frozenset(ready)
+
+    def _server_labels(self, labels: Mapping[str, int]) -> dict[str, int]:
+        """Where the server's label map points each of `labels` now, for labels whose version is
+        AVAILABLE (others are left out). Read from the label's metadata: TF Serving resolves the label
+        there (ServableRequestFromModelSpec), while its status by label lists every version of the
+        model without reading the label (get_model_status_impl.cc)."""
+        found: dict[str, int] = {}
+        for label in labels:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                code, body = self._get(f"{self.model_url}/labels/{label}/metadata")
+                if code == 200:
+                    found[label] = int(body["model_spec"]["version"])
+        return found
 
     def stop(self) -> None:
         child = self.child or adopt(self.dir / "pid")

@@ -61,15 +61,30 @@ def describe_lineage(data: Any) -> str:
 def describe_challenge(challenge: Any) -> str:
     if not isinstance(challenge, Mapping):
         return "-"
+    if challenge.get("verdict") == "Inconclusive":
+        return f"inconclusive: {challenge.get('rows', 0)} unseen monitoring rows < {challenge.get('minRows')}"
     verdict = "beat" if challenge.get("passed") else "did not beat"
-    return (f"{verdict} serving on monitoring data: {challenge.get('metric')} {_fmt(challenge.get('candidate'))} "
-            f"vs {_fmt(challenge.get('serving'))}")
+    where = f"{challenge['rows']} unseen monitoring rows" if challenge.get("rows") else "monitoring data"
+    p_value = f" (p {challenge['pValue']:.2g})" if challenge.get("pValue") is not None else ""
+    return (f"{verdict} serving on {where}: {challenge.get('metric')} {_fmt(challenge.get('candidate'))} "
+            f"vs {_fmt(challenge.get('serving'))}{p_value}")
+
+
+def _header_metrics(status: Mapping[str, Any]) -> str:
+    """The serving version's validation value, named as such, and its latest live value beside it: a bare
+    validation number next to phase=Degraded would read as current performance."""
+    validated = str(status.get("primaryMetric") or "")
+    name = validated.split("=")[0]
+    last = status.get("lastEvaluation") or {}
+    live = (last.get("metrics") or {}).get(name) if last.get("version") == status.get("servingVersion") else None
+    parts = [f"validation {validated}" if validated else "", f"live {name}={live:.4g}" if live is not None else ""]
+    return "  ".join(p for p in parts if p)
 
 
 def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
     lines = [f"{store.namespace}/{store.name}  phase={status.get('phase', 'Pending')}  "
              f"serving={_fmt(status.get('servingVersion'))}  latest={_fmt(status.get('latestVersion'))}  "
-             f"{status.get('primaryMetric', '')}".rstrip()]
+             f"{_header_metrics(status)}".rstrip()]
     if status.get("message"):
         lines.append(f"  message: {status['message']}")
     stage = status.get("stage")
@@ -84,7 +99,7 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
         lines += ["", "Conditions:", *_table(rows)]
     versions = [v for v in status.get("versions") or [] if isinstance(v, Mapping)]
     if versions:
-        metric_names = sorted({k for v in versions for k in (v.get("metrics") or {})})[:5]
+        metric_names = sorted({k for v in versions for k in (v.get("metrics") or {})})[:6]
         rows = [("VERSION", "STATE", "TRIGGER", *(m.upper() for m in metric_names), "GATES", "REASON")]
         for record in versions:
             metrics = record.get("metrics") or {}

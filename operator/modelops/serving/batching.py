@@ -63,12 +63,14 @@ class Batcher:
         executor: Executor,
         on_batch: Callable[[int], None] | None = None,
         on_queue_depth: Callable[[int], None] | None = None,
+        on_dequeue: Callable[[float], None] | None = None,
     ) -> None:
         self._run = run
         self._options = options
         self._executor = executor
         self._on_batch = on_batch or (lambda rows: None)
         self._on_queue_depth = on_queue_depth or (lambda rows: None)
+        self._on_dequeue = on_dequeue or (lambda seconds: None)
         self._pending: collections.deque[_Task] = collections.deque()
         self._queued_rows = 0
         self._max_queued_rows = options.max_batch_size * options.max_enqueued_batches
@@ -183,6 +185,9 @@ class Batcher:
         self._pending.extendleft(reversed(skipped))
         self._queued_rows -= rows
         self._on_queue_depth(self._queued_rows)
+        now = time.monotonic()
+        for task in batch:  # each request's wait in the queue (batching_session.cc's queuing_latency)
+            self._on_dequeue(now - task.enqueued_at)
         return batch
 
     async def _execute(self, batch: list[_Task]) -> None:

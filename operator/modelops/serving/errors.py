@@ -6,19 +6,30 @@ states *what* went wrong and the status code follows TF Serving's canonical-code
 
 from __future__ import annotations
 
-# TF Serving maps canonical error codes to HTTP statuses; we keep the same table.
+# TF Serving's `ToHTTPStatusCode` (model_servers/http_server.cc), complete: every canonical code
+# answers the REST client with the same HTTP status as tensorflow_model_server. The Prometheus
+# `status` label of `modelops serve` is this HTTP status, for gRPC calls too.
 HTTP_STATUS_BY_CODE: dict[str, int] = {
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "UNIMPLEMENTED": 400,  # TF Serving answers unsupported verbs as a client error
-    "NOT_FOUND": 404,
-    "DEADLINE_EXCEEDED": 408,
-    "PAYLOAD_TOO_LARGE": 413,
-    "RESOURCE_EXHAUSTED": 503,
-    "UNAVAILABLE": 503,
-    "INTERNAL": 500,
+    "OK": 200,
+    "CANCELLED": 499,  # CLIENT_CLOSED_REQUEST
     "UNKNOWN": 500,
+    "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504,  # GATEWAY_TO
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_EXHAUSTED": 429,  # TOO_MANY_REQUESTS
+    "FAILED_PRECONDITION": 400,
+    "ABORTED": 409,
+    "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501,  # NOT_IMP
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DATA_LOSS": 500,
+    "UNAUTHENTICATED": 401,
+    # modelops extension (no canonical code): a REST body over --rest_api_max_body_bytes. Over gRPC
+    # the same limit is gRPC's own RESOURCE_EXHAUSTED.
+    "PAYLOAD_TOO_LARGE": 413,
 }
 
 
@@ -32,7 +43,7 @@ class ServingError(Exception):
 
     @property
     def http_status(self) -> int:
-        return HTTP_STATUS_BY_CODE.get(self.code, 500)
+        return HTTP_STATUS_BY_CODE.get(self.code, 500)  # default: ERROR, as ToHTTPStatusCode
 
 
 def invalid(message: str) -> ServingError:
@@ -45,3 +56,7 @@ def not_found(message: str) -> ServingError:
 
 def unavailable(message: str) -> ServingError:
     return ServingError("UNAVAILABLE", message)
+
+
+def failed_precondition(message: str) -> ServingError:
+    return ServingError("FAILED_PRECONDITION", message)

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-import numpy as np
 from tensorflow.core.protobuf import error_codes_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,
+    inference_pb2,
     model_management_pb2,
     model_pb2,
     predict_pb2,
@@ -28,23 +28,36 @@ from tensorflow_serving.apis import model_service_pb2_grpc as model_service
 
 from modelops.serving.config import ConfigError, ServedModel, models_from_proto
 from modelops.serving.errors import ServingError, invalid
-from modelops.serving.grpc_codec import decode_tensors, encode_tensors, serialized_examples
-from modelops.serving.inference import Inference, Routed
+from modelops.serving.grpc_codec import decode_tensors, encode_proto_fields, serialized_examples
+from modelops.serving.inference import (
+    Inference,
+    Routed,
+    multi_inference_signature_missing,
+    task_signature_missing,
+)
 from modelops.serving.registry import ServableVersion, VersionState
-from modelops.serving.servable import CLASSIFY_METHOD, REGRESS_METHOD
+from modelops.serving.servable import CLASSIFY_METHOD, DEFAULT_SIGNATURE
+from modelops.serving.tasks import Classifications, classification_result, regression_result
 
 log = logging.getLogger(__name__)
 
 _STATUS_CODE = {"PAYLOAD_TOO_LARGE": grpc.StatusCode.RESOURCE_EXHAUSTED}
+_MESSAGE_LIMIT = 1024
 _STATE = {state: get_model_status_pb2.ModelVersionStatus.State.Value(state.value) for state in VersionState}
 
 
-def _target(spec: model_pb2.ModelSpec) -> tuple[str, int | None, str | None]:
+def _target(request: Any) -> tuple[str, int | None, str | None]:
+    """The request's model_spec; a request without one is TF Serving's "Missing ModelSpec"
+    (predict_impl.cc, classification_service.cc, regression_service.cc)."""
+    if not request.HasField("model_spec"):
+        raise invalid("Missing ModelSpec")
+    return _spec_target(request.model_spec)
+
+
+def _spec_target(spec: model_pb2.ModelSpec) -> tuple[str, int | None, str | None]:
     choice = spec.WhichOneof("version_choice")
     version = spec.version.value if choice == "version" else None
     label = spec.version_label if choice == "version_label" else None
-    if not spec.name:
-        raise invalid("Missing ModelSpec")
     return spec.name, version, label
 
 
@@ -66,14 +79,14 @@ class _Handler:
         self._inference = inference
 
     async def _call(self, context: grpc.aio.ServicerContext, name: str,
-                    body: Callable[[Any], Awaitable[Any]]) -> Any:
+                    body: Callable[[Any], Awaitable[Any]], api: str | None = None) -> Any:
         try:
-            with self._inference.observed() as observation:
+            with self._inference.observed("GRPC", api) as observation:
                 observation.addressed(name)
                 return await body(observation)
         except ServingError as exc:
             code = _STATUS_CODE.get(exc.code) or getattr(grpc.StatusCode, exc.code, grpc.StatusCode.UNKNOWN)
-            await context.abort(code, exc.message)
+            await context.abort(code, _truncated(exc.message))
         except Exception as exc:  # never let one request take the server down
             log.exception("unexpected error in gRPC %s", type(self).__name__)
             await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
@@ -82,74 +95,101 @@ class _Handler:
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _Handler):
     async def Predict(self, request: predict_pb2.PredictRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> predict_pb2.PredictResponse:
-            name, version, label = _target(request.model_spec)
-            inputs = decode_tensors(request.inputs)
+            name, version, label = _target(request)
             routed = self._inference.route(name, version, label, request.model_spec.signature_name)
             observation.served_by(routed.servable)
+            # predict_util.cc order: servable and signature, input names, then Tensor::FromProto
+            self._inference.check_predict_request(routed, list(request.inputs))
+            inputs = decode_tensors(request.inputs)
             outputs = await self._inference.predict(routed, inputs, list(request.output_filter), _timeout(context))
             response = predict_pb2.PredictResponse()
             _fill_spec(response.model_spec, routed.servable, routed.signature.name)
-            encode_tensors(outputs, response.outputs)
+            encode_proto_fields(outputs, response.outputs)  # Tensor::AsProtoField, as predict_util.cc
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Predict")
 
     async def Classify(self, request: classification_pb2.ClassificationRequest,
                        context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> classification_pb2.ClassificationResponse:
-            routed, outputs = await self._examples(request, CLASSIFY_METHOD, "classification", observation, context)
+            routed = self._route_task(request, observation)
+            classifications = await self._inference.classify(
+                routed, serialized_examples(request.input), _timeout(context))
             response = classification_pb2.ClassificationResponse()
             _fill_spec(response.model_spec, routed.servable, routed.signature.name)
-            classes, scores = outputs.get("classes"), outputs.get("scores")
-            rows = len(classes if classes is not None else scores)
-            for row in range(rows):
-                result = response.result.classifications.add()
-                width = (classes if classes is not None else scores).shape[1]
-                for k in range(width):
-                    entry = result.classes.add()
-                    if classes is not None:
-                        entry.label = _text(classes[row, k])
-                    if scores is not None:
-                        entry.score = float(scores[row, k])
+            _fill_classifications(response.result, classifications)
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Classify")
 
     async def Regress(self, request: regression_pb2.RegressionRequest, context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> regression_pb2.RegressionResponse:
-            routed, outputs = await self._examples(request, REGRESS_METHOD, "regression", observation, context)
-            values = np.asarray(outputs["outputs"]).reshape(-1)
+            routed = self._route_task(request, observation)
+            values = await self._inference.regress(routed, serialized_examples(request.input), _timeout(context))
             response = regression_pb2.RegressionResponse()
             _fill_spec(response.model_spec, routed.servable, routed.signature.name)
-            for value in values:
-                response.result.regressions.add(value=float(value))
+            _fill_regressions(response.result, values)
             return response
 
-        return await self._call(context, request.model_spec.name, body)
+        return await self._call(context, request.model_spec.name, body, "Regress")
 
-    async def _examples(self, request: Any, method: str, kind: str, observation: Any,
-                        context: grpc.aio.ServicerContext) -> tuple[Routed, dict[str, np.ndarray]]:
-        """Classify and Regress run a signature of their own method on serialised tf.Examples."""
-        name, version, label = _target(request.model_spec)
-        routed = self._inference.route(name, version, label, request.model_spec.signature_name)
+    async def MultiInference(self, request: inference_pb2.MultiInferenceRequest,
+                             context: grpc.aio.ServicerContext) -> Any:
+        """servables/tensorflow/multi_inference.cc: classify / regress tasks of ONE model over the
+        same examples; the first task's model_spec picks the version (multi_inference_helper.cc)."""
+        async def body(observation: Any) -> inference_pb2.MultiInferenceResponse:
+            first = request.tasks[0].model_spec if request.tasks else model_pb2.ModelSpec()
+            name, version, label = _spec_target(first)
+            servable = self._inference.registry.resolve(name, version, label)
+            observation.served_by(servable)
+            planned = []
+            seen: set[str] = set()
+            for task in request.tasks:
+                if not task.model_spec.name:
+                    raise invalid("Found ModelSpec with an empty model name.")
+                if task.model_spec.name != name:
+                    raise invalid("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+                key = task.model_spec.signature_name or DEFAULT_SIGNATURE
+                if key in seen:
+                    raise invalid(f"Duplicate evaluation of signature: {key}")
+                seen.add(key)
+                routed = self._inference.route(name, servable.version, None, key, multi_inference_signature_missing)
+                planned.append((routed, self._inference.plan(routed, task.method_name)))
+            examples = serialized_examples(request.input)
+            outputs = await self._inference.multi_inference(planned, examples, _timeout(context))
+            response = inference_pb2.MultiInferenceResponse()
+            for task, (_, plan), arrays in zip(request.tasks, planned, outputs, strict=True):
+                result = response.results.add()
+                if plan.method == CLASSIFY_METHOD:
+                    _fill_classifications(result.classification_result, classification_result(arrays, len(examples)))
+                else:
+                    _fill_regressions(result.regression_result, regression_result(arrays, len(examples)))
+                result.model_spec.name = name
+                result.model_spec.version.value = servable.version
+                result.model_spec.signature_name = task.model_spec.signature_name or DEFAULT_SIGNATURE
+            return response
+
+        name = request.tasks[0].model_spec.name if request.tasks else ""
+        return await self._call(context, name, body)
+
+    def _route_task(self, request: Any, observation: Any) -> Routed:
+        """Classify / Regress: the version and signature the request names, planned by tasks.py."""
+        name, version, label = _target(request)
+        routed = self._inference.route(name, version, label, request.model_spec.signature_name,
+                                       task_signature_missing)
         observation.served_by(routed.servable)
-        if routed.signature.method_name != method:
-            raise invalid(f"Expected {kind} signature method_name to be {method}. "
-                          f"Was: {routed.signature.method_name}")
-        if len(routed.signature.inputs) != 1:
-            raise invalid(f"Expected one input Tensor, got {sorted(routed.signature.inputs)}")
-        (input_name,) = routed.signature.inputs
-        examples = serialized_examples(request.input)
-        outputs = await self._inference.predict(routed, {input_name: examples}, timeout=_timeout(context))
-        return routed, outputs
+        return routed
 
     async def GetModelMetadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest,
                                context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_metadata_pb2.GetModelMetadataResponse:
-            name, version, label = _target(request.model_spec)
-            unsupported = [field for field in request.metadata_field if field != "signature_def"]
-            if not request.metadata_field or unsupported:
-                raise invalid(f"Metadata field {(unsupported or [''])[0]} is not supported")
+            name, version, label = _target(request)
+            # get_model_metadata_impl.cc ValidateGetModelMetadataRequest, before the servable lookup
+            if not request.metadata_field:
+                raise invalid("GetModelMetadataRequest must specify at least one metadata_field")
+            for field in request.metadata_field:
+                if field != "signature_def":
+                    raise invalid(f"Metadata field {field} is not supported")
             servable = self._inference.registry.resolve(name, version, label)
             observation.served_by(servable)
             assert servable.model is not None
@@ -172,8 +212,12 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
     async def GetModelStatus(self, request: get_model_status_pb2.GetModelStatusRequest,
                              context: grpc.aio.ServicerContext) -> Any:
         async def body(observation: Any) -> get_model_status_pb2.GetModelStatusResponse:
-            name, version, label = _target(request.model_spec)
-            servables = self._inference.registry.status(name, version, label)
+            # get_model_status_impl.cc: only a missing model_spec is refused; a label is not read
+            if not request.HasField("model_spec"):
+                raise invalid("Missing ModelSpec")
+            spec = request.model_spec
+            version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
+            servables = self._inference.registry.status(spec.name, version)
             response = get_model_status_pb2.GetModelStatusResponse()
             for servable in servables:
                 entry = response.model_version_status.add(version=servable.version, state=_STATE[servable.state])
@@ -185,23 +229,43 @@ class ModelService(model_service.ModelServiceServicer, _Handler):
 
     async def HandleReloadConfigRequest(self, request: model_management_pb2.ReloadConfigRequest,
                                         context: grpc.aio.ServicerContext) -> Any:
-        """Replace the served models, as TF Serving: returns once the new config is applied; a
-        pinned version that failed to load is reported with its own code (others keep serving)."""
+        """model_service_impl.cc: only a `model_config_list` is accepted (an unset config or a
+        custom one is INVALID_ARGUMENT, nothing changes); then ServerCore::ReloadConfig's verdict —
+        validation, label refusal (FAILED_PRECONDITION), or UNKNOWN when a model new to the server
+        did not become available. Versions of known models load after the call returned."""
         async def body(observation: Any) -> model_management_pb2.ReloadConfigResponse:
+            if request.config.WhichOneof("config") != "model_config_list":
+                raise invalid("ServerModelConfig type not supported by HandleReloadConfigRequest. "
+                              "Only ModelConfigList is currently supported")
             try:
-                models = models_from_proto(request.config)
+                models = models_from_proto(request.config, self._inference.registry.model_names())
             except ConfigError as exc:
-                raise invalid(str(exc)) from exc
+                raise ServingError(exc.code, str(exc)) from exc
             await self._apply_config(models)
-            for model in models:
-                for servable in self._inference.registry.status(model.name) if model.versions else ():
-                    if servable.state is not VersionState.AVAILABLE:
-                        raise ServingError(servable.error_code if servable.error_code != "OK" else "UNKNOWN",
-                                           f"model {model.name} version {servable.version}: "
-                                           f"{servable.error_message or servable.state}")
             return model_management_pb2.ReloadConfigResponse()
 
         return await self._call(context, "", body)
+
+
+def _truncated(message: str) -> str:
+    """model_servers/grpc_status_util.cc ToGRPCStatus: at most 1024 characters of the message."""
+    return message if len(message) <= _MESSAGE_LIMIT else message[:_MESSAGE_LIMIT] + "...TRUNCATED"
+
+
+def _fill_classifications(result: classification_pb2.ClassificationResult, rows: Classifications) -> None:
+    for row in rows:
+        classes = result.classifications.add().classes
+        for label, score in row:
+            entry = classes.add()
+            if label is not None:
+                entry.label = label
+            if score is not None:
+                entry.score = score
+
+
+def _fill_regressions(result: regression_pb2.RegressionResult, values: list[float]) -> None:
+    for value in values:
+        result.regressions.add(value=value)
 
 
 def _error_code(name: str) -> int:
@@ -209,10 +273,6 @@ def _error_code(name: str) -> int:
         return error_codes_pb2.Code.Value(name)
     except ValueError:
         return error_codes_pb2.UNKNOWN
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def add_services(server: grpc.aio.Server, inference: Inference,

@@ -1,10 +1,14 @@
-"""Which model versions exist, their TF Serving states, and atomic switches between configs.
+"""Which model versions exist, their TF Serving states, and config reloads as ServerCore does them.
 
-A new config is applied as TF Serving's availability-preserving policy does: load the new versions
-first, then switch routing (versions and labels) in one step on the event loop, then drain and
-unload the old ones. Requests already routed to an old version keep a reference to it and finish,
-so a switch fails no request. A label resolves only to an AVAILABLE version; a version that fails
-to load is END with its error and never affects the others.
+`reload` is ServerCore::ReloadConfig (model_servers/server_core.cc): the label map is decided
+first (serving/labels.py; a refusal changes nothing), then each model's policy names the versions
+it aspires to (serving/versions.py) and the missing ones start loading in the background. Old
+versions leave as AvailabilityPreservingPolicy (core/availability_preserving_policy.cc) unloads
+them: only once an aspired version is AVAILABLE (or none is aspired), so a switch fails no
+request; a request already routed keeps its reference and finishes. Every version ever seen keeps
+its last state, END included, with the load error if it failed (ServableStateMonitor keeps END
+states; get_model_status_impl.cc reports them). `reload` waits only for models new to the server
+(ServerCore::WaitUntilModelsAvailable); versions of a known model load after it returned.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from modelops.serving.config import ServedModel
-from modelops.serving.errors import ServingError, not_found, unavailable
-from modelops.serving.servable import LoadedModel, Signature, list_versions, load_version
+from modelops.serving.errors import ServingError, invalid, not_found
+from modelops.serving.labels import LabelMap, LabelOptions, updated_label_map
+from modelops.serving.servable import LoadedModel, Signature, load_version
+from modelops.serving.versions import BasePathMissing, aspired_versions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,16 @@ class Runner(Protocol):
 
 
 RunnerFactory = Callable[[str, int, Signature], Runner]
-Loader = Callable[[str, int], LoadedModel]
+Loader = Callable[[str, int], LoadedModel]  # (version directory, version)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """TF Serving's --max_num_load_retries (5) and --load_retry_interval_micros (1 min): a failed
+    load is retried, in state LOADING, before it ends END (core/loader_harness.cc LoadWithRetries)."""
+
+    max_num_load_retries: int = 5
+    load_retry_interval_seconds: float = 60.0
 
 
 @dataclass(eq=False)
@@ -48,7 +62,7 @@ class ServableVersion:
 
     model_name: str
     version: int
-    base_path: str
+    base_path: str  # the version's own directory (TF Serving may load `00017` as version 17)
     state: VersionState = VersionState.START
     error_code: str = "OK"
     error_message: str = ""
@@ -63,13 +77,14 @@ class ServableVersion:
 
 @dataclass
 class _ModelEntry:
-    served: ServedModel
+    served: ServedModel | None  # None: no longer in the config (its versions stay, END)
     versions: dict[int, ServableVersion] = field(default_factory=dict)
-    labels: dict[str, int] = field(default_factory=dict)
+    aspired: dict[int, str] = field(default_factory=dict)  # version -> directory
+    first_settled: asyncio.Future[ServableVersion] | None = None
 
 
 class ModelRegistry:
-    """The live routing table; mutated only on the event loop, by `apply`."""
+    """The live routing table; mutated only on the event loop."""
 
     def __init__(
         self,
@@ -77,62 +92,70 @@ class ModelRegistry:
         load_executor: Executor,
         loader: Loader = load_version,
         on_state: Callable[[ServableVersion], None] | None = None,
+        label_options: LabelOptions | None = None,
+        load_options: LoadOptions | None = None,
     ) -> None:
         self._runner_factory = runner_factory
         self._load_executor = load_executor
         self._loader = loader
         self._on_state = on_state or (lambda servable: None)
+        self.label_options = label_options or LabelOptions()
+        self.load_options = load_options or LoadOptions()
         self._models: dict[str, _ModelEntry] = {}
-        self._apply_lock = asyncio.Lock()
+        self._labels: LabelMap = {}
+        self._lock = asyncio.Lock()
+        self._first_config = True
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loading: set[asyncio.Task[None]] = set()
 
     # ---- lookups (synchronous: resolve + submit happen in one event-loop step) ----
 
     def status(self, name: str, version: int | None = None, label: str | None = None) -> list[ServableVersion]:
-        entry = self._entry(name)
-        if label is not None:
-            return [self.resolve(name, label=label)]
+        """get_model_status_impl.cc: one version (NOT_FOUND if never seen) or all, highest first.
+        A label alone does not narrow it: GetModelStatusWithModelSpec only looks at `version`."""
+        entry = self._models.get(name)
+        versions = entry.versions if entry is not None else {}
         if version is not None:
-            found = entry.versions.get(version)
+            found = versions.get(version)
             if found is None:
                 raise not_found(f"Could not find version {version} of model {name}")
             return [found]
-        if not entry.versions:
+        if not versions:
             raise not_found(f"Could not find any versions of model {name}")
-        return [entry.versions[v] for v in sorted(entry.versions, reverse=True)]
+        return [versions[v] for v in sorted(versions, reverse=True)]
 
     def resolve(self, name: str, version: int | None = None, label: str | None = None) -> ServableVersion:
-        """The AVAILABLE version a request should use, or a NOT_FOUND / UNAVAILABLE error."""
-        entry = self._entry(name)
+        """The AVAILABLE version a request should use, with TF Serving's errors: an unknown label
+        is INVALID_ARGUMENT (server_core.cc GetModelVersionForLabel); any version not AVAILABLE,
+        loading or failed, is NOT_FOUND "Servable not found for request: Specific(name, v)" /
+        "Latest(name)" (core/basic_manager.cc: only AVAILABLE versions are in the serving map)."""
+        if not name:
+            raise invalid("ModelSpec has no name specified.")  # server_core.cc ServableRequestFromModelSpec
+        entry = self._models.get(name)
         if label is not None:
-            target = entry.labels.get(label)
-            servable = entry.versions.get(target) if target is not None else None
-            if servable is None or servable.state is not VersionState.AVAILABLE:
-                raise not_found(
-                    f"Unrecognized servable version label: {label} of model {name}"
-                    if target is None
-                    else f"Label {label!r} of model {name} points to version {target}, which is not AVAILABLE"
-                )
-            return servable
+            version = self._labels.get(name, {}).get(label)
+            if version is None:
+                raise invalid(f"Unrecognized servable version label: {label}")
         if version is not None:
-            servable = entry.versions.get(version)
-            if servable is None:
+            servable = entry.versions.get(version) if entry is not None else None
+            if servable is None or servable.state is not VersionState.AVAILABLE:
                 raise not_found(f"Servable not found for request: Specific({name}, {version})")
-            if servable.state is not VersionState.AVAILABLE:
-                raise unavailable(
-                    f"Version {version} of model {name} is {servable.state}"
-                    + (f": {servable.error_message}" if servable.error_message else "")
-                )
             return servable
-        available = [v for v, s in entry.versions.items() if s.state is VersionState.AVAILABLE]
+        available = [v for v, s in entry.versions.items() if s.state is VersionState.AVAILABLE] if entry else []
         if not available:
-            raise unavailable(f"Servable not found for request: Latest({name}): no version is AVAILABLE yet")
+            raise not_found(f"Servable not found for request: Latest({name})")
         return entry.versions[max(available)]
 
+    def labels(self, name: str) -> dict[str, int]:
+        return dict(self._labels.get(name, {}))
+
     def model_names(self) -> list[str]:
-        return sorted(self._models)
+        return sorted(name for name, entry in self._models.items() if entry.served is not None)
 
     def has_model(self, name: str) -> bool:
-        return name in self._models
+        entry = self._models.get(name)
+        return entry is not None and (entry.served is not None or any(
+            s.state is VersionState.AVAILABLE for s in entry.versions.values()))
 
     def _entry(self, name: str) -> _ModelEntry:
         entry = self._models.get(name)
@@ -140,112 +163,170 @@ class ModelRegistry:
             raise not_found(f"Servable not found for request: Latest({name})")
         return entry
 
-    # ---- config switches ----
+    # ---- config reloads ----
+
+    async def reload(self, models: Sequence[ServedModel]) -> None:
+        """ServerCore::ReloadConfig from its label step on: refuse (nothing changed), or install the
+        labels, aspire the policies' versions and wait until every model new to the server has its
+        first version AVAILABLE; UNKNOWN "N model(s) did not become available" if it ended END."""
+        async with self._lock:
+            available = self._is_available
+            self._labels = updated_label_map(models, available, self._labels, self.label_options)
+            # the first config awaits with load_servables_fast.cc's words, later ones server_core.cc's
+            what, self._first_config = ("servable(s)" if self._first_config else "model(s)"), False
+            waiting: list[asyncio.Future[ServableVersion]] = []
+            wanted = {model.name: model for model in models}
+            for name, entry in self._models.items():
+                if name not in wanted:
+                    entry.served = None
+            for model in models:
+                entry = self._models.get(model.name)
+                if entry is None or entry.served is None:
+                    entry = entry or self._models.setdefault(model.name, _ModelEntry(served=model))
+                    entry.first_settled = asyncio.get_running_loop().create_future()
+                    waiting.append(entry.first_settled)
+                entry.served = model
+            self._converge()
+        if waiting:
+            settled = await asyncio.gather(*waiting)
+            failed = [s for s in settled if s.state is not VersionState.AVAILABLE]
+            if failed:
+                details = "".join(
+                    f"{{name: {s.model_name} version: {s.version}}}"
+                    + (f" due to error: {s.error_code}: {s.error_message}" if s.error_message else "") + ", "
+                    for s in failed
+                )
+                raise ServingError("UNKNOWN", f"{len(failed)} {what} did not become available: {{{details}}}")
 
     async def apply(self, models: Sequence[ServedModel]) -> None:
-        """Make the served set equal `models`: load new, switch, then unload old (never fewer
-        AVAILABLE versions than necessary in between)."""
-        async with self._apply_lock:
-            wanted = {model.name: (model, self._wanted_versions(model)) for model in models}
-            loading = self._start_loading(wanted)
-            if loading:
-                await asyncio.gather(*(self._load(servable) for servable in loading))
-            retired = self._switch(wanted, loading)
-            for servable in retired:
-                await self._unload(servable)
+        """Embedding and tests: TF Serving's two-step label workflow in one call — reload without
+        labels, wait for every aspired version to settle, then reload with the labels (which are
+        still checked as ReloadConfig checks them). A version that fails to load is not an error
+        here: its END status says so."""
+        def serving_labels(name: str) -> dict[str, int]:  # step 1 keeps labels that still serve
+            return {label: v for label, v in self._labels.get(name, {}).items() if self._is_available(name, v)}
+
+        unlabelled = [ServedModel(m.name, m.base_path, m.versions, serving_labels(m.name), m.version_policy)
+                      for m in models]
+        try:
+            await self.reload(unlabelled)
+        except ServingError as exc:
+            if exc.code != "UNKNOWN":
+                raise
+        await self.settle()
+        await self.reload(models)
+
+    async def refresh(self) -> None:
+        """The file-system poll (--file_system_poll_wait_seconds): re-read every model's versions."""
+        async with self._lock:
+            self._converge()
+
+    async def settle(self) -> None:
+        """Wait until no load or unload is in flight (tests, start-up logging)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        await self.apply([])
+        """Unload everything; loads still running or waiting to retry are abandoned."""
+        async with self._lock:
+            for task in self._loading:
+                task.cancel()
+            await asyncio.gather(*self._loading, return_exceptions=True)
+            for entry in self._models.values():
+                entry.served = None
+            self._converge()
+        await self.settle()
 
-    def _wanted_versions(self, model: ServedModel) -> tuple[int, ...]:
-        if model.versions:
-            return model.versions
-        # no specific policy: the newest complete SavedModel on disk, as TF Serving's latest policy;
-        # a directory still being written (no saved_model.pb yet) must not replace a working version
-        complete = [v for v in list_versions(model.base_path) if _has_saved_model(model.base_path, v)]
-        return (complete[-1],) if complete else ()
+    def _is_available(self, name: str, version: int) -> bool:
+        entry = self._models.get(name)
+        servable = entry.versions.get(version) if entry else None
+        return servable is not None and servable.state is VersionState.AVAILABLE
 
-    def _start_loading(self, wanted: dict[str, tuple[ServedModel, tuple[int, ...]]]) -> list[ServableVersion]:
-        loading = []
-        for name, (model, versions) in wanted.items():
-            entry = self._models.setdefault(name, _ModelEntry(served=model))
-            for version in versions:
+    def _converge(self) -> None:
+        """One synchronous step: new aspired sets in, loads started, retirable versions out."""
+        for name, entry in self._models.items():
+            previous = entry.aspired
+            if entry.served is None:
+                entry.aspired = {}
+            else:
+                try:
+                    entry.aspired = aspired_versions(entry.served)
+                except BasePathMissing as exc:  # the poll keeps what it had
+                    log.error("Could not find base path %s for servable %s", exc, entry.served.name)
+            for version in sorted(entry.aspired, reverse=True):  # highest first, as the policy loads
                 current = entry.versions.get(version)
-                if current is not None and not self._should_reload(current, model):
+                # a version that failed stays END while it stays aspired; re-aspired after leaving, it loads again
+                if current is not None and (current.state is not VersionState.END or version in previous):
                     continue
-                servable = ServableVersion(name, version, model.base_path, VersionState.LOADING)
-                if current is None:  # a replaced version keeps serving until the switch
-                    entry.versions[version] = servable
-                loading.append(servable)
-        return loading
+                servable = ServableVersion(name, version, entry.aspired[version], VersionState.START)
+                entry.versions[version] = servable
+                self._loading.add(self._spawn(self._load(entry, servable)))
+            self._retire(entry)
 
-    @staticmethod
-    def _should_reload(current: ServableVersion, model: ServedModel) -> bool:
-        if current.base_path != model.base_path:
-            return True
-        # a version whose SavedModel was missing is retried once it has appeared
-        return (
-            current.state is VersionState.END
-            and current.error_code == "NOT_FOUND"
-            and _has_saved_model(current.base_path, current.version)
-        )
+    def _retire(self, entry: _ModelEntry) -> None:
+        """AvailabilityPreservingPolicy::GetNextAction, repeated: unload the lowest un-aspired
+        AVAILABLE version when nothing is aspired, an aspired version is AVAILABLE, or more than
+        one un-aspired version is AVAILABLE."""
+        while True:
+            aspired = [entry.versions[v] for v in entry.aspired if v in entry.versions]
+            serving = any(s.state is VersionState.AVAILABLE for s in aspired)
+            unaspired = sorted(v for v, s in entry.versions.items()
+                               if v not in entry.aspired and s.state is VersionState.AVAILABLE)
+            if not unaspired or not (not entry.aspired or serving or len(unaspired) > 1):
+                return
+            servable = entry.versions[unaspired[0]]
+            servable.state = VersionState.UNLOADING
+            self._on_state(servable)
+            self._spawn(self._unload(servable))
 
-    async def _load(self, servable: ServableVersion) -> None:
+    def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._loading.discard)
+        return task
+
+    async def _load(self, entry: _ModelEntry, servable: ServableVersion) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            model = await loop.run_in_executor(
-                self._load_executor, self._loader, servable.base_path, servable.version
-            )
-            servable.runners = {
-                name: self._runner_factory(servable.model_name, servable.version, signature)
-                for name, signature in model.signatures.items()
-            }
-            servable.model = model
-            servable.state = VersionState.AVAILABLE
-            log.info("model %s version %d is AVAILABLE", servable.model_name, servable.version)
-        except Exception as exc:
-            code = exc.code if isinstance(exc, ServingError) else "UNKNOWN"
-            servable.state, servable.error_code, servable.error_message = VersionState.END, code, str(exc)
-            log.error("model %s version %d failed to load: %s", servable.model_name, servable.version, exc)
+        servable.state = VersionState.LOADING
         self._on_state(servable)
-
-    def _switch(
-        self, wanted: dict[str, tuple[ServedModel, tuple[int, ...]]], loaded: list[ServableVersion]
-    ) -> list[ServableVersion]:
-        """One synchronous step: new routing table in, retired versions out."""
-        retired: list[ServableVersion] = []
-        for servable in loaded:  # reloads (new base_path, directory appeared) replace the old entry
-            entry = self._models.get(servable.model_name)
-            previous = entry.versions.get(servable.version) if entry else None
-            if entry is not None and previous is not servable:
-                entry.versions[servable.version] = servable
-                if previous is not None:
-                    retired.append(previous)
-        for name in list(self._models):
-            entry = self._models[name]
-            if name not in wanted:
-                retired.extend(entry.versions.values())
-                del self._models[name]
-                continue
-            model, versions = wanted[name]
-            for version in list(entry.versions):
-                if version not in versions:
-                    retired.append(entry.versions.pop(version))
-            entry.served = model
-            entry.labels = dict(model.labels)
-        return retired
+        retries = self.load_options.max_num_load_retries
+        for attempt in range(retries + 1):
+            try:
+                if entry.served is None:
+                    raise ServingError("CANCELLED", "the server is shutting down")
+                model = await loop.run_in_executor(
+                    self._load_executor, self._loader, servable.base_path, servable.version
+                )
+                servable.runners = {
+                    name: self._runner_factory(servable.model_name, servable.version, signature)
+                    for name, signature in model.signatures.items()
+                }
+                servable.model = model
+                servable.state = VersionState.AVAILABLE
+                log.info("Successfully loaded servable version {name: %s version: %d}",
+                         servable.model_name, servable.version)
+                break
+            except Exception as exc:
+                code = exc.code if isinstance(exc, ServingError) else "UNKNOWN"
+                servable.error_code, servable.error_message = code, str(exc)
+                if attempt < retries and servable.version in entry.aspired:
+                    log.warning("Loading servable {name: %s version: %d} failed, retrying: %s",
+                                servable.model_name, servable.version, exc)
+                    await asyncio.sleep(self.load_options.load_retry_interval_seconds)
+                    continue
+                servable.state = VersionState.END
+                log.error("Loading servable {name: %s version: %d} failed: %s",
+                          servable.model_name, servable.version, exc)
+        self._on_state(servable)
+        if entry.first_settled is not None and not entry.first_settled.done():
+            entry.first_settled.set_result(servable)
+        self._retire(entry)
 
     async def _unload(self, servable: ServableVersion) -> None:
-        was_available = servable.state is VersionState.AVAILABLE
-        servable.state = VersionState.UNLOADING
         for runner in servable.runners.values():
             await runner.close()
         servable.state = VersionState.END
         servable.runners, servable.model = {}, None
-        if was_available:
-            log.info("model %s version %d unloaded", servable.model_name, servable.version)
+        log.info("Unloaded servable version {name: %s version: %d}", servable.model_name, servable.version)
         self._on_state(servable)
-
-
-def _has_saved_model(base_path: str, version: int) -> bool:
-    return os.path.isfile(os.path.join(base_path, str(version), "saved_model.pb"))

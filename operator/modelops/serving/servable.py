@@ -99,13 +99,9 @@ class LoadedModel:
             for name, signature_def in sorted(meta_graph.signature_def.items())
             if not name.startswith("__")  # __saved_model_init_op and friends are not callable APIs
         }
-        if DEFAULT_SIGNATURE not in self.signatures:
-            raise ServingError(
-                "INVALID_ARGUMENT",
-                f"SavedModel at {path} has no {DEFAULT_SIGNATURE!r} signature "
-                f"(found: {sorted(self.signatures) or 'none'})",
-            )
-        self.signature_defs = {name: meta_graph.signature_def[name] for name in self.signatures}
+        # metadata lists every SignatureDef, __saved_model_init_op included (get_model_metadata_impl.cc);
+        # a model without serving_default loads too (requests name their signature)
+        self.signature_defs = dict(sorted(meta_graph.signature_def.items()))
         self.signature_def_json = {
             name: json_format.MessageToDict(
                 signature_def, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
@@ -114,11 +110,12 @@ class LoadedModel:
         }
 
     def signature(self, name: str) -> Signature:
-        found = self.signatures.get(name or DEFAULT_SIGNATURE)
+        wanted = name or DEFAULT_SIGNATURE  # predict_util.cc: an empty name means serving_default
+        found = self.signatures.get(wanted)
         if found is None:
             raise ServingError(
                 "INVALID_ARGUMENT",
-                f"Serving signature name: \"{name}\" not found in signature def",
+                f"Serving signature name: \"{wanted}\" not found in signature def",
             )
         return found
 
@@ -133,9 +130,11 @@ def configure_threads(intra_op: int, inter_op: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(inter_op)
 
 
-def load_version(base_path: str, version: int) -> LoadedModel:
-    """Load `<base_path>/<version>/`; failures carry a code the status API reports."""
-    path = os.path.join(base_path, str(version))
+def load_version(path: str, version: int) -> LoadedModel:
+    """Load the version directory `path` (TF Serving may name it `00017` for version 17); failures
+    carry a code the status API reports. A SavedModel needs no `serving_default`: TF Serving loads
+    any `serve` MetaGraph and requests name their signature (e.g. its saved_model_counter testdata,
+    whose signatures take no inputs)."""
     if not os.path.isdir(path):
         raise ServingError("NOT_FOUND", f"version directory {path} does not exist")
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
@@ -146,19 +145,6 @@ def load_version(base_path: str, version: int) -> LoadedModel:
         raise
     except Exception as exc:  # a corrupt model must report END, never take the server down
         raise ServingError("UNKNOWN", f"failed to load SavedModel at {path}: {exc}") from exc
-
-
-def list_versions(base_path: str) -> list[int]:
-    """Numbered version directories under base_path, ascending (TF Serving's file-system source)."""
-    try:
-        names = os.listdir(base_path)
-    except OSError:
-        return []
-    return sorted(
-        int(name)
-        for name in names
-        if name.isdigit() and int(name) > 0 and os.path.isdir(os.path.join(base_path, name))
-    )
 
 
 def dtype_name(dtype_enum: int) -> str:

@@ -1,6 +1,9 @@
 """`modelops serve` assembled: registry + batching + REST and gRPC APIs + config polling, start and stop.
 
-Kept apart from the CLI so tests and the local runtime can run a server in-process on 127.0.0.1:0.
+Started as tensorflow_model_server starts (model_servers/server.cc Server::BuildAndStart): the
+first config is applied BEFORE any port listens (ServerCore::Create), and a refused or failed
+first config fails the start; then gRPC, then REST. A port of 0 is "off", as TF Serving's flags
+say; in-process users (tests) ask for any free port with ANY_FREE_PORT.
 """
 
 from __future__ import annotations
@@ -10,39 +13,64 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from aiohttp import web
 
 from modelops.serving.batching import Batcher, DirectRunner
-from modelops.serving.config import BatchingOptions, ConfigError, ServedModel, parse_model_config
+from modelops.serving.config import (
+    BatchingOptions,
+    ConfigError,
+    ServedModel,
+    VersionPolicy,
+    read_model_config,
+)
+from modelops.serving.errors import ServingError
 from modelops.serving.grpc_api import add_services
 from modelops.serving.http_api import ApiOptions, build_server
 from modelops.serving.inference import Inference
+from modelops.serving.labels import LabelOptions
 from modelops.serving.metrics import ServingMetrics
-from modelops.serving.registry import ModelRegistry, Runner, ServableVersion, VersionState
-from modelops.serving.servable import Signature
+from modelops.serving.registry import LoadOptions, ModelRegistry, Runner, ServableVersion, VersionState
+from modelops.serving.servable import LoadedModel, Signature, load_version
+from modelops.serving.warmup import run_warmup
 
 log = logging.getLogger(__name__)
+
+
+ANY_FREE_PORT = -1  # ServerSettings port: bind any free port (0 means off, as TF Serving's flags)
+
+
+class StartupError(Exception):
+    """The server cannot start: TF Serving's "Failed to start server. Error: ..." (main.cc)."""
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
-    rest_port: int = 8501
-    grpc_port: int | None = None  # None: no gRPC API; 0: any free port
+    rest_port: int = 0  # 0: no REST API (TF Serving's --rest_api_port default); ANY_FREE_PORT
+    grpc_port: int | None = None  # None or 0: no gRPC API (embedded use); ANY_FREE_PORT
     grpc_options: tuple[tuple[str, int | str], ...] = ()  # --grpc_channel_arguments
     model_config_file: str | None = None
     model_config_poll_seconds: float = 0.0  # 0: read once, as TF Serving
     model_name: str = "default"
     model_base_path: str | None = None
-    file_system_poll_seconds: float = 1.0  # how often "newest on disk" models look for new versions
+    file_system_poll_seconds: float = 1.0  # every model looks for new/removed version directories
     metrics_path: str | None = None
     batching: BatchingOptions | None = None
     timeout_seconds: float = 30.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # TF Serving's --enable_signature_method_name_check (default false, model_servers/main.cc):
+    # Predict / Classify / Regress then insist on the signature's method_name
+    enable_signature_method_name_check: bool = False
+    rest_api_enable_cors_support: bool = False  # TF Serving's flag: CORS headers on every REST answer
+    labels: LabelOptions = field(default_factory=LabelOptions)  # --allow_version_labels_for_unavailable_models
+    loads: LoadOptions = field(default_factory=LoadOptions)  # --max_num_load_retries, --load_retry_interval_micros
+    enable_model_warmup: bool = True  # --enable_model_warmup (TF Serving's default: true)
+    warmup_iterations: int = 1  # --num_request_iterations_for_warmup (0 = 1)
 
 
 class ModelServer:
@@ -54,18 +82,20 @@ class ModelServer:
         threads = settings.batching.num_batch_threads if settings.batching else (os.cpu_count() or 1)
         self._compute = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="serve-compute")
         self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="serve-load")
-        self.registry = ModelRegistry(self._make_runner, self._loads, on_state=self._record_state)
-        self._models: list[ServedModel] = []
-        self._config_text: str | None = None
-        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds)
+        self.registry = ModelRegistry(self._make_runner, self._loads, loader=self._load,
+                                      on_state=self._record_state, label_options=settings.labels,
+                                      load_options=settings.loads)
+        self.inference = Inference(self.registry, self.metrics, settings.timeout_seconds,
+                                   settings.enable_signature_method_name_check)
         self._runner: web.ServerRunner | None = None
         self._grpc: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.port = settings.rest_port
+        self.port: int | None = None
         self.grpc_port: int | None = None
 
-    def read_models(self) -> list[ServedModel]:
-        """The models to serve now, from the config file or the single-model flags."""
+    def read_models(self) -> list[ServedModel] | None:
+        """The models to serve now, from the config file or the single-model flags. None: nothing to
+        apply (a file with no config set; or embedded use, the caller calls `registry.apply`)."""
         settings = self.settings
         if settings.model_config_file:
             try:
@@ -73,29 +103,42 @@ class ModelServer:
                     text = handle.read()
             except OSError as exc:
                 raise ConfigError(f"--model_config_file {settings.model_config_file}: {exc.strerror}") from exc
-            if text == self._config_text:
-                return self._models
-            models = parse_model_config(text)
-            self._config_text = text
-            return models
+            return read_model_config(text, self.registry.model_names())
         if settings.model_base_path is None:
-            return []  # embedded use: the caller applies models through `registry.apply`
-        return [ServedModel(settings.model_name, settings.model_base_path, ())]
+            return None
+        # main/server.cc BuildSingleModelConfig: one model, platform tensorflow, default (latest) policy
+        return [ServedModel(settings.model_name, settings.model_base_path, (), {}, VersionPolicy("latest", 1))]
 
-    async def start(self) -> int:
-        self._models = self.read_models()
-        options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds, self.settings.metrics_path)
-        self._runner = web.ServerRunner(build_server(self.inference, options))
-        await self._runner.setup()
-        listener = socket.create_server((self.settings.host, self.settings.rest_port), backlog=1024)
-        self.port = listener.getsockname()[1]
-        await web.SockSite(self._runner, listener).start()
-        if self.settings.grpc_port is not None:
+    async def start(self) -> int | None:
+        """Load the first config, then listen (gRPC, then REST); returns the REST port (None: off).
+        Raises StartupError when TF Serving would exit at start."""
+        try:
+            models = self.read_models()
+            if models is not None:
+                await self.registry.reload(models)
+        except (ConfigError, ServingError) as exc:
+            await self.registry.close()
+            raise StartupError(str(exc)) from exc
+        if self.settings.grpc_port:
             await self._start_grpc()
+        rest_port = self.settings.rest_port
+        if rest_port > 0 and rest_port == self.settings.grpc_port:
+            log.error("server_options.http_port cannot be same as grpc_port. Please use a different port "
+                      "for HTTP/REST API. Skipped exporting HTTP/REST API.")
+        elif rest_port:
+            options = ApiOptions(self.settings.max_body_bytes, self.settings.timeout_seconds,
+                                 self.settings.metrics_path, self.settings.rest_api_enable_cors_support)
+            self._runner = web.ServerRunner(build_server(self.inference, options))
+            await self._runner.setup()
+            listener = socket.create_server((self.settings.host, max(rest_port, 0)), backlog=1024)
+            self.port = listener.getsockname()[1]
+            await web.SockSite(self._runner, listener).start()
         loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self._apply_logged(self._models)))
-        if self._poll_seconds() > 0:
-            self._tasks.append(loop.create_task(self._poll_forever()))
+        if self.settings.model_config_file and self.settings.model_config_poll_seconds > 0:
+            self._tasks.append(loop.create_task(self._every(self.settings.model_config_poll_seconds, self.reload)))
+        if self.settings.file_system_poll_seconds > 0:  # every model, however it was configured
+            self._tasks.append(loop.create_task(self._every(self.settings.file_system_poll_seconds,
+                                                            self.registry.refresh)))
         return self.port
 
     async def _start_grpc(self) -> None:
@@ -105,7 +148,7 @@ class ModelServer:
                    "grpc.so_reuseport": 0, **dict(self.settings.grpc_options)}
         self._grpc = grpc.aio.server(options=list(options.items()))
         add_services(self._grpc, self.inference, self.apply_models)
-        address = f"{self.settings.host}:{self.settings.grpc_port}"
+        address = f"{self.settings.host}:{max(self.settings.grpc_port or 0, 0)}"
         try:
             port = self._grpc.add_insecure_port(address)
         except RuntimeError as exc:
@@ -116,24 +159,27 @@ class ModelServer:
         await self._grpc.start()
 
     async def apply_models(self, models: list[ServedModel]) -> None:
-        """A config from ModelService/HandleReloadConfigRequest: served until the config file changes."""
-        self._models = models
-        await self.registry.apply(models)
+        """A config from ModelService/HandleReloadConfigRequest (ServerCore::ReloadConfig)."""
+        await self.registry.reload(models)
 
     async def wait_until_settled(self) -> None:
-        """Wait for the initial load to finish (tests; the HTTP status API shows it too)."""
-        if self._tasks:
-            await asyncio.shield(self._tasks[0])
+        """Wait until no load or unload is in flight (tests; the status API shows it too)."""
+        await self.registry.settle()
 
     async def reload(self) -> None:
-        """Re-read the config; a broken file is logged and the current config keeps serving."""
+        """Server::PollFilesystemAndReloadConfig: re-read and re-apply the file on every poll; a file
+        that does not parse, or a config ReloadConfig refuses, is logged and the current one serves."""
         try:
             models = self.read_models()
         except ConfigError as exc:
-            log.error("keeping the current model config: %s", exc)
+            log.error("Failed to read ModelServerConfig file: %s", exc)
             return
-        self._models = models
-        await self.registry.apply(models)
+        if models is None:
+            return  # ReloadConfig: "Taking no action for empty config."
+        try:
+            await self.registry.reload(models)
+        except ServingError as exc:
+            log.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s", exc.message)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -149,30 +195,35 @@ class ModelServer:
         self._compute.shutdown(wait=True)
         self._loads.shutdown(wait=True)
 
-    def _poll_seconds(self) -> float:
-        if self.settings.model_config_file:
-            return self.settings.model_config_poll_seconds
-        if self.settings.model_base_path:
-            return self.settings.file_system_poll_seconds
-        return 0.0  # embedded: nothing to poll
-
-    async def _poll_forever(self) -> None:
-        interval = self._poll_seconds()
+    @staticmethod
+    async def _every(interval: float, action) -> None:
         while True:
             await asyncio.sleep(interval)
-            await self.reload()
+            await action()
 
-    async def _apply_logged(self, models: list[ServedModel]) -> None:
-        try:
-            await self.registry.apply(models)
-        except Exception:  # a load problem must not kill the server; states say what failed
-            log.exception("applying the model config failed")
+    def _load(self, path: str, version: int) -> LoadedModel:
+        """Load a version, then replay its warm-up requests before it may become AVAILABLE."""
+        model = self._load_observed(path, version)
+        if self.settings.enable_model_warmup:
+            run_warmup(model, self.settings.warmup_iterations)
+        return model
 
     def _make_runner(self, model: str, version: int, signature: Signature) -> Runner:
         if self.settings.batching is None:
             return DirectRunner(signature.run, self._compute)
-        on_batch, on_queue_depth = self.metrics.batch_observer(model, version)
-        return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth)
+        on_batch, on_queue_depth, on_dequeue = self.metrics.batch_observer(model, version)
+        return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth, on_dequeue)
+
+    def _load_observed(self, base_path: str, version: int) -> LoadedModel:
+        """Load a version and count the attempt in TF's SavedModel-loader metrics."""
+        started = time.perf_counter()
+        try:
+            model = load_version(base_path, version)
+        except Exception:
+            self.metrics.observe_load(os.path.join(base_path, str(version)), False, time.perf_counter() - started)
+            raise
+        self.metrics.observe_load(model.path, True, time.perf_counter() - started)
+        return model
 
     def _record_state(self, servable: ServableVersion) -> None:
         if servable.state is VersionState.END and servable.model is None and servable.error_code == "OK":

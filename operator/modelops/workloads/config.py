@@ -33,6 +33,7 @@ from modelops.workloads.tuning_config import TuningSpec, parse_tuning
 __all__ = ["STAGES", "DatasetSpec", "TuningSpec", "WorkloadConfig", "best_effort_result_path", "load_config",
            "parse_config"]
 TRANSPORTS = ("auto", "grpc", "rest")  # auto: gRPC when grpcEndpoint is given and answers, else REST
+RECIPE_NAMES = ("configured", "balanced", "recent")  # the order recipes are tried in (workloads/recipes.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class DatasetSpec:
     role: str | None = None
     max_rows: int | None = None
     weight: float = 1.0
+    holdout: float | None = None  # a retrain's monitoring rows: this share is held out, never trained on
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,18 @@ class Distribution:
 
 @dataclass(frozen=True)
 class RequestSpec:
-    batch_size: int = 64
+    batch_size: int | None = None  # rows per request; None: the stage chooses (predict_client.request_rows)
     timeout_seconds: float = 10.0
     retries: int = 3
     transport: str = "auto"
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A degradation retrain's data recipes (`recipes.py`): how many to try, and the metric that picks one."""
+
+    count: int
+    metric: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class WorkloadConfig:
     distribution: Distribution | None = None
     tuning: TuningSpec | None = None  # the tune stage's search
     tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
+    recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
 
     @property
     def deployment_dir(self) -> Path:
@@ -193,10 +204,24 @@ def parse_config(data: Any) -> WorkloadConfig:
         raise invalid("config.tuning", "required key is missing (the tune stage searches what it says)"
                       if tuning is None else f"only the tune stage searches hyperparameters, not {stage}")
     tuned_by = root.integer("tunedBy", minimum=1)
+    recipes = _parse_recipes(root.child("recipes"))
+    if recipes is not None and stage != "train":
+        raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by)
+                          distribution, tuning, tuned_by, recipes)
+
+
+def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:
+    if reader is None:
+        return None
+    count = reader.integer("count", 1, minimum=1)
+    if count > len(RECIPE_NAMES):
+        raise invalid("config.recipes.count", f"at most {len(RECIPE_NAMES)} recipes exist, got {count}")
+    spec = RecipeSpec(count, reader.string("metric", required=True))
+    reader.finish()
+    return spec
 
 
 def _parse_distribution(reader: Reader | None) -> Distribution | None:
@@ -217,7 +242,9 @@ def _parse_dataset(reader: Reader | None) -> DatasetSpec:
     spec = DatasetSpec(reader.string("uri", required=True), reader.string("labelColumn", "label"),
                        reader.string("format", None, choices=DATASET_FORMATS), reader.string("role"),
                        reader.integer("maxRows", None, minimum=1),
-                       reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True))
+                       reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True),
+                       reader.number("holdout", None, minimum=0.0, exclusive_minimum=True, maximum=1.0,
+                                     exclusive_maximum=True))
     reader.finish()
     return spec
 
@@ -275,7 +302,7 @@ def _parse_hyperparameters(reader: Reader | None) -> Hyperparameters:
 def _parse_request(reader: Reader | None) -> RequestSpec:
     if reader is None:
         return RequestSpec()
-    spec = RequestSpec(reader.integer("batchSize", 64, minimum=1),
+    spec = RequestSpec(reader.integer("batchSize", None, minimum=1),
                        reader.number("timeoutSeconds", 10.0, minimum=0.0, exclusive_minimum=True),
                        reader.integer("retries", 3, minimum=0),
                        reader.string("transport", "auto", choices=TRANSPORTS))

@@ -66,6 +66,8 @@ class Dataset:
             entry["maxRows"] = spec.max_rows
         if spec.weight != 1.0:
             entry["weight"] = spec.weight
+        if spec.holdout is not None:
+            entry["holdout"] = spec.holdout
         return entry
 
 

@@ -18,6 +18,7 @@ Which features count as drifted, and whether the dataset drifted, is decided by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -133,9 +134,14 @@ def _numeric_tests(samples: list[np.ndarray], live: np.ndarray) -> list[tuple[fl
             for r in (stats.ks_2samp(s, live[:, i]) for i, s in enumerate(samples))]
 
 
-def _sort_key(feature: Mapping[str, Any]) -> tuple[float, str]:
+def natural_key(name: str) -> tuple[Any, ...]:
+    """f2 before f10: digit runs compare as numbers (ties in p-value then read in column order)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def _sort_key(feature: Mapping[str, Any]) -> tuple[float, tuple[Any, ...]]:
     p = feature.get("pValue")
-    return (2.0 if p is None else float(p), str(feature["name"]))
+    return (2.0 if p is None else float(p), natural_key(str(feature["name"])))
 
 
 def compute_drift(profile: Mapping[str, Any], x: np.ndarray, feature_names: Sequence[str]) -> dict[str, Any]:
@@ -188,7 +194,7 @@ def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES) -> dict[
     tested = [f for f in report["features"] if f.get("pValue") is not None]
     effects = tested[:MAX_RANKED_EFFECTS]
     return {
-        "rows": report["rows"], "tested": len(tested),
+        "rows": report["rows"], "referenceRows": report.get("referenceRows"), "tested": len(tested),
         "ranked": {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
                    **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}},
         "features": [_compact(f) for f in report["features"][:top]],

@@ -6,7 +6,9 @@ gRPC endpoint that answers (`request.transport: auto`, the default) or demands i
 the fallback, or the choice (`rest`). Drift compares the monitoring features with the profile stored
 beside the serving version at training time (one test per feature, `drift.py`); the report keeps the
 full per-feature table, the summary the p-values and the top features. Each run adds
-`evaluations/<UTC timestamp>.json`; none is replaced.
+`evaluations/<UTC timestamp>.json`; none is replaced. Rows the version was trained on are never
+scored (`row_identity.py`): quality reads only rows it did not learn from, drift only rows outside its
+training rows and its drift reference; the summary says how many rows each rule left out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from modelops.workloads.drift import compute_drift, summarize_drift
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.grpc_client import GrpcServingClient
 from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
+from modelops.workloads.row_identity import row_hashes
 from modelops.workloads.serving_client import ServingClient
 from modelops.workloads.store import load_version
 
@@ -34,28 +37,36 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     when = dt.datetime.now(dt.UTC)
     info = load_version(cfg, cfg.version)
     data = load_dataset(cfg.dataset, cfg.task, num_classes=info.num_classes, expected_features=info.feature_names)
+    rows = info.row_sets()
+    hashes = row_hashes(data.x, data.y)
+    # Quality is judged on rows the version never learned from, drift on rows that are in neither its
+    # training rows nor its drift reference: a sample compared with itself reads as "no drift".
+    unseen, fresh = rows.unseen(hashes), rows.outside_reference(hashes)
     client, transport = choose_client(cfg)
     request_started = time.monotonic()
-    outputs = client.predict(data.x, cfg.version, batch_size=cfg.request.batch_size)
+    outputs = client.predict(data.x[unseen], cfg.version, batch_size=cfg.request.batch_size) if unseen.any() else None
     request_seconds = time.monotonic() - request_started
-    metrics = compute_metrics(cfg.task, data.y, outputs)
-    drift = compute_drift(info.profile(), data.x, data.feature_names)
+    metrics = compute_metrics(cfg.task, data.y[unseen], outputs) if outputs is not None else {}
+    drift = compute_drift(info.profile(), data.x[fresh], data.feature_names)
+    scored = int(unseen.sum())
     lineage = {"data": {**data.fingerprint(cfg.dataset), "role": "monitoring"},
                "retrainInputs": [_fingerprint(spec, cfg) for spec in cfg.fingerprint_datasets]}
+    excluded = {"trainedOn": data.rows - scored, "driftReference": int((unseen & ~fresh).sum())}
     report = {
         "stage": "evaluate", "version": cfg.version, "evaluatedAt": when.isoformat(timespec="seconds"),
-        "metrics": metrics, "drift": drift, "rows": data.rows, "lineage": lineage,
-        "endpoint": client.describe(cfg.version), "transport": transport,
+        "metrics": metrics, "drift": drift, "rows": scored, "totalRows": data.rows, "excludedRows": excluded,
+        "lineage": lineage, "endpoint": client.describe(cfg.version), "transport": transport,
         "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
         "requestSeconds": round(request_seconds, 3),
-        "rowsPerSecond": round(data.rows / request_seconds, 1) if request_seconds > 0 else None,
+        "rowsPerSecond": round(scored / request_seconds, 1) if request_seconds > 0 and scored else None,
         "durationSeconds": round(time.monotonic() - started, 3),
     }
     path = timestamped_path(info.path / EVALUATIONS_DIR, when)
     write_json(path, report)
     # The summary carries every p-value the lifecycle's correction needs, names only for the top features.
     return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": summarize_drift(drift),
-            "rows": data.rows, "lineage": lineage, "transport": transport, "report": str(path)}
+            "rows": scored, "totalRows": data.rows, "excludedRows": excluded, "lineage": lineage,
+            "transport": transport, "report": str(path)}
 
 
 def choose_client(cfg: WorkloadConfig) -> tuple[GrpcServingClient | ServingClient, str]:

@@ -35,7 +35,7 @@ class ServingClient(PredictClient):
     def describe(self, version: int) -> str:
         return self.predict_url(version)
 
-    async def predict_async(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
+    async def predict_async(self, x: np.ndarray, version: int, batch_size: int) -> np.ndarray:
         import aiohttp
 
         url = self.predict_url(version)

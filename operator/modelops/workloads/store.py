@@ -9,6 +9,7 @@ from typing import Any
 
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.errors import INVALID_CONFIG, MODEL_NOT_FOUND, WorkloadError
+from modelops.workloads.row_identity import RowSets, load_row_sets
 from modelops.workloads.train import PROFILE_FILE, REPORT_FILE
 
 
@@ -23,6 +24,10 @@ class VersionInfo:
 
     def profile(self) -> dict[str, Any]:
         return _read_json(self.path / PROFILE_FILE, self.version)
+
+    def row_sets(self) -> RowSets:
+        """The rows it learned from and its drift reference rows (no judgement may score them)."""
+        return load_row_sets(self.path)
 
 
 def _read_json(path: Path, version: int) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from modelops.workloads.data import infer_num_classes
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
 from modelops.workloads.multi_worker import fit_on_workers, remove_backup
 from modelops.workloads.profile import build_profile
+from modelops.workloads.recipes import RECIPES, better, recipe_data
+from modelops.workloads.row_identity import save_row_sets
 from modelops.workloads.training_data import TrainingData, load_training_data
 from modelops.workloads.tune import attach_search, remove_search
 
@@ -98,7 +100,10 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
     tmp_dir.mkdir()
     try:
-        report = _train_into(cfg, data, num_classes, tmp_dir, member)
+        if cfg.recipes is not None and cfg.recipes.count > 1 and member is None and data.held_y.size:
+            report = _train_recipes(cfg, data, num_classes, tmp_dir)
+        else:
+            report = _train_into(cfg, data, num_classes, tmp_dir, member)
         report["durationSeconds"] = round(time.monotonic() - started, 3)
         report["removedStaleTemporaries"] = removed
         if (search := attach_search(cfg, tmp_dir)) is not None:
@@ -115,7 +120,40 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
     if "distributed" in report:
         summary["distributed"] = report["distributed"]
+    if "recipes" in report:
+        summary["recipes"] = report["recipes"]
     return summary
+
+
+def _train_recipes(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None, tmp_dir: Path
+                   ) -> dict[str, Any]:
+    """Train each data recipe (`recipes.py`) beside `tmp_dir`, score it on the held-out rows, and leave the
+    best one's files in `tmp_dir` (the others are removed); the report says what was tried."""
+    from modelops.workloads.metrics import compute_metrics
+    from modelops.workloads.model import load_predictor
+
+    assert cfg.recipes is not None
+    metric, tried = cfg.recipes.metric, []
+    best: tuple[str, float, Path, dict[str, Any]] | None = None
+    for name in RECIPES[:cfg.recipes.count]:
+        out = tmp_dir.parent / f"{tmp_dir.name}-{name}"  # `.tmp-<N>-*`: a killed run's leftovers are removed
+        out.mkdir()
+        variant = recipe_data(data, name)
+        report = _train_into(cfg, variant, num_classes, out)
+        value = compute_metrics(cfg.task, data.held_y, load_predictor(out, cfg.task)(data.held_x)).get(metric)
+        tried.append({"name": name, "rows": variant.rows, "value": value})
+        if value is not None and better(metric, float(value), best[1] if best else None):
+            if best is not None:
+                shutil.rmtree(best[2], ignore_errors=True)
+            best = (name, float(value), out, report)
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+    if best is None:
+        raise WorkloadError(INVALID_CONFIG, f"config.recipes.metric: {metric!r} was not measured for task {cfg.task}")
+    tmp_dir.rmdir()
+    os.rename(best[2], tmp_dir)
+    return {**best[3], "recipes": {"metric": metric, "heldOutRows": int(data.held_y.size), "chosen": best[0],
+                                   "tried": tried}}
 
 
 def _gang_member(cfg: WorkloadConfig) -> GangMember | None:
@@ -225,6 +263,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
     write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, hp.seed))
+    save_row_sets(out_dir, data.trained_hashes, data.reference_hashes)  # which rows no judgement may score
     return {
         "stage": "train", "version": cfg.version, "task": cfg.task,
         "deployment": {"namespace": cfg.deployment.namespace, "name": cfg.deployment.name},

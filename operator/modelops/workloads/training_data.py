@@ -3,7 +3,10 @@ the labelled monitoring data that revealed the problem), with row caps and sampl
 
 Extra datasets must have the primary's features (reordered by name when only the order differs); a
 `maxRows` cap keeps the LAST rows of a file, which for appended live data are the most recent ones.
-The drift reference of the new version is the monitoring data when a retrain learns from it.
+A monitoring dataset with a `holdout` share is split (seeded, stratified by label for classification)
+into rows the version learns from and rows nobody trains on; those held-out rows are the new version's
+drift reference, and `rows.npz` (`row_identity.py`) records which rows it learned from, so no later
+judgement scores them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from modelops.workloads.config import DatasetSpec, WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
+from modelops.workloads.row_identity import holdout_split, row_hashes
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,12 @@ class TrainingData:
     weights: np.ndarray | None  # None when every row weighs 1 (Keras then takes its fast path)
     lineage: list[dict[str, Any]]  # one fingerprint per dataset read, in order
     feature_names: tuple[str, ...]
-    reference_x: np.ndarray  # the drift reference: the newest data it learns from (see load_training_data)
+    reference_x: np.ndarray  # the drift reference (see load_training_data)
+    trained_hashes: np.ndarray  # row fingerprints of every row it learns from
+    reference_hashes: np.ndarray  # row fingerprints of the drift reference rows
+    roles: np.ndarray  # per learned row: True when it came from a monitoring dataset (recipes reweight them)
+    held_x: np.ndarray  # the held-out monitoring rows (never trained on): what recipes are scored on
+    held_y: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -38,24 +47,50 @@ def _capped(data: Dataset, spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
     return data.x[-spec.max_rows:], data.y[-spec.max_rows:]
 
 
+def _held_out(spec: DatasetSpec, x: np.ndarray, y: np.ndarray, cfg: WorkloadConfig
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """(x, y to learn from, x, y held out, lineage fields) of one dataset; all rows learned without a holdout."""
+    if spec.holdout is None:
+        return x, y, x[:0], y[:0], {}
+    stratify = cfg.task != "regression"
+    learn, held = holdout_split(y, spec.holdout, cfg.hyperparameters.seed, stratify)
+    fields = {"heldOutRows": int(held.size), "holdoutSeed": cfg.hyperparameters.seed, "stratified": stratify}
+    return x[learn], y[learn], x[held], y[held], fields
+
+
 def load_training_data(cfg: WorkloadConfig) -> TrainingData:
     primary = load_dataset(cfg.dataset, cfg.task, num_classes=cfg.model.num_classes)
-    xs, ys, weights, lineage = [], [], [], []
+    xs, ys, weights, lineage, held_x, held_y, roles = [], [], [], [], [], [], []
+    learned_monitoring = []
     for spec, data in [(cfg.dataset, primary), *(
             (extra, load_dataset(extra, cfg.task, num_classes=cfg.model.num_classes,
                                  expected_features=primary.feature_names))
             for extra in cfg.extra_datasets)]:
         x, y = _capped(data, spec)
+        x, y, hx, hy, fields = _held_out(spec, x, y, cfg)
         xs.append(x)
         ys.append(y)
+        held_x.append(hx)
+        held_y.append(hy)
         weights.append(np.full(x.shape[0], spec.weight, dtype=np.float32))
-        lineage.append(data.fingerprint(spec, rows_used=int(x.shape[0])))
+        lineage.append({**data.fingerprint(spec, rows_used=int(x.shape[0])), **fields})
+        roles.append(np.full(x.shape[0], spec.role == "monitoring"))
+        if spec.role == "monitoring":
+            learned_monitoring.append(x)
     all_weights = np.concatenate(weights)
     uniform = bool(np.all(all_weights == 1.0))
-    # Drift is judged against the world the version was trained FOR: the monitoring rows a retrain adds
-    # describe the present, while a mixture with older training rows would read as drift forever.
-    monitoring = [x for spec, x in zip([cfg.dataset, *cfg.extra_datasets], xs, strict=True)
-                  if spec.role == "monitoring"]
-    reference = np.concatenate(monitoring) if monitoring else np.concatenate(xs)
-    return TrainingData(primary, np.concatenate(xs), np.concatenate(ys), None if uniform else all_weights,
-                        lineage, primary.feature_names, reference)
+    x_all, y_all = np.concatenate(xs), np.concatenate(ys)
+    trained = row_hashes(x_all, y_all)
+    # Drift is judged against the world the version was trained FOR, from rows it never saw: the held-out
+    # monitoring rows (a mixture with older training rows would read as drift forever, and rows it learned
+    # from would read as no drift). Without a holdout, the monitoring rows it learned from (older specs).
+    hx, hy = np.concatenate(held_x), np.concatenate(held_y)
+    if hx.shape[0]:
+        reference, reference_hashes = hx, row_hashes(hx, hy)
+    elif learned_monitoring:
+        reference = np.concatenate(learned_monitoring)
+        reference_hashes = trained
+    else:
+        reference, reference_hashes = x_all, trained
+    return TrainingData(primary, x_all, y_all, None if uniform else all_weights, lineage, primary.feature_names,
+                        reference, trained, reference_hashes, np.concatenate(roles), hx, hy)

@@ -1,7 +1,7 @@
 """The validate stage: metrics of the candidate and of the serving baseline, on the SAME data.
 
 Workers measure, the lifecycle core decides: gates (and the champion/challenger comparison of a
-degradation retrain, scored on the monitoring data that revealed the problem) are applied by the core
+degradation retrain, scored on the monitoring rows neither version was trained on) are applied by the core
 to what this stage reports, so a worker can never bless a candidate. Every run is recorded in
 `validations/<UTC timestamp>.json`, the latest completed one also as `validation.json`.
 """
@@ -18,23 +18,30 @@ from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config import WorkloadConfig
 from modelops.workloads.data import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
+from modelops.workloads.paired_test import challenger_p_value
+from modelops.workloads.row_identity import row_hashes
 from modelops.workloads.store import VersionInfo, load_version
 
 VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
 
 
-def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
-    """Run the version's SavedModel in-process on `data` and measure it."""
-    from modelops.workloads.metrics import compute_metrics
+def model_outputs(info: VersionInfo, data: Dataset) -> np.ndarray:
+    """Run the version's SavedModel in-process on `data`."""
     from modelops.workloads.model import load_predictor
 
     x = _columns_for(info, data)
     if info.num_classes is not None and data.y.size and int(data.y.max()) >= info.num_classes:
         raise WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {data.source}: labels reach {int(data.y.max())} but "
                                                 f"version {info.version} has {info.num_classes} classes")
-    outputs = load_predictor(info.path, info.task)(x)
-    return compute_metrics(info.task, data.y, outputs)
+    return load_predictor(info.path, info.task)(x)
+
+
+def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
+    """Run the version's SavedModel in-process on `data` and measure it."""
+    from modelops.workloads.metrics import compute_metrics
+
+    return compute_metrics(info.task, data.y, model_outputs(info, data))
 
 
 def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
@@ -50,13 +57,28 @@ def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
 
 
 def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInfo | None) -> dict[str, Any] | None:
-    """Both versions on the same monitoring rows (the data that showed the serving version degrading)."""
+    """Both versions on the same monitoring rows, only those NEITHER was trained on: a row a version
+    learned from would flatter it (the held-out part of a retrain's rows, or rows that arrived later)."""
     if cfg.challenge_dataset is None or baseline is None:
         return None
     data = load_dataset(cfg.challenge_dataset, cfg.task, num_classes=candidate.num_classes,
                         expected_features=candidate.feature_names)
-    return {"rows": data.rows, "candidate": model_metrics(candidate, data),
-            "baseline": model_metrics(baseline, data), "data": data.fingerprint(cfg.challenge_dataset)}
+    hashes = row_hashes(data.x, data.y)
+    mine, theirs = candidate.row_sets(), baseline.row_sets()
+    keep = mine.unseen(hashes) & theirs.unseen(hashes)
+    unseen = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
+    out: dict[str, Any] = {"rows": unseen.rows, "totalRows": data.rows,
+                           "excludedRows": {"candidate": int((~mine.unseen(hashes)).sum()),
+                                            "baseline": int((~theirs.unseen(hashes)).sum())},
+                           "candidate": {}, "baseline": {}, "data": data.fingerprint(cfg.challenge_dataset)}
+    if unseen.rows:
+        from modelops.workloads.metrics import compute_metrics
+
+        mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, unseen)
+        out.update(candidate=compute_metrics(cfg.task, unseen.y, mine_out),
+                   baseline=compute_metrics(cfg.task, unseen.y, theirs_out),
+                   pValue=challenger_p_value(cfg.task, unseen.y, mine_out, theirs_out))
+    return out
 
 
 def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
@@ -65,6 +87,9 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
     data = load_dataset(cfg.dataset, cfg.task, num_classes=candidate.num_classes,
                         expected_features=candidate.feature_names)
+    if cfg.dataset.max_rows is not None and data.rows > cfg.dataset.max_rows:  # a window: the newest rows
+        keep = slice(data.rows - cfg.dataset.max_rows, None)
+        data = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
     metrics = model_metrics(candidate, data)
     baseline_metrics = model_metrics(baseline, data) if baseline is not None else None
     challenge = _challenge(cfg, candidate, baseline)

@@ -1,5 +1,9 @@
 """TensorFlow Serving: a Deployment per track (stable, canary) and the Services in front of them.
 
+Supported images: tensorflow/serving 2.3 and later (the default is pinned in api/spec_schema.py).
+2.3 is where REST learned version labels (`/v1/models/<name>/labels/<label>`, which the readiness
+probe uses); `--allow_version_labels_for_unavailable_models` exists since 1.15.
+
 The Service `<name>` selects every serving pod of the deployment, so a canary gets a traffic share of
 canary / (stable + canary) replicas; `<name>-canary` selects only the canary, so an evaluation of the
 candidate reaches exactly it.
@@ -19,7 +23,6 @@ from modelops.kube.builders.common import (
     Owner,
     clean_resources,
     container_security_context,
-    content_hash,
     labels,
     metadata,
     model_volume,
@@ -32,8 +35,8 @@ from modelops.kube.builders.config import (
     MODELS_CONFIG_KEY,
     MONITORING_CONFIG_KEY,
     SERVING_CONFIG_DIR,
-    serving_config_data,
-    serving_config_map_name,
+    SERVING_CONFIG_VOLUME,
+    build_serving_config_map,
     serving_object_name,
 )
 from modelops.kube.builders.resilience import autoscaling_enabled, container_lifecycle, pod_resilience
@@ -43,14 +46,34 @@ REST_PORT = 8501
 CONTAINER_NAME = "tensorflow-serving"
 
 
-def serving_args(poll_seconds: int = 30) -> list[str]:
+def serving_args() -> list[str]:
+    """tensorflow_model_server flags (tensorflow_serving/model_servers/main.cc).
+
+    - `--allow_version_labels_for_unavailable_models`: the config labels the pinned version before the
+      server has loaded it; without the flag `ServerCore::ReloadConfig` refuses the very first config
+      (FAILED_PRECONDITION "... which is not currently available for inference", server_core.cc) and
+      the server exits. The flag only admits a NEW label; ours never moves (one config per version).
+    - no `--model_config_file_poll_wait_seconds`: the ConfigMap is immutable, there is nothing to poll.
+    """
     return [
         f"--port={GRPC_PORT}",
         f"--rest_api_port={REST_PORT}",
         f"--model_config_file={SERVING_CONFIG_DIR}/{MODELS_CONFIG_KEY}",
-        f"--model_config_file_poll_wait_seconds={poll_seconds}",
+        "--allow_version_labels_for_unavailable_models=true",
         f"--monitoring_config_file={SERVING_CONFIG_DIR}/{MONITORING_CONFIG_KEY}",
     ]
+
+
+def readiness_path(model_name: str, track: str) -> str:
+    """Metadata through the track's label: 200 only once the labelled version is AVAILABLE.
+
+    The status path (`/v1/models/<m>/labels/<l>`) answers 200 for a LOADING version too (it reports
+    the state in the body, get_model_status_impl.cc), and an httpGet probe reads only the code; the
+    metadata path needs a servable handle, which exists only for an AVAILABLE version, else NOT_FOUND
+    "Servable not found for request: Specific(<m>, <v>)" -> 404 (http_rest_api_handler.cc,
+    get_model_metadata_impl.cc).
+    """
+    return f"/v1/models/{model_name}/labels/{track}/metadata"
 
 
 def replicas_for(spec: Mapping[str, Any], track: str) -> int:
@@ -59,24 +82,27 @@ def replicas_for(spec: Mapping[str, Any], track: str) -> int:
 
 
 def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, version: int,
-                             poll_seconds: int = 30, scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
-    """Deployment serving exactly `version`; ready only when that version is AVAILABLE under its label."""
+                             scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
+    """Deployment serving exactly `version`; ready only when that version is AVAILABLE under its label.
+
+    Its pods mount the version's own immutable ConfigMap (builders/config.py), so a new version is a
+    new pod template: pods roll onto it and no running server is handed a relabelling config."""
     serving = spec["serving"]
     name = serving_object_name(owner, track)
     object_labels = labels(owner, "serve", version, **{TRACK_LABEL: track})
-    config_hash = content_hash(serving_config_data(owner, spec, track, version))
+    config_map = build_serving_config_map(owner, spec, track, version)
     mount_path = spec["storage"]["mountPath"]
     container = {
         "name": CONTAINER_NAME,
         "image": serving["image"],
         "command": ["tensorflow_model_server"],
-        "args": serving_args(poll_seconds),
+        "args": serving_args(),
         "ports": [
             {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
             {"name": "http", "containerPort": REST_PORT, "protocol": "TCP"},
         ],
         "readinessProbe": {
-            "httpGet": {"path": f"/v1/models/{owner.name}/labels/{track}", "port": REST_PORT},
+            "httpGet": {"path": readiness_path(owner.name, track), "port": REST_PORT},
             "periodSeconds": 5,
             "failureThreshold": 3,
         },
@@ -84,7 +110,7 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
         "resources": clean_resources(serving.get("resources")),
         "volumeMounts": [
             {"name": "models", "mountPath": mount_path, "readOnly": True},
-            {"name": "serving-config", "mountPath": SERVING_CONFIG_DIR, "readOnly": True},
+            {"name": SERVING_CONFIG_VOLUME, "mountPath": SERVING_CONFIG_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": scratch_path},
         ],
         "securityContext": container_security_context(),
@@ -104,8 +130,8 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
             "template": {
                 "metadata": {
                     "labels": dict(object_labels),
-                    # A new config (another version) changes the hash, which rolls the pods.
-                    "annotations": {CONFIG_HASH_ANNOTATION: config_hash},
+                    "annotations": {CONFIG_HASH_ANNOTATION:
+                                    config_map["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]},
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
@@ -115,8 +141,8 @@ def build_serving_deployment(owner: Owner, spec: Mapping[str, Any], track: str, 
                     "containers": [container],
                     "volumes": [
                         model_volume(spec),
-                        {"name": "serving-config",
-                         "configMap": {"name": serving_config_map_name(owner, track)}},
+                        {"name": SERVING_CONFIG_VOLUME,
+                         "configMap": {"name": config_map["metadata"]["name"]}},
                         tmp_volume(),
                     ],
                 },
