@@ -2,6 +2,7 @@
 # Two images from one file:
 #   docker build --target operator -t ghcr.io/modelops/modelops-operator:0.1.0 .
 #   docker build --target worker   -t ghcr.io/modelops/modelops-worker:0.1.0 .
+#   docker build --target worker-gpu -t ghcr.io/modelops/modelops-worker:0.1.0-gpu .   (GPU node pools)
 # The operator image is `pip install modelops` (no TensorFlow), so it stays small and its memory low;
 # the worker image is `pip install "modelops[worker]"` and runs `modelops worker <stage>`.
 # Base pinned by tag; pin a digest at release time with --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...
@@ -40,5 +41,17 @@ RUN pip install ".[worker]" \
 WORKDIR /tmp
 USER 10001:10001
 # Jobs set the command themselves: modelops worker <stage> --config /etc/modelops/stage/config.json
+ENTRYPOINT ["modelops"]
+CMD ["worker", "--help"]
+
+# ---------------------------------------------------------------- worker-gpu
+# The same worker with TensorFlow's CUDA and cuDNN libraries (pip's tensorflow[and-cuda]) for GPU node
+# pools; the node needs only the NVIDIA driver and the device plugin that advertises nvidia.com/gpu.
+FROM base AS worker-gpu
+RUN pip install ".[worker,gpu]" \
+ && modelops worker --help >/dev/null \
+ && rm -rf /src
+WORKDIR /tmp
+USER 10001:10001
 ENTRYPOINT ["modelops"]
 CMD ["worker", "--help"]

@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast controlplane helm lint crd bench
+.PHONY: setup demo test test-fast controlplane helm gitops-tools lint crd bench
 
 setup:
 	bash scripts/setup.sh
@@ -16,9 +16,13 @@ controlplane:
 helm:
 	bash scripts/build-helm.sh
 
+# kstatus (cli-utils) and gopher-lua (Argo CD's Lua), so tests read our status as GitOps tools do.
+gitops-tools:
+	bash scripts/build-gitops-tools.sh
+
 # Everything: unit, workloads, serving, local, the real control plane (cluster, kube, e2e), helm lint.
 # Go-built binaries are cached in ~/.cache/modelops, so only the first run builds them.
-test: setup controlplane helm
+test: setup controlplane helm gitops-tools
 	$(PY) -m pytest
 
 # Without the Go-built control plane: quick feedback while developing.

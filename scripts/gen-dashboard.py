@@ -27,6 +27,14 @@ NS_SEL = 'namespace=~"$namespace"'
 TFS_SEL = 'namespace=~"$namespace", model_name=~"$name"'
 LOAD_SEL = 'namespace=~"$namespace", model_path=~".*/($name)/[0-9]+"'  # <root>/<namespace>/<name>/<version>
 
+# One panel per unit (the operator exports one gauge per unit): family, title, Grafana unit.
+UNIT_PANELS = [
+    ("score_ratio", "scores (accuracy, precision, recall, f1, auc)", "percentunit"),
+    ("error", "errors (rmse, mae, in the label's unit)", "none"),
+    ("squared_error", "squared error (mse)", "none"),
+    ("loss", "loss", "none"),
+]
+
 # (title, panel type, unit, [(query, legend)], width)
 ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int]]]] = [
     ("Model quality", [
@@ -38,13 +46,15 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int]]]] =
          [(f"modelops_retrained_versions{{{SEL}}}", "{{name}}")], 6),
         ("Reconcile errors (1h)", "stat", "none",
          [("sum(increase(modelops_reconcile_errors_total[1h]))", "errors")], 6),
-        ("Live metrics against their validation values", "timeseries", "none",
-         [(f"modelops_live_quality{{{SEL}}}", "{{name}} live {{metric}}"),
-          (f"modelops_model_quality{{{SEL}}}", "{{name}} v{{version}} validation {{metric}}")], 12),
+        *[(f"Live {title} against validation", "timeseries", unit,
+           [(f"modelops_live_{family}{{{SEL}}}", "{{name}} live {{metric}}"),
+            (f"modelops_model_{family}{{{SEL}}}", "{{name}} v{{version}} validation {{metric}}")], 6)
+          for family, title, unit in UNIT_PANELS],
         ("Largest feature drift", "timeseries", "none",
-         [(f"modelops_drift{{{SEL}}}", "{{name}} {{statistic}}")], 12),
+         [(f"modelops_drift{{{SEL}}}", "{{name}} {{statistic}}")], 24),
         ("Validation metrics per version", "table", "none",
-         [(f"max by (namespace, name, version, metric) (modelops_model_quality{{{SEL}}})", "")], 24),
+         [(f"max by (namespace, name, version, metric) (modelops_model_{family}{{{SEL}}})", "")
+          for family, _, _ in UNIT_PANELS], 24),
     ]),
     # TF Serving's own names (servables/tensorflow/util.cc, batching/batching_session.cc, TF's
     # cc/saved_model/loader.cc): the real tensorflow/serving image and `modelops serve` both export them

@@ -23,6 +23,7 @@ def peers(rest, namespace: str) -> dict:
 
 def test_standby_takes_over_when_the_active_replica_is_killed(control_plane, pod_runner, start_operator) -> None:
     rest = control_plane.rest
+    control_plane.apply_manifest(MANIFESTS / "kopf-peering-crds.yaml")
     control_plane.apply_manifest(MANIFESTS / "kopf-peering.yaml")
     namespace = new_namespace(rest, "ha")
     rest.post(f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings",

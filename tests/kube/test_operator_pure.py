@@ -74,6 +74,31 @@ def test_event_is_about_the_model_deployment() -> None:
     assert build_event(body, "Normal", "R", "m")["metadata"]["name"] != event["metadata"]["name"]
 
 
+def test_each_quality_series_has_one_unit() -> None:
+    """Scores, errors, squared errors and losses never share a metric name (issue #27)."""
+    metrics = OperatorMetrics()
+    metrics.observe_status("ml", "prices", {"phase": "Serving", "versions": [
+        {"version": 1, "metrics": {"rmse": 2.0, "mae": 1.5, "mse": 4.0, "loss": 4.1, "accuracy": 0.5}}],
+        "lastEvaluation": {"metrics": {"rmse": 2.5}}})
+    sample = metrics.registry.get_sample_value
+    labels = {"namespace": "ml", "name": "prices", "version": "1"}
+    assert sample("modelops_model_error", {**labels, "metric": "rmse"}) == 2.0
+    assert sample("modelops_model_error", {**labels, "metric": "mse"}) is None
+    assert sample("modelops_model_squared_error", {**labels, "metric": "mse"}) == 4.0
+    assert sample("modelops_model_loss", {**labels, "metric": "loss"}) == 4.1
+    assert sample("modelops_model_score_ratio", {**labels, "metric": "accuracy"}) == 0.5
+    assert sample("modelops_live_error", {"namespace": "ml", "name": "prices", "metric": "rmse"}) == 2.5
+
+
+def test_a_phase_series_exists_from_the_first_observation() -> None:
+    """Before the first status write (or when it fails) the deployment is Pending, not absent."""
+    metrics = OperatorMetrics()
+    metrics.observe_status("ml", "new", {})
+    sample = metrics.registry.get_sample_value
+    assert sample("modelops_deployment_phase", {"namespace": "ml", "name": "new", "phase": "Pending"}) == 1
+    assert sample("modelops_deployment_phase", {"namespace": "ml", "name": "new", "phase": "Training"}) == 0
+
+
 def test_metrics_follow_status_and_forget_deleted_deployments() -> None:
     metrics = OperatorMetrics()
     status = {"phase": "Serving", "servingVersion": 2,
@@ -82,7 +107,7 @@ def test_metrics_follow_status_and_forget_deleted_deployments() -> None:
     metrics.observe_status("ml", "churn", status)
     text = generate_latest(metrics.registry).decode()
     assert 'modelops_deployment_phase{name="churn",namespace="ml",phase="Serving"} 1.0' in text
-    assert 'modelops_model_quality{metric="accuracy",name="churn",namespace="ml",version="2"} 0.93' in text
+    assert 'modelops_model_score_ratio{metric="accuracy",name="churn",namespace="ml",version="2"} 0.93' in text
     assert 'modelops_drift{name="churn",namespace="ml",statistic="psi"} 0.31' in text
     metrics.forget("ml", "churn")
     assert 'name="churn"' not in generate_latest(metrics.registry).decode()

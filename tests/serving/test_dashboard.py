@@ -72,7 +72,10 @@ def _operator_exposition() -> str:
         "m.observe_status('ml', 'churn', {'phase': 'Serving', 'servingVersion': 2, 'versions': [\n"
         "    {'version': 1, 'state': 'Retired', 'trigger': 'Initial', 'metrics': {'accuracy': 0.9}},\n"
         "    {'version': 2, 'state': 'Serving', 'trigger': 'Degradation', 'metrics': {'accuracy': 0.92}}],\n"
-        "    'lastEvaluation': {'metrics': {'accuracy': 0.88}, 'drift': {'maxPsi': 0.1, 'maxKs': 0.2}}})\n"
+        "    'lastEvaluation': {'metrics': {'accuracy': 0.88, 'loss': 0.4}, 'drift': {'maxPsi': 0.1, 'maxKs': 0.2}}})\n"
+        "m.observe_status('ml', 'prices', {'phase': 'Serving', 'servingVersion': 1, 'versions': [\n"
+        "    {'version': 1, 'state': 'Serving', 'metrics': {'rmse': 2.1, 'mae': 1.5, 'mse': 4.4, 'loss': 4.4}}],\n"
+        "    'lastEvaluation': {'metrics': {'rmse': 2.5, 'mae': 1.9, 'mse': 6.2}}})\n"
         "print(port, flush=True)\n"
         "sys.stdin.read()\n"
     )
@@ -130,8 +133,9 @@ async def test_every_panel_queries_metrics_the_operator_or_modelops_serve_export
                 assert not missing, f"panel {panel['title']!r} queries metrics its exporter lacks: {sorted(missing)}"
                 used |= names
     # The model-quality figures the issue asks for are all on the dashboard.
-    for metric in ("modelops_live_quality", "modelops_model_quality", "modelops_drift", "modelops_deployment_phase",
-                   "modelops_retrained_versions"):
+    for metric in ("modelops_live_score_ratio", "modelops_model_score_ratio", "modelops_live_error",
+                   "modelops_model_error", "modelops_model_squared_error", "modelops_model_loss", "modelops_drift",
+                   "modelops_deployment_phase", "modelops_retrained_versions"):
         assert metric in used, metric
     # Serving is charted from TF Serving's own names, so the panels work on the real image too.
     for metric in (":tensorflow:serving:request_count", ":tensorflow:serving:request_latency_bucket",

@@ -166,6 +166,13 @@ CASES = (
          f"'{DOTTED_NAME}' is not a DNS label (lower-case letters, digits and '-')"),
     Case("name-leaves-room-for-suffixes", _set("metadata.name", LONG_NAME), "metadata.name", "metadata.name",
          f"'{LONG_NAME}' is longer than 40 characters (child Jobs and Services append a suffix)"),
+    Case("stage-pods-env-not-reserved", _set("spec.podTemplate", {"env": [{"name": "TF_CONFIG", "value": "{}"}]}),
+         "spec.podTemplate.env[0].name", "spec.podTemplate.env[0].name",
+         '"TF_CONFIG" is set by the operator and cannot be replaced'),
+    Case("serving-pods-env-not-reserved",
+         _set("spec.serving.podTemplate", {"env": [{"name": "TMPDIR", "value": "/x"}]}),
+         "spec.serving.podTemplate.env[0].name", "spec.serving.podTemplate.env[0].name",
+         '"TMPDIR" is set by the operator and cannot be replaced'),
 )
 
 # Fields that must not change once versions exist: (rule, spec path, new value, field, message).

@@ -7,6 +7,7 @@ component listens on a free 127.0.0.1 port, so parallel sessions on this machine
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -44,6 +45,15 @@ CONTROLLERS = (
     "root-ca-certificate-publisher-controller",
     "clusterrole-aggregation-controller",
 )
+
+
+# What ServiceAccounts (the operator's identity in tests) ask of the API server, URI and verb only: tests
+# read it to check the operator's watches carry label selectors and its verbs stay within its RBAC.
+# ResponseStarted is kept: a watch's only event until its stream ends.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata", "userGroups": ["system:serviceaccounts"]}, {"level": "None"}],
+}
 
 
 def build_binaries() -> Path:
@@ -121,6 +131,9 @@ class ControlPlane:
         wait_until(lambda: self._http_ok(f"{self.etcd_url}/health", etcd), timeout, 0.2, "etcd /health")
 
     def _start_apiserver(self, port: int, timeout: float) -> None:
+        self.audit_log = self.root / "logs" / "audit.jsonl"
+        policy = self.root / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(AUDIT_POLICY))
         apiserver = self._launch("kube-apiserver", [
             str(self.bin_dir / "kube-apiserver"),
             f"--etcd-servers={self.etcd_url}", "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -134,6 +147,7 @@ class ControlPlane:
             "--api-audiences=https://kubernetes.default.svc.cluster.local",
             "--enable-priority-and-fairness=false", "--profiling=false", "--allow-privileged=true",
             "--endpoint-reconciler-type=none", "--v=1",
+            f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}", "--audit-log-format=json",
         ])
         wait_until(lambda: self._http_ok(f"{self.server}/readyz", apiserver), timeout, 0.25, "kube-apiserver /readyz")
 
@@ -267,6 +281,13 @@ class ControlPlane:
         version = next(v["name"] for v in crd["versions"] if v["served"])
         served = f"/apis/{crd['group']}/{version}/{crd['names']['plural']}"
         wait_until(lambda: self.rest.get(served), 10, 0.1, f"{served} to be served")
+
+    def audit_events(self, username: str | None = None) -> list[dict]:
+        """Audit events so far (ServiceAccounts only, see AUDIT_POLICY), optionally of one user."""
+        if not self.audit_log.exists():
+            return []
+        events = [json.loads(line) for line in self.audit_log.read_text().splitlines() if line.strip()]
+        return [e for e in events if username is None or (e.get("user") or {}).get("username") == username]
 
     def logs(self) -> dict[str, str]:
         """Tail of each component's log, for failure reports."""

@@ -3,6 +3,7 @@ compose descriptions refuse fragments that would not."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -71,3 +72,56 @@ def test_dataset_helper_refuses_clauses_in_its_noun_phrase(what: str) -> None:
 def test_dataset_helper_refuses_a_note_that_is_not_a_sentence() -> None:
     with pytest.raises(ValueError, match="sentences"):
         dataset("live data", "without it nothing runs")
+
+
+def _schemas(schema: dict, path: str) -> Iterator[tuple[str, dict]]:
+    yield path, schema
+    for name, child in (schema.get("properties") or {}).items():
+        yield from _schemas(child, f"{path}.{name}")
+    if isinstance(schema.get("items"), dict):
+        yield from _schemas(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _schemas(schema["additionalProperties"], f"{path}{{}}")
+
+
+SCHEMAS = list(_schemas(ROOT, "ModelDeployment"))
+DEFAULTED = [(p, s) for p, s in SCHEMAS if "default" in s]
+PATTERNED = [(p, s) for p, s in SCHEMAS if "pattern" in s]
+
+
+@pytest.mark.parametrize(("path", "schema"), DEFAULTED, ids=[p for p, _ in DEFAULTED])
+def test_every_defaulted_field_ends_with_its_default(path: str, schema: dict) -> None:
+    """kubectl explain prints no default: the description must (issue #27: 76 fields hid theirs)."""
+    text, default = schema["description"], schema["default"]
+    assert "Default: " in text, text
+    tail = text[text.rindex("Default: ") + len("Default: "):]
+    if isinstance(default, bool):
+        assert tail == f"{str(default).lower()}."
+    elif isinstance(default, dict) and not default:
+        assert tail.startswith("{}")
+    elif isinstance(default, str) and default:
+        assert tail == f"{default}."
+    else:
+        assert tail.rstrip(".") == json.dumps(default), (tail, default)
+
+
+@pytest.mark.parametrize(("path", "schema"), PATTERNED, ids=[p for p, _ in PATTERNED])
+def test_every_patterned_field_says_what_it_accepts(path: str, schema: dict) -> None:
+    assert "Format: " in schema["description"], schema["description"]
+
+
+def test_durations_and_quantities_say_their_format() -> None:
+    spec = ROOT["properties"]["spec"]["properties"]
+    interval = spec["monitoring"]["properties"]["interval"]["description"]
+    assert interval.endswith('Format: a duration such as "30s", "5m" or "1h30m". Default: 5m.')
+    epochs = spec["training"]["properties"]["hyperparameters"]["properties"]["epochs"]["description"]
+    assert epochs.endswith("Default: 20.")
+    requests = spec["serving"]["properties"]["resources"]["properties"]["requests"]["description"]
+    assert "quantity" in requests and "500m" in requests and "2Gi" in requests
+    quantities = [s for _, s in SCHEMAS if s.get("x-kubernetes-int-or-string")]
+    assert quantities and all("Kubernetes quantity" in s["description"] for s in quantities)
+
+
+def test_the_count_of_fields_stating_defaults_matches_the_schema() -> None:
+    stated = [p for p, s in SCHEMAS if "Default: " in s.get("description", "")]
+    assert len(DEFAULTED) >= 70 and {p for p, _ in DEFAULTED} <= set(stated)

@@ -88,7 +88,7 @@ def test_deploying_pins_only_the_blessed_version_then_serving_sets_conditions() 
     d.serve_ready(1)
     assert d.status["servingVersion"] == 1
     assert conditions(d.status) == {"Trained": "True", "Validated": "True", "Available": "True",
-                                    "Degraded": "False", "Ready": "True"}
+                                    "Degraded": "False", "Ready": "True", "Reconciling": "False", "Stalled": "False"}
     assert d.status["primaryMetric"] == "accuracy=0.9"
 
 

@@ -20,6 +20,8 @@ NOTHING_SERVES = {
     "Available": ("False", "NoVersionServing", "no validated version serves yet"),
     "Degraded": ("False", "NothingServing", "no version serves yet, so none is evaluated"),
 }
+NOT_STALLED = ("False", "NotStalled", "nothing blocks progress")
+RECONCILED = ("False", "Reconciled", "no search, training, validation or rollout is under way")
 
 
 def events(d: Driver) -> list[tuple[str, str, str]]:
@@ -42,6 +44,7 @@ def test_texts_from_first_training_to_a_healthy_evaluation() -> None:
     assert events(d) == [("Normal", "Training", "training version 1")]
     assert conditions(d) == {**NOTHING_SERVES,
                              "Ready": ("False", "Training", "training version 1"),
+                             "Reconciling": ("True", "Training", "training version 1"), "Stalled": NOT_STALLED,
                              "Trained": ("Unknown", "Training", "version 1: training"),
                              "Validated": ("Unknown", "AwaitingTraining", "version 1: waiting for training to finish")}
     _no_none(d.status)
@@ -50,6 +53,7 @@ def test_texts_from_first_training_to_a_healthy_evaluation() -> None:
     assert events(d) == [("Normal", "Trained", "version 1 trained"), ("Normal", "Validating", "validating version 1")]
     assert conditions(d) == {**NOTHING_SERVES,
                              "Ready": ("False", "Validating", "validating version 1"),
+                             "Reconciling": ("True", "Validating", "validating version 1"), "Stalled": NOT_STALLED,
                              "Trained": ("True", "Trained", "version 1 trained"),
                              "Validated": ("Unknown", "Validating", "version 1: validating")}
 
@@ -59,6 +63,7 @@ def test_texts_from_first_training_to_a_healthy_evaluation() -> None:
     assert conditions(d)["Trained"] == ("True", "Trained", "version 1 trained")  # no gate text in Trained
     assert conditions(d)["Validated"] == ("True", "GatesPassed", f"version 1: {FIRST_GATES}")
     assert conditions(d)["Ready"] == ("False", "Deploying", "rolling out version 1")
+    assert conditions(d)["Reconciling"] == ("True", "Deploying", "rolling out version 1")
     _no_none(d.status)
 
     d.serve_ready(1)
@@ -70,6 +75,7 @@ def test_texts_from_first_training_to_a_healthy_evaluation() -> None:
         "Ready": ("True", "Ready", "version 1 is serving, rolled out and not degraded"),
         "Trained": ("True", "Trained", "version 1 trained"),
         "Validated": ("True", "GatesPassed", f"version 1: {FIRST_GATES}"),
+        "Reconciling": RECONCILED, "Stalled": NOT_STALLED,
     }
 
     d.evaluate(metrics=GOOD)
@@ -98,6 +104,7 @@ def test_one_training_failure_is_one_event() -> None:
     assert conditions(d) == {
         **NOTHING_SERVES,
         "Ready": ("False", "Failed", failed),
+        "Reconciling": RECONCILED, "Stalled": ("True", "TrainingFailed", failed),
         "Trained": ("False", "NonNumericValue", "version 1: training failed: dataset t.csv: line 4 column 'x': empty"),
         "Validated": ("Unknown", "NotTrained", "version 1 was not validated: training failed: dataset t.csv: "
                                                "line 4 column 'x': empty"),

@@ -20,6 +20,16 @@ METRICS_BY_TASK: Final[dict[str, tuple[str, ...]]] = {
     "regression": ("mse", "rmse", "mae", "loss"),
 }
 
+# One unit per exported series (Prometheus: a metric name has one unit): scores in [0, 1] (`_ratio`),
+# the training objective (`loss`), errors in the label's own unit (rmse, mae) and in its square (mse).
+UNIT_FAMILY: Final[dict[str, str]] = {
+    **{name: "score_ratio" for name in HIGHER_IS_BETTER},
+    "loss": "loss",
+    "rmse": "error",
+    "mae": "error",
+    "mse": "squared_error",
+}
+
 # The metric shown in `kubectl get` and used when a rule does not name one.
 PRIMARY_METRIC: Final[dict[str, str]] = {
     "binary-classification": "accuracy",

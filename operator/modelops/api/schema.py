@@ -6,6 +6,7 @@ never disagree about a field's type, bounds, default or meaning.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,18 +22,42 @@ class Node:
     nullable: bool = False
 
     def openapi(self) -> dict[str, Any]:
-        out = {"description": self.description, **self._openapi()}
+        out = {"description": self.explained(), **self._openapi()}
         if self.default is not _MISSING:
             out["default"] = self.default
         if self.nullable:
             out["nullable"] = True
         return out
 
+    def explained(self) -> str:
+        """The description as `kubectl explain` shows it: kubectl prints no defaults, patterns or formats,
+        so the text states what the field accepts and ends with its default ("Default: 20.")."""
+        parts = [self.description]
+        if (note := self._format_note()) and note not in self.description:
+            parts.append(note)
+        if self.default is not _MISSING and "Default:" not in self.description:
+            parts.append(f"Default: {default_text(self.default)}")
+        return " ".join(parts)
+
+    def _format_note(self) -> str:
+        return ""
+
     def _openapi(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         raise NotImplementedError
+
+
+def default_text(value: Any) -> str:
+    """`20.`, `true.`, `5m.`, `[64, 32].`; an empty object says its fields take their own defaults."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()}."
+    if isinstance(value, str):
+        return f"{value}." if value else '"" (empty).'
+    if value == {}:
+        return "{} (each field below takes its own default)."
+    return f"{json.dumps(value)}."
 
 
 def _type_name(value: Any) -> str:
@@ -48,6 +73,11 @@ class Str(Node):
     min_length: int | None = None
     max_length: int | None = None
     noun: str = "value"  # what an enum member is called in errors: 'unknown metric "acuracy"'
+
+    def _format_note(self) -> str:
+        if self.pattern_hint:
+            return f"Format: {self.pattern_hint}."
+        return f"Format: matches the regular expression {self.pattern}." if self.pattern else ""
 
     def _openapi(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string"}
@@ -147,12 +177,35 @@ class Bool(Node):
 class IntOrString(Node):
     """Kubernetes quantities (`500m`, `1Gi`, `2`)."""
 
+    def _format_note(self) -> str:
+        return ("Format: a Kubernetes quantity, an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi "
+                "(memory).")
+
     def _openapi(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | str):
             errors.append(f"{path}: expected an integer or a string quantity, got {_type_name(value)} {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class KubeObject(Node):
+    """A Kubernetes API type kept in its own shape (e.g. a Pod's `affinity`): the API server checks it field
+    by field when the operator creates the pod's owner; here only its being an object is checked."""
+
+    kube_type: str = ""  # e.g. "core/v1 Affinity", named in the description
+
+    def _format_note(self) -> str:
+        return f"Format: a Kubernetes {self.kube_type}, exactly as in a Pod spec." if self.kube_type else ""
+
+    def _openapi(self) -> dict[str, Any]:
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if not isinstance(value, Mapping):
+            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
         return value
 
 

@@ -6,6 +6,7 @@ import re
 
 from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
+from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
@@ -48,7 +49,9 @@ def dataset(what: str, note: str = "", window: bool = False) -> Obj:
 
 
 def resources(what: str) -> Obj:
-    quantities = Map("Resource name to quantity.", values=IntOrString("A Kubernetes quantity, e.g. 500m or 1Gi."))
+    quantities = Map("Resource name (cpu, memory, ephemeral-storage, nvidia.com/gpu, ...) to a Kubernetes quantity: "
+                     "an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi (memory).",
+                     values=IntOrString("The amount of this resource."))
     return Obj(
         f"Compute resources of the {what} container, as in a Pod spec.",
         default={},
@@ -201,7 +204,7 @@ AUTOSCALING = Obj(
             required=("name", "averageValue"),
             properties={
                 "name": Str("Metric name as the custom metrics API serves it.", min_length=1),
-                "averageValue": IntOrString("Target average per pod, a Kubernetes quantity."),
+                "averageValue": IntOrString("Target average per pod."),
             },
         ),
     },
@@ -214,6 +217,7 @@ SERVING = Obj(
         "image": Str("TensorFlow Serving image.", default=DEFAULT_SERVING_IMAGE, min_length=1),
         "replicas": Int("Serving replicas of the stable version.", default=1, minimum=1, maximum=100),
         "resources": resources("serving"),
+        "podTemplate": SERVING_POD_TEMPLATE,
         "canary": Obj(
             "Roll a newly blessed version out beside the stable one first; the next evaluation of the canary "
             "promotes it or rolls it back.",
@@ -395,6 +399,7 @@ SPEC = Obj(
                     enum=TASKS, noun="task", max_length=32),
         "storage": STORAGE,
         "training": TRAINING,
+        "podTemplate": STAGE_POD_TEMPLATE,
         "validation": VALIDATION,
         "serving": SERVING,
         "monitoring": MONITORING,

@@ -8,7 +8,7 @@ PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving",
           "Rejected", "Failed")
 VERSION_STATES = ("Tuning", "Tuned", "Training", "Trained", "Validating", "Blessed", "Rejected", "Failed",
                   "Deploying", "Canary", "Serving", "Retired")
-CONDITION_TYPES = ("Trained", "Validated", "Available", "Degraded", "Ready")
+CONDITION_TYPES = ("Trained", "Validated", "Available", "Degraded", "Ready", "Reconciling", "Stalled")
 
 CONDITION = Obj(
     "A metav1.Condition: lastTransitionTime changes only when status flips.",
@@ -16,7 +16,10 @@ CONDITION = Obj(
     properties={
         "type": Str("Condition type, each about one subject: Trained (the newest version's training), Validated "
                     "(its gates), Available (a validated version answers), Degraded (the serving version's latest "
-                    "evaluation) or Ready (the deployment as a whole)."),
+                    "evaluation), Ready (the deployment as a whole), Reconciling (True while a search, training, "
+                    "validation, rollout or canary is under way) or Stalled (True while only a spec or data edit can "
+                    "move it on: invalid spec, retries exhausted, a rejected candidate, a degradation nothing "
+                    "retrains). Reconciling and Stalled follow kstatus, so Flux and kubectl-based checks read them."),
         "status": Str("True, False or Unknown.", enum=("True", "False", "Unknown")),
         "reason": Str("One CamelCase word saying why."),
         "message": Str("Human-readable details."),
@@ -283,13 +286,19 @@ EVALUATION = Obj(
 )
 
 STATUS = Obj(
-    "Observed state, written only by the operator (or `modelops run`).",
+    "Observed state, written only by the operator (or `modelops run`). Until the operator's first write the "
+    "API server shows observedGeneration 0, so kstatus, Flux and Argo CD read a new object as in progress, "
+    "never as done.",
+    # Defaulted by the API server when it reads the object (a create cannot set status): an object with
+    # no status and no conditions would read as Current to kstatus (docs/gitops.md).
+    default={"observedGeneration": 0},
     properties={
         "phase": Str("Pending, Tuning, Training, Validating, Deploying, Serving, Degraded, Retraining, Rejected "
                      "or Failed.", enum=PHASES),
         "message": Str("What is happening now, in one sentence."),
         "observedGeneration": Int("The spec generation the status reflects.", minimum=0),
-        "conditions": Arr("Trained, Validated, Available, Degraded and Ready.", items=CONDITION),
+        "conditions": Arr("Trained, Validated, Available, Degraded, Ready, Reconciling and Stalled; read them by "
+                          "type, never by position.", items=CONDITION),
         "servingVersion": Int("The blessed version serving with label stable.", minimum=1),
         "canaryVersion": Int("A blessed version serving beside it as a canary.", minimum=1),
         "candidateVersion": Int("The version being trained or validated.", minimum=1),

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
+from modelops.api.pod_template_schema import RESERVED_ENV
 from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
@@ -239,6 +240,18 @@ RULES: tuple[AnyRule, ...] = (
          == old["spec"]["storage"]["persistentVolumeClaim"] or not (old.get("status") or {}).get("latestVersion"),
          message=("cannot change once versions exist: they live on this claim",)),
 )
+
+
+def _reserved_env_rule(where: str, at: str) -> Rule:
+    """The operator's own variables (scratch dir, TF_CONFIG, logging) keep their values."""
+    return Rule(f"{where}-env-not-reserved", at=f"{at}.env[]", field=".name",
+                cel=f"!(self.name in {_cel_list(RESERVED_ENV)})", check=lambda env: env["name"] not in RESERVED_ENV,
+                message=('"', Ref("self.name", lambda env: env["name"]), '" is set by the operator and cannot be '
+                         "replaced"))
+
+
+RULES = (*RULES, _reserved_env_rule("stage-pods", "spec.podTemplate"),
+         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"))
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
 METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)

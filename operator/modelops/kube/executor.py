@@ -30,6 +30,7 @@ from modelops.kube.builders.config import (
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
 from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
+from modelops.kube.builders.pods import apply_pod_template
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
     GRPC_PORT,
@@ -193,6 +194,8 @@ class Executor:
             if error.status != 409:
                 raise
         deployment = build_serving_deployment(owner, spec, track, version, self.settings.scratch_path)
+        pod = deployment["spec"]["template"]["spec"]
+        apply_pod_template(pod, pod["containers"][0], spec["serving"].get("podTemplate"))
         return self._create_or_update(deployment, {"metadata": {"labels": deployment["metadata"]["labels"]},
                                                    "spec": deployment["spec"]})
 

@@ -23,13 +23,13 @@ from typing import Any
 import kopf
 
 from modelops import API_GROUP, API_VERSION, PLURAL
-from modelops.kube.builders.common import DEPLOYMENT_LABEL, MANAGED_BY, MANAGER, STAGE_ID_LABEL, STAGE_LABEL
+from modelops.kube.builders.common import DEPLOYMENT_LABEL, STAGE_ID_LABEL, STAGE_LABEL
 from modelops.kube.client import ApiError
 from modelops.kube.results import job_outcome
 from modelops.kube.runtime import Runtime
 from modelops.kube.settings import OperatorSettings
+from modelops.kube.watches import CHILD_WATCHES
 
-OURS = {MANAGED_BY: MANAGER}
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +54,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
             log.warning("%s/%s: %s (retrying in %ss)", body["metadata"].get("namespace"),
                         body["metadata"].get("name"), error, ours.retry_delay_seconds)
 
-    @kopf.on.event("batch", "v1", "jobs", labels=OURS, registry=registry)
+    @kopf.on.event("batch", "v1", "jobs", labels=CHILD_WATCHES["batch", "v1", "jobs"], registry=registry)
     def job_event(type: str, body: Mapping[str, Any], **_: Any) -> None:
         if type == "DELETED" or job_outcome(body) is None:
             return
@@ -67,15 +67,16 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, ours: OperatorSe
         else:
             runtime.stage_finished(body["metadata"]["namespace"], owner, stage_id, dict(body))
 
-    @kopf.on.event("apps", "v1", "deployments", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
+    @kopf.on.event("apps", "v1", "deployments", labels=CHILD_WATCHES["apps", "v1", "deployments"],
+                   registry=registry)
     def serving_event(body: Mapping[str, Any], **_: Any) -> None:
         owner = (body["metadata"].get("labels") or {}).get(DEPLOYMENT_LABEL)
         if owner:
             runtime.serving_changed(body["metadata"]["namespace"], owner)
 
     # A deleted serving Service or ConfigMap must come back: the core compares what it finds with what it wants.
-    @kopf.on.event("", "v1", "services", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
-    @kopf.on.event("", "v1", "configmaps", labels={**OURS, STAGE_LABEL: "serve"}, registry=registry)
+    @kopf.on.event("", "v1", "services", labels=CHILD_WATCHES["", "v1", "services"], registry=registry)
+    @kopf.on.event("", "v1", "configmaps", labels=CHILD_WATCHES["", "v1", "configmaps"], registry=registry)
     def serving_child_event(type: str, body: Mapping[str, Any], **_: Any) -> None:
         owner = (body["metadata"].get("labels") or {}).get(DEPLOYMENT_LABEL)
         if type == "DELETED" and owner:

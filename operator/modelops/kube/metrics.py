@@ -7,9 +7,18 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from modelops.api.metrics import UNIT_FAMILY
 from modelops.api.status_schema import PHASES
 
 __all__ = ["PHASES", "OperatorMetrics"]
+
+
+_FAMILIES = {
+    "score_ratio": "score between 0 and 1 (accuracy, precision, recall, f1, auc)",
+    "loss": "loss (the training objective, in its own unit)",
+    "error": "error in the label's unit (rmse, mae)",
+    "squared_error": "error in the label's unit squared (mse)",
+}
 
 
 class OperatorMetrics:
@@ -23,10 +32,15 @@ class OperatorMetrics:
                            ["namespace", "name", "phase"], registry=self.registry)
         self.serving_version = Gauge("modelops_serving_version", "Version serving with label stable.",
                                      ["namespace", "name"], registry=self.registry)
-        self.quality = Gauge("modelops_model_quality", "Validation metric of a version.",
-                             ["namespace", "name", "version", "metric"], registry=self.registry)
-        self.live_quality = Gauge("modelops_live_quality", "Metric of the latest scheduled evaluation.",
-                                  ["namespace", "name", "metric"], registry=self.registry)
+        # Validation (per version) and live (latest evaluation) metrics, one gauge per unit: a ratio and
+        # an RMSE on one axis (or in one alert threshold) would mean nothing.
+        self.quality = {family: Gauge(f"modelops_model_{family}", f"Validation {what} of a version.",
+                                      ["namespace", "name", "version", "metric"], registry=self.registry)
+                        for family, what in _FAMILIES.items()}
+        self.live_quality = {family: Gauge(f"modelops_live_{family}", f"{what.capitalize()} in the latest "
+                                           "scheduled evaluation.", ["namespace", "name", "metric"],
+                                           registry=self.registry)
+                             for family, what in _FAMILIES.items()}
         self.drift = Gauge("modelops_drift", "Largest feature drift in the latest evaluation.",
                            ["namespace", "name", "statistic"], registry=self.registry)
         self.retrained = Gauge("modelops_retrained_versions", "Versions trained because the serving model degraded.",
@@ -42,7 +56,7 @@ class OperatorMetrics:
 
     def observe_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Refresh the per-deployment gauges from a status dict (the single source of truth)."""
-        current = status.get("phase")
+        current = status.get("phase") or "Pending"  # a series from the first observation, before any status
         for phase in PHASES:
             self.phase.labels(namespace, name, phase).set(1 if phase == current else 0)
         if isinstance(status.get("servingVersion"), int):
@@ -51,14 +65,15 @@ class OperatorMetrics:
             if record.get("deleted"):
                 continue
             for metric, value in (record.get("metrics") or {}).items():
-                if isinstance(value, (int, float)):
-                    self.quality.labels(namespace, name, str(record.get("version")), metric).set(value)
+                if isinstance(value, (int, float)) and metric in UNIT_FAMILY:
+                    self.quality[UNIT_FAMILY[metric]].labels(namespace, name, str(record.get("version")),
+                                                             metric).set(value)
         versions = status.get("versions") or []
         self.retrained.labels(namespace, name).set(sum(1 for r in versions if r.get("trigger") == "Degradation"))
         evaluation = status.get("lastEvaluation") or {}
         for metric, value in (evaluation.get("metrics") or {}).items():
-            if isinstance(value, (int, float)):
-                self.live_quality.labels(namespace, name, metric).set(value)
+            if isinstance(value, (int, float)) and metric in UNIT_FAMILY:
+                self.live_quality[UNIT_FAMILY[metric]].labels(namespace, name, metric).set(value)
         for key, statistic in (("maxPsi", "psi"), ("maxKs", "ks")):
             value = (evaluation.get("drift") or {}).get(key)
             if isinstance(value, (int, float)):
@@ -66,7 +81,9 @@ class OperatorMetrics:
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted deployment's series so dashboards do not show ghosts."""
-        for gauge in (self.phase, self.serving_version, self.quality, self.live_quality, self.drift, self.retrained):
+        gauges = (self.phase, self.serving_version, *self.quality.values(), *self.live_quality.values(), self.drift,
+                  self.retrained)
+        for gauge in gauges:
             for labels in list(gauge._metrics):  # prometheus_client keeps label tuples here
                 if labels[:2] == (namespace, name):
                     gauge.remove(*labels)

@@ -128,6 +128,11 @@ class Runtime:
             # Level-triggered recovery: whatever failed, look again after a short delay.
             self.scheduler.schedule(key, self.settings.retry_delay_seconds)
             raise
+        finally:
+            # A phase series from the first observation on, even when no decision could be made or
+            # stored (a refused spec, a failing API call): a deployment stuck there must be visible.
+            if (latest := self.bodies.get(key)) is not None:
+                self.metrics.observe_status(*key, latest.get("status") or {})
 
     def _body(self, key: Key) -> Mapping[str, Any] | None:
         body = self.bodies.get(key)

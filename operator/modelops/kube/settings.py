@@ -14,6 +14,7 @@ import kopf
 
 from modelops import API_GROUP
 from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
+from modelops.kube.watches import configure_watch_selectors
 
 DEFAULT_ENDPOINT_TEMPLATE = "http://{service}.{namespace}.svc:{port}"
 HORIZON_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
@@ -59,6 +60,8 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: OperatorSettings)
     kopf_settings.watching.server_timeout = ours.watch_server_timeout
     kopf_settings.watching.client_timeout = ours.watch_server_timeout + 30
     kopf_settings.watching.connect_timeout = 30
+    # Children are watched through server-side label selectors: unrelated objects never reach us.
+    configure_watch_selectors(kopf_settings)
     # Our own Events carry the lifecycle story; kopf's handler chatter stays at warning level.
     kopf_settings.posting.enabled = True
     kopf_settings.posting.level = 30  # logging.WARNING

@@ -21,6 +21,7 @@ from modelops.lifecycle.model import (
     VersionPruned,
 )
 from modelops.lifecycle.planning import plan_next_stage
+from modelops.lifecycle.progress import set_invalid_spec_conditions
 from modelops.lifecycle.records import is_servable, serving_hash, training_hash
 from modelops.lifecycle.rollout import (
     apply_desired_serving,
@@ -78,6 +79,7 @@ def decide_invalid_spec(generation: int, now: datetime, status: dict | None, err
     d.fail("InvalidSpec", message)
     d.status["phase"], d.status["message"] = "Failed", message
     set_condition(d.status, "Ready", False, "InvalidSpec", message, generation, d.now)
+    set_invalid_spec_conditions(d.status, message, generation, d.now)
     return Decision(d.status, d.actions)
 
 

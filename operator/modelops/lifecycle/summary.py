@@ -11,6 +11,7 @@ from modelops.api.metrics import PRIMARY_METRIC
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.model import EmitEvent
+from modelops.lifecycle.progress import set_progress_conditions
 from modelops.lifecycle.retraining import WOULD_REPEAT, repeat_subject
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.texts import (
@@ -90,6 +91,7 @@ def _set_conditions(d: Draft) -> None:
     ready = available and not condition_is_true(status, "Degraded") and not status.get("failure") \
         and rollout_complete(d)
     _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
+    set_progress_conditions(d, status.get("phase", "Pending"), status.get("message", ""))
 
 
 def refresh_degraded(d: Draft) -> None:

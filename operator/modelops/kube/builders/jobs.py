@@ -32,6 +32,7 @@ from modelops.kube.builders.common import (
 )
 from modelops.kube.builders.config import STAGE_CONFIG_DIR, STAGE_CONFIG_KEY
 from modelops.kube.builders.gang import make_indexed
+from modelops.kube.builders.pods import apply_pod_template, stage_pod_template
 
 DEFAULT_TTL_SECONDS = 86400
 CONTAINER_NAME = "worker"
@@ -124,7 +125,7 @@ def _worker_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int,
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-    return {
+    job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(owner, job_name(owner, stage_id), object_labels),
@@ -147,3 +148,5 @@ def _worker_job(owner: Owner, spec: Mapping[str, Any], stage: str, version: int,
             },
         },
     }
+    apply_pod_template(job["spec"]["template"]["spec"], container, stage_pod_template(spec, stage))
+    return job
