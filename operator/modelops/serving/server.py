@@ -214,13 +214,13 @@ class ModelServer:
         on_batch, on_queue_depth, on_dequeue = self.metrics.batch_observer(model, version)
         return Batcher(signature.run, self.settings.batching, self._compute, on_batch, on_queue_depth, on_dequeue)
 
-    def _load_observed(self, base_path: str, version: int) -> LoadedModel:
-        """Load a version and count the attempt in TF's SavedModel-loader metrics."""
+    def _load_observed(self, path: str, version: int) -> LoadedModel:
+        """Load the version directory `path` and count the attempt in TF's SavedModel-loader metrics."""
         started = time.perf_counter()
         try:
-            model = load_version(base_path, version)
+            model = load_version(path, version)
         except Exception:
-            self.metrics.observe_load(os.path.join(base_path, str(version)), False, time.perf_counter() - started)
+            self.metrics.observe_load(path, False, time.perf_counter() - started)
             raise
         self.metrics.observe_load(model.path, True, time.perf_counter() - started)
         return model

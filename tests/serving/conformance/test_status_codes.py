@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 
@@ -13,6 +14,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from modelops.serving.config import BatchingOptions, ServedModel
 from modelops.serving.errors import ServingError
+from modelops.serving.registry import VersionState
 
 from ..conftest import running_server
 from .api_harness import DEFAULT, conformance_server, float_tensor, rpc_error
@@ -83,7 +85,13 @@ async def test_models_without_an_available_version_are_not_found(tf_serving_base
     os.makedirs(broken / "7")
     (broken / "7" / "saved_model.pb").write_bytes(b"not a SavedModel")
     async with running_server(model_config_file=None, model_base_path=None) as (server, _, rest):
-        await server.registry.apply([ServedModel("waiting", str(empty), ()), ServedModel("broken", str(broken), (7,))])
+        # a config with a model that has no version yet does not return (ServerCore waits for every new
+        # model's first version, as tensorflow_model_server's start-up does): ask while it waits
+        configuring = asyncio.ensure_future(server.registry.apply(
+            [ServedModel("waiting", str(empty), ()), ServedModel("broken", str(broken), (7,))]))
+        while not server.registry.has_model("broken") or \
+                server.registry.status("broken")[0].state is not VersionState.END:
+            await asyncio.sleep(0.05)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             for request, message in ((predict_request("waiting"), "Servable not found for request: Latest(waiting)"),
@@ -93,6 +101,8 @@ async def test_models_without_an_available_version_are_not_found(tf_serving_base
                 assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, message)
         async with rest.post("/v1/models/waiting:predict", json={"instances": [1.0]}) as response:
             assert response.status == 404
+        assert not configuring.done()
+        configuring.cancel()
 
 
 async def test_request_over_the_timeout(tf_serving_bases) -> None:
