@@ -26,6 +26,7 @@ import time
 import urllib.request
 
 import numpy as np
+from grpc_wire import UnaryClient
 
 N_FEATURES, HIDDEN, CLASSES = 16, 64, 3
 
@@ -131,21 +132,21 @@ async def drive(
     return latencies, failures, time.perf_counter() - started
 
 
-async def _grpc_client(channel_target: str, request: bytes, budget: list[int], deadline: float,
+async def _grpc_client(port: int, request: bytes, budget: list[int], deadline: float,
                        latencies: list[float], failures: list[str]) -> None:
-    import grpc
-
-    async with grpc.aio.insecure_channel(channel_target) as channel:
-        # raw bytes in and out: the real service and protocol, no proto work in the load generator
-        predict = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
+    # raw HTTP/2 frames, as the REST client writes raw HTTP/1.1: neither pays a client library's cost
+    client = UnaryClient("127.0.0.1", port, "/tensorflow.serving.PredictionService/Predict", request)
+    await client.connect()
+    try:
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             started = time.perf_counter()
-            try:
-                await predict(request, timeout=30)
-            except grpc.aio.AioRpcError as exc:
-                failures.append(f"{exc.code().name}: {exc.details()}")
+            failure = await client.call()
             latencies.append(time.perf_counter() - started)
+            if failure is not None:
+                failures.append(failure)
+    finally:
+        client.close()
 
 
 async def drive_grpc(port: int, model: str, clients: int, requests: int, seconds: float
@@ -162,7 +163,7 @@ async def drive_grpc(port: int, model: str, clients: int, requests: int, seconds
     failures: list[str] = []
     budget = [requests]
     started = time.perf_counter()
-    await asyncio.gather(*(_grpc_client(f"127.0.0.1:{port}", request, budget, started + seconds, latencies,
+    await asyncio.gather(*(_grpc_client(port, request, budget, started + seconds, latencies,
                                         failures) for _ in range(clients)))
     return latencies, failures, time.perf_counter() - started
 
