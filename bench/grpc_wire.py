@@ -8,7 +8,8 @@ with the server. This client does what the REST one does: pre-encoded frames out
 
 Scope (RFC 9113 and gRPC's PROTOCOL-HTTP2.md): one stream in flight per connection; request headers
 as HPACK literals without indexing (so our encoder keeps no state); huge receive windows announced
-up front (the answers are tiny); SETTINGS and PING acknowledged; a stream is a success when the
+up front (the answers are tiny); the server's connection window honoured (each stream's own
+window dwarfs one request); SETTINGS and PING acknowledged; a stream is a success when the
 server sent a DATA frame (a gRPC message) before its end — a failed RPC is a trailers-only answer.
 The server's header blocks are not decoded: nothing here reads them.
 """
@@ -19,7 +20,7 @@ import asyncio
 import struct
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0x0, 0x1, 0x3, 0x4, 0x6, 0x7
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0x0, 0x1, 0x3, 0x4, 0x6, 0x7, 0x8
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
 _MAX_WINDOW = 2**31 - 1
 _SETTINGS_INITIAL_WINDOW_SIZE = 0x4
@@ -48,6 +49,7 @@ class UnaryClient:
         ))
         self._message = b"\x00" + struct.pack(">I", len(request)) + request  # uncompressed gRPC message
         self._next_stream = 1
+        self._send_window = 65535  # the connection's initial flow-control window (RFC 9113 6.9.2)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -55,35 +57,50 @@ class UnaryClient:
         self._reader, self._writer = await asyncio.open_connection(*self._address)
         settings = struct.pack(">HI", _SETTINGS_INITIAL_WINDOW_SIZE, _MAX_WINDOW)
         self._writer.write(PREFACE + frame(SETTINGS, 0, 0, settings)
-                           + frame(0x8, 0, 0, struct.pack(">I", _MAX_WINDOW - 65535)))  # connection window
+                           + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", _MAX_WINDOW - 65535)))  # connection window
 
     async def call(self) -> str | None:
         """Send the request on a new stream; None on success, else what went wrong."""
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         stream, self._next_stream = self._next_stream, self._next_stream + 2
+        while self._send_window < len(self._message):  # RFC 9113 6.9: wait for the server's credit
+            if (failure := await self._connection_frame()) is not None:
+                return failure
+        self._send_window -= len(self._message)
         self._writer.write(frame(HEADERS, END_HEADERS, stream, self._header_block)
                            + frame(DATA, END_STREAM, stream, self._message))
         got_message = False
         while True:
-            head = await self._reader.readexactly(9)
-            length = int.from_bytes(head[:3], "big")
-            kind, flags = head[3], head[4]
-            on = int.from_bytes(head[5:9], "big") & _MAX_WINDOW
-            payload = await self._reader.readexactly(length) if length else b""
-            if kind == SETTINGS and not flags & ACK:
-                self._writer.write(frame(SETTINGS, ACK, 0))
-            elif kind == PING and not flags & ACK:
-                self._writer.write(frame(PING, ACK, 0, payload))
-            elif kind == GOAWAY:
+            kind, flags, on, payload = await self._read_frame()
+            if kind == GOAWAY:
                 return f"GOAWAY {payload[4:8].hex()} {payload[8:200]!r}"
-            elif on != stream:
-                continue  # connection-level frames (WINDOW_UPDATE) and nothing else
-            elif kind == RST_STREAM:
+            if on != stream:
+                continue
+            if kind == RST_STREAM:
                 return f"RST_STREAM {payload.hex()}"
-            elif kind == DATA:
-                got_message = got_message or length > 0
-            if on == stream and kind in (DATA, HEADERS) and flags & END_STREAM:
+            got_message = got_message or (kind == DATA and len(payload) > 0)
+            if kind in (DATA, HEADERS) and flags & END_STREAM:
                 return None if got_message else f"stream {stream} ended without a message (an RPC error)"
+
+    async def _connection_frame(self) -> str | None:
+        kind, _, _, payload = await self._read_frame()
+        return f"GOAWAY {payload[4:8].hex()} {payload[8:200]!r}" if kind == GOAWAY else None
+
+    async def _read_frame(self) -> tuple[int, int, int, bytes]:
+        """The next frame, after answering what the connection asks of us (SETTINGS, PING) and
+        counting the server's connection-level WINDOW_UPDATEs."""
+        assert self._reader is not None and self._writer is not None
+        head = await self._reader.readexactly(9)
+        length, kind, flags = int.from_bytes(head[:3], "big"), head[3], head[4]
+        stream = int.from_bytes(head[5:9], "big") & _MAX_WINDOW
+        payload = await self._reader.readexactly(length) if length else b""
+        if kind == SETTINGS and not flags & ACK:
+            self._writer.write(frame(SETTINGS, ACK, 0))
+        elif kind == PING and not flags & ACK:
+            self._writer.write(frame(PING, ACK, 0, payload))
+        elif kind == WINDOW_UPDATE and stream == 0:
+            self._send_window += int.from_bytes(payload, "big") & _MAX_WINDOW
+        return kind, flags, stream, payload
 
     def close(self) -> None:
         if self._writer is not None:
