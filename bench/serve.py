@@ -6,9 +6,11 @@ batching as a subprocess and drives it with a bounded load (count and time), kee
 ratio = server throughput / in-process unbatched call rate: above 1.0 means serving over HTTP with
 batching beats calling the model one row at a time in-process.
 `--grpc` also drives the same server through TF Serving's gRPC `PredictionService/Predict` (one
-HTTP/2 channel per client, the request serialised once as the REST client pre-builds its bytes).
+HTTP/2 connection per client, the request serialised once as the REST client pre-builds its bytes;
+raw frames, grpc_wire.py, as the REST client writes raw HTTP/1.1: client CPU is server CPU here).
 Last line: `ratio=<x> p50_ms=<x> p99_ms=<x> rest_rps=<x> server_cpu_us_per_req=<x>` and with
-`--grpc` also `grpc_rps=<x> grpc_p50_ms=<x> grpc_p99_ms=<x> grpc_ratio=<x>`.
+`--grpc` also `grpc_rps=<x> grpc_p50_ms=<x> grpc_p99_ms=<x> grpc_ratio=<x> grpc_server_cpu_us_per_req=<x>
+grpc_vs_rest=<gRPC req/s / REST req/s, same run>`.
 """
 
 from __future__ import annotations
@@ -262,7 +264,8 @@ def main() -> int:
               f"CPU per request: server {grpc_cpu_us:.0f} us, load generator "
               f"{grpc_client_cpu / len(grpc_latencies) * 1e6:.0f} us")
         line += (f" grpc_rps={grpc_rps:.0f} grpc_p50_ms={g50:.1f} grpc_p99_ms={g99:.1f} "
-                 f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f}")
+                 f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f} "
+                 f"grpc_vs_rest={grpc_rps / throughput:.2f}")
     print(line)
     return 0
 
