@@ -23,6 +23,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0x0, 0x1, 0x3, 0x4, 0x6, 0x7, 0x8
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
 _MAX_WINDOW = 2**31 - 1
+_MAX_FRAME = 16384  # SETTINGS_MAX_FRAME_SIZE's initial value
 _SETTINGS_INITIAL_WINDOW_SIZE = 0x4
 
 
@@ -67,8 +68,7 @@ class UnaryClient:
             if (failure := await self._connection_frame()) is not None:
                 return failure
         self._send_window -= len(self._message)
-        self._writer.write(frame(HEADERS, END_HEADERS, stream, self._header_block)
-                           + frame(DATA, END_STREAM, stream, self._message))
+        self._writer.write(frame(HEADERS, END_HEADERS, stream, self._header_block) + self._data_frames(stream))
         got_message = False
         while True:
             kind, flags, on, payload = await self._read_frame()
@@ -81,6 +81,12 @@ class UnaryClient:
             got_message = got_message or (kind == DATA and len(payload) > 0)
             if kind in (DATA, HEADERS) and flags & END_STREAM:
                 return None if got_message else f"stream {stream} ended without a message (an RPC error)"
+
+    def _data_frames(self, stream: int) -> bytes:
+        """The message in DATA frames no larger than the 16 KiB every peer accepts (RFC 9113 4.2)."""
+        size = len(self._message)
+        return b"".join(frame(DATA, END_STREAM if at + _MAX_FRAME >= size else 0, stream,
+                              self._message[at:at + _MAX_FRAME]) for at in range(0, size, _MAX_FRAME))
 
     async def _connection_frame(self) -> str | None:
         kind, _, _, payload = await self._read_frame()
