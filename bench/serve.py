@@ -6,9 +6,11 @@ batching as a subprocess and drives it with a bounded load (count and time), kee
 ratio = server throughput / in-process unbatched call rate: above 1.0 means serving over HTTP with
 batching beats calling the model one row at a time in-process.
 `--grpc` also drives the same server through TF Serving's gRPC `PredictionService/Predict` (one
-HTTP/2 channel per client, the request serialised once as the REST client pre-builds its bytes).
+HTTP/2 connection per client, the request serialised once as the REST client pre-builds its bytes;
+raw frames, grpc_wire.py, as the REST client writes raw HTTP/1.1: client CPU is server CPU here).
 Last line: `ratio=<x> p50_ms=<x> p99_ms=<x> rest_rps=<x> server_cpu_us_per_req=<x>` and with
-`--grpc` also `grpc_rps=<x> grpc_p50_ms=<x> grpc_p99_ms=<x> grpc_ratio=<x>`.
+`--grpc` also `grpc_rps=<x> grpc_p50_ms=<x> grpc_p99_ms=<x> grpc_ratio=<x> grpc_server_cpu_us_per_req=<x>
+grpc_vs_rest=<gRPC req/s / REST req/s, same run>`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 import urllib.request
 
 import numpy as np
+from grpc_wire import UnaryClient
 
 N_FEATURES, HIDDEN, CLASSES = 16, 64, 3
 
@@ -131,21 +134,21 @@ async def drive(
     return latencies, failures, time.perf_counter() - started
 
 
-async def _grpc_client(channel_target: str, request: bytes, budget: list[int], deadline: float,
+async def _grpc_client(port: int, request: bytes, budget: list[int], deadline: float,
                        latencies: list[float], failures: list[str]) -> None:
-    import grpc
-
-    async with grpc.aio.insecure_channel(channel_target) as channel:
-        # raw bytes in and out: the real service and protocol, no proto work in the load generator
-        predict = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
+    # raw HTTP/2 frames, as the REST client writes raw HTTP/1.1: neither pays a client library's cost
+    client = UnaryClient("127.0.0.1", port, "/tensorflow.serving.PredictionService/Predict", request)
+    await client.connect()
+    try:
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             started = time.perf_counter()
-            try:
-                await predict(request, timeout=30)
-            except grpc.aio.AioRpcError as exc:
-                failures.append(f"{exc.code().name}: {exc.details()}")
+            failure = await client.call()
             latencies.append(time.perf_counter() - started)
+            if failure is not None:
+                failures.append(failure)
+    finally:
+        client.close()
 
 
 async def drive_grpc(port: int, model: str, clients: int, requests: int, seconds: float
@@ -162,7 +165,7 @@ async def drive_grpc(port: int, model: str, clients: int, requests: int, seconds
     failures: list[str] = []
     budget = [requests]
     started = time.perf_counter()
-    await asyncio.gather(*(_grpc_client(f"127.0.0.1:{port}", request, budget, started + seconds, latencies,
+    await asyncio.gather(*(_grpc_client(port, request, budget, started + seconds, latencies,
                                         failures) for _ in range(clients)))
     return latencies, failures, time.perf_counter() - started
 
@@ -261,7 +264,8 @@ def main() -> int:
               f"CPU per request: server {grpc_cpu_us:.0f} us, load generator "
               f"{grpc_client_cpu / len(grpc_latencies) * 1e6:.0f} us")
         line += (f" grpc_rps={grpc_rps:.0f} grpc_p50_ms={g50:.1f} grpc_p99_ms={g99:.1f} "
-                 f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f}")
+                 f"grpc_ratio={grpc_rps / baseline:.2f} grpc_server_cpu_us_per_req={grpc_cpu_us:.0f} "
+                 f"grpc_vs_rest={grpc_rps / throughput:.2f}")
     print(line)
     return 0
 
