@@ -136,9 +136,10 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _packed_values(proto: tensor_pb2.TensorProto, count: int) -> np.ndarray | None:
+def packed_values(proto: tensor_pb2.TensorProto, count: int) -> np.ndarray | None:
     """The typed field's values straight from the packed wire bytes (the mirror of
-    _packed_tensor), or None when they are not all in packed chunks."""
+    _packed_tensor), or None when they are not all in packed chunks or are not `count` values.
+    Reading the repeated field value by value costs ~110 ns each; this is one C-level copy."""
     number, layout = _FIELD_NUMBER[proto.dtype]
     data, position, chunks = proto.SerializeToString(), 0, []
     while position < len(data):
@@ -208,7 +209,7 @@ def _from_typed_field(proto: tensor_pb2.TensorProto) -> np.ndarray | None:
     if proto.dtype == types_pb2.DT_HALF:
         return np.array(values, dtype=np.uint16).view(np.float16).reshape(shape)
     if proto.dtype in _FIELD_NUMBER and len(values) > _PACKED_READ_FROM:
-        packed = _packed_values(proto, len(values))
+        packed = packed_values(proto, len(values))
         if packed is not None:
             return packed.astype(dtype).reshape(shape)
     return np.array(values, dtype=dtype).reshape(shape)
