@@ -104,6 +104,9 @@ def test_full_loop_train_validate_serve_evaluate_degrade_retrain_switch_then_edi
     # 3a. v2 first serves as a canary in its own pods (label "canary" on a version those pods load fresh)
     #     while v1 keeps its pods and its unchanged ConfigMap; the canary's evaluation promotes it
     wait_status(rest, namespace, NAME, lambda s: (s.get("rollout") or {}).get("canary") == 2, 300, "v2 canary")
+    # the decision is persisted before the objects are made: wait for the canary's Deployment, not race it
+    wait_until(lambda: rest.get_or_none(f"/apis/apps/v1/namespaces/{namespace}/deployments/{NAME}-canary"),
+               60, 0.1, "the canary Deployment")
     canary_config = mounted_config_map(rest, namespace, f"{NAME}-canary")
     assert "canary" in canary_config["data"]["models.config"] and canary_config["immutable"] is True
     assert pinned_version(rest, namespace) == "1"
