@@ -4,7 +4,7 @@
 
 Each trial draws a table of mixed features (normal, skewed, heavy-tailed, tied integers, counts, flags,
 correlated pairs), splits it at random into training and live rows, profiles the training rows, measures
-drift as the evaluate stage does and judges it as the lifecycle does (`modelops.workloads.drift_trials`).
+drift as the evaluate stage does and judges it as the lifecycle does (`modelops.workloads.drift.trials`).
 Null shapes: 10-50 features, 30-5000 live rows (incl. the issue's 13 x 36 and 10 x 88); power shapes:
 10-50 features, 500-5000 live rows, feature 0 shifted by --shift-sd (0.5) of its standard deviation.
 Per rule (default: Benjamini-Hochberg at alpha 0.05 with the PSI >= 0.1 floor; Bonferroni; tests only,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from modelops.workloads.drift_trials import DEFAULT_RULE, NULL_SHAPES, POWER_SHAPES, TESTS_ONLY_RULE, alarm_rates
+from modelops.workloads.drift.trials import DEFAULT_RULE, NULL_SHAPES, POWER_SHAPES, TESTS_ONLY_RULE, alarm_rates
 
 RULES = {"default": DEFAULT_RULE, "bonferroni": {**DEFAULT_RULE, "correction": "bonferroni"},
          "tests-only": TESTS_ONLY_RULE}

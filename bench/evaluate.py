@@ -35,10 +35,10 @@ import numpy as np
 
 from modelops.serving.config import ServedModel, render_model_config
 from modelops.workloads.cli import main as worker_main
-from modelops.workloads.grpc_client import GrpcServingClient
-from modelops.workloads.predict_client import request_rows
-from modelops.workloads.serving_client import ServingClient
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.clients.grpc_client import GrpcServingClient
+from modelops.workloads.clients.predict import request_rows
+from modelops.workloads.clients.rest_client import ServingClient
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 NAME = "bench"
 FEATURES = 8

@@ -3,7 +3,7 @@
     python bench/healing.py [--days 7] [--shift-trials 20] [--shift-sd 1.0] [--seed 28]
 
 The real lifecycle core (`modelops.lifecycle.decide`) is driven through evaluations whose drift numbers come
-from the real measurement (profile -> `compute_drift` -> summary, `modelops.workloads.drift_trials`). Each
+from the real measurement (profile -> `compute_drift` -> summary, `modelops.workloads.drift.trials`). Each
 5-minute evaluation reads a fresh batch (distinct content hash) drawn from the training distribution (clean)
 or with feature 0 shifted by --shift-sd standard deviations (shift, from the first evaluation on). Quality
 rules are left out: they act at once and are not what alarms on clean data (issue #28); drift's policy is
@@ -32,9 +32,9 @@ import yaml
 
 from modelops.api import parse_model_deployment
 from modelops.lifecycle import Context, Reconcile, ServingObserved, StageFinished, decide
-from modelops.workloads.drift import compute_drift, summarize_drift
-from modelops.workloads.drift_trials import mixed_table
-from modelops.workloads.profile import build_profile
+from modelops.workloads.drift.measure import compute_drift, summarize_drift
+from modelops.workloads.drift.profile import build_profile
+from modelops.workloads.drift.trials import mixed_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "manifests" / "samples" / "binary-classification.yaml"
 SHAPES = {"breast-cancer-like": (13, 36, 142), "wine-like": (10, 88, 354), "churn-like": (8, 500, 1500)}

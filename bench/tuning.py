@@ -22,7 +22,7 @@ from pathlib import Path
 from modelops.lifecycle import StartStage
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.state_store import StateStore
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 FEATURES = 8
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 TASK, FEATURES, LABEL = "binary-classification", 8, "churned"
 ROWS = {"train": 1500, "validation": 500, "live": 500, "recent": 1500}

@@ -10,7 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 TASK, FEATURES, LABEL = "regression", 5, "price"
 ROWS = {"train": 1500, "validation": 500, "live": 500, "recent": 1500}

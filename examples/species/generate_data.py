@@ -10,7 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
-from modelops.workloads.synthetic import make_dataset, write_npz
+from modelops.workloads.data.synthetic import make_dataset, write_npz
 
 TASK, FEATURES, CLASSES = "multiclass-classification", 6, 3
 ROWS = {"train": 1500, "validation": 500, "live": 500}

@@ -18,7 +18,7 @@ from support.controlplane import ControlPlane
 from support.kuberest import KubeRest
 from support.processes import OwnedProcess, free_port, start_process, wait_until
 
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"

@@ -20,7 +20,7 @@ from modelops.kube.client import KubeApi
 from modelops.kube.executor import Executor
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.settings import OperatorSettings
-from modelops.lifecycle.model import ApplyServing
+from modelops.lifecycle.messages import ApplyServing
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 SAMPLE = REPO_ROOT / "manifests" / "samples" / "binary-classification.yaml"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from modelops.local.state_store import read_json
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 from .harness import LocalDeployment, condition, last_evaluation, try_predict, version_states
 

@@ -16,10 +16,10 @@ import pytest
 
 from modelops.contract.reasons import WORKER_FAILED
 from modelops.lifecycle import StartStage
-from modelops.lifecycle.model import StageFinished
+from modelops.lifecycle.messages import StageFinished
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.state_store import StateStore
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 # Validation metrics of 1 and 2 workers may differ by at most this much (float summation order of the
 # all-reduce, per-replica loss scaling of the last partial batch); docs/distributed-training.md states it.

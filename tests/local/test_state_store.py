@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelops.lifecycle.model import ApplyServing, CancelStage, DeleteVersion, EmitEvent, StartStage
+from modelops.lifecycle.messages import ApplyServing, CancelStage, DeleteVersion, EmitEvent, StartStage
 from modelops.local import journal
 from modelops.local.state_store import (
     StateError,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from modelops.contract.reasons import WORKER_FAILED
 from modelops.lifecycle import StartStage
-from modelops.lifecycle.model import StageFinished
+from modelops.lifecycle.messages import StageFinished
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.state_store import StateStore
 

@@ -22,7 +22,7 @@ from modelops.lifecycle import (
     VersionPruned,
     decide,
 )
-from modelops.lifecycle.model import StartStage
+from modelops.lifecycle.messages import StartStage
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

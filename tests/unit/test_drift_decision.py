@@ -153,8 +153,8 @@ def test_a_feature_is_named_as_drifted_only_when_one_drifted() -> None:
 def test_features_tied_on_p_value_read_in_column_order() -> None:
     import numpy as np
 
-    from modelops.workloads.drift import compute_drift
-    from modelops.workloads.profile import build_profile
+    from modelops.workloads.drift.measure import compute_drift
+    from modelops.workloads.drift.profile import build_profile
 
     names = [f"f{i}" for i in range(12)]
     column = np.linspace(0.0, 1.0, 200)

@@ -12,7 +12,7 @@ from typing import Any
 from lifecycle_helpers import GOOD, Driver, sample_spec
 
 from modelops.lifecycle import Reconcile, decide_invalid_spec
-from modelops.lifecycle.model import EmitEvent
+from modelops.lifecycle.messages import EmitEvent
 from modelops.local.status_cli import describe_gates
 
 FIRST_GATES = "passed 2/2 gate checks; 1 change gate skipped: no baseline (first version)"

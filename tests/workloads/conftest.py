@@ -17,7 +17,7 @@ import pytest
 
 from modelops.contract.result import read_result
 from modelops.workloads.cli import main as worker_main
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 FEATURES = 6
 NAME = "churn"

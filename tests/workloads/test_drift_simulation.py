@@ -7,7 +7,7 @@ rate at or below alpha, and a 0.5 standard-deviation shift in one feature is fou
 
 from __future__ import annotations
 
-from modelops.workloads.drift_trials import DEFAULT_RULE, NULL_SHAPES, POWER_SHAPES, TESTS_ONLY_RULE, alarm_rates
+from modelops.workloads.drift.trials import DEFAULT_RULE, NULL_SHAPES, POWER_SHAPES, TESTS_ONLY_RULE, alarm_rates
 
 
 def test_false_alarm_rate_is_at_most_alpha_on_clean_splits() -> None:

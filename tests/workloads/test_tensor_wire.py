@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 
-from modelops.workloads.predict_client import MAX_REQUEST_ROWS, MIN_REQUEST_ROWS, request_rows
-from modelops.workloads.tensor_wire import tensor_to_array
+from modelops.workloads.clients.predict import MAX_REQUEST_ROWS, MIN_REQUEST_ROWS, request_rows
+from modelops.workloads.clients.tensor_wire import tensor_to_array
 
 
 def typed(array: np.ndarray) -> tensor_pb2.TensorProto:

@@ -9,7 +9,7 @@ import pytest
 
 from modelops.contract.result import read_result
 from modelops.workloads.cli import main as worker_main
-from modelops.workloads.config import load_config, parse_config
+from modelops.workloads.config.stage import load_config, parse_config
 from modelops.workloads.errors import WorkloadError
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelops.workloads.config import DatasetSpec
-from modelops.workloads.data import load_dataset
-from modelops.workloads.synthetic import make_dataset, write_csv, write_npz
+from modelops.workloads.config.stage import DatasetSpec
+from modelops.workloads.data.synthetic import make_dataset, write_csv, write_npz
+from modelops.workloads.data.tables import load_dataset
 
 TASK = "binary-classification"
 

@@ -11,10 +11,10 @@ import threading
 import numpy as np
 import pytest
 
+from modelops.workloads.clients.grpc_client import GrpcServingClient
+from modelops.workloads.clients.rest_client import ServingClient
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.errors import WorkloadError
-from modelops.workloads.grpc_client import GrpcServingClient
-from modelops.workloads.serving_client import ServingClient
-from modelops.workloads.synthetic import make_dataset, write_csv
 
 from .conftest import NAME, predict_in_process
 from .serve_process import modelops_serve

@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import modelops.workloads.evaluate as evaluate_stage
-import modelops.workloads.validate as validate_stage
-from modelops.workloads.config import DatasetSpec
-from modelops.workloads.data import load_dataset
-from modelops.workloads.model import load_predictor
-from modelops.workloads.paired_test import challenger_p_value
-from modelops.workloads.row_identity import holdout_split, load_row_sets, row_hashes
-from modelops.workloads.synthetic import make_dataset, write_csv
+import modelops.workloads.stages.evaluate as evaluate_stage
+import modelops.workloads.stages.validate as validate_stage
+from modelops.workloads.config.stage import DatasetSpec
+from modelops.workloads.data.row_identity import holdout_split, load_row_sets, row_hashes
+from modelops.workloads.data.synthetic import make_dataset, write_csv
+from modelops.workloads.data.tables import load_dataset
+from modelops.workloads.model.keras_model import load_predictor
+from modelops.workloads.quality.paired_test import challenger_p_value
 
 from .conftest import NAME, SMALL_MODEL
 

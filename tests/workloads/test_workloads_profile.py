@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from modelops.contract.result import render_summary
-from modelops.workloads.drift import (
+from modelops.workloads.data.synthetic import make_dataset
+from modelops.workloads.drift.measure import (
     bin_count_for,
     coarse_edges,
     compute_drift,
@@ -15,8 +16,7 @@ from modelops.workloads.drift import (
     psi,
     summarize_drift,
 )
-from modelops.workloads.profile import build_profile, reservoir_sample_indices
-from modelops.workloads.synthetic import make_dataset
+from modelops.workloads.drift.profile import build_profile, reservoir_sample_indices
 
 
 def test_profile_types_features_and_keeps_what_their_tests_need():

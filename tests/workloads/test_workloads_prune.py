@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelops.workloads.prune import PruneError, prune_version
+from modelops.workloads.stages.prune import PruneError, prune_version
 
 
 def _versions(root: Path, *numbers: int) -> Path:
@@ -70,7 +70,7 @@ def test_worker_cli_writes_the_result_contract(tmp_path: Path) -> None:
 
 
 def test_pruning_a_version_removes_the_search_it_left_behind(tmp_path) -> None:
-    from modelops.workloads.prune import prune_version
+    from modelops.workloads.stages.prune import prune_version
 
     deployment = tmp_path / "ns" / "churn"
     (deployment / ".tuning-v3" / "trial_0").mkdir(parents=True)

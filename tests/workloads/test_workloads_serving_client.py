@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from modelops.workloads.serving_client import encode_instances
+from modelops.workloads.clients.rest_client import encode_instances
 
 
 @settings(max_examples=200, deadline=None)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 from .conftest import GOOD, SMALL_MODEL, base_config, predict_in_process, run_worker
 

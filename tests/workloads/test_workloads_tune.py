@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from modelops.workloads.config import parse_config
+from modelops.workloads.config.stage import parse_config
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.errors import WorkloadError
-from modelops.workloads.search_space import chosen_values
-from modelops.workloads.synthetic import make_dataset, write_csv
-from modelops.workloads.tune import REPORT_FILE, trial_error, tuning_dir
+from modelops.workloads.stages.tune import REPORT_FILE, trial_error, tuning_dir
+from modelops.workloads.tuning.search_space import chosen_values
 
 HYPER = {"epochs": 4, "batchSize": 32, "learningRate": 0.01, "optimizer": "adam", "seed": 5, "validationSplit": 0.0,
          "earlyStopping": {"enabled": False}}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from modelops.lifecycle.gates import Gate, GateOutcome, evaluate_gates
-from modelops.workloads.synthetic import make_dataset, write_csv
+from modelops.workloads.data.synthetic import make_dataset, write_csv
 
 from .conftest import predict_in_process
 

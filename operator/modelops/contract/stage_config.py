@@ -1,7 +1,7 @@
 """The worker config both runtimes hand to `<command> <stage> --config FILE`, and that command.
 
 One builder, so a stage behaves the same in a Job and in a local process; the worker's typed loader
-(`modelops.workloads.config`) reads exactly these keys.
+(`modelops.workloads.config.stage`) reads exactly these keys.
 """
 
 from __future__ import annotations

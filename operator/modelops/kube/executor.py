@@ -46,7 +46,7 @@ from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.results import job_outcome, read_job_result
 from modelops.kube.settings import OperatorSettings
 from modelops.lifecycle.clock import parse_stamp
-from modelops.lifecycle.model import (
+from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
     CancelStage,

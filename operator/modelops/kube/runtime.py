@@ -34,7 +34,7 @@ from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status
 from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
-from modelops.lifecycle.model import recover_in_flight
+from modelops.lifecycle.messages import recover_in_flight
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress

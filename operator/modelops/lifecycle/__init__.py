@@ -1,7 +1,7 @@
 """The pure lifecycle core: no I/O, no kopf/kubernetes/tensorflow. Both runtimes call `decide`."""
 
 from modelops.lifecycle.core import decide, decide_invalid_spec
-from modelops.lifecycle.model import (
+from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
     CancelStage,

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from modelops.lifecycle.conditions import set_condition
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.model import (
+from modelops.lifecycle.messages import (
     CancelStage,
     Context,
     Decision,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops.lifecycle.clock import stamp
-from modelops.lifecycle.model import Action, Context, EmitEvent, StartStage
+from modelops.lifecycle.messages import Action, Context, EmitEvent, StartStage
 from modelops.lifecycle.records import find_version
 
 

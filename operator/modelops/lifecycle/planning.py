@@ -12,7 +12,7 @@ from modelops.lifecycle.conditions import condition_is_true
 from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.lineage import TRAINING, model_spec_hash, retraining_datasets
-from modelops.lifecycle.model import StartStage
+from modelops.lifecycle.messages import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
 from modelops.lifecycle.retraining import episode, retrain_blocked
 from modelops.lifecycle.rollout import rollout_complete

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.model import ApplyServing, DeleteVersion, ServingObserved, VersionPruned
+from modelops.lifecycle.messages import ApplyServing, DeleteVersion, ServingObserved, VersionPruned
 from modelops.lifecycle.records import is_servable
 from modelops.lifecycle.retention import versions_to_delete
 

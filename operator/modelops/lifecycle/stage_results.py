@@ -18,7 +18,7 @@ from modelops.lifecycle.drift_confirmation import confirm_rule, confirmation, re
 from modelops.lifecycle.floors import floor_policy, waived_floors
 from modelops.lifecycle.gates import Gate
 from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
-from modelops.lifecycle.model import StageFinished
+from modelops.lifecycle.messages import StageFinished
 from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.retraining import judge_challenge, track_episode
 from modelops.lifecycle.tuning import on_tune_finished

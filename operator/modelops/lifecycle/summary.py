@@ -10,7 +10,7 @@ from typing import Any
 from modelops.api.metrics import PRIMARY_METRIC
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.model import EmitEvent
+from modelops.lifecycle.messages import EmitEvent
 from modelops.lifecycle.progress import set_progress_conditions
 from modelops.lifecycle.retraining import WOULD_REPEAT, repeat_subject
 from modelops.lifecycle.rollout import rollout_complete

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from modelops.lifecycle.model import Action, ApplyServing, CancelStage, DeleteVersion, EmitEvent, StartStage
+from modelops.lifecycle.messages import Action, ApplyServing, CancelStage, DeleteVersion, EmitEvent, StartStage
 
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (StartStage, ApplyServing, CancelStage, DeleteVersion,
                                                          EmitEvent)}

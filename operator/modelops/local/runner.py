@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modelops.lifecycle import decide
-from modelops.lifecycle.model import (
+from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
     CancelStage,
@@ -36,7 +36,7 @@ from modelops.local.executor.stages import StageExecutor
 from modelops.local.serving_process import ServingProcess
 from modelops.local.state_store import StateStore, append_jsonl, read_json
 from modelops.local.view import RunView, parse_training_progress
-from modelops.workloads.prune import PruneError, prune_version
+from modelops.workloads.stages.prune import PruneError, prune_version
 
 TICK_SECONDS = 0.25
 FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-check now and then

@@ -1,7 +1,14 @@
 """TensorFlow workloads run inside Jobs (or local worker processes): `modelops worker <stage> --config FILE`.
 
-One job per module: config (typed stage config), data (load + check datasets), model (Keras model and
-SavedModel export), metrics, profile and drift (per-feature KS / chi-squared tests, PSI / JS),
-drift_trials (seeded false-alarm / power trials), train / validate / evaluate (the stages), result (the
-≤ 4 KiB result contract), serving_client (TF Serving REST), synthetic (generated data).
+Grouped by concern:
+- `stages/`: the entry points (tune, train, validate, evaluate, prune);
+- `config/`: the strict stage-config reader;
+- `data/`: tables, training sets, held-out rows, retrain recipes, generated data;
+- `model/`: the Keras model, its SavedModel export, a published version read back;
+- `distributed/`: multi-worker fits;
+- `tuning/`: the KerasTuner search;
+- `quality/`: metrics and the paired test;
+- `drift/`: the training profile and per-feature tests;
+- `clients/`: TF Serving REST and gRPC clients.
+`cli.py` dispatches to the stages; `errors.py` holds the one workload exception.
 """

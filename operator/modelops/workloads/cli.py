@@ -19,17 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from modelops.contract.result import timestamped_path, write_json, write_summary
-from modelops.workloads.config import STAGES, WorkloadConfig, best_effort_result_path, load_config
+from modelops.workloads.config.stage import STAGES, WorkloadConfig, best_effort_result_path, load_config
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, WorkloadError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # stage -> (module, function returning the summary)
 RUNNERS = {
-    "tune": ("modelops.workloads.tune", "run_tune"),
-    "train": ("modelops.workloads.train", "run_train"),
-    "validate": ("modelops.workloads.validate", "run_validate"),
-    "evaluate": ("modelops.workloads.evaluate", "run_evaluate"),
+    "tune": ("modelops.workloads.stages.tune", "run_tune"),
+    "train": ("modelops.workloads.stages.train", "run_train"),
+    "validate": ("modelops.workloads.stages.validate", "run_validate"),
+    "evaluate": ("modelops.workloads.stages.evaluate", "run_evaluate"),
 }
 
 
@@ -101,7 +101,7 @@ def _fail(stage: str, cfg: WorkloadConfig | None, target: str, reason: str, mess
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["prune"]:  # retention has its own small contract: no config file, no dataset
-        from modelops.workloads.prune import main as prune_main
+        from modelops.workloads.stages.prune import main as prune_main
 
         return prune_main(argv[1:])
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from modelops.contract.result import stage_outcome
 from modelops.contract.stage_config import build_stage_config, stage_command, stage_workers
-from modelops.lifecycle.model import StageFinished, StartStage
+from modelops.lifecycle.messages import StageFinished, StartStage
 from modelops.local.executor.gang import LocalGang, member_paths
 from modelops.local.processes import ChildProcess, adopt, spawn
 from modelops.local.state_store import StateStore, write_json_atomic

@@ -12,7 +12,7 @@ from typing import Any
 from modelops.api.durations import parse_duration
 from modelops.api.metrics import ALL_METRICS
 from modelops.api.vocabulary import ACTIVATIONS, OPTIMIZERS, TUNING_ALGORITHMS
-from modelops.workloads.config_reader import Reader, invalid
+from modelops.workloads.config.reader import Reader, invalid
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from modelops.workloads.clients.predict import PredictClient, checked_outputs
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
-from modelops.workloads.predict_client import PredictClient, checked_outputs
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 

@@ -18,15 +18,15 @@ import time
 from typing import Any
 
 from modelops.contract.result import timestamped_path, write_json
-from modelops.workloads.config import DatasetSpec, WorkloadConfig
-from modelops.workloads.data import load_dataset
-from modelops.workloads.drift import compute_drift, summarize_drift
+from modelops.workloads.clients.grpc_client import GrpcServingClient
+from modelops.workloads.clients.rest_client import ServingClient
+from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
+from modelops.workloads.data.row_identity import row_hashes
+from modelops.workloads.data.tables import load_dataset
+from modelops.workloads.drift.measure import compute_drift, summarize_drift
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
-from modelops.workloads.grpc_client import GrpcServingClient
-from modelops.workloads.metrics import OUTPUT_KEY, compute_metrics
-from modelops.workloads.row_identity import row_hashes
-from modelops.workloads.serving_client import ServingClient
-from modelops.workloads.store import load_version
+from modelops.workloads.model.published import load_version
+from modelops.workloads.quality.metrics import OUTPUT_KEY, compute_metrics
 
 EVALUATIONS_DIR = "evaluations"
 GRPC_PROBE_SECONDS = 5.0  # auto: how long a gRPC endpoint may take to accept a connection

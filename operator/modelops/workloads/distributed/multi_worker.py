@@ -31,7 +31,7 @@ import numpy as np
 
 from modelops.contract.files import write_text_atomic
 from modelops.contract.gang import GangMember, tf_config
-from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.config.stage import WorkloadConfig
 from modelops.workloads.errors import GANG_INCOMPLETE, WorkloadError
 
 PEER_WAIT_SECONDS = 300.0

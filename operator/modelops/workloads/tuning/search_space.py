@@ -18,11 +18,11 @@ import keras_tuner
 import numpy as np
 
 from modelops.api.metrics import HIGHER_IS_BETTER
-from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.config.stage import WorkloadConfig
 from modelops.workloads.errors import TRAINING_DIVERGED as DIVERGED
 from modelops.workloads.errors import TRIAL_DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
-from modelops.workloads.metrics import compute_metrics
-from modelops.workloads.model import build_model
+from modelops.workloads.model.keras_model import build_model
+from modelops.workloads.quality.metrics import compute_metrics
 
 
 def objective_name(metric: str) -> str:

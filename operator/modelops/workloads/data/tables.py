@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from modelops.workloads.config import DatasetSpec
+from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.errors import (
     DATASET_UNREADABLE,
     EMPTY_DATASET,

@@ -25,9 +25,9 @@ import numpy as np
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
 from modelops.serving.grpc_codec import encode_tensors
+from modelops.workloads.clients.predict import PredictClient, checked_outputs, request_rows
+from modelops.workloads.clients.tensor_wire import tensor_to_array
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
-from modelops.workloads.predict_client import PredictClient, checked_outputs, request_rows
-from modelops.workloads.tensor_wire import tensor_to_array
 
 RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
                          grpc.StatusCode.DEADLINE_EXCEEDED})

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelops.workloads.config import WorkloadConfig
+from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.row_identity import RowSets, load_row_sets
 from modelops.workloads.errors import INVALID_CONFIG, MODEL_NOT_FOUND, WorkloadError
-from modelops.workloads.row_identity import RowSets, load_row_sets
-from modelops.workloads.train import PROFILE_FILE, REPORT_FILE
+from modelops.workloads.stages.train import PROFILE_FILE, REPORT_FILE
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ import numpy as np
 
 from modelops.contract.gang import GangError, GangMember, kerastuner_env, member_from_env
 from modelops.contract.result import write_json
-from modelops.workloads.config import WorkloadConfig
-from modelops.workloads.data import infer_num_classes
+from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.tables import infer_num_classes
+from modelops.workloads.data.training_set import load_training_data
+from modelops.workloads.distributed.multi_worker import resolve_members
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, TOO_FEW_ROWS, TRIAL_FAILED, WorkloadError
-from modelops.workloads.multi_worker import resolve_members
-from modelops.workloads.training_data import load_training_data
 
 REPORT_FILE = "tuning.json"
 LOGS_DIR = "logs"
@@ -89,7 +89,7 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
     """The tuner (reloading an interrupted search from its directory) and the arguments of every trial's fit."""
     import keras
 
-    from modelops.workloads.search_space import SpecHyperModel
+    from modelops.workloads.tuning.search_space import SpecHyperModel
 
     assert cfg.tuning is not None
     data = load_training_data(cfg)
@@ -117,7 +117,7 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
 def _make_tuner(cfg: WorkloadConfig, hypermodel: Any, directory: Path) -> Any:
     import keras_tuner
 
-    from modelops.workloads.search_space import objective_direction, objective_name
+    from modelops.workloads.tuning.search_space import objective_direction, objective_name
 
     assert cfg.tuning is not None
     metric, trials = cfg.tuning.objective, cfg.tuning.max_trials
@@ -175,7 +175,7 @@ def _serve_oracle(tuner: Any, workers: int) -> None:
 
 
 def _trial_values(trial: Any, cfg: WorkloadConfig) -> dict[str, Any]:
-    from modelops.workloads.search_space import chosen_values
+    from modelops.workloads.tuning.search_space import chosen_values
 
     values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
     return chosen_values(values, cfg)
@@ -195,7 +195,7 @@ def trial_error(message: str | None) -> tuple[str, str]:
 def _report(cfg: WorkloadConfig, oracle: Any, seconds: float) -> dict[str, Any]:
     from keras_tuner.src.engine.trial import TrialStatus
 
-    from modelops.workloads.search_space import objective_direction
+    from modelops.workloads.tuning.search_space import objective_direction
 
     assert cfg.tuning is not None
     trials = [oracle.trials[t] for t in oracle.start_order if t in oracle.trials]

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from modelops.contract.result import timestamped_path, write_json
-from modelops.workloads.config import WorkloadConfig
-from modelops.workloads.data import Dataset, load_dataset
+from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.row_identity import row_hashes
+from modelops.workloads.data.tables import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
-from modelops.workloads.paired_test import challenger_p_value
-from modelops.workloads.row_identity import row_hashes
-from modelops.workloads.store import VersionInfo, load_version
+from modelops.workloads.model.published import VersionInfo, load_version
+from modelops.workloads.quality.paired_test import challenger_p_value
 
 VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
@@ -28,7 +28,7 @@ VALIDATIONS_DIR = "validations"
 
 def model_outputs(info: VersionInfo, data: Dataset) -> np.ndarray:
     """Run the version's SavedModel in-process on `data`."""
-    from modelops.workloads.model import load_predictor
+    from modelops.workloads.model.keras_model import load_predictor
 
     x = _columns_for(info, data)
     if info.num_classes is not None and data.y.size and int(data.y.max()) >= info.num_classes:
@@ -39,7 +39,7 @@ def model_outputs(info: VersionInfo, data: Dataset) -> np.ndarray:
 
 def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
     """Run the version's SavedModel in-process on `data` and measure it."""
-    from modelops.workloads.metrics import compute_metrics
+    from modelops.workloads.quality.metrics import compute_metrics
 
     return compute_metrics(info.task, data.y, model_outputs(info, data))
 
@@ -72,7 +72,7 @@ def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInf
                                             "baseline": int((~theirs.unseen(hashes)).sum())},
                            "candidate": {}, "baseline": {}, "data": data.fingerprint(cfg.challenge_dataset)}
     if unseen.rows:
-        from modelops.workloads.metrics import compute_metrics
+        from modelops.workloads.quality.metrics import compute_metrics
 
         mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, unseen)
         out.update(candidate=compute_metrics(cfg.task, unseen.y, mine_out),

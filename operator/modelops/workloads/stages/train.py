@@ -23,15 +23,15 @@ import numpy as np
 
 from modelops.contract.gang import GangError, GangMember, member_from_env
 from modelops.contract.result import write_json
-from modelops.workloads.config import WorkloadConfig
-from modelops.workloads.data import infer_num_classes
+from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.recipes import RECIPES, better, recipe_data
+from modelops.workloads.data.row_identity import save_row_sets
+from modelops.workloads.data.tables import infer_num_classes
+from modelops.workloads.data.training_set import TrainingData, load_training_data
+from modelops.workloads.distributed.multi_worker import fit_on_workers, remove_backup
+from modelops.workloads.drift.profile import build_profile
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
-from modelops.workloads.multi_worker import fit_on_workers, remove_backup
-from modelops.workloads.profile import build_profile
-from modelops.workloads.recipes import RECIPES, better, recipe_data
-from modelops.workloads.row_identity import save_row_sets
-from modelops.workloads.training_data import TrainingData, load_training_data
-from modelops.workloads.tune import attach_search, remove_search
+from modelops.workloads.stages.tune import attach_search, remove_search
 
 PROFILE_FILE = "profile.json"
 REPORT_FILE = "report.json"
@@ -129,8 +129,8 @@ def _train_recipes(cfg: WorkloadConfig, data: TrainingData, num_classes: int | N
                    ) -> dict[str, Any]:
     """Train each data recipe (`recipes.py`) beside `tmp_dir`, score it on the held-out rows, and leave the
     best one's files in `tmp_dir` (the others are removed); the report says what was tried."""
-    from modelops.workloads.metrics import compute_metrics
-    from modelops.workloads.model import load_predictor
+    from modelops.workloads.model.keras_model import load_predictor
+    from modelops.workloads.quality.metrics import compute_metrics
 
     assert cfg.recipes is not None
     metric, tried = cfg.recipes.metric, []
@@ -220,8 +220,8 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
     import keras
     import tensorflow as tf
 
-    from modelops.workloads.metrics import OUTPUT_KEY
-    from modelops.workloads.model import INPUT_KEY, build_model, export_saved_model
+    from modelops.workloads.model.keras_model import INPUT_KEY, build_model, export_saved_model
+    from modelops.workloads.quality.metrics import OUTPUT_KEY
 
     hp = cfg.hyperparameters
     keras.utils.set_random_seed(hp.seed)

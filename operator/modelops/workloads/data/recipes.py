@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from modelops.workloads.config import RECIPE_NAMES as RECIPES
-from modelops.workloads.training_data import TrainingData
+from modelops.workloads.config.stage import RECIPE_NAMES as RECIPES
+from modelops.workloads.data.training_set import TrainingData
 
 __all__ = ["RECIPES", "better", "recipe_data"]
 

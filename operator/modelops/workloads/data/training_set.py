@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from modelops.workloads.config import DatasetSpec, WorkloadConfig
-from modelops.workloads.data import Dataset, load_dataset
-from modelops.workloads.row_identity import holdout_split, row_hashes
+from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
+from modelops.workloads.data.row_identity import holdout_split, row_hashes
+from modelops.workloads.data.tables import Dataset, load_dataset
 
 
 @dataclass(frozen=True)

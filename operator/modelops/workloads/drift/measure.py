@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from modelops.workloads.profile import bin_counts, numeric_reference
+from modelops.workloads.drift.profile import bin_counts, numeric_reference
 
 MIN_ROWS_PER_BIN = 20
 MAX_BINS = 10

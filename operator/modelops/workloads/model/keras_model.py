@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from modelops.workloads.config import ModelSpec
-from modelops.workloads.metrics import OUTPUT_KEY
+from modelops.workloads.config.stage import ModelSpec
+from modelops.workloads.quality.metrics import OUTPUT_KEY
 
 INPUT_KEY = "features"
 SIGNATURE = "serving_default"

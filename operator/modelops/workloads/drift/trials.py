@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from modelops.lifecycle.drift import judge_drift
-from modelops.workloads.drift import compute_drift, summarize_drift
-from modelops.workloads.profile import build_profile
+from modelops.workloads.drift.measure import compute_drift, summarize_drift
+from modelops.workloads.drift.profile import build_profile
 
 # (features, live rows, training rows): the two data sets, and 10-50 features, 30-5000 live rows.
 NULL_SHAPES: tuple[tuple[int, int, int], ...] = (

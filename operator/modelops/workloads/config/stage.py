@@ -26,14 +26,14 @@ from modelops.api.vocabulary import (
 )
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
-from modelops.workloads.config_reader import Reader, invalid, kind
+from modelops.workloads.config.reader import Reader, invalid, kind
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
-from modelops.workloads.tuning_config import TuningSpec, parse_tuning
+from modelops.workloads.tuning.config import TuningSpec, parse_tuning
 
 __all__ = ["STAGES", "DatasetSpec", "TuningSpec", "WorkloadConfig", "best_effort_result_path", "load_config",
            "parse_config"]
 TRANSPORTS = ("auto", "grpc", "rest")  # auto: gRPC when grpcEndpoint is given and answers, else REST
-RECIPE_NAMES = ("configured", "balanced", "recent")  # the order recipes are tried in (workloads/recipes.py)
+RECIPE_NAMES = ("configured", "balanced", "recent")  # the order recipes are tried in (workloads/data/recipes.py)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Training on several workers (MultiWorkerMirroredStrategy), resumable from a backup."""

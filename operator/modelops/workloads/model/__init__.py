@@ -1,0 +1,1 @@
+"""The Keras model: building it, exporting it as a SavedModel, and reading a published version back."""
