@@ -135,7 +135,8 @@ def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[
                                  ("maxRegression", gate.max_regression)) if b is not None]
     if value is None or not math.isfinite(value):
         why = "metric not produced by validation" if value is None else "metric is not finite"
-        return [GateResult(gate.metric, kind, value, bound, passed=False, reason=why) for kind, bound in kinds]
+        # status is JSON: a non-finite value is recorded as absent, the reason says which it was
+        return [GateResult(gate.metric, kind, None, bound, passed=False, reason=why) for kind, bound in kinds]
     results: list[GateResult] = []
     if gate.min is not None:
         results.append(_check_min(gate, value))

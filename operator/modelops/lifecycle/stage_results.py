@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelops.lifecycle import reasons
 from modelops.lifecycle.degradation import (
     HELD_OUT_LABEL,
     EvaluationInput,
@@ -20,60 +21,62 @@ from modelops.lifecycle.gates import Gate
 from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
 from modelops.lifecycle.messages import StageFinished
 from modelops.lifecycle.recent_gates import judge_gates
+from modelops.lifecycle.results_parser import StageOutcome, finite_only, parse_stage_result
 from modelops.lifecycle.retraining import judge_challenge, track_episode
 from modelops.lifecycle.tuning import on_tune_finished
 
 
-def _error_text(result: dict[str, Any]) -> tuple[str, str]:
-    return str(result.get("reason") or "StageFailed"), str(result.get("error") or "the stage failed without a result")
-
-
 def on_stage_finished(d: Draft, obs: StageFinished) -> None:
+    """Fold a finished run into its version; the result is checked first (results_parser), so a malformed
+    or non-finite result is a failure with a reason, never an exception."""
     stage = d.in_flight()
     if stage is None or stage["id"] != obs.stage_id:
         return  # stale or repeated result: already handled, or superseded
     d.status.pop("stage", None)
-    result = dict(obs.result)
+    outcome = parse_stage_result(stage["name"], obs.succeeded, obs.result)
     handler = {"tune": _tune_finished, "train": _train_finished, "validate": _validate_finished,
                "evaluate": _evaluate_finished}
-    handler[stage["name"]](d, stage, obs.succeeded and "error" not in result, result)
+    handler[stage["name"]](d, stage, outcome)
 
 
-def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
+def _version_failed(d: Draft, record: dict[str, Any], stage: str, outcome: StageOutcome) -> None:
     """One failure, one Warning event: `fail` posts it when the loop stops, else it is posted here."""
-    reason, message = _error_text(result)
+    reason, message = outcome.reason, outcome.message
     record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
     if d.status.get("candidateVersion") == record["version"]:
         d.status.pop("candidateVersion", None)
-    event_reason, text = f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}"
+    event_reason = reasons.STAGE_FAILURE_EVENT[stage]
+    text = f"version {record['version']} {stage} failed: {message}"
     if record.get("trigger") != "Degradation":
         d.fail(event_reason, text)
     else:
         d.event("Warning", event_reason, text)
 
 
-def _tune_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+def _tune_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> None:
     record = d.record(stage["version"])
     if record is None:
         return
-    if not ok:
-        _version_failed(d, record, "tuning", result)
+    if not outcome.ok:
+        _version_failed(d, record, "tuning", outcome)
         return
+    result = outcome.result
     on_tune_finished(d, record, result)
 
 
-def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+def _train_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> None:
     version = stage["version"]
     record = d.record(version)
     if record is None:
         return
-    if not ok:
-        _version_failed(d, record, "training", result)
+    if not outcome.ok:
+        _version_failed(d, record, "training", outcome)
         return
-    record.update(state="Trained", trainedAt=d.now, reason="Trained", message="training finished",
-                  trainMetrics={k: float(v) for k, v in (result.get("metrics") or {}).items()})
+    result = outcome.result
+    record.update(state="Trained", trainedAt=d.now, reason=reasons.TRAINED, message="training finished",
+                  trainMetrics=result["metrics"])
     lineage = record.setdefault("lineage", {})
-    data = [dict(f) for f in (result.get("lineage") or {}).get("data") or []][:8]
+    data = result["lineage"]["data"][:8]
     lineage["data"] = data
     if (digest := inputs_hash(data, str(lineage.get("trainingSpecHash", "")))) is not None and data:
         lineage["inputsHash"] = digest
@@ -82,17 +85,16 @@ def _train_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str,
     d.event("Normal", "Trained", f"version {version} trained")
 
 
-def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> None:
     version = stage["version"]
     record = d.record(version)
     if record is None:
         return
-    if not ok:
-        _version_failed(d, record, "validation", result)
+    if not outcome.ok:
+        _version_failed(d, record, "validation", outcome)
         return
-    metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
-    baseline = result.get("baselineMetrics")
-    baseline = {k: float(v) for k, v in baseline.items()} if baseline else None
+    result = outcome.result
+    metrics, baseline = result["metrics"], result["baselineMetrics"]  # NaN where not finite: fails its gate
     asked = stage.get("baselineVersion")
     # The core decides with the spec's gates, so a worker can never bless against rules it did not know;
     # a baseline it asked for and did not get fails the change gates instead of skipping them.
@@ -100,14 +102,14 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     challenge = result.get("challenge") if record.get("trigger") == "Degradation" else None
     where = str(d.spec.get("retraining", {}).get("changeGatesOn", "recent"))
     outcome = judge_gates(gates, metrics, baseline, asked, challenge, where, holdout_min_rows(d.spec))
-    record.update(metrics=metrics, validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
+    record.update(metrics=finite_only(metrics), validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
                   message=outcome.message)
     if result.get("lineage"):
         record.setdefault("lineage", {})["validation"] = dict(result["lineage"])
     if asked is not None:
         record["baselineVersion"] = int(asked)
     if baseline:
-        record["baselineMetrics"] = baseline
+        record["baselineMetrics"] = finite_only(baseline)
     unmet = None if outcome.passed else waived_floors(outcome.results, baseline, *floor_policy(d.spec))
     passed = outcome.passed or unmet is not None
     challenge_failure = judge_challenge(d, record, result) if passed else None
@@ -115,7 +117,7 @@ def _validate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
         record.update(state="Blessed", reason="GatesPassed")
         recent = (result.get("challenge") or {}).get("candidate") if record.get("challenge") else None
         if recent:  # measured on held-out monitoring rows it never saw: its reference for live values
-            record["recentMetrics"] = {k: float(v) for k, v in recent.items()}
+            record["recentMetrics"] = dict(recent)
         if unmet:  # better beats perfect: it replaces a serving version that misses the same floors
             record.update(reason="BeatsServingBelowFloor", floorsUnmet=unmet,
                           message=f"{outcome.message}; blessed anyway: it beats serving version {asked} on the "
@@ -156,47 +158,48 @@ def _confirm_drift(d: Draft, version: int, drift: dict[str, Any], data_hash: str
     return {**drift, "confirmed": confirmed, "confirmation": text, "message": message}
 
 
-def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[str, Any]) -> None:
+def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> None:
     version = stage["version"]
     d.status["evaluations"] = int(d.status.get("evaluations", 0)) + 1
     previous = d.status.get("lastEvaluation") or {}
-    if not ok:
-        _, message = _error_text(result)
+    if not outcome.ok:
+        message = outcome.message
         d.status["lastEvaluation"] = {"time": d.now, "version": version, "stageId": stage["id"], "error": message}
         d.event("Warning", "EvaluationFailed", f"version {version} evaluation failed: {message}")
         return
+    result = outcome.result
     record = d.record(version) or {}
     monitoring = d.spec.get("monitoring", {})
-    lineage = result.get("lineage") if isinstance(result.get("lineage"), dict) else {}
+    lineage = result["lineage"]
     data_hash = (lineage.get("data") or {}).get("sha256")
     inconclusive = _too_few_unseen(d, version, result)
-    drift = judge_drift(monitoring.get("drift", {}), result.get("drift") or {})
+    drift = judge_drift(monitoring.get("drift", {}), result["drift"])
     if inconclusive is None:
         drift = _confirm_drift(d, version, drift, data_hash)
-    metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}
+    metrics = result["metrics"]
     reference, label = live_reference(record)
     found = [] if inconclusive else violations(EvaluationInput(
         rules=list(monitoring.get("degradation", [])), metrics=metrics, validation_metrics=reference,
         drift=drift, drift_policy=drift_policy(monitoring), reference_label=label,
     ))
     evaluation: dict[str, Any] = {
-        "time": d.now, "version": version, "stageId": stage["id"], "rows": int(result.get("rows", 0)),
-        "metrics": metrics, "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
+        "time": d.now, "version": version, "stageId": stage["id"], "rows": result["rows"],
+        "metrics": finite_only(metrics), "drift": drift, "degraded": bool(found), "reasons": [m for _, m in found],
         "reason": "Inconclusive" if inconclusive else (found[0][0] if found else "Healthy"),
         "causes": causes(found), "verdict": "Inconclusive" if inconclusive else "Judged",
         "referenceData": "heldOutRecentRows" if label == HELD_OUT_LABEL else "validation",
     }
     if result.get("totalRows") is not None:
-        evaluation["totalRows"] = int(result["totalRows"])
-    if isinstance(result.get("excludedRows"), dict):
-        evaluation["excludedRows"] = {k: int(v) for k, v in result["excludedRows"].items()}
+        evaluation["totalRows"] = result["totalRows"]
+    if result.get("excludedRows") is not None:
+        evaluation["excludedRows"] = dict(result["excludedRows"])
     if inconclusive:
         evaluation["message"] = inconclusive
     d.status["lastEvaluation"] = evaluation
     if lineage:
         if lineage.get("data"):
             evaluation["data"] = dict(lineage["data"])
-        evaluation["retrainInputs"] = [dict(f) for f in lineage.get("retrainInputs") or []][:8]
+        evaluation["retrainInputs"] = lineage["retrainInputs"][:8]
     if inconclusive:
         if previous.get("message") != inconclusive:
             d.event("Normal", "EvaluationInconclusive", f"version {version}: {inconclusive}")
