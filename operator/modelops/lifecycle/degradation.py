@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelops.api.metrics import worsening
+from modelops.lifecycle import reasons
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class EvaluationInput:
 
 
 Violation = tuple[str, str]
-DRIFT_REASON = "DataDrift"
+DRIFT_REASON = reasons.DATA_DRIFT
 
 
 def _below_floor(inp: EvaluationInput) -> list[Violation]:
@@ -36,7 +37,7 @@ def _below_floor(inp: EvaluationInput) -> list[Violation]:
     for rule in inp.rules:
         value = inp.metrics.get(rule["metric"])
         if rule.get("min") is not None and value is not None and value < rule["min"]:
-            out.append(("QualityBelowFloor", f"{rule['metric']} {value:.4g} < min {rule['min']:.4g}"))
+            out.append((reasons.QUALITY_BELOW_FLOOR, f"{rule['metric']} {value:.4g} < min {rule['min']:.4g}"))
     return out
 
 
@@ -46,7 +47,7 @@ def _above_ceiling(inp: EvaluationInput) -> list[Violation]:
     for rule in inp.rules:
         value = inp.metrics.get(rule["metric"])
         if rule.get("max") is not None and value is not None and value > rule["max"]:
-            out.append(("QualityAboveCeiling", f"{rule['metric']} {value:.4g} > max {rule['max']:.4g}"))
+            out.append((reasons.QUALITY_ABOVE_CEILING, f"{rule['metric']} {value:.4g} > max {rule['max']:.4g}"))
     return out
 
 
@@ -60,7 +61,7 @@ def _dropped_from_validation(inp: EvaluationInput) -> list[Violation]:
             continue
         drop = worsening(metric, value, reference)
         if drop > allowed:
-            out.append(("QualityDropped", f"{metric} {value:.4g} is {drop:.4g} worse than {inp.reference_label} "
+            out.append((reasons.QUALITY_DROPPED, f"{metric} {value:.4g} is {drop:.4g} worse than {inp.reference_label} "
                                           f"({reference:.4g}; allowed {allowed:.4g})"))
     return out
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modelops.api.metrics import worsening
+from modelops.lifecycle import reasons
 
 TOLERANCE = 1e-9
 
@@ -75,7 +76,7 @@ class GateResult:
 class GateOutcome:
     passed: bool
     results: list[GateResult] = field(default_factory=list)
-    reason: str = "GatesPassed"
+    reason: str = reasons.GATES_PASSED
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,5 +212,5 @@ def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
     results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline, baseline_version)]
     summary = GateSummary.of(results)
     if summary.failed:
-        return GateOutcome(False, results, "GateFailed", summary.text())
-    return GateOutcome(True, results, "GatesPassed", summary.text())
+        return GateOutcome(False, results, reasons.GATE_FAILED, summary.text())
+    return GateOutcome(True, results, reasons.GATES_PASSED, summary.text())

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from modelops.api.durations import parse_duration
+from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
 from modelops.lifecycle.degradation import retrain_wanted
@@ -41,8 +42,8 @@ def _start_training(d: Draft, trigger: str) -> None:
     dataset, extra = _datasets(d, trigger)
     if search_wanted(d, trigger):
         text = search_started_text(d.spec, version)
-        record.update(state="Tuning", reason="Tuning", message=f"{text} ({trigger})")
-        d.event("Normal", "TuningStarted", text)
+        record.update(state="Tuning", reason=reasons.TUNING, message=f"{text} ({trigger})")
+        d.event("Normal", reasons.TUNING_STARTED, text)
         d.start_stage(StartStage("tune", version, f"tune-v{version}", dataset, extra_datasets=tuple(extra)))
         return
     reused = reused_values(d)
@@ -66,7 +67,7 @@ def _train_tuned_candidate(d: Draft) -> bool:
     record = d.record(d.status.get("candidateVersion"))
     if record is None or record["state"] != "Tuned":
         return False
-    record.update(state="Training", reason="Training", message="training with the tuned hyperparameters")
+    record.update(state="Training", reason=reasons.TRAINING, message="training with the tuned hyperparameters")
     dataset, extra = _datasets(d, str(record.get("trigger", "Initial")))
     _start_train_stage(d, record, dataset, extra)
     return True
@@ -95,7 +96,7 @@ def _validate_trained_candidate(d: Draft) -> bool:
     record = d.record(d.status.get("candidateVersion"))
     if record is None or record["state"] != "Trained":
         return False
-    record.update(state="Validating", reason="Validating", message="validation started")
+    record.update(state="Validating", reason=reasons.VALIDATING, message="validation started")
     baseline = d.status.get("servingVersion")
     challenge = None
     if record.get("trigger") == "Degradation" and baseline is not None:
@@ -123,7 +124,7 @@ def _retrain_when_degraded(d: Draft) -> bool:
     current = episode(d)
     current.update(attempts=current.get("attempts", 0) + 1, lastAttemptTime=d.now,
                    lastAttemptEvaluation=int(d.status.get("evaluations", 0)),
-                   reason=(d.status.get("lastEvaluation") or {}).get("reason", "Degraded"))
+                   reason=(d.status.get("lastEvaluation") or {}).get("reason", reasons.DEGRADED))
     _start_training(d, "Degradation")
     return True
 

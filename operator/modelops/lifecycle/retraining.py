@@ -13,14 +13,15 @@ from typing import Any
 
 from modelops.api.durations import parse_duration
 from modelops.api.metrics import PRIMARY_METRIC, worsening
+from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.degradation import EvaluationInput, violations
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.gates import TOLERANCE
 from modelops.lifecycle.lineage import holdout_min_rows, version_inputs, would_be_inputs
 
-WOULD_REPEAT = "RetrainWouldRepeat"
-NOT_BETTER, INCONCLUSIVE = "ChallengerNotBetter", "ChallengeInconclusive"
+WOULD_REPEAT = reasons.RETRAIN_WOULD_REPEAT
+NOT_BETTER, INCONCLUSIVE = reasons.CHALLENGER_NOT_BETTER, reasons.CHALLENGE_INCONCLUSIVE
 
 
 def episode(d: Draft) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def track_episode(d: Draft, version: int, found: list[tuple[str, str]], evaluati
         if any(reason in opened_by for reason, _ in found):
             return  # the rule that opened it is still violated: same episode, attempts keep counting
         d.status["retrain"] = {"attempts": 0}
-        d.event("Normal", "Recovered", f"version {version} passes the rules that opened the degradation "
+        d.event("Normal", reasons.RECOVERED, f"version {version} passes the rules that opened the degradation "
                                        f"episode ({', '.join(opened_by)})")
         current = episode(d)
     if found:
@@ -74,7 +75,7 @@ def retrain_blocked(d: Draft) -> bool:
     retraining = d.spec.get("retraining", {})
     current = episode(d)
     if current.get("attempts", 0) >= retraining.get("maxAttempts", 3):
-        d.fail("RetriesExhausted", f"{current['attempts']} retraining attempt(s) did not produce a version that "
+        d.fail(reasons.RETRIES_EXHAUSTED, f"{current['attempts']} retraining attempt(s) did not produce a version that "
                                    "passes the violated rules; edit the spec (e.g. data or model) to try again")
         return True
     last = parse_stamp(current.get("lastAttemptTime"))

@@ -82,7 +82,7 @@ def _train_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> N
         lineage["inputsHash"] = digest
     if isinstance(result.get("recipes"), dict):  # which data recipe won on the held-out rows
         record["recipes"] = dict(result["recipes"])
-    d.event("Normal", "Trained", f"version {version} trained")
+    d.event("Normal", reasons.TRAINED, f"version {version} trained")
 
 
 def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -> None:
@@ -114,22 +114,22 @@ def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
     passed = outcome.passed or unmet is not None
     challenge_failure = judge_challenge(d, record, result) if passed else None
     if passed and challenge_failure is None:
-        record.update(state="Blessed", reason="GatesPassed")
+        record.update(state="Blessed", reason=reasons.GATES_PASSED)
         recent = (result.get("challenge") or {}).get("candidate") if record.get("challenge") else None
         if recent:  # measured on held-out monitoring rows it never saw: its reference for live values
             record["recentMetrics"] = dict(recent)
         if unmet:  # better beats perfect: it replaces a serving version that misses the same floors
-            record.update(reason="BeatsServingBelowFloor", floorsUnmet=unmet,
+            record.update(reason=reasons.BEATS_SERVING_BELOW_FLOOR, floorsUnmet=unmet,
                           message=f"{outcome.message}; blessed anyway: it beats serving version {asked} on the "
                                   f"floors both miss ({'; '.join(unmet)})")
-        d.event("Normal", "Validated", f"version {version}: {record['message']}")
+        d.event("Normal", reasons.VALIDATED, f"version {version}: {record['message']}")
         return
     if challenge_failure is not None:
         record.update(state="Rejected", reason=challenge_failure[0], message=challenge_failure[1])
     else:
-        record.update(state="Rejected", reason="GateFailed")
+        record.update(state="Rejected", reason=reasons.GATE_FAILED)
     d.status.pop("candidateVersion", None)
-    d.event("Warning", "CandidateRejected", f"version {version} rejected: {record['message']}")
+    d.event("Warning", reasons.CANDIDATE_REJECTED, f"version {version} rejected: {record['message']}")
 
 
 def _too_few_unseen(d: Draft, version: int, result: dict[str, Any]) -> str | None:
@@ -165,7 +165,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
     if not outcome.ok:
         message = outcome.message
         d.status["lastEvaluation"] = {"time": d.now, "version": version, "stageId": stage["id"], "error": message}
-        d.event("Warning", "EvaluationFailed", f"version {version} evaluation failed: {message}")
+        d.event("Warning", reasons.EVALUATION_FAILED, f"version {version} evaluation failed: {message}")
         return
     result = outcome.result
     record = d.record(version) or {}
@@ -202,7 +202,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
         evaluation["retrainInputs"] = lineage["retrainInputs"][:8]
     if inconclusive:
         if previous.get("message") != inconclusive:
-            d.event("Normal", "EvaluationInconclusive", f"version {version}: {inconclusive}")
+            d.event("Normal", reasons.EVALUATION_INCONCLUSIVE, f"version {version}: {inconclusive}")
         return  # neither healthy nor degraded: an open episode stays open, a canary stays a canary
     if version == d.status.get("canaryVersion"):
         _judge_canary(d, version, found)
@@ -210,7 +210,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
         # One warning per change of what is wrong, not one per evaluation while nothing changes.
         if found and (previous.get("version") != version or not previous.get("degraded")
                       or previous.get("reason") != found[0][0]):
-            d.event("Warning", "ModelDegraded", f"version {version}: {'; '.join(m for _, m in found)}")
+            d.event("Warning", reasons.MODEL_DEGRADED, f"version {version}: {'; '.join(m for _, m in found)}")
         if version == d.status.get("servingVersion"):
             track_episode(d, version, found, d.status["lastEvaluation"], dict(reference))
 
@@ -221,9 +221,9 @@ def _judge_canary(d: Draft, version: int, found: list[tuple[str, str]]) -> None:
     if record is None:
         return
     if found:
-        record.update(state="Rejected", reason="CanaryDegraded", message="; ".join(m for _, m in found))
+        record.update(state="Rejected", reason=reasons.CANARY_DEGRADED, message="; ".join(m for _, m in found))
         d.status.pop("candidateVersion", None)
-        d.event("Warning", "CanaryRolledBack", f"version {version} rolled back: {record['message']}")
+        d.event("Warning", reasons.CANARY_ROLLED_BACK, f"version {version} rolled back: {record['message']}")
     else:
         record["canaryPassed"] = True
-        d.event("Normal", "CanaryPromoted", f"version {version} passed its post-rollout evaluation")
+        d.event("Normal", reasons.CANARY_PROMOTED, f"version {version} passed its post-rollout evaluation")

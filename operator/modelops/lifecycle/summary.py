@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.api.metrics import PRIMARY_METRIC
+from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import EmitEvent
@@ -123,12 +124,12 @@ def summarize(d: Draft, previous_phase: str | None) -> None:
 
 # Events that already announce a phase: one Event per transition, so the phase is not posted again.
 _ANNOUNCED_BY: dict[str, frozenset[str]] = {
-    "Tuning": frozenset({"TuningStarted"}),
-    "Serving": frozenset({"VersionServing"}),
-    "Deploying": frozenset({"RollingOut", "ServingRepaired"}),
-    "Rejected": frozenset({"CandidateRejected", "CanaryRolledBack"}),
+    "Tuning": frozenset({reasons.TUNING_STARTED}),
+    "Serving": frozenset({reasons.VERSION_SERVING}),
+    "Deploying": frozenset({reasons.ROLLING_OUT, reasons.SERVING_REPAIRED}),
+    "Rejected": frozenset({reasons.CANDIDATE_REJECTED, reasons.CANARY_ROLLED_BACK}),
     # a retrain that failed returns to Degraded: the failure event is that transition
-    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TuningFailed", "TrainingFailed", "ValidationFailed"}),
+    "Degraded": frozenset({reasons.MODEL_DEGRADED, WOULD_REPEAT, *reasons.STAGE_FAILURE_EVENT.values()}),
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.api.metrics import HIGHER_IS_BETTER
+from modelops.lifecycle import reasons
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.records import training_hash
 
@@ -84,10 +85,10 @@ def search_record(spec: Mapping[str, Any], result: Mapping[str, Any]) -> dict[st
 def on_tune_finished(d: Draft, record: dict[str, Any], result: Mapping[str, Any]) -> None:
     """A successful search: the version is Tuned (training starts next) and its values are kept for reuse."""
     tuning = search_record(d.spec, result)
-    record.update(state="Tuned", reason="Tuned", message=tuning["summary"], tuning=tuning)
+    record.update(state="Tuned", reason=reasons.TUNED, message=tuning["summary"], tuning=tuning)
     d.status["tuning"] = {"version": record["version"], "specHash": training_hash(d.spec),
                           "hyperparameters": tuning["hyperparameters"], "objective": tuning["objective"]}
-    d.event("Normal", "Tuned", f"version {record['version']}: {tuning['summary']}")
+    d.event("Normal", reasons.TUNED, f"version {record['version']}: {tuning['summary']}")
 
 
 def search_started_text(spec: Mapping[str, Any], version: int) -> str:
