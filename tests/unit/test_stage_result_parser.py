@@ -137,3 +137,12 @@ def test_no_worker_output_makes_the_core_raise(results, succeeded) -> None:
         d.feed(StageFinished(d.stage()["id"], succeeded, copy.deepcopy(result)))
         assert _finite_everywhere(d.status), d.status
     assert d.status["servingVersion"] == 1 and conditions(d.status)["Available"] == "True"
+
+
+def test_a_non_finite_live_metric_degrades_the_serving_version() -> None:
+    d = Driver(sample_spec(**{"monitoring.onDegradation": "Alert"}))
+    d.to_serving()
+    d.evaluate(metrics={"accuracy": None}, rows=100)
+    assert conditions(d.status)["Degraded"] == "True"
+    assert d.status["lastEvaluation"]["reason"] == reasons.QUALITY_UNMEASURED
+    assert d.status["lastEvaluation"]["metrics"] == {}
