@@ -15,6 +15,7 @@ from typing import Any
 
 from modelops.lifecycle import reasons
 from modelops.lifecycle.bounds import NOT_FINITE, NOT_PRODUCED, BoundCheck, check_max, check_min, check_worsening
+from modelops.lifecycle.retrain_policy import DRIFT, QUALITY
 
 
 @dataclass(frozen=True)
@@ -116,22 +117,6 @@ def live_reference(record: Mapping[str, Any]) -> tuple[Mapping[str, float], str]
 
 
 def causes(found: list[Violation]) -> list[str]:
-    """Which kinds of rule fired (Quality, Drift): each kind has its own policy."""
-    kinds = {"Drift" if reason == DRIFT_REASON else "Quality" for reason, _ in found}
-    return [k for k in ("Quality", "Drift") if k in kinds]
-
-
-def drift_policy(monitoring: Mapping[str, Any]) -> str:
-    """monitoring.onDrift, defaulting to onDegradation (what drift did before it had its own policy)."""
-    return str(monitoring.get("onDrift") or monitoring.get("onDegradation", "Retrain"))
-
-
-def retrain_wanted(monitoring: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> bool:
-    """Whether the latest evaluation's fired rules ask for retraining under their own policies."""
-    if not evaluation or not evaluation.get("degraded"):
-        return False
-    fired = evaluation.get("causes")
-    if fired is None:  # recorded before evaluations said which kind fired
-        return monitoring.get("onDegradation", "Retrain") == "Retrain"
-    return (("Quality" in fired and monitoring.get("onDegradation", "Retrain") == "Retrain")
-            or ("Drift" in fired and drift_policy(monitoring) == "Retrain"))
+    """Which kinds of rule fired (Quality, Drift): each kind has its own policy (lifecycle/retrain_policy.py)."""
+    kinds = {DRIFT if reason == DRIFT_REASON else QUALITY for reason, _ in found}
+    return [k for k in (QUALITY, DRIFT) if k in kinds]

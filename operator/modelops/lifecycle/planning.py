@@ -10,11 +10,11 @@ from modelops.api.durations import parse_duration
 from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
-from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.lineage import TRAINING, model_spec_hash, retraining_datasets
 from modelops.lifecycle.messages import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
+from modelops.lifecycle.retrain_policy import may_retrain, retrain_wanted
 from modelops.lifecycle.retraining import episode, retrain_blocked
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.tuning import reused_values, search_started_text, search_wanted
@@ -154,7 +154,7 @@ def _evaluate_when_due(d: Draft) -> bool:
         return False
     number = int(d.status.get("evaluations", 0)) + 1
     track = "canary" if target == d.status.get("canaryVersion") else "stable"
-    fingerprint = (retraining_datasets(d.spec)[0],) if monitoring.get("onDegradation", "Retrain") == "Retrain" else ()
+    fingerprint = (retraining_datasets(d.spec)[0],) if may_retrain(monitoring) else ()
     d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring["dataset"],
                              track=track, fingerprint=fingerprint))
     return True

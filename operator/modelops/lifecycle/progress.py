@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
-from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.retrain_policy import retrain_wanted
 from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.texts import ConditionText

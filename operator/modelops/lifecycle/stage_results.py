@@ -9,7 +9,6 @@ from modelops.lifecycle.degradation import (
     HELD_OUT_LABEL,
     EvaluationInput,
     causes,
-    drift_policy,
     live_reference,
     violations,
 )
@@ -22,6 +21,7 @@ from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
 from modelops.lifecycle.messages import StageFinished
 from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.results_parser import StageOutcome, finite_only, parse_stage_result
+from modelops.lifecycle.retrain_policy import drift_policy
 from modelops.lifecycle.retraining import judge_challenge, track_episode
 from modelops.lifecycle.tuning import on_tune_finished
 
