@@ -129,4 +129,6 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
             config["grpcEndpoint"] = grpc_endpoint
         if action.fingerprint:
             config["fingerprintDatasets"] = [dict(d) for d in action.fingerprint]
+        drift = (spec.get("monitoring") or {}).get("drift") or {}
+        config["driftFloor"] = {"metric": drift.get("metric", "psi"), "threshold": drift.get("threshold", 0.1)}
     return config

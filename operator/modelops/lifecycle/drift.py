@@ -7,7 +7,9 @@ module decides, in pure Python, so every runtime judges with the spec's rules:
 2. p-values are corrected for the number of features tested, m (Bonferroni: p·m; Benjamini-Hochberg:
    step-up adjusted p(i) = min over j >= i of p(j)·m/j), so m features are not m chances of a false alarm;
 3. a feature drifted when its adjusted p-value <= alpha and its effect size `metric` >= `threshold`
-   (practical significance: large samples make negligible shifts significant; 0 turns the floor off);
+   (practical significance: large samples make negligible shifts significant; 0 turns the floor off),
+   checked for every tested feature (the worker's `ranked.meetsFloor`), not only the 50 whose effect sizes
+   the summary lists: 60 negligible features are NoDrift exactly like 50;
 4. the dataset drifted when at least max(1, ceil(minDriftedShare · m)) features drifted.
 """
 
@@ -39,13 +41,27 @@ def required_drifted(tested: int, min_share: float) -> int:
     return max(1, math.ceil(min_share * tested - 1e-9))
 
 
-def _effect_ok(effects: Sequence[float | None], rank: int, threshold: float | None) -> bool:
+def floor_flags(ranked: Mapping[str, Any], metric: str, threshold: float | None) -> list[bool] | None:
+    """Per ranked feature, whether its effect reaches the floor, for EVERY ranked feature.
+
+    The worker checks the floor it was given on every tested feature (`meetsFloor`); the summary's
+    effect sizes reach only the first 50. A floor that differs from the spec's (an edit while the
+    evaluation ran) falls back to the effect sizes, and a feature without a known effect size is not
+    counted as drifted: the floor cannot be shown to be met, and one evaluation later it is."""
     if not threshold:
+        return None
+    floor = ranked.get("floor") or {}
+    flags = ranked.get("meetsFloor")
+    if isinstance(flags, str) and floor.get("metric") == metric and float(floor.get("threshold", -1)) == threshold:
+        return [c == "1" for c in flags]
+    effects = list(ranked.get(metric) or [])
+    return [e is not None and float(e) >= threshold for e in effects]
+
+
+def _effect_ok(flags: Sequence[bool] | None, rank: int) -> bool:
+    if flags is None:
         return True
-    # Past the ranks the summary carries effect sizes for, significance alone decides.
-    if rank >= len(effects) or effects[rank] is None:
-        return True
-    return float(effects[rank]) >= threshold  # type: ignore[arg-type]
+    return rank < len(flags) and flags[rank]
 
 
 def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,8 +96,8 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         return {**base, "verdict": "Inconclusive", "message": "no feature could be tested"}
     p_values = [float(p) for p in ranked.get("pValue") or []]
     adjusted = adjusted_p_values(p_values, tested, method)
-    effects = list(ranked.get(metric) or [])
-    drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(effects, i, threshold)]
+    flags = floor_flags(ranked, metric, float(threshold) if threshold else None)
+    drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(flags, i)]
     needed = required_drifted(tested, float(rule.get("minDriftedShare", 0.0)))
     features = [{**f, "adjustedPValue": adjusted[i] if i < len(adjusted) else None, "drifted": i in drifted}
                 for i, f in enumerate(top)]

@@ -110,6 +110,15 @@ class RecipeSpec:
 
 
 @dataclass(frozen=True)
+class DriftFloor:
+    """evaluate: the effect-size floor (monitoring.drift metric and threshold) each tested feature is checked
+    against, so the lifecycle decides over every tested feature, not only those the summary lists."""
+
+    metric: str
+    threshold: float
+
+
+@dataclass(frozen=True)
 class WorkloadConfig:
     stage: str
     task: str
@@ -131,6 +140,7 @@ class WorkloadConfig:
     tuning: TuningSpec | None = None  # the tune stage's search
     tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
     recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
+    drift_floor: DriftFloor | None = None  # evaluate: the drift rule's effect-size floor
 
     @property
     def deployment_dir(self) -> Path:
@@ -207,10 +217,16 @@ def parse_config(data: Any) -> WorkloadConfig:
     recipes = _parse_recipes(root.child("recipes"))
     if recipes is not None and stage != "train":
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
+    floor_reader = root.child("driftFloor")
+    drift_floor = None
+    if floor_reader is not None:
+        drift_floor = DriftFloor(floor_reader.string("metric", required=True, choices=("psi", "js", "ks")),
+                                 floor_reader.number("threshold", 0.0, minimum=0.0))
+        floor_reader.finish()
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes)
+                          distribution, tuning, tuned_by, recipes, drift_floor)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:
