@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelops.api.limits_schema import EVALUATION_FAILURES, TRIMMED_VERSIONS
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
@@ -326,7 +327,8 @@ STATUS = Obj(
                                    items=DATASET_REF, max_items=8),
             },
         ),
-        "versions": Arr("Every version ever created, oldest first.", items=VERSION),
+        "versions": Arr("Version records, oldest first: every version ever created, except old ones whose files "
+                        "retention removed, beyond spec.retention.keepRecords.", items=VERSION),
         "lastEvaluation": EVALUATION,
         "driftVotes": Arr(
             "Drift verdicts of the serving version's latest evaluations on distinct data (newest last), which "
@@ -374,6 +376,8 @@ STATUS = Obj(
         ),
         "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
+        "evaluationFailures": EVALUATION_FAILURES,
+        "trimmedVersions": TRIMMED_VERSIONS,
         "failure": Obj(
             "Why the deployment is Failed; cleared by a spec edit.",
             properties={"reason": Str("CamelCase reason."), "message": Str("Details.")},

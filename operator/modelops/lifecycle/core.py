@@ -65,7 +65,7 @@ def _on_spec_change(d: Draft) -> bool:
 
 
 def _check_pin(d: Draft) -> None:
-    pinned = d.spec.get("serving", {}).get("pinnedVersion")
+    pinned = d.view.serving.pinned_version
     if pinned is not None and not is_servable(d.record(pinned)):
         d.fail(reasons.INVALID_PIN, f"spec.serving.pinnedVersion: version {pinned} is not a blessed version with files "
                              "(see status.versions)")

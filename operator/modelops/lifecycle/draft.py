@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from modelops.api.spec_view import SpecView, view
 from modelops.lifecycle.clock import stamp
 from modelops.lifecycle.messages import Action, Context, EmitEvent, StartStage
 from modelops.lifecycle.records import find_version
@@ -25,6 +27,11 @@ class Draft:
     @property
     def spec(self) -> dict[str, Any]:
         return self.ctx.spec  # type: ignore[return-value]
+
+    @cached_property
+    def view(self) -> SpecView:
+        """The typed, defaulted spec (api/spec_view.py): every rule reads its settings here, once per decision."""
+        return view(self.spec)
 
     @property
     def now(self) -> str:

@@ -19,9 +19,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-CORRECTIONS = ("bonferroni", "benjamini-hochberg")
+from modelops.api.spec_view import DriftRuleView, drift_rule
+
 TOP_FEATURES = 5
-DEFAULT_THRESHOLD = 0.1
 
 
 def adjusted_p_values(p_sorted: Sequence[float], tests: int, method: str) -> list[float]:
@@ -64,10 +64,11 @@ def _effect_ok(flags: Sequence[bool] | None, rank: int) -> bool:
     return rank < len(flags) and flags[rank]
 
 
-def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
+def judge_drift(rule: DriftRuleView | Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
     """status.lastEvaluation.drift: the verdict, its numbers and the top features, from one evaluation."""
-    alpha, method = float(rule.get("alpha", 0.05)), str(rule.get("correction", "benjamini-hochberg"))
-    metric, threshold = str(rule.get("metric", "psi")), rule.get("threshold", DEFAULT_THRESHOLD)
+    if not isinstance(rule, DriftRuleView):
+        rule = drift_rule(rule)
+    alpha, method, metric, threshold = rule.alpha, rule.correction, rule.metric, rule.threshold
     top = [dict(f) for f in (measured.get("features") or [])[:TOP_FEATURES]]
     # Every verdict has the same keys: a merge patch of status then leaves no stale numbers behind.
     base: dict[str, Any] = {
@@ -77,9 +78,9 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs") if k in measured}, "driftedFeature": None,
         "referenceRows": int(measured.get("referenceRows") or 0), "confirmed": False, "confirmation": "",
     }
-    rows, tested, min_rows = base["rows"], base["tested"], int(rule.get("minRows", 30))
+    rows, tested, min_rows = base["rows"], base["tested"], rule.min_rows
     ranked = measured.get("ranked")
-    if not rule.get("enabled", True):
+    if not rule.enabled:
         return {**base, "verdict": "Disabled", "message": "drift.enabled is false"}
     if not isinstance(ranked, Mapping):
         return {**base, "verdict": "Inconclusive", "message": "the evaluation reported no per-feature drift tests"}
@@ -96,9 +97,9 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         return {**base, "verdict": "Inconclusive", "message": "no feature could be tested"}
     p_values = [float(p) for p in ranked.get("pValue") or []]
     adjusted = adjusted_p_values(p_values, tested, method)
-    flags = floor_flags(ranked, metric, float(threshold) if threshold else None)
+    flags = floor_flags(ranked, metric, threshold or None)
     drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(flags, i)]
-    needed = required_drifted(tested, float(rule.get("minDriftedShare", 0.0)))
+    needed = required_drifted(tested, rule.min_drifted_share)
     features = [{**f, "adjustedPValue": adjusted[i] if i < len(adjusted) else None, "drifted": i in drifted}
                 for i, f in enumerate(top)]
     names = [f["name"] for f in features if f["drifted"]]

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from modelops.api.durations import parse_duration
 from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
@@ -23,8 +22,8 @@ from modelops.lifecycle.tuning import reused_values, search_started_text, search
 def _datasets(d: Draft, trigger: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What a version learns from: the training data, or for a degradation retrain the retraining inputs."""
     if trigger == "Degradation":
-        return retraining_datasets(d.spec)
-    return {**d.spec["training"]["dataset"], "role": TRAINING}, []
+        return retraining_datasets(d.view)
+    return {**d.view.training.dataset, "role": TRAINING}, []
 
 
 def _start_training(d: Draft, trigger: str) -> None:
@@ -100,7 +99,7 @@ def _validate_trained_candidate(d: Draft) -> bool:
     baseline = d.status.get("servingVersion")
     challenge = None
     if record.get("trigger") == "Degradation" and baseline is not None:
-        challenge = d.spec.get("monitoring", {}).get("dataset")
+        challenge = d.view.monitoring.dataset
         record["challengeRequested"] = challenge is not None
     validation = {k: v for k, v in d.spec["validation"]["dataset"].items() if k != "lastRows"}
     if d.spec["validation"]["dataset"].get("lastRows"):  # a window: the newest rows of an appended file
@@ -114,10 +113,10 @@ def _validate_trained_candidate(d: Draft) -> bool:
 def _retrain_when_degraded(d: Draft) -> bool:
     """Guards recovery: the serving version is degraded by a rule whose policy (onDegradation for quality,
     onDrift for drift) is Retrain, and attempts, cooldown and 'would it train anything new' allow it."""
-    monitoring = d.spec.get("monitoring", {})
-    if (not retrain_wanted(monitoring, d.status.get("lastEvaluation")) or not condition_is_true(d.status, "Degraded")
+    if (not retrain_wanted(d.view.monitoring, d.status.get("lastEvaluation"))
+            or not condition_is_true(d.status, "Degraded")
             or d.status.get("candidateVersion") is not None or d.status.get("failure")
-            or d.spec.get("serving", {}).get("pinnedVersion") is not None):
+            or d.view.serving.pinned_version is not None):
         return False
     if retrain_blocked(d):
         return bool(d.status.get("failure"))
@@ -135,10 +134,10 @@ def _evaluation_target(d: Draft) -> int | None:
 
 def _evaluate_when_due(d: Draft) -> bool:
     """Guards the schedule: the serving (or canary) version is evaluated every monitoring.interval."""
-    monitoring = d.spec.get("monitoring", {})
+    monitoring = d.view.monitoring
     target = _evaluation_target(d)
     # Never while a rollout is under way: the outgoing version is about to be unloaded.
-    if (target is None or not monitoring.get("dataset") or not d.status.get("servingReady", True)
+    if (target is None or not monitoring.dataset or not d.status.get("servingReady", True)
             or not rollout_complete(d)):
         d.status.pop("nextEvaluationTime", None)
         return False
@@ -147,15 +146,15 @@ def _evaluate_when_due(d: Draft) -> bool:
     anchors = [parse_stamp(record.get("servedAt")), parse_stamp(last.get("time") if last.get("version") == target
                                                                 else None)]
     anchor = max((a for a in anchors if a is not None), default=d.ctx.now)
-    due = anchor + timedelta(seconds=parse_duration(monitoring.get("interval", "5m")))
+    due = anchor + timedelta(seconds=monitoring.interval_seconds)
     d.status["nextEvaluationTime"] = stamp(due)
     if due > d.ctx.now:
         d.requeue.append((due - d.ctx.now).total_seconds())
         return False
     number = int(d.status.get("evaluations", 0)) + 1
     track = "canary" if target == d.status.get("canaryVersion") else "stable"
-    fingerprint = (retraining_datasets(d.spec)[0],) if may_retrain(monitoring) else ()
-    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring["dataset"],
+    fingerprint = (retraining_datasets(d.view)[0],) if may_retrain(monitoring) else ()
+    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring.dataset,
                              track=track, fingerprint=fingerprint))
     return True
 

@@ -44,8 +44,8 @@ def _latest(d: Draft) -> dict | None:
 def _retrain_coming(d: Draft) -> bool:
     """Whether the serving version's degradation will be retried without anyone's edit."""
     status = d.status
-    return (retrain_wanted(d.spec.get("monitoring", {}), status.get("lastEvaluation"))
-            and d.spec.get("serving", {}).get("pinnedVersion") is None
+    return (retrain_wanted(d.view.monitoring, status.get("lastEvaluation"))
+            and d.view.serving.pinned_version is None
             and (status.get("retrain") or {}).get("waiting") != WOULD_REPEAT)
 
 
@@ -71,7 +71,7 @@ def _degraded_without_remedy(d: Draft, phase: str, message: str) -> ConditionTex
         return None
     if (d.status.get("retrain") or {}).get("waiting") == WOULD_REPEAT:
         return True, WOULD_REPEAT, message
-    if d.spec.get("serving", {}).get("pinnedVersion") is not None:
+    if d.view.serving.pinned_version is not None:
         return True, reasons.DEGRADED_WHILE_PINNED, f"{message}; spec.serving.pinnedVersion rules out retraining"
     return True, reasons.DEGRADED_NO_RETRAIN, f"{message}; the monitoring policy does not retrain (set onDegradation/" \
                                       "onDrift to Retrain, or edit the spec)"

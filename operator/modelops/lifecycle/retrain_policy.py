@@ -14,26 +14,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.api.spec_view import MonitoringView
+
 QUALITY, DRIFT = "Quality", "Drift"
 RETRAIN = "Retrain"
 
 
-def policy_for(monitoring: Mapping[str, Any], cause: str) -> str:
+def policy_for(monitoring: MonitoringView, cause: str) -> str:
     """The policy of one kind of violation: Retrain, Alert (or Ignore, for drift)."""
-    quality = str(monitoring.get("onDegradation") or RETRAIN)
-    return str(monitoring.get("onDrift") or quality) if cause == DRIFT else quality
+    if cause == DRIFT:
+        return monitoring.on_drift or monitoring.on_degradation
+    return monitoring.on_degradation
 
 
-def drift_policy(monitoring: Mapping[str, Any]) -> str:
+def drift_policy(monitoring: MonitoringView) -> str:
     return policy_for(monitoring, DRIFT)
 
 
-def may_retrain(monitoring: Mapping[str, Any]) -> bool:
+def may_retrain(monitoring: MonitoringView) -> bool:
     """Whether any violation could retrain: then every evaluation fingerprints the retrain inputs."""
     return any(policy_for(monitoring, cause) == RETRAIN for cause in (QUALITY, DRIFT))
 
 
-def retrain_wanted(monitoring: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> bool:
+def retrain_wanted(monitoring: MonitoringView, evaluation: Mapping[str, Any] | None) -> bool:
     """Whether the latest evaluation's fired rules ask for retraining under their own policies."""
     if not evaluation or not evaluation.get("degraded"):
         return False

@@ -14,7 +14,7 @@ from modelops.lifecycle.retention import versions_to_delete
 
 def desired_serving(d: Draft) -> dict[str, int] | None:
     """stable (and canary) the spec and the records call for; None when nothing may serve yet."""
-    pinned = d.spec.get("serving", {}).get("pinnedVersion")
+    pinned = d.view.serving.pinned_version
     if pinned is not None:
         return {"stable": pinned} if is_servable(d.record(pinned)) else None
     serving = d.status.get("servingVersion")
@@ -22,7 +22,7 @@ def desired_serving(d: Draft) -> dict[str, int] | None:
     candidate_ready = candidate is not None and (d.record(candidate) or {}).get("state") in ("Blessed", "Canary")
     if not candidate_ready:
         return {"stable": serving} if serving else None
-    canary_on = d.spec.get("serving", {}).get("canary", {}).get("enabled", False)
+    canary_on = d.view.serving.canary_enabled
     promoted = (d.record(candidate) or {}).get("canaryPassed", False)
     if canary_on and serving and serving != candidate and not promoted:
         return {"stable": serving, "canary": candidate}
@@ -114,11 +114,11 @@ def _start_serving(d: Draft, version: int, previous: int | None) -> None:
 
 
 def _retention(d: Draft) -> None:
-    keep = d.spec.get("retention", {}).get("keepVersions", 5)
+    keep = d.view.retention.keep_versions
     rollout: dict[str, Any] = d.status.get("rollout") or {}
     stage = d.in_flight() or {}
     protected = [d.status.get("servingVersion"), d.status.get("canaryVersion"), d.status.get("candidateVersion"),
-                 d.spec.get("serving", {}).get("pinnedVersion"), rollout.get("stable"), rollout.get("canary"),
+                 d.view.serving.pinned_version, rollout.get("stable"), rollout.get("canary"),
                  stage.get("version")]
     for version in versions_to_delete(d.status, keep, protected):
         record = d.record(version)

@@ -14,10 +14,10 @@ from modelops.lifecycle.degradation import (
 )
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.drift import judge_drift
-from modelops.lifecycle.drift_confirmation import confirm_rule, confirmation, record_vote
+from modelops.lifecycle.drift_confirmation import confirmation, record_vote
 from modelops.lifecycle.floors import floor_policy, waived_floors
 from modelops.lifecycle.gates import Gate
-from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
+from modelops.lifecycle.lineage import inputs_hash
 from modelops.lifecycle.messages import StageFinished
 from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.results_parser import StageOutcome, finite_only, parse_stage_result
@@ -98,10 +98,10 @@ def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
     asked = stage.get("baselineVersion")
     # The core decides with the spec's gates, so a worker can never bless against rules it did not know;
     # a baseline it asked for and did not get fails the change gates instead of skipping them.
-    gates = [Gate.from_dict(g) for g in d.spec["validation"].get("gates", [])]
+    gates = [Gate.from_dict(g) for g in d.view.validation.gates]
     challenge = result.get("challenge") if record.get("trigger") == "Degradation" else None
-    where = str(d.spec.get("retraining", {}).get("changeGatesOn", "recent"))
-    outcome = judge_gates(gates, metrics, baseline, asked, challenge, where, holdout_min_rows(d.spec))
+    where = d.view.retraining.change_gates_on
+    outcome = judge_gates(gates, metrics, baseline, asked, challenge, where, d.view.retraining.holdout_min_rows)
     record.update(metrics=finite_only(metrics), validatedAt=d.now, gates=[r.to_dict() for r in outcome.results],
                   message=outcome.message)
     if result.get("lineage"):
@@ -110,7 +110,7 @@ def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
         record["baselineVersion"] = int(asked)
     if baseline:
         record["baselineMetrics"] = finite_only(baseline)
-    unmet = None if outcome.passed else waived_floors(outcome.results, baseline, *floor_policy(d.spec))
+    unmet = None if outcome.passed else waived_floors(outcome.results, baseline, *floor_policy(d.view))
     passed = outcome.passed or unmet is not None
     challenge_failure = judge_challenge(d, record, result) if passed else None
     if passed and challenge_failure is None:
@@ -135,7 +135,7 @@ def _validate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
 def _too_few_unseen(d: Draft, version: int, result: dict[str, Any]) -> str | None:
     """Why an evaluation cannot judge: it left out rows the version was trained on and too few remain."""
     trained_on = int((result.get("excludedRows") or {}).get("trainedOn") or 0)
-    rows, needed = int(result.get("rows", 0)), holdout_min_rows(d.spec)
+    rows, needed = int(result.get("rows", 0)), d.view.retraining.holdout_min_rows
     if trained_on == 0 or rows >= needed:
         return None
     total = int(result.get("totalRows") or rows + trained_on)
@@ -147,7 +147,7 @@ def _confirm_drift(d: Draft, version: int, drift: dict[str, Any], data_hash: str
     """Count a judged drift verdict toward confirmation (k of the last n evaluations on distinct data)."""
     if drift.get("verdict") not in ("Drifted", "NoDrift"):
         return drift
-    required, window = confirm_rule(d.spec.get("monitoring", {}).get("drift", {}))
+    required, window = d.view.monitoring.drift.confirm_required, d.view.monitoring.drift.confirm_window
     votes = record_vote(list(d.status.get("driftVotes") or []), version, data_hash,
                         drift["verdict"] == "Drifted", window)
     d.status["driftVotes"] = votes
@@ -169,17 +169,17 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
         return
     result = outcome.result
     record = d.record(version) or {}
-    monitoring = d.spec.get("monitoring", {})
+    monitoring = d.view.monitoring
     lineage = result["lineage"]
     data_hash = (lineage.get("data") or {}).get("sha256")
     inconclusive = _too_few_unseen(d, version, result)
-    drift = judge_drift(monitoring.get("drift", {}), result["drift"])
+    drift = judge_drift(monitoring.drift, result["drift"])
     if inconclusive is None:
         drift = _confirm_drift(d, version, drift, data_hash)
     metrics = result["metrics"]
     reference, label = live_reference(record)
     found = [] if inconclusive else violations(EvaluationInput(
-        rules=list(monitoring.get("degradation", [])), metrics=metrics, validation_metrics=reference,
+        rules=list(monitoring.degradation), metrics=metrics, validation_metrics=reference,
         drift=drift, drift_policy=drift_policy(monitoring), reference_label=label,
     ))
     evaluation: dict[str, Any] = {

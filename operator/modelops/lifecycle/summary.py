@@ -62,7 +62,7 @@ def derive_phase(d: Draft) -> tuple[str, str]:
             why += f"; not retraining: it would repeat the data and spec of {_repeat_subject(status)}"
         return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
-        pinned = d.spec.get("serving", {}).get("pinnedVersion")
+        pinned = d.view.serving.pinned_version
         note = " (pinned)" if pinned else ""
         return "Serving", f"version {status['servingVersion']} is serving{note}"
     return "Pending", "waiting for the first version"
