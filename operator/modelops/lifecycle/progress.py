@@ -13,6 +13,7 @@ phase lands on exactly one verdict a GitOps user expects:
 - Failed (Stalled): the spec is invalid, retries are exhausted, a stage of a spec's version failed, the
   candidate of the current spec was rejected by its gates, or the serving version is degraded and
   nothing retrains it (policy Alert/None, a pinned version, or a retrain would repeat the same inputs).
+  Also when monitoring.consecutiveErrorLimit evaluations of the serving version failed in a row.
   Each of these waits for a spec or data edit; the message says which.
 
 A small chain of rules in the cert-manager style: each returns a condition text or None, first wins.
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.evaluation_failures import failing, failing_text
 from modelops.lifecycle.retrain_policy import retrain_wanted
 from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
@@ -77,6 +79,13 @@ def _degraded_without_remedy(d: Draft, phase: str, message: str) -> ConditionTex
                                       "onDrift to Retrain, or edit the spec)"
 
 
+def _evaluations_failing(d: Draft, phase: str, message: str) -> ConditionText | None:
+    """Guards a blind deployment: monitoring.consecutiveErrorLimit evaluations in a row failed to run, so
+    nobody knows whether the serving model is still good; a person must fix the evaluation (data, access)."""
+    failures = failing(d.status)
+    return (True, reasons.EVALUATIONS_FAILING, failing_text(failures)) if failures is not None else None
+
+
 # ---------------------------------------------------------------- Reconciling: work under way
 def _stage_running(d: Draft, phase: str, message: str) -> ConditionText | None:
     """Guards work on a candidate: a search, training or validation Job is running."""
@@ -113,7 +122,7 @@ def _retrain_pending(d: Draft, phase: str, message: str) -> ConditionText | None
 
 
 Rule = Callable[[Draft, str, str], ConditionText | None]
-STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy)
+STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy, _evaluations_failing)
 RECONCILING_RULES: tuple[Rule, ...] = (_stage_running, _rolling_out, _not_answering, _retrain_pending)
 
 

@@ -59,7 +59,7 @@ READY: Final = "Ready"
 
 # ---------------------------------------------------------------- evaluations and degradation
 EVALUATION_FAILED: Final = "EvaluationFailed"
-EVALUATIONS_FAILING: Final = "EvaluationsFailing"  # monitoring.failureLimit consecutive evaluations failed
+EVALUATIONS_FAILING: Final = "EvaluationsFailing"  # monitoring.consecutiveErrorLimit consecutive evaluations failed
 EVALUATION_INCONCLUSIVE: Final = "EvaluationInconclusive"
 INCONCLUSIVE: Final = "Inconclusive"
 HEALTHY: Final = "Healthy"

@@ -15,6 +15,7 @@ from modelops.lifecycle.degradation import (
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.drift import judge_drift
 from modelops.lifecycle.drift_confirmation import confirmation, record_vote
+from modelops.lifecycle.evaluation_failures import on_evaluation_failed, on_evaluation_returned
 from modelops.lifecycle.floors import floor_policy, waived_floors
 from modelops.lifecycle.gates import Gate
 from modelops.lifecycle.lineage import inputs_hash
@@ -166,7 +167,9 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
         message = outcome.message
         d.status["lastEvaluation"] = {"time": d.now, "version": version, "stageId": stage["id"], "error": message}
         d.event("Warning", reasons.EVALUATION_FAILED, f"version {version} evaluation failed: {message}")
+        on_evaluation_failed(d, version, message)
         return
+    on_evaluation_returned(d, version)
     result = outcome.result
     record = d.record(version) or {}
     monitoring = d.view.monitoring

@@ -11,6 +11,7 @@ from modelops.api.metrics import PRIMARY_METRIC
 from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.evaluation_failures import failing, failing_text, forget_stale
 from modelops.lifecycle.messages import EmitEvent
 from modelops.lifecycle.progress import set_progress_conditions
 from modelops.lifecycle.retraining import WOULD_REPEAT, repeat_subject
@@ -62,6 +63,8 @@ def derive_phase(d: Draft) -> tuple[str, str]:
             why += f"; not retraining: it would repeat the data and spec of {_repeat_subject(status)}"
         return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
+        if (failures := failing(status)) is not None:
+            return "Serving", failing_text(failures)
         pinned = d.view.serving.pinned_version
         note = " (pinned)" if pinned else ""
         return "Serving", f"version {status['servingVersion']} is serving{note}"
@@ -91,15 +94,23 @@ def _set_conditions(d: Draft) -> None:
     _set(d, "Available", available_condition(serving, available))
     ready = available and not condition_is_true(status, "Degraded") and not status.get("failure") \
         and rollout_complete(d)
-    _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
+    failures = failing(status)
+    if ready and failures is not None:  # it answers, but nobody can tell whether its model is still good
+        _set(d, "Ready", (False, reasons.EVALUATIONS_FAILING, failing_text(failures)))
+    else:
+        _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
     set_progress_conditions(d, status.get("phase", "Pending"), status.get("message", ""))
 
 
 def refresh_degraded(d: Draft) -> None:
-    """Degraded follows the latest evaluation of the serving version; a new version starts healthy."""
+    """Degraded follows the latest evaluation of the serving version; a new version starts healthy.
+    Evaluations that keep failing make it Unknown, unless the last one that judged found it degraded."""
+    forget_stale(d)
     serving = d.status.get("servingVersion")
     text = degraded_condition(d.spec, serving, d.status.get("lastEvaluation") or {},
                               (d.record(serving) or {}).get("floorsUnmet") or ())
+    if (failures := failing(d.status)) is not None and not condition_is_true(d.status, "Degraded"):
+        text = None, reasons.EVALUATIONS_FAILING, failing_text(failures)
     if text is not None:
         _set(d, "Degraded", text)
 
