@@ -315,6 +315,8 @@ STATUS = Obj(
                             enum=("tune", "train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
+                "restarts": Int("Times its run was found missing and started again (at most 3, then StageLost).",
+                                minimum=0),
                 "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
                 "track": Str("For evaluate, the serving track it sends data to.", enum=("stable", "canary")),
                 "dataset": DATASET_REF,

@@ -11,6 +11,7 @@ from datetime import datetime
 from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.in_flight import on_stage_missing
 from modelops.lifecycle.messages import (
     CancelStage,
     Context,
@@ -19,6 +20,7 @@ from modelops.lifecycle.messages import (
     Reconcile,
     ServingObserved,
     StageFinished,
+    StageMissing,
     VersionPruned,
 )
 from modelops.lifecycle.planning import plan_next_stage
@@ -93,6 +95,8 @@ def decide(ctx: Context, status: dict | None, observation: Observation) -> Decis
         on_serving_observed(d, observation)
     elif isinstance(observation, VersionPruned):
         on_version_pruned(d, observation)
+    elif isinstance(observation, StageMissing):
+        on_stage_missing(d, observation)
     serving_edited = _on_spec_change(d)
     _check_pin(d)
     refresh_degraded(d)

@@ -32,6 +32,8 @@ NOT_TRAINED: Final = "NotTrained"
 # ---------------------------------------------------------------- stage failures
 STAGE_FAILED: Final = "StageFailed"  # a failed stage that named no reason
 MALFORMED_RESULT: Final = "MalformedResult"  # a result the core cannot read (lifecycle/results_parser.py)
+STAGE_LOST: Final = "StageLost"  # its run vanished before reporting, more often than lifecycle/in_flight.py allows
+MALFORMED_STAGE: Final = "MalformedStage"  # status.stage cannot be read back as the run that was decided
 TRAINING_DIVERGED: Final = _DIVERGED  # a train/tune result with a non-finite metric
 TUNING_FAILED: Final = "TuningFailed"
 TRAINING_FAILED: Final = "TrainingFailed"
