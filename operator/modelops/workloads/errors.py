@@ -8,6 +8,7 @@ or config key at fault.
 from __future__ import annotations
 
 from modelops.contract.reasons import (  # noqa: F401 - the reasons workers raise, importable from here
+    COLUMN_TYPE_MISMATCH,
     DATASET_UNREADABLE,
     EMPTY_DATASET,
     ENDPOINT_UNREACHABLE,
@@ -15,7 +16,10 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     GANG_INCOMPLETE,
     INTERNAL_ERROR,
     INVALID_CONFIG,
+    INVALID_ID,
+    INVALID_WEIGHT,
     LABEL_OUT_OF_RANGE,
+    MALFORMED_DATASET,
     MISSING_LABEL_COLUMN,
     MODEL_NOT_FOUND,
     NON_FINITE_VALUE,
@@ -25,6 +29,7 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     TRAINING_DIVERGED,
     TRIAL_DEADLINE_EXCEEDED,
     TRIAL_FAILED,
+    UNKNOWN_COLUMN,
     VERSION_EXISTS,
 )
 

@@ -26,6 +26,7 @@ from modelops.api.vocabulary import (
 )
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
+from modelops.workloads.config.dataset_columns import parse_classes, parse_column_settings
 from modelops.workloads.config.reader import Reader, invalid, kind
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.tuning.config import TuningSpec, parse_tuning
@@ -54,6 +55,12 @@ class DatasetSpec:
     max_rows: int | None = None
     weight: float = 1.0
     holdout: float | None = None  # a retrain's monitoring rows: this share is held out, never trained on
+    # How its columns are read (workloads/data/table_reader.py); None/empty: infer and use every column.
+    missing_values: tuple[str, ...] | None = None  # None: data.columns.DEFAULT_MISSING_VALUES
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    ignore_columns: tuple[str, ...] = ()
+    id_column: str | None = None
+    weight_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,8 @@ class WorkloadConfig:
     tuning: TuningSpec | None = None  # the tune stage's search
     tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
     recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
+    classes: tuple[str, ...] | None = None  # train/tune: the class order (data/labels.py); None: sorted labels
+    positive_class: str | None = None  # train/tune, binary: None means the second class
 
     @property
     def deployment_dir(self) -> Path:
@@ -207,10 +216,11 @@ def parse_config(data: Any) -> WorkloadConfig:
     recipes = _parse_recipes(root.child("recipes"))
     if recipes is not None and stage != "train":
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
+    classes, positive = parse_classes(root, task)
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes)
+                          distribution, tuning, tuned_by, recipes, classes, positive)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:
@@ -244,7 +254,8 @@ def _parse_dataset(reader: Reader | None) -> DatasetSpec:
                        reader.integer("maxRows", None, minimum=1),
                        reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True),
                        reader.number("holdout", None, minimum=0.0, exclusive_minimum=True, maximum=1.0,
-                                     exclusive_maximum=True))
+                                     exclusive_maximum=True),
+                       **parse_column_settings(reader))
     reader.finish()
     return spec
 

@@ -10,23 +10,19 @@ import csv
 import hashlib
 import io
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelops.workloads.config.stage import DatasetSpec
+from modelops.workloads.data.source import infer_format, read_bytes
 from modelops.workloads.errors import (
-    DATASET_UNREADABLE,
     EMPTY_DATASET,
     FEATURE_MISMATCH,
-    INVALID_CONFIG,
     LABEL_OUT_OF_RANGE,
+    MALFORMED_DATASET,
     MISSING_LABEL_COLUMN,
     NON_FINITE_VALUE,
     NON_NUMERIC_VALUE,
@@ -34,10 +30,9 @@ from modelops.workloads.errors import (
     WorkloadError,
 )
 
-MALFORMED_DATASET = "MalformedDataset"
+__all__ = ["Dataset", "check_labels", "infer_format", "infer_num_classes", "load_dataset", "read_bytes"]
 MIN_ROWS = 10
 MAX_LISTED = 10  # problems named in one message; the rest are counted
-HTTP_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -69,32 +64,6 @@ class Dataset:
         if spec.holdout is not None:
             entry["holdout"] = spec.holdout
         return entry
-
-
-def read_bytes(uri: str) -> bytes:
-    """Fetch the raw file from a mounted path or an http(s) URL."""
-    scheme = urllib.parse.urlparse(uri).scheme
-    if scheme in ("http", "https"):
-        try:
-            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response:
-                return response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot download: {exc}") from exc
-    path = Path(urllib.parse.urlparse(uri).path if scheme == "file" else uri)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot read: {exc.strerror or exc}") from exc
-
-
-def infer_format(spec: DatasetSpec) -> str:
-    if spec.format is not None:
-        return spec.format
-    suffix = Path(urllib.parse.urlparse(spec.uri).path).suffix.lower().lstrip(".")
-    if suffix in ("csv", "npz"):
-        return suffix
-    raise WorkloadError(INVALID_CONFIG, f"config.dataset.format: cannot infer a format from {spec.uri!r} "
-                                        "(no .csv or .npz extension); set it to csv or npz")
 
 
 def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None,
