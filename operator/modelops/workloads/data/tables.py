@@ -1,4 +1,4 @@
-"""Load a dataset (CSV or NPZ, local path or http(s) URL) and refuse anything a model should not see.
+"""Load a numeric dataset (CSV, NPZ or all-number TFRecord; path or http(s) URL) for the numeric path.
 
 Every check names the file and, where it can, the line and column: the person reading the CR status
 must be able to fix the data without opening the worker's logs.
@@ -80,6 +80,9 @@ def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None
     lines: list[int] | None = None
     if fmt == "csv":
         x, y, names, lines = _parse_csv(raw, source, spec.label_column)
+        dtype = "number"
+    elif fmt == "tfrecord":
+        x, y, names = _numeric_tfrecord(spec, task, min_rows)
         dtype = "number"
     else:
         x, y, names, dtype = _parse_npz(raw, source)
@@ -166,6 +169,20 @@ def _problems(source: str, problems: list[str]) -> str:
     more = f"; and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
     count = f"{len(problems)} problems: " if len(problems) > 1 else ""
     return f"dataset {source}: {count}{shown}{more}"
+
+
+def _numeric_tfrecord(spec: DatasetSpec, task: str, min_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The numeric path over a TFRecord file, through the typed reader: categorical features or class-name
+    labels are refused here (the Table path, table_reader.load_table, takes them)."""
+    from modelops.workloads.data.table_reader import load_table
+
+    table = load_table(spec, task, min_rows=min_rows)
+    text = [n for n, kind in table.kinds.items() if kind == "categorical"]
+    if text or table.labels.dtype.kind != "f":
+        what = f"categorical features {text}" if text else f"class-name labels in {spec.label_column!r}"
+        raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {spec.uri}: {what}; this stage reads numbers only")
+    columns = list(table.columns.values())
+    return np.column_stack(columns), table.labels, list(table.feature_names)
 
 
 def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
