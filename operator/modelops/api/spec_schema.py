@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from modelops.api.dataset_schema import CLASSES, DATASET_COLUMNS, POSITIVE_CLASS
 from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
@@ -34,13 +35,16 @@ def dataset(what: str, note: str = "", window: bool = False) -> Obj:
     if note and not (note[0].isupper() and note.endswith(".")):
         raise ValueError(f"dataset(): note {note!r} must be whole sentences")
     return Obj(
-        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; NPZ files hold "
-        "arrays `x` [rows, features] and `y` [rows] (and optionally `feature_names`).",
+        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; TFRecord files "
+        "hold tf.train.Example records; NPZ files hold arrays `x` [rows, features] and `y` [rows] (and optionally "
+        "`feature_names`). Rows without a label are left out and counted.",
         properties={
             "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
                        "or an http(s) URL.", min_length=1),
-            "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
+            "labelColumn": Str("Name of the label column (CSV column, TFRecord feature).", default="label",
+                               min_length=1),
             "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
+            **DATASET_COLUMNS,
             **({"lastRows": Int("Read only the last this many rows (the newest of an appended file), so the data "
                                 "moves with the world.", minimum=1)} if window else {}),
         },
@@ -85,6 +89,8 @@ TRAINING = Obj(
                        "(reads --config, writes the result JSON). The stage name and --config are appended.",
                        items=Str("One argument.")),
         "dataset": dataset("training data"),
+        "classes": CLASSES,
+        "positiveClass": POSITIVE_CLASS,
         "model": Obj(
             "The Keras model built for the task: a Normalization layer adapted on the training data, hidden "
             "Dense layers, and the task's output layer.",

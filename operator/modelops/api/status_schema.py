@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from modelops.api.dataset_schema import DATASET_COLUMNS
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
+from modelops.api.vocabulary import DATASET_FORMATS
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -50,7 +52,8 @@ DATASET_REF = Obj(
     properties={
         "uri": Str("Path or URL."),
         "labelColumn": Str("Label column."),
-        "format": Str("File format: csv or npz.", enum=("csv", "npz")),
+        "format": Str("File format: csv, tfrecord or npz.", enum=DATASET_FORMATS),
+        **DATASET_COLUMNS,
         "role": Str("Why the stage reads it: training, retraining or monitoring data."),
         "maxRows": Int("At most this many rows are used (the most recent ones).", minimum=1),
         "weight": Num("Sample weight of its rows in training.", minimum=0.0),

@@ -74,6 +74,9 @@ def gang_port(spec: Mapping[str, Any], stage: str) -> int:
 # The spec's names of the knobs a search chooses, and where in the worker config each one goes.
 TUNED_MODEL_KEYS = ("hiddenLayers", "activation", "dropout")
 TUNED_HYPERPARAMETER_KEYS = ("learningRate", "batchSize", "optimizer")
+# A classifier's class order and positive class (spec.training): train and tune encode labels with them;
+# later stages read them from the version.
+CLASS_KEYS = ("classes", "positiveClass")
 
 
 def selection_metric(spec: Mapping[str, Any]) -> str:
@@ -103,6 +106,7 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
                            **{k: v for k, v in chosen.items() if k in TUNED_MODEL_KEYS}}
         config["hyperparameters"] = {**dict(spec["training"]["hyperparameters"]),
                                      **{k: v for k, v in chosen.items() if k in TUNED_HYPERPARAMETER_KEYS}}
+        config.update({k: spec["training"][k] for k in CLASS_KEYS if spec["training"].get(k) is not None})
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
         recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
