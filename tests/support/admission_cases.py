@@ -175,6 +175,54 @@ CASES = (
          '"TMPDIR" is set by the operator and cannot be replaced'),
 )
 
+ONE_ROLE = ("a column has one role: labelColumn, idColumn and weightColumn differ, none of them is in ignoreColumns "
+            "or columnTypes, and an ignored column has no type")
+
+
+def _dataset_settings(block: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    """Add column settings to spec.<block>.dataset (a retraining block gets one first if it has none)."""
+    def mutate(doc: dict[str, Any]) -> None:
+        node = doc["spec"].setdefault(block, {})
+        node.setdefault("dataset", {"uri": "/models/datasets/churn/recent.csv", "labelColumn": "churned"})
+        node["dataset"].update(copy.deepcopy(fields))
+    return mutate
+
+
+def _classes(classes: list[str], **fields: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["spec"]["training"].update({"classes": list(classes), **fields})
+    return mutate
+
+
+def _multiclass_with_positive_class(doc: dict[str, Any]) -> None:
+    """A multiclass task (its gates on metrics it computes) that names a positive class."""
+    doc["spec"]["task"] = "multiclass-classification"
+    doc["spec"]["validation"]["gates"] = [{"metric": "accuracy", "min": 0.8}]
+    doc["spec"]["training"]["positiveClass"] = "churned"
+
+
+CASES = (
+    *CASES,
+    Case("training-dataset-column-roles", _dataset_settings("training", idColumn="churned"),
+         "spec.training.dataset", "spec.training.dataset", ONE_ROLE),
+    Case("validation-dataset-column-roles", _dataset_settings("validation", idColumn="id", weightColumn="id"),
+         "spec.validation.dataset", "spec.validation.dataset", ONE_ROLE),
+    Case("monitoring-dataset-column-roles", _dataset_settings("monitoring", ignoreColumns=["a"],
+                                                              columnTypes={"a": "numeric"}),
+         "spec.monitoring.dataset", "spec.monitoring.dataset", ONE_ROLE),
+    Case("retraining-dataset-column-roles", _dataset_settings("retraining", weightColumn="w", ignoreColumns=["w"]),
+         "spec.retraining.dataset", "spec.retraining.dataset", ONE_ROLE),
+    Case("classes-fit-task", _set("spec.training.classes", ["no", "maybe", "yes"]), "spec.training.classes",
+         "spec.training.classes", "task binary-classification cannot have 3 classes (binary-classification has "
+         "exactly 2, regression none)"),
+    Case("positive-class-binary-only", _multiclass_with_positive_class,
+         "spec.training.positiveClass", "spec.training.positiveClass", "only allowed for task binary-classification"),
+    Case("positive-class-listed", _classes(["stays", "leaves"], positiveClass="churns"),
+         "spec.training.positiveClass", "spec.training.positiveClass", "'churns' is not one of classes"),
+    Case("classes-listed-once", _set("spec.training.classes", ["stays", "stays"]), "spec.training.classes",
+         "spec.training.classes", "lists a class twice"),
+)
+
 # Fields that must not change once versions exist: (rule, spec path, new value, field, message).
 TRANSITIONS = (
     ("task-fixed-once-trained", "spec.task", "regression", "spec.task",

@@ -77,7 +77,7 @@ INVALID = [
     ("spec.storage", _DELETE, "spec.storage", "required", True),
     ("spec.storage.persistentVolumeClaim", "Bad_Name", "spec.storage.persistentVolumeClaim", "not a valid", True),
     ("spec.training.dataset.uri", _DELETE, "spec.training.dataset.uri", "required", True),
-    ("spec.training.dataset.format", "parquet", "spec.training.dataset.format", "expected one of csv, npz", True),
+    ("spec.training.dataset.format", "parquet", "spec.training.dataset.format", "expected one of csv, tfrecord, npz", True),
     ("spec.training.hyperparameters.epochs", 0, "spec.training.hyperparameters.epochs", ">= 1", True),
     ("spec.training.hyperparameters.epochs", "ten", "spec.training.hyperparameters.epochs", "expected an integer",
      True),
