@@ -17,7 +17,7 @@ from modelops.workloads.data.row_identity import holdout_split, load_row_sets, r
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.data.tables import load_dataset
 from modelops.workloads.model.keras_model import load_predictor
-from modelops.workloads.quality.paired_test import challenger_p_value
+from modelops.workloads.quality.paired_significance import challenger_p_value
 
 from .conftest import NAME, SMALL_MODEL
 

@@ -20,7 +20,7 @@ from modelops.workloads.data.row_identity import row_hashes
 from modelops.workloads.data.tables import Dataset, load_dataset
 from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
 from modelops.workloads.model.published import VersionInfo, load_version
-from modelops.workloads.quality.paired_test import challenger_p_value
+from modelops.workloads.quality.paired_significance import challenger_p_value
 
 VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
