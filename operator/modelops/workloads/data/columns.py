@@ -47,18 +47,33 @@ def parse_number(cell: Cell) -> float | None:
     return None
 
 
+def column_numbers(cells: Sequence[Cell]) -> np.ndarray | None:
+    """Every cell as a float64 (NaN where missing), or None when a non-missing cell is not a number.
+    Vectorised (numpy parses the text as Python's float() does) unless a cell has a "_" or non-ASCII digits,
+    which float() takes and a data file does not mean as a number."""
+    if any(isinstance(c, str) and ("_" in c or not c.isascii()) for c in cells):
+        numbers = [None if c is None else parse_number(c) for c in cells]
+        if any(n is None for n, c in zip(numbers, cells, strict=True) if c is not None):
+            return None
+        return np.array([math.nan if n is None else n for n in numbers], dtype=np.float64)
+    try:
+        return np.array([math.nan if c is None else c for c in cells], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
 def infer_kind(cells: Sequence[Cell]) -> FeatureKind:
     """The documented kind rule over a column's cells (None = missing)."""
-    present = [c for c in cells if c is not None]
-    if not present:
+    distinct = {c for c in cells if c is not None}
+    if not distinct:
         return "numeric"
-    if all(isinstance(c, str) for c in present) and all(c.lower() in TRUE_WORDS | FALSE_WORDS for c in present):
+    if all(isinstance(c, str) and c.lower() in TRUE_WORDS | FALSE_WORDS for c in distinct):
         return "boolean"
-    numbers = [parse_number(c) for c in present]
-    if any(n is None for n in numbers):
+    numbers = column_numbers(list(distinct))
+    if numbers is None:
         return "categorical"
-    whole = all(math.isfinite(n) and n.is_integer() for n in numbers)  # type: ignore[union-attr]
-    return "integer" if whole and len(set(numbers)) <= MAX_INTEGER_LEVELS else "numeric"
+    whole = bool(np.all(np.isfinite(numbers) & (numbers == np.round(numbers))))
+    return "integer" if whole and np.unique(numbers).size <= MAX_INTEGER_LEVELS else "numeric"
 
 
 def numbers_share(cells: Sequence[Cell]) -> float:
@@ -72,8 +87,16 @@ def convert(name: str, cells: Sequence[Cell], kind: FeatureKind, locate: Locate
     """The column as the Table contract stores it, and (row, message) for every cell that does not fit `kind`."""
     if kind == "categorical":
         return np.array([None if c is None else text_of(c) for c in cells], dtype=object), []
+    numbers = column_numbers(cells) if kind != "boolean" else None
+    if numbers is not None:  # the common case, vectorised: only the odd cells are looked at one by one
+        present = np.array([c is not None for c in cells], dtype=bool)
+        fits = np.isfinite(numbers) & ((numbers == np.round(numbers)) if kind == "integer" else True)
+        odd = np.flatnonzero(present & ~fits)
+        problems = [(int(row), f"{locate(int(row))} column {name!r}: "
+                               f"{_misfit(cells[row], parse_number(cells[row]), kind)}") for row in odd]
+        return np.where(present & fits, numbers, np.nan), problems
     out = np.full(len(cells), np.nan, dtype=np.float64)
-    problems: list[tuple[int, str]] = []
+    problems = []
     for row, cell in enumerate(cells):
         if cell is None:
             continue
