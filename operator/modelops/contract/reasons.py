@@ -15,6 +15,7 @@ EMPTY_DATASET = "EmptyDataset"
 TOO_FEW_ROWS = "TooFewRows"
 FEATURE_MISMATCH = "FeatureMismatch"
 LABEL_OUT_OF_RANGE = "LabelOutOfRange"
+SCHEMA_VIOLATION = "SchemaViolation"  # the data broke a version's schema under a Fail rule (spec.schemaRules)
 VERSION_EXISTS = "VersionExists"
 MODEL_NOT_FOUND = "ModelNotFound"
 ENDPOINT_UNREACHABLE = "EndpointUnreachable"

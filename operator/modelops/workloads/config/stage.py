@@ -27,6 +27,7 @@ from modelops.api.vocabulary import (
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.config.reader import Reader, invalid, kind
+from modelops.workloads.config.schema_rules import SchemaRules, parse_schema_rules
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.tuning.config import TuningSpec, parse_tuning
 
@@ -131,6 +132,7 @@ class WorkloadConfig:
     tuning: TuningSpec | None = None  # the tune stage's search
     tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
     recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
+    schema_rules: SchemaRules = field(default_factory=SchemaRules)  # what a schema anomaly does
 
     @property
     def deployment_dir(self) -> Path:
@@ -207,10 +209,11 @@ def parse_config(data: Any) -> WorkloadConfig:
     recipes = _parse_recipes(root.child("recipes"))
     if recipes is not None and stage != "train":
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
+    schema_rules = parse_schema_rules(root.child("schemaRules"))
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes)
+                          distribution, tuning, tuned_by, recipes, schema_rules)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:
