@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
+from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -209,6 +210,7 @@ VERSION = Obj(
                            max_items=16),
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
         "tuning": TUNING_RECORD,
+        "schema": SCHEMA_SUMMARY, "schemaCheck": SCHEMA_CHECK,
     },
 )
 
@@ -226,6 +228,7 @@ DRIFT_FEATURE = Obj(
         "js": Num("Jensen-Shannon distance, base 2 (smoothed bins).", nullable=True),
         "ks": Num("Kolmogorov-Smirnov statistic D.", nullable=True),
         "drifted": Bool("Whether this feature counts as drifted."),
+        **DRIFT_FEATURE_FIELDS,
     },
 )
 
@@ -250,6 +253,7 @@ DRIFT = Obj(
         "confirmed": Bool("Whether drift persisted enough (drift.confirm) to act on; false for a first alarm."),
         "confirmation": Str("How many of the latest evaluations on distinct data drifted, and how many are "
                             "needed."),
+        **DRIFT_SCHEMA_FIELDS,
     },
 )
 
@@ -282,6 +286,7 @@ EVALUATION = Obj(
         "superseded": Bool("True when a newer version started serving after this evaluation."),
         "data": FINGERPRINT,
         "retrainInputs": Arr("Fingerprints of what a retrain would read now.", items=FINGERPRINT, max_items=8),
+        "schemaCheck": SCHEMA_CHECK,
     },
 )
 
