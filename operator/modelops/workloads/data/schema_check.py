@@ -15,6 +15,7 @@ What each kind DOES (fail the stage, count as drift, accept) is the lifecycle's 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -22,13 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from modelops.api.schema_rules_schema import DEFAULT_MISSING_VALUES_MARGIN
+from modelops.api.schema_rules_schema import ANOMALY_KINDS, DEFAULT_MISSING_VALUES_MARGIN
 from modelops.workloads.data.labels import label_text
 from modelops.workloads.data.schema import FeatureSchema, Schema
 from modelops.workloads.data.table import Table
 
 MAX_EXAMPLES = 3
-MAX_REPORTED = 8  # anomalies in the ≤ 4 KiB stage summary (all of them go into the report file)
+MAX_REPORTED = 8  # anomalies listed in the ≤ 4 KiB stage summary (`counts` has them all by kind)
+MAX_CHECK_BYTES = 1400
+MAX_MESSAGE = 200
 MAX_TEXT = 40
 # (trained kind, read kind) pairs holding the same values: no typeChange
 _NARROWER = {("numeric", "integer"), ("numeric", "boolean"), ("integer", "boolean")}
@@ -146,10 +149,26 @@ def check_table(schema: Schema, table: Table, margin: float = DEFAULT_MISSING_VA
 
 
 def findings(schema_version: int, anomalies: Sequence[Anomaly], rows: int) -> dict[str, Any]:
-    """The stage result's `schema` block: bounded (MAX_REPORTED anomalies, counted by kind beyond that)."""
-    kinds = Counter(a.kind for a in anomalies)
-    return {"version": schema_version, "rows": rows, "anomalies": [a.to_json() for a in anomalies[:MAX_REPORTED]],
-            "counts": dict(sorted(kinds.items())), "more": max(0, len(anomalies) - MAX_REPORTED)}
+    """The stage result's `schemaCheck` block, bounded to MAX_CHECK_BYTES so it always fits the ≤ 4 KiB summary
+    beside the drift numbers: the kinds that fail by default first, at most MAX_REPORTED anomalies, messages
+    cut; `counts` has every anomaly by kind, so the lifecycle also judges the ones left out."""
+    order = {kind: i for i, kind in enumerate(ANOMALY_KINDS)}
+    listed: list[dict[str, Any]] = []
+    size = 0
+    for anomaly in sorted(anomalies, key=lambda a: order.get(a.kind, len(order)))[:MAX_REPORTED]:
+        item = anomaly.to_json()
+        item["message"] = _short_message(item["message"])
+        size += len(json.dumps(item)) + 2
+        if size > MAX_CHECK_BYTES:
+            break
+        listed.append(item)
+    return {"version": schema_version, "rows": rows, "anomalies": listed,
+            "counts": dict(sorted(Counter(a.kind for a in anomalies).items())),
+            "more": len(anomalies) - len(listed)}
+
+
+def _short_message(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
 def conform_table(schema: Schema, table: Table) -> Table:
