@@ -150,3 +150,38 @@ def test_a_worker_that_stopped_on_a_fail_rule_keeps_its_check_on_the_record() ->
              reason="SchemaViolation", schemaCheck=check(anomaly("missingColumn")))
     record = d.status["versions"][0]
     assert record["reason"] == "SchemaViolation" and record["schemaCheck"]["anomalies"][0]["kind"] == "missingColumn"
+
+
+@pytest.mark.parametrize("stage", ["train", "validate", "evaluate"])
+def test_the_spec_rules_reach_the_worker_config_and_are_read_strictly(stage: str) -> None:
+    from modelops.contract.stage_config import build_stage_config
+    from modelops.lifecycle.messages import StartStage
+    from modelops.workloads.config.stage import parse_config
+    from modelops.workloads.errors import WorkloadError
+
+    spec = sample_spec(**{"schemaRules.unseenCategory": "Fail", "schemaRules.missingValuesMargin": 0.25})
+    action = StartStage(stage, 2, f"{stage}-v2-a1", spec["training"]["dataset"],
+                        baseline_version=1 if stage == "validate" else None)
+    config = build_stage_config(spec, "default", "churn", action, "/models", endpoint="http://s:8501")
+    cfg = parse_config(config)
+    assert cfg.schema_rules.actions["unseenCategory"] == "Fail" and cfg.schema_rules.missing_values_margin == 0.25
+    assert cfg.schema_rules.actions["missingColumn"] == "Fail" and cfg.schema_rules.actions["extraColumn"] == "Accept"
+    assert cfg.schema_rules.to_spec() == {k: v for k, v in spec["schemaRules"].items()}
+    for bad, message in (({"unseenCategory": "Ignore"}, "config.schemaRules.unseenCategory: expected one of Fail"),
+                         ({"unseenCategories": "Fail"}, "config.schemaRules.unseenCategories: unknown key"),
+                         ({"missingValuesMargin": 2}, "config.schemaRules.missingValuesMargin: expected a number")):
+        with pytest.raises(WorkloadError, match=message):
+            parse_config({**config, "schemaRules": bad})
+
+
+def test_the_spec_refuses_an_unknown_action() -> None:
+    import yaml
+
+    from modelops.api import parse_model_deployment
+    from modelops.api.document import SpecError
+    from tests.unit.lifecycle_helpers import SAMPLES
+
+    doc = yaml.safe_load((SAMPLES / "binary-classification.yaml").read_text())
+    doc["spec"]["schemaRules"] = {"typeChange": "Coerce"}
+    with pytest.raises(SpecError, match=r"spec\.schemaRules\.typeChange: unknown value \"Coerce\""):
+        parse_model_deployment(doc)
