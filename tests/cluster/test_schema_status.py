@@ -10,10 +10,14 @@ from support.kuberest import MERGE
 from support.kubetest import new_namespace
 
 from tests.unit.lifecycle_helpers import Driver, measured_drift, sample_spec
-from tests.unit.test_schema_rules import anomaly, check
 
 pytestmark = pytest.mark.cluster
 MDEP = "/apis/modelops.dev/v1alpha1/namespaces/{ns}/modeldeployments"
+
+
+def _anomaly(kind: str, column: str) -> dict:
+    return {"column": column, "kind": kind, "count": 4, "rows": 40, "exampleRow": 3, "examples": ["x"],
+            "message": f"column {column!r}: {kind}"}
 
 
 def test_schema_status_fields_are_kept_by_the_api_server(control_plane: ControlPlane) -> None:
@@ -22,7 +26,8 @@ def test_schema_status_fields_are_kept_by_the_api_server(control_plane: ControlP
     d.status["versions"][0]["schema"] = {"features": 7, "kinds": {"numeric": 5, "categorical": 2}, "rows": 333,
                                          "classes": ["Adelie", "Chinstrap", "Gentoo"], "numClasses": 3}
     d.evaluate(metrics={"accuracy": 0.95}, rows=40, drift=measured_drift([0.4, 0.7]),
-               schemaCheck=check(anomaly("extraColumn", "tag"), anomaly("unseenCategory")),
+               schemaCheck={"version": 1, "rows": 40, "anomalies": [_anomaly("extraColumn", "tag"),
+                                                                     _anomaly("unseenCategory", "island")]},
                lineage={"data": {"uri": "/d/live.csv", "rows": 40, "role": "monitoring", "sha256": "a" * 64}})
     namespace = new_namespace(control_plane.rest, "schema-status")
     doc = yaml.safe_load((REPO_ROOT / "manifests" / "samples" / "binary-classification.yaml").read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from lifecycle_helpers import GOOD, Driver, measured_drift, sample_spec, started
 
 from modelops.api.schema import normalize
 from modelops.api.schema_rules_schema import ANOMALY_KINDS
@@ -13,7 +14,6 @@ from modelops.api.status_schema import STATUS
 from modelops.lifecycle import Reconcile
 from modelops.lifecycle.messages import EmitEvent
 from modelops.lifecycle.schema_rules import judge_schema, rule_for
-from tests.unit.lifecycle_helpers import GOOD, Driver, measured_drift, sample_spec, started
 
 KINDS = tuple(ANOMALY_KINDS)
 CLEAN_DRIFT = measured_drift([0.4, 0.6, 0.9])
@@ -176,10 +176,10 @@ def test_the_spec_rules_reach_the_worker_config_and_are_read_strictly(stage: str
 
 def test_the_spec_refuses_an_unknown_action() -> None:
     import yaml
+    from lifecycle_helpers import SAMPLES
 
     from modelops.api import parse_model_deployment
     from modelops.api.document import SpecError
-    from tests.unit.lifecycle_helpers import SAMPLES
 
     doc = yaml.safe_load((SAMPLES / "binary-classification.yaml").read_text())
     doc["spec"]["schemaRules"] = {"typeChange": "Coerce"}
