@@ -9,6 +9,7 @@ from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+from modelops.api.schema_rules_schema import SCHEMA_RULES
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
     ACTIVATIONS,
@@ -411,5 +412,6 @@ SPEC = Obj(
         "monitoring": MONITORING,
         "retraining": RETRAINING,
         "retention": RETENTION,
+        "schemaRules": SCHEMA_RULES,
     },
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelops.api.dataset_schema import DATASET_COLUMNS
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
 from modelops.api.vocabulary import DATASET_FORMATS
+from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -213,6 +214,7 @@ VERSION = Obj(
                            max_items=16),
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
         "tuning": TUNING_RECORD,
+        "schema": SCHEMA_SUMMARY, "schemaCheck": SCHEMA_CHECK,
     },
 )
 
@@ -230,6 +232,7 @@ DRIFT_FEATURE = Obj(
         "js": Num("Jensen-Shannon distance, base 2 (smoothed bins).", nullable=True),
         "ks": Num("Kolmogorov-Smirnov statistic D.", nullable=True),
         "drifted": Bool("Whether this feature counts as drifted."),
+        **DRIFT_FEATURE_FIELDS,
     },
 )
 
@@ -254,6 +257,7 @@ DRIFT = Obj(
         "confirmed": Bool("Whether drift persisted enough (drift.confirm) to act on; false for a first alarm."),
         "confirmation": Str("How many of the latest evaluations on distinct data drifted, and how many are "
                             "needed."),
+        **DRIFT_SCHEMA_FIELDS,
     },
 )
 
@@ -286,6 +290,7 @@ EVALUATION = Obj(
         "superseded": Bool("True when a newer version started serving after this evaluation."),
         "data": FINGERPRINT,
         "retrainInputs": Arr("Fingerprints of what a retrain would read now.", items=FINGERPRINT, max_items=8),
+        "schemaCheck": SCHEMA_CHECK,
     },
 )
 

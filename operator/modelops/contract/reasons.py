@@ -20,6 +20,7 @@ COLUMN_TYPE_MISMATCH = "ColumnTypeMismatch"  # a cell does not fit its column's 
 UNKNOWN_COLUMN = "UnknownColumn"  # a dataset setting names a column the file does not have
 INVALID_WEIGHT = "InvalidWeight"  # a weight column cell is missing, negative or not finite
 INVALID_ID = "InvalidId"  # an idColumn cell is missing, or two rows share one
+SCHEMA_VIOLATION = "SchemaViolation"  # the data broke a version's schema under a Fail rule (spec.schemaRules)
 VERSION_EXISTS = "VersionExists"
 MODEL_NOT_FOUND = "ModelNotFound"
 ENDPOINT_UNREACHABLE = "EndpointUnreachable"

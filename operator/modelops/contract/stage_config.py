@@ -100,6 +100,8 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         "dataset": dict(action.dataset),
         "resultPath": result_path,
     }
+    if action.stage in ("train", "validate", "evaluate"):  # the data is checked against a version's schema
+        config["schemaRules"] = dict(spec.get("schemaRules") or {})
     if action.stage in ("train", "tune"):
         chosen = dict(action.hyperparameters or {}) if action.stage == "train" else {}
         config["model"] = {**dict(spec["training"]["model"]),

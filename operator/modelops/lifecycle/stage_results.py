@@ -21,6 +21,7 @@ from modelops.lifecycle.lineage import holdout_min_rows, inputs_hash
 from modelops.lifecycle.messages import StageFinished
 from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.retraining import judge_challenge, track_episode
+from modelops.lifecycle.schema_rules import drift_with_schema, judge_schema, note_schema, screen_result
 from modelops.lifecycle.tuning import on_tune_finished
 
 
@@ -36,7 +37,9 @@ def on_stage_finished(d: Draft, obs: StageFinished) -> None:
     result = dict(obs.result)
     handler = {"tune": _tune_finished, "train": _train_finished, "validate": _validate_finished,
                "evaluate": _evaluate_finished}
-    handler[stage["name"]](d, stage, obs.succeeded and "error" not in result, result)
+    ok, result = screen_result(d.spec, stage["name"], obs.succeeded and "error" not in result, result)
+    handler[stage["name"]](d, stage, ok, result)
+    note_schema(d, stage, result)
 
 
 def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
@@ -171,6 +174,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], ok: bool, result: dict[s
     data_hash = (lineage.get("data") or {}).get("sha256")
     inconclusive = _too_few_unseen(d, version, result)
     drift = judge_drift(monitoring.get("drift", {}), result.get("drift") or {})
+    drift = drift_with_schema(drift, judge_schema(d.spec.get("schemaRules") or {}, result.get("schemaCheck")))
     if inconclusive is None:
         drift = _confirm_drift(d, version, drift, data_hash)
     metrics = {k: float(v) for k, v in (result.get("metrics") or {}).items()}

@@ -7,6 +7,9 @@ or config key at fault.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from modelops.contract.reasons import (  # noqa: F401 - the reasons workers raise, importable from here
     COLUMN_TYPE_MISMATCH,
     DATASET_UNREADABLE,
@@ -25,6 +28,7 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     NON_FINITE_VALUE,
     NON_NUMERIC_VALUE,
     PREDICTION_FAILED,
+    SCHEMA_VIOLATION,
     TOO_FEW_ROWS,
     TRAINING_DIVERGED,
     TRIAL_DEADLINE_EXCEEDED,
@@ -37,10 +41,11 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
 class WorkloadError(Exception):
     """An expected failure: becomes `{"error": message, "reason": reason}` and a non-zero exit."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.details = dict(details or {})  # result keys that explain the failure (e.g. schemaCheck)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error": self.message, "reason": self.reason}
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.details, "error": self.message, "reason": self.reason}

@@ -28,6 +28,7 @@ from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.config.dataset_columns import parse_classes, parse_column_settings
 from modelops.workloads.config.reader import Reader, invalid, kind
+from modelops.workloads.config.schema_rules import SchemaRules, parse_schema_rules
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.tuning.config import TuningSpec, parse_tuning
 
@@ -140,6 +141,7 @@ class WorkloadConfig:
     recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
     classes: tuple[str, ...] | None = None  # train/tune: the class order (data/labels.py); None: sorted labels
     positive_class: str | None = None  # train/tune, binary: None means the second class
+    schema_rules: SchemaRules = field(default_factory=SchemaRules)  # what a schema anomaly does
 
     @property
     def deployment_dir(self) -> Path:
@@ -217,10 +219,11 @@ def parse_config(data: Any) -> WorkloadConfig:
     if recipes is not None and stage != "train":
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
     classes, positive = parse_classes(root, task)
+    schema_rules = parse_schema_rules(root.child("schemaRules"))
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes, classes, positive)
+                          distribution, tuning, tuned_by, recipes, classes, positive, schema_rules)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:

@@ -26,6 +26,8 @@ from modelops.contract.result import write_json
 from modelops.workloads.config.stage import WorkloadConfig
 from modelops.workloads.data.recipes import RECIPES, better, recipe_data
 from modelops.workloads.data.row_identity import save_row_sets
+from modelops.workloads.data.schema import schema_summary, write_schema
+from modelops.workloads.data.schema_gate import matrix_table, training_schema
 from modelops.workloads.data.tables import infer_num_classes
 from modelops.workloads.data.training_set import TrainingData, load_training_data
 from modelops.workloads.distributed.multi_worker import fit_on_workers, remove_backup
@@ -118,6 +120,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     remove_search(cfg)
     summary = {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
+    if "schema" in report:  # features by kind, classes (status.versions[].schema)
+        summary["schema"] = report["schema"]
     if "distributed" in report:
         summary["distributed"] = report["distributed"]
     if "recipes" in report:
@@ -263,6 +267,9 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
 
     export_saved_model(model, out_dir, cfg.task, x.shape[1])
     write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, hp.seed))
+    schema = training_schema(cfg.task, cfg.dataset.label_column, matrix_table(
+        x, y, data.feature_names, data.primary.source, data.primary.sha256), num_classes)
+    write_schema(out_dir, schema)
     save_row_sets(out_dir, data.trained_hashes, data.reference_hashes)  # which rows no judgement may score
     return {
         "stage": "train", "version": cfg.version, "task": cfg.task,
@@ -283,6 +290,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
         # every dataset read (a retrain adds the monitoring data), with the column names behind `schema`
         "lineage": {"data": [{**entry, "featureNames": list(data.feature_names)} for entry in data.lineage]},
         "featureNames": list(data.feature_names),
+        "schema": schema_summary(schema),
         "label": _label_info(cfg, data, num_classes),
         "signature": {"name": "serving_default", "input": INPUT_KEY, "output": OUTPUT_KEY[cfg.task],
                       "features": x.shape[1]},
