@@ -134,5 +134,7 @@ def predict_in_process(version_dir: Path, csv_path: Path) -> tuple[np.ndarray, n
     x = np.stack([data[c] for c in columns], axis=1).astype(np.float32)
     y = data["label"]
     signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
-    outputs = next(iter(signature(features=tf.constant(x)).values())).numpy()
+    named = {name: tf.constant(x[:, index]) for index, name in enumerate(columns)}  # one input per column
+    answer = signature(**named)
+    outputs = (answer["predictions"] if "predictions" in answer else answer["probabilities"]).numpy()
     return x, y, outputs
