@@ -11,8 +11,10 @@ tensorflow/serving/regress) follow TF Serving's Classify / Regress contract
 PostProcessClassificationResult, regressor.cc PreProcessRegression; keys from TF's
 signature_constants.py): input `inputs` = serialized tf.Example [batch]; outputs `classes` string [batch, K]
 and `scores` float32 [batch, K] (one score per class, in class order; for binary the two probabilities),
-or `outputs` float32 [batch, 1]. A numeric feature is read from the Example's float_list, a categorical
-one from its bytes_list; an absent feature is missing (NaN / "").
+or `outputs` float32 [batch, 1]. A numeric feature is read from the Example's float_list, an integer or
+boolean one from its int64_list (booleans 0/1), a categorical one from its bytes_list; an absent feature
+is a missing cell (NaN / ""). In REST `examples`, JSON decimals are float_list and JSON integers and
+booleans int64_list (TF Serving's rule), so a numeric column is written as a decimal (39.0).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ REGRESS_OUTPUT_KEY = "outputs"  # signature_constants.REGRESS_OUTPUTS
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 PREDICT_BATCH = 8192
+# Kinds read from an Example's int64_list (TF's convention for integers; TF Serving's JSON examples turn
+# JSON integers and booleans into int64, util/json_tensor.cc AddValueToFeature); numeric uses float_list.
+INT64_KINDS = frozenset({"integer", "boolean"})
 
 
 def export_saved_model(model: Any, directory: Path, task: str, kinds: Mapping[str, str],
@@ -66,10 +71,9 @@ def export_saved_model(model: Any, directory: Path, task: str, kinds: Mapping[st
         return {output_key: out, CLASSES_KEY: class_matrix(out)}
 
     def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        spec = {name: tf.io.FixedLenFeature([], dtypes[name],
-                                            default_value="" if dtypes[name] == tf.string else float("nan"))
+        parsed = tf.io.parse_example(serialized, {name: _example_feature(tf, kinds[name]) for name in names})
+        return {name: _integers_as_floats(tf, parsed[name]) if kinds[name] in INT64_KINDS else parsed[name]
                 for name in names}
-        return tf.io.parse_example(serialized, spec)
 
     def classify(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         out = model(parse(serialized), training=False)
@@ -89,6 +93,21 @@ def export_saved_model(model: Any, directory: Path, task: str, kinds: Mapping[st
         archive.add_endpoint(name=REGRESS_SIGNATURE, fn=regress, input_signature=examples)
     archive.write_out(str(directory), verbose=False)
     _set_method_names(directory, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD, REGRESS_SIGNATURE: REGRESS_METHOD})
+
+
+def _example_feature(tf: Any, kind: str) -> Any:
+    """How a feature of `kind` is read from a tf.Example (an absent feature is a missing cell)."""
+    if kind == "categorical":
+        return tf.io.FixedLenFeature([], tf.string, default_value="")
+    if kind in INT64_KINDS:  # int64 has no NaN: the row's length tells an absent value
+        return tf.io.RaggedFeature(tf.int64)
+    return tf.io.FixedLenFeature([], tf.float32, default_value=float("nan"))
+
+
+def _integers_as_floats(tf: Any, ragged: Any) -> Any:
+    """[batch, 0..1] int64 -> [batch] float32, NaN where the Example had no value."""
+    first = ragged.to_tensor(default_value=0, shape=[None, 1])[:, 0]
+    return tf.where(ragged.row_lengths() > 0, tf.cast(first, tf.float32), tf.constant(float("nan")))
 
 
 def _set_method_names(directory: Path, methods: Mapping[str, str]) -> None:
