@@ -16,7 +16,7 @@ from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.row_identity import holdout_split, load_row_sets, row_hashes
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.data.tables import load_dataset
-from modelops.workloads.model.keras_model import load_predictor
+from modelops.workloads.model.export import load_predictor
 from modelops.workloads.quality.paired_significance import challenger_p_value
 
 from .conftest import NAME, SMALL_MODEL
@@ -33,9 +33,9 @@ class InProcessServing:
     def __init__(self, version_dir: Path, task: str, seen: list[np.ndarray]) -> None:
         self.predict_fn, self.seen = load_predictor(version_dir, task), seen
 
-    def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
-        self.seen.append(np.asarray(x))
-        return self.predict_fn(x)
+    def predict(self, features: dict[str, np.ndarray], version: int, batch_size: int = 64) -> np.ndarray:
+        self.seen.append(np.column_stack(list(features.values())).astype(np.float32))
+        return self.predict_fn(features)
 
     def describe(self, version: int) -> str:
         return f"in-process v{version}"
@@ -99,10 +99,11 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     scored: list[np.ndarray] = []
     original = validate_stage.model_outputs
 
-    def recording_outputs(info, data):
-        if data.source == str(live_csv):
-            scored.append(row_hashes(data.x, data.y))
-        return original(info, data)
+    def recording_outputs(info, table):
+        if table.source == str(live_csv):
+            x = np.column_stack([table.columns[name] for name in table.feature_names]).astype(np.float32)
+            scored.append(row_hashes(x, table.labels))
+        return original(info, table)
 
     monkeypatch.setattr(validate_stage, "model_outputs", recording_outputs)
     validated = worker("validate", task, train_csv, version=2, root=root, baselineVersion=1,

@@ -1,7 +1,10 @@
 """The evaluate stage: production quality (through TF Serving) and drift of the monitoring data.
 
 Predictions come from the serving endpoint, not an in-process copy, so the numbers describe what
-clients actually get. They travel as TensorProtos over TF Serving's gRPC API when the config names a
+clients actually get: the clients send each feature under its own name (REST `instances` objects, gRPC
+one TensorProto per input) and the metrics are computed from the served outputs, the labels read against
+the version's classes (binary: the positive class's precision, recall and AUC).
+They travel as TensorProtos over TF Serving's gRPC API when the config names a
 gRPC endpoint that answers (`request.transport: auto`, the default) or demands it (`grpc`); REST is
 the fallback, or the choice (`rest`). Drift compares the monitoring features with the profile stored
 beside the serving version at training time (one test per feature, `drift.py`); the report keeps the
@@ -17,16 +20,20 @@ import datetime as dt
 import time
 from typing import Any
 
+import numpy as np
+
 from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.clients.grpc_client import GrpcServingClient
 from modelops.workloads.clients.rest_client import ServingClient
 from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
+from modelops.workloads.data.dataset_table import dataset_table
 from modelops.workloads.data.row_identity import row_hashes
 from modelops.workloads.data.tables import load_dataset
 from modelops.workloads.drift.measure import compute_drift, summarize_drift
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.model.published import load_version
 from modelops.workloads.quality.metrics import OUTPUT_KEY, compute_metrics
+from modelops.workloads.stages.validate import version_labels
 
 EVALUATIONS_DIR = "evaluations"
 GRPC_PROBE_SECONDS = 5.0  # auto: how long a gRPC endpoint may take to accept a connection
@@ -44,9 +51,12 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     unseen, fresh = rows.unseen(hashes), rows.outside_reference(hashes)
     client, transport = choose_client(cfg)
     request_started = time.monotonic()
-    outputs = client.predict(data.x[unseen], cfg.version, batch_size=cfg.request.batch_size) if unseen.any() else None
+    scored_rows = dataset_table(data).take(np.flatnonzero(unseen))
+    labels = version_labels(info, scored_rows)  # an unseen class is named before any request
+    outputs = (client.predict(scored_rows.features(), cfg.version, batch_size=cfg.request.batch_size)
+               if unseen.any() else None)
     request_seconds = time.monotonic() - request_started
-    metrics = compute_metrics(cfg.task, data.y[unseen], outputs) if outputs is not None else {}
+    metrics = compute_metrics(cfg.task, labels, outputs) if outputs is not None else {}
     drift = compute_drift(info.profile(), data.x[fresh], data.feature_names)
     scored = int(unseen.sum())
     lineage = {"data": {**data.fingerprint(cfg.dataset), "role": "monitoring"},

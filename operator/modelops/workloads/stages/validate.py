@@ -16,9 +16,11 @@ import numpy as np
 
 from modelops.contract.result import timestamped_path, write_json
 from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.dataset_table import dataset_table
 from modelops.workloads.data.row_identity import row_hashes
+from modelops.workloads.data.table import Table
 from modelops.workloads.data.tables import Dataset, load_dataset
-from modelops.workloads.errors import FEATURE_MISMATCH, LABEL_OUT_OF_RANGE, WorkloadError
+from modelops.workloads.errors import FEATURE_MISMATCH, WorkloadError
 from modelops.workloads.model.published import VersionInfo, load_version
 from modelops.workloads.quality.paired_significance import challenger_p_value
 
@@ -26,34 +28,33 @@ VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
 
 
-def model_outputs(info: VersionInfo, data: Dataset) -> np.ndarray:
-    """Run the version's SavedModel in-process on `data`."""
-    from modelops.workloads.model.keras_model import load_predictor
+def model_outputs(info: VersionInfo, table: Table) -> np.ndarray:
+    """Run the version's SavedModel in-process on `table`'s features (by name, whatever their order)."""
+    from modelops.workloads.model.export import load_predictor
 
-    x = _columns_for(info, data)
-    if info.num_classes is not None and data.y.size and int(data.y.max()) >= info.num_classes:
-        raise WorkloadError(LABEL_OUT_OF_RANGE, f"dataset {data.source}: labels reach {int(data.y.max())} but "
-                                                f"version {info.version} has {info.num_classes} classes")
-    return load_predictor(info.path, info.task)(x)
+    if set(info.feature_names) != set(table.feature_names):
+        raise WorkloadError(FEATURE_MISMATCH, f"version {info.version} was trained on features "
+                                              f"{list(info.feature_names)}, {table.source} has "
+                                              f"{list(table.feature_names)}: the versions cannot be compared "
+                                              "on the same data")
+    return load_predictor(info.path, info.task)(table.features())
 
 
-def model_metrics(info: VersionInfo, data: Dataset) -> dict[str, float]:
-    """Run the version's SavedModel in-process on `data` and measure it."""
+def version_labels(info: VersionInfo, table: Table) -> np.ndarray:
+    """The table's labels against the version's classes (`metrics.scored_labels`); an unseen label is named."""
+    from modelops.workloads.quality.metrics import scored_labels
+
+    try:
+        return scored_labels(info.task, table.labels, info.classes)
+    except WorkloadError as exc:
+        raise WorkloadError(exc.reason, f"dataset {table.source}: version {info.version}: {exc.message}") from exc
+
+
+def model_metrics(info: VersionInfo, table: Table) -> dict[str, float]:
+    """Run the version's SavedModel in-process on `table` and measure it."""
     from modelops.workloads.quality.metrics import compute_metrics
 
-    return compute_metrics(info.task, data.y, model_outputs(info, data))
-
-
-def _columns_for(info: VersionInfo, data: Dataset) -> np.ndarray:
-    """The data's columns in the order this version expects (the baseline may order them differently)."""
-    if info.feature_names == data.feature_names:
-        return data.x
-    if set(info.feature_names) != set(data.feature_names):
-        raise WorkloadError(FEATURE_MISMATCH, f"version {info.version} was trained on features "
-                                              f"{list(info.feature_names)}, the validation data has "
-                                              f"{list(data.feature_names)}: the versions cannot be compared "
-                                              "on the same data")
-    return data.x[:, [data.feature_names.index(n) for n in info.feature_names]]
+    return compute_metrics(info.task, version_labels(info, table), model_outputs(info, table))
 
 
 def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInfo | None) -> dict[str, Any] | None:
@@ -74,10 +75,12 @@ def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInf
     if unseen.rows:
         from modelops.workloads.quality.metrics import compute_metrics
 
-        mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, unseen)
-        out.update(candidate=compute_metrics(cfg.task, unseen.y, mine_out),
-                   baseline=compute_metrics(cfg.task, unseen.y, theirs_out),
-                   pValue=challenger_p_value(cfg.task, unseen.y, mine_out, theirs_out))
+        table = dataset_table(unseen)
+        y = version_labels(candidate, table)
+        mine_out, theirs_out = model_outputs(candidate, table), model_outputs(baseline, table)
+        out.update(candidate=compute_metrics(cfg.task, y, mine_out),
+                   baseline=compute_metrics(cfg.task, version_labels(baseline, table), theirs_out),
+                   pValue=challenger_p_value(cfg.task, y, mine_out, theirs_out))
     return out
 
 
@@ -90,8 +93,9 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     if cfg.dataset.max_rows is not None and data.rows > cfg.dataset.max_rows:  # a window: the newest rows
         keep = slice(data.rows - cfg.dataset.max_rows, None)
         data = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
-    metrics = model_metrics(candidate, data)
-    baseline_metrics = model_metrics(baseline, data) if baseline is not None else None
+    table = dataset_table(data)
+    metrics = model_metrics(candidate, table)
+    baseline_metrics = model_metrics(baseline, table) if baseline is not None else None
     challenge = _challenge(cfg, candidate, baseline)
     summary: dict[str, Any] = {
         "stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,

@@ -19,9 +19,11 @@ import numpy as np
 
 from modelops.api.metrics import HIGHER_IS_BETTER
 from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.labels import ClassNames
+from modelops.workloads.data.table import Table
 from modelops.workloads.errors import TRAINING_DIVERGED as DIVERGED
 from modelops.workloads.errors import TRIAL_DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
-from modelops.workloads.model.keras_model import build_model
+from modelops.workloads.model.keras_model import Body, build_model
 from modelops.workloads.quality.metrics import compute_metrics
 
 
@@ -54,12 +56,14 @@ def hidden_layers(values: Mapping[str, Any], cfg: WorkloadConfig) -> list[int]:
 
 
 class SpecHyperModel(keras_tuner.HyperModel):
-    """build(hp): the same Keras model a train stage builds, with the trial's values in place of the spec's."""
+    """build(hp): the same Keras model a train stage builds (preprocessing adapted on the trial's training
+    rows, the same body: the built-in one or the user's, which may declare its own `hp` values), with the
+    trial's values in place of the spec's."""
 
-    def __init__(self, cfg: WorkloadConfig, x_train: np.ndarray, holdout: tuple[np.ndarray, np.ndarray],
-                 num_classes: int | None) -> None:
+    def __init__(self, cfg: WorkloadConfig, train_table: Table, holdout: tuple[dict[str, np.ndarray], np.ndarray],
+                 classes: ClassNames | None, body: Body | None = None) -> None:
         super().__init__(name="modelops")
-        self.cfg, self.x_train, self.holdout, self.num_classes = cfg, x_train, holdout, num_classes
+        self.cfg, self.train_table, self.holdout, self.classes, self.body = cfg, train_table, holdout, classes, body
 
     def _declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         assert self.cfg.tuning is not None
@@ -89,11 +93,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
         model = replace(self.cfg.model, hidden_layers=tuple(hidden_layers(values, self.cfg)),
                         activation=values.get("activation", self.cfg.model.activation),
                         dropout=float(values.get("dropout", self.cfg.model.dropout)))
-        return build_model(self.cfg.task, model, self.x_train, self.num_classes,
-                           values.get("optimizer", self.cfg.hyperparameters.optimizer),
-                           float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)))
+        return build_model(self.train_table, self.cfg.task, self.classes, spec=model,
+                           optimizer=values.get("optimizer", self.cfg.hyperparameters.optimizer),
+                           learning_rate=float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)),
+                           body=self.body, hp=hp)
 
-    def fit(self, hp: keras_tuner.HyperParameters, model: Any, x: np.ndarray, y: np.ndarray, *,
+    def fit(self, hp: keras_tuner.HyperParameters, model: Any, x: dict[str, np.ndarray], y: np.ndarray, *,
             sample_weight: np.ndarray | None = None, callbacks: list[Any] | None = None,
             **kwargs: Any) -> dict[str, float]:
         """Train like the train stage does (early stopping on the held-out loss keeps the best weights), then
@@ -112,7 +117,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
                                                                               self.cfg.tuning.objective, *self.holdout)}
 
 
-def holdout_objective(model: Any, task: str, metric: str, x: np.ndarray, y: np.ndarray) -> float:
+def holdout_objective(model: Any, task: str, metric: str, x: dict[str, np.ndarray], y: np.ndarray) -> float:
     outputs = model.predict(x, verbose=0, batch_size=4096)
     if not np.all(np.isfinite(outputs)):
         raise keras_tuner.errors.FailedTrialError(f"[{DIVERGED}] the trained model's outputs are not finite")
