@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
+from modelops.api.schema import Arr, Bool, Int, KubeObject, Map, Num, Obj, Str
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -121,6 +121,8 @@ CHOSEN = Obj(
         "learningRate": Num("Learning rate."),
         "batchSize": Int("Batch size.", minimum=1),
         "optimizer": Str("Optimizer."),
+        "moduleValues": KubeObject("A user module's own hyperparameters (name to value), as its hp calls named "
+                                   "them."),
     },
 )
 

@@ -25,6 +25,7 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     TRAINING_DIVERGED,
     TRIAL_DEADLINE_EXCEEDED,
     TRIAL_FAILED,
+    USER_MODEL_INVALID,
     VERSION_EXISTS,
 )
 

@@ -9,13 +9,14 @@ Normalization is a layer inside the model, so clients send raw feature values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelops.workloads.config.stage import ModelSpec
+from modelops.workloads.model.user_module import Body
 from modelops.workloads.quality.metrics import OUTPUT_KEY
 
 INPUT_KEY = "features"
@@ -24,15 +25,21 @@ PREDICT_BATCH = 8192
 
 
 def build_model(task: str, spec: ModelSpec, x_train: np.ndarray, num_classes: int | None,
-                optimizer: str, learning_rate: float) -> Any:
-    """Normalization (adapted on the training data) -> Dense x N (+ dropout) -> task head; compiled."""
+                optimizer: str, learning_rate: float, *, body: Body | None = None,
+                feature_names: Sequence[str] | None = None) -> Any:
+    """Normalization (adapted on the training data) -> body -> task head; compiled. The body is the built-in
+    Dense x N (+ dropout), or `body(prepared)`: a user module's (user_module.user_body) called with the
+    prepared inputs, one [batch, 1] tensor per feature name."""
     import keras
 
     normalization = keras.layers.Normalization(name="normalization")
     normalization.adapt(x_train)
     inputs = keras.Input(shape=(x_train.shape[1],), dtype="float32", name=INPUT_KEY)
     hidden = normalization(inputs)
-    for index, units in enumerate(spec.hidden_layers):
+    if body is not None:  # the one call site of a user's model code
+        names = list(feature_names or (f"x{i}" for i in range(x_train.shape[1])))
+        hidden = body({name: hidden[:, i:i + 1] for i, name in enumerate(names)})
+    for index, units in enumerate(spec.hidden_layers if body is None else ()):
         hidden = keras.layers.Dense(units, activation=spec.activation, name=f"dense_{index}")(hidden)
         if spec.dropout > 0:
             hidden = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(hidden)

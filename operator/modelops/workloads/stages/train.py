@@ -181,8 +181,9 @@ def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingData) -
         and (hp.get("epochs"), hp.get("batchSize"), hp.get("learningRate"), hp.get("optimizer"), hp.get("seed"))
         == (cfg.hyperparameters.epochs, cfg.hyperparameters.batch_size, cfg.hyperparameters.learning_rate,
             cfg.hyperparameters.optimizer, cfg.hyperparameters.seed)
-        and (model.get("hiddenLayers"), model.get("activation"), model.get("dropout"))
-        == (list(cfg.model.hidden_layers), cfg.model.activation, cfg.model.dropout)
+        and (model.get("hiddenLayers"), model.get("activation"), model.get("dropout"), model.get("user"))
+        == ((None, None, None, cfg.model.user.to_json()) if cfg.model.user is not None
+            else (list(cfg.model.hidden_layers), cfg.model.activation, cfg.model.dropout, None))
     )
     if not same:
         return None
@@ -221,6 +222,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
     import tensorflow as tf
 
     from modelops.workloads.model.keras_model import INPUT_KEY, build_model, export_saved_model
+    from modelops.workloads.model.user_module import user_body, user_hyperparameters
     from modelops.workloads.quality.metrics import OUTPUT_KEY
 
     hp = cfg.hyperparameters
@@ -238,7 +240,10 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
     notes += [note] if note else []
 
     def build(x_train: np.ndarray) -> Any:
-        return build_model(cfg.task, cfg.model, x_train, num_classes, hp.optimizer, hp.learning_rate)
+        body = user_body(cfg.model.user, cfg.storage_root, user_hyperparameters(
+            cfg.model.user.values if cfg.model.user else {}), cfg.task, num_classes)
+        return build_model(cfg.task, cfg.model, x_train, num_classes, hp.optimizer, hp.learning_rate,
+                           body=body, feature_names=data.feature_names)
 
     distributed: dict[str, Any] = {}
     if member is None:
@@ -276,8 +281,9 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, num_classes: int | None
             "optimizer": hp.optimizer, "seed": hp.seed, "validationSplit": hp.validation_split,
             "earlyStopping": {"enabled": hp.early_stopping.enabled, "patience": hp.early_stopping.patience,
                               "monitor": monitor, "minDelta": hp.early_stopping.min_delta}},
-        "model": {"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
-                  "dropout": cfg.model.dropout, "numClasses": num_classes, "parameters": model.count_params()},
+        "model": {**({"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
+                      "dropout": cfg.model.dropout} if cfg.model.user is None else {"user": cfg.model.user.to_json()}),
+                  "numClasses": num_classes, "parameters": model.count_params()},
         "data": {"uri": data.primary.source, "sha256": data.primary.sha256, "rows": data.rows,
                  "trainRows": train_rows, "validationRows": data.rows - train_rows},
         # every dataset read (a retrain adds the monitoring data), with the column names behind `schema`

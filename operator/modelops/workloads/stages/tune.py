@@ -104,7 +104,7 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
     num_classes = None
     if cfg.task == "multiclass-classification":
         num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.primary.source)
-    hypermodel = SpecHyperModel(cfg, x[:cut], (x[cut:], y[cut:]), num_classes)
+    hypermodel = SpecHyperModel(cfg, x[:cut], (x[cut:], y[cut:]), num_classes, data.feature_names)
     directory = tuning_dir(cfg)
     directory.mkdir(parents=True, exist_ok=True)
     tuner = _make_tuner(cfg, hypermodel, directory)

@@ -22,6 +22,7 @@ from modelops.workloads.config.stage import WorkloadConfig
 from modelops.workloads.errors import TRAINING_DIVERGED as DIVERGED
 from modelops.workloads.errors import TRIAL_DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
 from modelops.workloads.model.keras_model import build_model
+from modelops.workloads.model.user_module import user_body
 from modelops.workloads.quality.metrics import compute_metrics
 
 
@@ -37,6 +38,12 @@ def objective_direction(metric: str) -> str:
 def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, Any]:
     """A trial's values in the spec's names; knobs the search does not vary are left out."""
     space = cfg.tuning.search_space if cfg.tuning is not None else None
+    if cfg.model.user is not None:  # the module's own hp names; ours are only what searchSpace sets
+        ours = {k for k in ("learningRate", "batchSize", "optimizer") if space is not None
+                and getattr(space, SPACE_FIELDS[k]) is not None}
+        chosen = {k: values[k] for k in ours if k in values}
+        own = {k: v for k, v in values.items() if k not in ours}
+        return {**chosen, **({"moduleValues": own} if own else {})}
     chosen: dict[str, Any] = {}
     if space is not None and (space.layers is not None or space.units is not None):
         chosen["hiddenLayers"] = hidden_layers(values, cfg)
@@ -44,6 +51,9 @@ def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, A
         if key in values:
             chosen[key] = values[key]
     return chosen
+
+
+SPACE_FIELDS = {"learningRate": "learning_rate", "batchSize": "batch_size", "optimizer": "optimizer"}
 
 
 def hidden_layers(values: Mapping[str, Any], cfg: WorkloadConfig) -> list[int]:
@@ -57,9 +67,10 @@ class SpecHyperModel(keras_tuner.HyperModel):
     """build(hp): the same Keras model a train stage builds, with the trial's values in place of the spec's."""
 
     def __init__(self, cfg: WorkloadConfig, x_train: np.ndarray, holdout: tuple[np.ndarray, np.ndarray],
-                 num_classes: int | None) -> None:
+                 num_classes: int | None, feature_names: tuple[str, ...] | None = None) -> None:
         super().__init__(name="modelops")
         self.cfg, self.x_train, self.holdout, self.num_classes = cfg, x_train, holdout, num_classes
+        self.feature_names = feature_names
 
     def _declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         assert self.cfg.tuning is not None
@@ -89,9 +100,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
         model = replace(self.cfg.model, hidden_layers=tuple(hidden_layers(values, self.cfg)),
                         activation=values.get("activation", self.cfg.model.activation),
                         dropout=float(values.get("dropout", self.cfg.model.dropout)))
+        # a user module builds the body with this trial's hp: its own hp calls are the search (user_module.py)
+        body = user_body(self.cfg.model.user, self.cfg.storage_root, hp, self.cfg.task, self.num_classes)
         return build_model(self.cfg.task, model, self.x_train, self.num_classes,
                            values.get("optimizer", self.cfg.hyperparameters.optimizer),
-                           float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)))
+                           float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)),
+                           body=body, feature_names=self.feature_names)
 
     def fit(self, hp: keras_tuner.HyperParameters, model: Any, x: np.ndarray, y: np.ndarray, *,
             sample_weight: np.ndarray | None = None, callbacks: list[Any] | None = None,
