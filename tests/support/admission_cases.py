@@ -129,7 +129,8 @@ CASES = (
          "rows per step)"),
     Case("tuning-searches-something", _tuning(searchSpace={}), "spec.training.tuning.searchSpace",
          "spec.training.tuning.searchSpace", "tuning is enabled but searches nothing: give at least one of "
-         "hiddenLayers, activation, dropout, learningRate, batchSize, optimizer"),
+         "hiddenLayers, activation, dropout, learningRate, batchSize, optimizer (or name your own model in "
+         "training.model, whose hp calls are the search)"),
     Case("tuning-objective-fits-task", _tuning(objective="mse"), "spec.training.tuning.objective",
          "spec.training.tuning.objective", 'metric "mse" is not computed for task binary-classification '
          "(expected one of accuracy, precision, recall, f1, auc, loss)"),
@@ -154,6 +155,41 @@ CASES = (
          "the global batch)"),
     Case("retraining-inputs-once", _set("spec.retraining.include", ["training", "training"]),
          "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
+)
+
+USER_MODEL = "spec.training.model"
+
+
+def _own_model_with(path: str, value: Any, **model: Any) -> Callable[[dict[str, Any]], None]:
+    """Name a user module (replacing the built-in model's fields) and set `path` to `value`."""
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["spec"]["training"]["model"] = {"module": "team.models.churn", **model}
+        _set(path, value)(doc)
+    return mutate
+
+
+CASES = (
+    *CASES,
+    Case("model-module-or-path", _own_model_with(f"{USER_MODEL}.path", "models/churn.py"), f"{USER_MODEL}.path",
+         f"{USER_MODEL}.path", "set either module (a module in the worker image) or path (a file on the storage "
+         "volume), not both"),
+    Case("model-builtin-fields-without-module", _own_model_with(f"{USER_MODEL}.dropout", 0.2),
+         f"{USER_MODEL}.module", f"{USER_MODEL}.module", "hiddenLayers, activation and dropout shape the built-in "
+         "model; remove them when module or path names your own"),
+    Case("model-function-needs-module", _set(USER_MODEL, {"function": "make_model"}), f"{USER_MODEL}.function",
+         f"{USER_MODEL}.function", "names a function of module or path; set one of them"),
+    Case("model-path-on-volume", _set(USER_MODEL, {"path": "/models/../etc/churn.py"}), f"{USER_MODEL}.path",
+         f"{USER_MODEL}.path", "'/models/../etc/churn.py' is not on the storage volume: give a path relative to "
+         "storage.mountPath /models (or absolute under it), without '..'"),
+    Case("model-module-not-with-command", _own_model_with("spec.training.command", ["python", "-m", "trainer"]),
+         "spec.training.command", "spec.training.command", "a custom command trains its own model; remove it to "
+         "have the platform train training.model's module"),
+    Case("model-module-searches-own-knobs",
+         _own_model_with("spec.training.tuning", {"enabled": True, "searchSpace": {"dropout": {"min": 0.1,
+                                                                                                "max": 0.3}}}),
+         "spec.training.tuning.searchSpace", "spec.training.tuning.searchSpace", "hiddenLayers, activation and "
+         "dropout belong to the built-in model; your module declares its own search with hp calls (learningRate, "
+         "batchSize and optimizer may still be searched)"),
 )
 
 # A name the API server accepts for objects in general (a DNS subdomain) but not for ours.

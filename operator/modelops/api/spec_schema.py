@@ -7,12 +7,12 @@ import re
 from modelops.api.dataset_schema import CLASSES, DATASET_COLUMNS, POSITIVE_CLASS
 from modelops.api.durations import duration
 from modelops.api.metrics import ALL_METRICS, TASKS
+from modelops.api.model_schema import MODEL
 from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
 from modelops.api.schema_rules_schema import SCHEMA_RULES
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
-    ACTIVATIONS,
     COLLECTIVE_IMPLEMENTATIONS,
     DATASET_FORMATS,
     DISTRIBUTION_STRATEGIES,
@@ -86,27 +86,16 @@ TRAINING = Obj(
     properties={
         "image": Str("Worker image that runs `modelops worker train|validate|evaluate`.",
                      default=DEFAULT_WORKER_IMAGE, min_length=1),
-        "command": Arr("Override the container command for user code that follows the worker contract "
-                       "(reads --config, writes the result JSON). The stage name and --config are appended.",
+        "command": Arr("A whole custom trainer: the container command of the train stage (and of the tune stage "
+                       "when tuning is enabled), for user code that follows the worker contract (reads --config, "
+                       "writes the result JSON and publishes a SavedModel whose signature follows the schema). "
+                       "The stage name and --config are appended. Validate, evaluate and prune always run the "
+                       "worker image's own `modelops worker` on what it published.",
                        items=Str("One argument.")),
         "dataset": dataset("training data"),
         "classes": CLASSES,
         "positiveClass": POSITIVE_CLASS,
-        "model": Obj(
-            "The Keras model built for the task: a Normalization layer adapted on the training data, hidden "
-            "Dense layers, and the task's output layer.",
-            default={},
-            properties={
-                "hiddenLayers": Arr("Units of each hidden Dense layer, input to output.", default=[32, 16],
-                                    items=Int("Units in one layer.", minimum=1, maximum=4096), max_items=16),
-                "activation": Str("Activation of the hidden layers.", default="relu",
-                                  enum=ACTIVATIONS),
-                "dropout": Num("Dropout rate after each hidden layer.", default=0.0, minimum=0.0, maximum=1.0,
-                               exclusive_maximum=True),
-                "numClasses": Int("Number of classes (multiclass only); inferred from the training labels "
-                                  "when omitted.", minimum=2, maximum=10000),
-            },
-        ),
+        "model": MODEL,
         "hyperparameters": Obj(
             "Optimisation settings. Training is seeded, so the same spec and data give the same model.",
             default={},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from modelops.api.dataset_schema import DATASET_COLUMNS
-from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
-from modelops.api.vocabulary import DATASET_FORMATS
+from modelops.api.schema import Arr, Bool, Int, KubeObject, Map, Num, Obj, Str
 from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
+from modelops.api.vocabulary import DATASET_FORMATS
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -126,6 +126,8 @@ CHOSEN = Obj(
         "learningRate": Num("Learning rate."),
         "batchSize": Int("Batch size.", minimum=1),
         "optimizer": Str("Optimizer."),
+        "moduleValues": KubeObject("A user module's own hyperparameters (name to value), as its hp calls named "
+                                   "them."),
     },
 )
 

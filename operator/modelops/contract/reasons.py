@@ -28,6 +28,7 @@ PREDICTION_FAILED = "PredictionFailed"
 PRUNE_FAILED = "PruneFailed"
 GANG_INCOMPLETE = "GangIncomplete"  # a member of a multi-worker stage never became reachable
 INTERNAL_ERROR = "InternalError"
+USER_MODEL_INVALID = "UserModelInvalid"  # spec.training.model's module: not found, not importable, or built wrong
 # A tune stage in which no trial completed fails with its first failed trial's reason:
 TRIAL_FAILED = "TrialFailed"  # the trial raised an error
 TRIAL_DEADLINE_EXCEEDED = "TrialDeadlineExceeded"  # it ran past spec.training.tuning.trialDeadline

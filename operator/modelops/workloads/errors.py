@@ -34,6 +34,7 @@ from modelops.contract.reasons import (  # noqa: F401 - the reasons workers rais
     TRIAL_DEADLINE_EXCEEDED,
     TRIAL_FAILED,
     UNKNOWN_COLUMN,
+    USER_MODEL_INVALID,
     VERSION_EXISTS,
 )
 

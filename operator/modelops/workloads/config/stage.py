@@ -29,6 +29,7 @@ from modelops.contract.stage_config import DEFAULT_RESULT_PATH
 from modelops.workloads.config.dataset_columns import parse_classes, parse_column_settings
 from modelops.workloads.config.reader import Reader, invalid, kind
 from modelops.workloads.config.schema_rules import SchemaRules, parse_schema_rules
+from modelops.workloads.config.user_model import UserModelSpec, names_user_model, parse_user_model
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.tuning.config import TuningSpec, parse_tuning
 
@@ -70,6 +71,7 @@ class ModelSpec:
     activation: str = "relu"
     dropout: float = 0.0
     num_classes: int | None = None
+    user: UserModelSpec | None = None  # the user's own body-building code; the fields above are then unused
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ def parse_config(data: Any) -> WorkloadConfig:
     distribution = _parse_distribution(root.child("distribution"))
     if distribution is not None and stage != "train":
         raise invalid("config.distribution", f"only the train stage runs on several workers, not {stage}")
-    tuning = parse_tuning(root.child("tuning"))
+    tuning = parse_tuning(root.child("tuning"), own_search=model.user is not None)
     if (tuning is None) == (stage == "tune"):
         raise invalid("config.tuning", "required key is missing (the tune stage searches what it says)"
                       if tuning is None else f"only the tune stage searches hyperparameters, not {stage}")
@@ -274,6 +276,9 @@ def _parse_dataset_list(raw: Any, path: str) -> tuple[DatasetSpec, ...]:
 def _parse_model(reader: Reader | None, task: str) -> ModelSpec:
     if reader is None:
         return ModelSpec()
+    if names_user_model(reader):
+        spec = ModelSpec(user=parse_user_model(reader), num_classes=reader.integer("numClasses", None, minimum=2))
+        return _finish_model(reader, spec, task)
     layers_raw = reader.raw("hiddenLayers")
     layers = ModelSpec.hidden_layers
     if layers_raw is not None:
@@ -284,6 +289,10 @@ def _parse_model(reader: Reader | None, task: str) -> ModelSpec:
     spec = ModelSpec(layers, reader.string("activation", "relu", choices=ACTIVATIONS),
                      reader.number("dropout", 0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True),
                      reader.integer("numClasses", None, minimum=2))
+    return _finish_model(reader, spec, task)
+
+
+def _finish_model(reader: Reader, spec: ModelSpec, task: str) -> ModelSpec:
     if spec.num_classes is not None and task != "multiclass-classification":
         raise invalid("config.model.numClasses", f"only meaningful for multiclass-classification, not {task}")
     reader.finish()

@@ -82,9 +82,12 @@ def epoch_log_callback() -> Any:
     return EpochLog()
 
 
-def model_body(cfg: WorkloadConfig) -> Body | None:
-    """The body the spec asks for; None = the built-in dense stack (spec.training.model plugs in here)."""
-    return None
+def model_body(cfg: WorkloadConfig, classes: ClassNames | None) -> Body | None:
+    """The body the spec asks for: a user module's (spec.training.model.module | path), else None = the
+    built-in dense stack."""
+    from modelops.workloads.model.user_module import user_body
+
+    return user_body(cfg.model.user, cfg.storage_root, cfg.task, None if classes is None else len(classes.names))
 
 
 def fit_table(cfg: WorkloadConfig, table: Table, classes: ClassNames | None, out_dir: Path | None,
@@ -155,8 +158,9 @@ def fit_table(cfg: WorkloadConfig, table: Table, classes: ClassNames | None, out
             "optimizer": hp.optimizer, "seed": hp.seed, "validationSplit": hp.validation_split,
             "earlyStopping": {"enabled": hp.early_stopping.enabled, "patience": hp.early_stopping.patience,
                               "monitor": monitor, "minDelta": hp.early_stopping.min_delta}},
-        "model": {"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
-                  "dropout": cfg.model.dropout, "numClasses": None if classes is None else len(classes.names),
+        "model": {**({"hiddenLayers": list(cfg.model.hidden_layers), "activation": cfg.model.activation,
+                      "dropout": cfg.model.dropout} if cfg.model.user is None else {"user": cfg.model.user.to_json()}),
+                  "numClasses": None if classes is None else len(classes.names),
                   "parameters": model.count_params(), "body": "built-in" if body is None else "user"},
         "data": {"uri": table.source, "sha256": table.sha256, "rows": table.rows,
                  "trainRows": train_rows, "validationRows": table.rows - train_rows},

@@ -156,8 +156,9 @@ def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingData) -
         and (hp.get("epochs"), hp.get("batchSize"), hp.get("learningRate"), hp.get("optimizer"), hp.get("seed"))
         == (cfg.hyperparameters.epochs, cfg.hyperparameters.batch_size, cfg.hyperparameters.learning_rate,
             cfg.hyperparameters.optimizer, cfg.hyperparameters.seed)
-        and (model.get("hiddenLayers"), model.get("activation"), model.get("dropout"))
-        == (list(cfg.model.hidden_layers), cfg.model.activation, cfg.model.dropout)
+        and (model.get("hiddenLayers"), model.get("activation"), model.get("dropout"), model.get("user"))
+        == ((None, None, None, cfg.model.user.to_json()) if cfg.model.user is not None
+            else (list(cfg.model.hidden_layers), cfg.model.activation, cfg.model.dropout, None))
     )
     if not same:
         return None
@@ -193,7 +194,7 @@ def _train_into(cfg: WorkloadConfig, data: TrainingData, classes: ClassNames | N
     """Fit and (with an `out_dir`) export, then store what later stages check new data against."""
     table = replace(numeric_table(data.x, data.feature_names, data.y, data.primary.source, data.primary.sha256),
                     weights=data.weights)
-    report = fit_table(cfg, table, classes, out_dir, member, body=model_body(cfg))
+    report = fit_table(cfg, table, classes, out_dir, member, body=model_body(cfg, classes))
     if out_dir is None:
         return report
     write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, cfg.hyperparameters.seed))

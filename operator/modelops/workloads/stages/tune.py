@@ -105,7 +105,7 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
     weights = data.weights[order] if data.weights is not None else None
     cut = data.rows - holdout_rows
     learn, held = table.take(np.arange(cut)), table.take(np.arange(cut, data.rows))
-    hypermodel = SpecHyperModel(cfg, learn, (held.features(), y[cut:]), classes, body=model_body(cfg))
+    hypermodel = SpecHyperModel(cfg, learn, (held.features(), y[cut:]), classes, body=model_body(cfg, classes))
     directory = tuning_dir(cfg)
     directory.mkdir(parents=True, exist_ok=True)
     tuner = _make_tuner(cfg, hypermodel, directory)

@@ -39,6 +39,12 @@ def objective_direction(metric: str) -> str:
 def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, Any]:
     """A trial's values in the spec's names; knobs the search does not vary are left out."""
     space = cfg.tuning.search_space if cfg.tuning is not None else None
+    if cfg.model.user is not None:  # the module's own hp names; ours are only what searchSpace sets
+        ours = {k for k in ("learningRate", "batchSize", "optimizer") if space is not None
+                and getattr(space, SPACE_FIELDS[k]) is not None}
+        chosen = {k: values[k] for k in ours if k in values}
+        own = {k: v for k, v in values.items() if k not in ours}
+        return {**chosen, **({"moduleValues": own} if own else {})}
     chosen: dict[str, Any] = {}
     if space is not None and (space.layers is not None or space.units is not None):
         chosen["hiddenLayers"] = hidden_layers(values, cfg)
@@ -46,6 +52,9 @@ def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, A
         if key in values:
             chosen[key] = values[key]
     return chosen
+
+
+SPACE_FIELDS = {"learningRate": "learning_rate", "batchSize": "batch_size", "optimizer": "optimizer"}
 
 
 def hidden_layers(values: Mapping[str, Any], cfg: WorkloadConfig) -> list[int]:
