@@ -117,6 +117,8 @@ def test_a_search_varies_the_modules_own_hp_and_training_builds_with_the_best(wo
     report = json.loads((tmp_path / "models" / "default" / "churn" / "1" / "report.json").read_text())
     assert report["model"]["user"] == {**model, "function": "build", "values": best}
     units_a, units_b = best["usage_units"], best["account_units"]
-    normalization, head = 4 * 2 + 1, units_a + units_b + 1
-    assert report["model"]["parameters"] == normalization + 3 * units_a + 3 * units_b + head
+    # preprocessing.py: one Normalization per numeric feature (mean, variance, count), and each prepared
+    # feature is [batch, 2] (value, missing indicator): a branch of two features reads 4 inputs
+    normalization, head = 4 * 3, units_a + units_b + 1
+    assert report["model"]["parameters"] == normalization + 5 * units_a + 5 * units_b + head
     assert report["tuning"]["hyperparameters"] == {"moduleValues": best}

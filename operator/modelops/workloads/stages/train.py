@@ -14,20 +14,19 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from modelops.contract.gang import GangError, GangMember, member_from_env
 from modelops.contract.result import write_json
 from modelops.workloads.config.stage import WorkloadConfig
-from modelops.workloads.data.dataset_table import numeric_table
 from modelops.workloads.data.labels import ClassNames
-from modelops.workloads.data.recipes import RECIPES, better, recipe_data
+from modelops.workloads.data.recipes import RECIPES, better, recipe_table
 from modelops.workloads.data.row_identity import save_row_sets
-from modelops.workloads.data.training_set import TrainingData, load_training_data
+from modelops.workloads.data.schema import infer_schema, schema_summary, write_schema
+from modelops.workloads.data.training_set import TrainingTable, load_training_table
 from modelops.workloads.distributed.multi_worker import remove_backup
-from modelops.workloads.drift.profile import build_profile
+from modelops.workloads.drift.by_type import build_table_profile
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
 from modelops.workloads.quality.metrics import scored_labels
 from modelops.workloads.stages.fit import fit_table, model_body, training_classes
@@ -55,13 +54,13 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     """Train version `cfg.version`; returns the summary. Raises WorkloadError on expected failures."""
     started = time.monotonic()
     final_dir = cfg.version_dir()
-    data = load_training_data(cfg)
+    data = load_training_table(cfg)
     if final_dir.exists():
         adopted = _adopt_published(cfg, final_dir, data)
         if adopted is None:
             raise version_exists_error(final_dir, cfg.version)
         return adopted
-    classes = training_classes(cfg, data.y, data.primary.source)
+    classes = training_classes(cfg, data.table.labels, data.primary.source)
     member = _gang_member(cfg)
     if member is not None and not member.is_chief:
         return {**_train_into(cfg, data, classes, None, member), "member": member.index}
@@ -71,7 +70,7 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
     tmp_dir.mkdir()
     try:
-        if cfg.recipes is not None and cfg.recipes.count > 1 and member is None and data.held_y.size:
+        if cfg.recipes is not None and cfg.recipes.count > 1 and member is None and data.held.rows:
             report = _train_recipes(cfg, data, classes, tmp_dir)
         else:
             report = _train_into(cfg, data, classes, tmp_dir, member)
@@ -89,6 +88,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     remove_search(cfg)
     summary = {"stage": "train", "version": cfg.version, "metrics": report["metrics"], "epochs": report["epochs"],
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
+    if data.dropped_unlabelled:  # rows whose label was empty: left out, never guessed
+        summary["droppedUnlabelled"] = data.dropped_unlabelled
     if "schema" in report:  # features by kind, classes (status.versions[].schema)
         summary["schema"] = report["schema"]
     if "distributed" in report:
@@ -98,7 +99,7 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
     return summary
 
 
-def _train_recipes(cfg: WorkloadConfig, data: TrainingData, classes: ClassNames | None, tmp_dir: Path
+def _train_recipes(cfg: WorkloadConfig, data: TrainingTable, classes: ClassNames | None, tmp_dir: Path
                    ) -> dict[str, Any]:
     """Train each data recipe (`recipes.py`) beside `tmp_dir`, score it on the held-out rows, and leave the
     best one's files in `tmp_dir` (the others are removed); the report says what was tried."""
@@ -111,9 +112,9 @@ def _train_recipes(cfg: WorkloadConfig, data: TrainingData, classes: ClassNames 
     for name in RECIPES[:cfg.recipes.count]:
         out = tmp_dir.parent / f"{tmp_dir.name}-{name}"  # `.tmp-<N>-*`: a killed run's leftovers are removed
         out.mkdir()
-        variant = recipe_data(data, name)
+        variant = recipe_table(data, name)
         report = _train_into(cfg, variant, classes, out)
-        held = numeric_table(data.held_x, data.feature_names, data.held_y)
+        held = data.held
         outputs = load_predictor(out, cfg.task)(held.features())
         value = compute_metrics(cfg.task, scored_labels(cfg.task, held.labels, classes), outputs).get(metric)
         tried.append({"name": name, "rows": variant.rows, "value": value})
@@ -127,7 +128,7 @@ def _train_recipes(cfg: WorkloadConfig, data: TrainingData, classes: ClassNames 
         raise WorkloadError(INVALID_CONFIG, f"config.recipes.metric: {metric!r} was not measured for task {cfg.task}")
     tmp_dir.rmdir()
     os.rename(best[2], tmp_dir)
-    return {**best[3], "recipes": {"metric": metric, "heldOutRows": int(data.held_y.size), "chosen": best[0],
+    return {**best[3], "recipes": {"metric": metric, "heldOutRows": data.held.rows, "chosen": best[0],
                                    "tried": tried}}
 
 
@@ -141,7 +142,7 @@ def _gang_member(cfg: WorkloadConfig) -> GangMember | None:
         raise WorkloadError(INVALID_CONFIG, f"config.distribution: {exc}") from exc
 
 
-def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingData) -> dict[str, Any] | None:
+def _adopt_published(cfg: WorkloadConfig, final_dir: Path, data: TrainingTable) -> dict[str, Any] | None:
     """A run killed after publishing but before reporting (or a Job pod retried) must not fail the version:
     when the published report says the same data and settings made it, that run's summary is this run's."""
     try:
@@ -189,17 +190,19 @@ def _publish(tmp_dir: Path, final_dir: Path, version: int) -> None:
             os.close(fd)
 
 
-def _train_into(cfg: WorkloadConfig, data: TrainingData, classes: ClassNames | None, out_dir: Path | None,
+def _train_into(cfg: WorkloadConfig, data: TrainingTable, classes: ClassNames | None, out_dir: Path | None,
                 member: GangMember | None = None) -> dict[str, Any]:
-    """Fit and (with an `out_dir`) export, then store what later stages check new data against."""
-    table = replace(numeric_table(data.x, data.feature_names, data.y, data.primary.source, data.primary.sha256),
-                    weights=data.weights)
-    report = fit_table(cfg, table, classes, out_dir, member, body=model_body(cfg, classes))
+    """Fit and (with an `out_dir`) export, then store what later stages check new data against: the schema
+    of the learned rows, the drift profile of the reference rows, the fingerprints of both."""
+    report = fit_table(cfg, data.table, classes, out_dir, member, body=model_body(cfg, classes))
     if out_dir is None:
         return report
-    write_json(out_dir / PROFILE_FILE, build_profile(data.reference_x, data.feature_names, cfg.hyperparameters.seed))
+    schema = infer_schema(data.table, cfg.task, cfg.dataset.label_column, classes)
+    write_schema(out_dir, schema)
+    write_json(out_dir / PROFILE_FILE, build_table_profile(data.reference, cfg.hyperparameters.seed))
     save_row_sets(out_dir, data.trained_hashes, data.reference_hashes)  # which rows no judgement may score
-    report["data"] = {**report["data"], "rows": data.rows}
+    report["schema"] = schema_summary(schema)
+    report["data"] = {**report["data"], "rows": data.rows, "droppedUnlabelled": data.dropped_unlabelled}
     # every dataset read (a retrain adds the monitoring data), with the column names behind `schema`
     report["lineage"] = {"data": [{**entry, "featureNames": list(data.feature_names)} for entry in data.lineage]}
     return report

@@ -26,8 +26,7 @@ import numpy as np
 from modelops.contract.gang import GangError, GangMember, kerastuner_env, member_from_env
 from modelops.contract.result import write_json
 from modelops.workloads.config.stage import WorkloadConfig
-from modelops.workloads.data.dataset_table import numeric_table
-from modelops.workloads.data.training_set import load_training_data
+from modelops.workloads.data.training_set import load_training_table
 from modelops.workloads.distributed.multi_worker import resolve_members
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, TOO_FEW_ROWS, TRIAL_FAILED, WorkloadError
 from modelops.workloads.stages.fit import model_body, training_classes, training_targets
@@ -93,16 +92,16 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
     from modelops.workloads.tuning.search_space import SpecHyperModel
 
     assert cfg.tuning is not None
-    data = load_training_data(cfg)
+    data = load_training_table(cfg)
     holdout_rows = int(data.rows * cfg.tuning.holdout_fraction)
     if holdout_rows < 1 or data.rows - holdout_rows < 2:
         raise WorkloadError(TOO_FEW_ROWS, f"{data.rows} training rows leave too few to hold out "
                                           f"{cfg.tuning.holdout_fraction:g} of them for the objective")
     order = np.random.default_rng(cfg.hyperparameters.seed).permutation(data.rows)
-    table = numeric_table(data.x, data.feature_names, data.y, data.primary.source, data.primary.sha256).take(order)
-    classes = training_classes(cfg, data.y, data.primary.source)
+    table = data.table.take(order)
+    classes = training_classes(cfg, table.labels, data.primary.source)
     y = training_targets(cfg, table.labels, classes, table.source)
-    weights = data.weights[order] if data.weights is not None else None
+    weights = table.weights
     cut = data.rows - holdout_rows
     learn, held = table.take(np.arange(cut)), table.take(np.arange(cut, data.rows))
     hypermodel = SpecHyperModel(cfg, learn, (held.features(), y[cut:]), classes, body=model_body(cfg, classes))

@@ -15,17 +15,26 @@ from typing import Any
 import numpy as np
 
 from modelops.contract.result import timestamped_path, write_json
-from modelops.workloads.config.stage import WorkloadConfig
-from modelops.workloads.data.dataset_table import dataset_table
-from modelops.workloads.data.row_identity import row_hashes
+from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
+from modelops.workloads.data.row_identity import table_row_hashes
+from modelops.workloads.data.schema_gate import check_against_version
 from modelops.workloads.data.table import Table
-from modelops.workloads.data.tables import Dataset, load_dataset
+from modelops.workloads.data.table_ops import last_rows
+from modelops.workloads.data.table_reader import load_table
+from modelops.workloads.data.table_report import table_fingerprint
 from modelops.workloads.errors import FEATURE_MISMATCH, WorkloadError
 from modelops.workloads.model.published import VersionInfo, load_version
 from modelops.workloads.quality.paired_significance import challenger_p_value
 
 VALIDATION_FILE = "validation.json"
 VALIDATIONS_DIR = "validations"
+
+
+def version_table(cfg: WorkloadConfig, spec: DatasetSpec, info: VersionInfo) -> tuple[Table, dict[str, Any] | None]:
+    """`spec`'s rows as `info`'s model reads them, once checked against the version's schema (anomalies
+    decided by spec.schemaRules: a Fail rule fails the stage, naming column and rows), and the check's report."""
+    table = last_rows(load_table(spec, cfg.task), spec.max_rows)  # a window: the newest rows
+    return check_against_version(info.path, info.version, table, cfg.schema_rules)
 
 
 def model_outputs(info: VersionInfo, table: Table) -> np.ndarray:
@@ -57,29 +66,34 @@ def model_metrics(info: VersionInfo, table: Table) -> dict[str, float]:
     return compute_metrics(info.task, version_labels(info, table), model_outputs(info, table))
 
 
+def baseline_view(cfg: WorkloadConfig, baseline: VersionInfo, table: Table) -> Table:
+    """The candidate's rows as the baseline's model reads them (its own schema; its anomalies are not the
+    candidate's to report, and only a Fail rule could stop the comparison)."""
+    return check_against_version(baseline.path, baseline.version, table, cfg.schema_rules)[0]
+
+
 def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInfo | None) -> dict[str, Any] | None:
     """Both versions on the same monitoring rows, only those NEITHER was trained on: a row a version
     learned from would flatter it (the held-out part of a retrain's rows, or rows that arrived later)."""
     if cfg.challenge_dataset is None or baseline is None:
         return None
-    data = load_dataset(cfg.challenge_dataset, cfg.task, num_classes=candidate.num_classes,
-                        expected_features=candidate.feature_names)
-    hashes = row_hashes(data.x, data.y)
+    table, _ = version_table(cfg, cfg.challenge_dataset, candidate)
+    hashes = table_row_hashes(table)
     mine, theirs = candidate.row_sets(), baseline.row_sets()
-    keep = mine.unseen(hashes) & theirs.unseen(hashes)
-    unseen = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
-    out: dict[str, Any] = {"rows": unseen.rows, "totalRows": data.rows,
+    keep = np.flatnonzero(mine.unseen(hashes) & theirs.unseen(hashes))
+    out: dict[str, Any] = {"rows": int(keep.size), "totalRows": table.rows,
                            "excludedRows": {"candidate": int((~mine.unseen(hashes)).sum()),
                                             "baseline": int((~theirs.unseen(hashes)).sum())},
-                           "candidate": {}, "baseline": {}, "data": data.fingerprint(cfg.challenge_dataset)}
-    if unseen.rows:
+                           "candidate": {}, "baseline": {}, "data": table_fingerprint(table, cfg.challenge_dataset)}
+    if keep.size:
         from modelops.workloads.quality.metrics import compute_metrics
 
-        table = dataset_table(unseen)
-        y = version_labels(candidate, table)
-        mine_out, theirs_out = model_outputs(candidate, table), model_outputs(baseline, table)
+        unseen = table.take(keep)
+        theirs_table = baseline_view(cfg, baseline, unseen)
+        y = version_labels(candidate, unseen)
+        mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, theirs_table)
         out.update(candidate=compute_metrics(cfg.task, y, mine_out),
-                   baseline=compute_metrics(cfg.task, version_labels(baseline, table), theirs_out),
+                   baseline=compute_metrics(cfg.task, version_labels(baseline, theirs_table), theirs_out),
                    pValue=challenger_p_value(cfg.task, y, mine_out, theirs_out))
     return out
 
@@ -88,24 +102,23 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     started, started_at = time.monotonic(), dt.datetime.now(dt.UTC)
     candidate = load_version(cfg, cfg.version)
     baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
-    data = load_dataset(cfg.dataset, cfg.task, num_classes=candidate.num_classes,
-                        expected_features=candidate.feature_names)
-    if cfg.dataset.max_rows is not None and data.rows > cfg.dataset.max_rows:  # a window: the newest rows
-        keep = slice(data.rows - cfg.dataset.max_rows, None)
-        data = Dataset(data.x[keep], data.y[keep], data.feature_names, data.source, data.sha256, data.dtype)
-    table = dataset_table(data)
+    table, schema_check = version_table(cfg, cfg.dataset, candidate)
     metrics = model_metrics(candidate, table)
-    baseline_metrics = model_metrics(baseline, table) if baseline is not None else None
+    baseline_metrics = model_metrics(baseline, baseline_view(cfg, baseline, table)) if baseline is not None else None
     challenge = _challenge(cfg, candidate, baseline)
     summary: dict[str, Any] = {
         "stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
-        "metrics": metrics, "baselineMetrics": baseline_metrics, "rows": data.rows,
-        "lineage": data.fingerprint(cfg.dataset),
+        "metrics": metrics, "baselineMetrics": baseline_metrics, "rows": table.rows,
+        "lineage": table_fingerprint(table, cfg.dataset),
     }
+    if table.dropped_unlabelled:  # rows whose label was empty: left out, never guessed
+        summary["droppedUnlabelled"] = table.dropped_unlabelled
+    if schema_check is not None:
+        summary["schemaCheck"] = schema_check
     if challenge is not None:
         summary["challenge"] = challenge
     report = {**summary, "validatedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "data": {"uri": data.source, "sha256": data.sha256, "rows": data.rows},
+              "data": {"uri": table.source, "sha256": table.sha256, "rows": table.rows},
               "durationSeconds": round(time.monotonic() - started, 3)}
     # every run is kept (validations/<ts>.json); validation.json is the latest completed one
     write_json(timestamped_path(candidate.path / VALIDATIONS_DIR, started_at), report)
