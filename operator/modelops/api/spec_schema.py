@@ -6,6 +6,7 @@ import re
 
 from modelops.api.dataset_schema import CLASSES, DATASET_COLUMNS, POSITIVE_CLASS
 from modelops.api.durations import duration
+from modelops.api.limits_schema import CONSECUTIVE_ERROR_LIMIT, KEEP_RECORDS
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.model_schema import MODEL
 from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
@@ -303,6 +304,7 @@ MONITORING = Obj(
         "onDegradation": Str("What a violated quality rule does. Retrain: train, validate and roll out a new "
                              "version. Alert: only mark Degraded and emit events.", default="Retrain",
                              enum=("Retrain", "Alert")),
+        "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
         "onDrift": Str("What dataset drift does, independently of quality. Retrain: mark Degraded and retrain. "
                        "Alert: mark Degraded and emit events only. Ignore: record it in "
                        "status.lastEvaluation.drift, never Degraded. Unset: the same as onDegradation.",
@@ -369,7 +371,8 @@ RETENTION = Obj(
     "How many model versions keep their files. The serving, canary, pinned and last blessed versions are never "
     "deleted.",
     default={},
-    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000)},
+    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000),
+                "keepRecords": KEEP_RECORDS},
 )
 
 STORAGE = Obj(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelops.api.dataset_schema import DATASET_COLUMNS
+from modelops.api.limits_schema import EVALUATION_FAILURES, TRIMMED_VERSIONS
 from modelops.api.schema import Arr, Bool, Int, KubeObject, Map, Num, Obj, Str
 from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
 from modelops.api.vocabulary import DATASET_FORMATS
@@ -325,6 +326,8 @@ STATUS = Obj(
                             enum=("tune", "train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
+                "restarts": Int("Times its run was found missing and started again (at most 3, then StageLost).",
+                                minimum=0),
                 "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
                 "track": Str("For evaluate, the serving track it sends data to.", enum=("stable", "canary")),
                 "dataset": DATASET_REF,
@@ -337,7 +340,8 @@ STATUS = Obj(
                                    items=DATASET_REF, max_items=8),
             },
         ),
-        "versions": Arr("Every version ever created, oldest first.", items=VERSION),
+        "versions": Arr("Version records, oldest first: every version ever created, except old ones whose files "
+                        "retention removed, beyond spec.retention.keepRecords.", items=VERSION),
         "lastEvaluation": EVALUATION,
         "driftVotes": Arr(
             "Drift verdicts of the serving version's latest evaluations on distinct data (newest last), which "
@@ -385,6 +389,8 @@ STATUS = Obj(
         ),
         "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
+        "evaluationFailures": EVALUATION_FAILURES,
+        "trimmedVersions": TRIMMED_VERSIONS,
         "failure": Obj(
             "Why the deployment is Failed; cleared by a spec edit.",
             properties={"reason": Str("CamelCase reason."), "message": Str("Details.")},

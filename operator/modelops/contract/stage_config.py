@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from modelops.api.spec_view import view
 from modelops.contract.layout import deployment_dir
 
 DEFAULT_RESULT_PATH = "/dev/termination-log"
@@ -54,12 +55,12 @@ def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
 
 def training_workers(spec: Mapping[str, Any]) -> int:
     """How many processes run a train stage (`spec.training.workers`, default 1)."""
-    return int(spec["training"].get("workers") or 1)
+    return view(spec).training.workers
 
 
 def tuning_members(spec: Mapping[str, Any]) -> int:
     """Processes of a tune stage: one that searches alone, or KerasTuner's chief plus `parallelism` workers."""
-    parallelism = int((spec["training"].get("tuning") or {}).get("parallelism") or 1)
+    parallelism = view(spec).tuning.parallelism
     return 1 if parallelism <= 1 else parallelism + 1
 
 
@@ -72,9 +73,8 @@ def stage_workers(spec: Mapping[str, Any], stage: str) -> int:
 
 def gang_port(spec: Mapping[str, Any], stage: str) -> int:
     """The port gang members listen on: TensorFlow's collectives for train, KerasTuner's oracle for tune."""
-    if stage == "tune":
-        return int((spec["training"].get("tuning") or {}).get("port", 8000))
-    return int((spec["training"].get("distribution") or {}).get("port", 2222))
+    v = view(spec)
+    return v.tuning.port if stage == "tune" else v.training.distribution_port
 
 
 # The spec's names of the knobs a search chooses, and where in the worker config each one goes.
@@ -90,7 +90,7 @@ def selection_metric(spec: Mapping[str, Any]) -> str:
     """What picks a degradation retrain's data recipe: the first quality rule's metric, else the task's."""
     from modelops.api.metrics import PRIMARY_METRIC
 
-    rules = (spec.get("monitoring") or {}).get("degradation") or []
+    rules = view(spec).monitoring.degradation
     return str(rules[0]["metric"]) if rules else PRIMARY_METRIC[spec["task"]]
 
 
@@ -120,7 +120,7 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         config.update({k: spec["training"][k] for k in CLASS_KEYS if spec["training"].get(k) is not None})
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
-        recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+        recipes = view(spec).retraining.max_recipes
         if action.stage == "train" and recipes > 1 and any(d.get("holdout") for d in action.extra_datasets):
             config["recipes"] = {"count": recipes, "metric": selection_metric(spec)}
     if action.stage == "tune":
@@ -144,4 +144,6 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
             config["grpcEndpoint"] = grpc_endpoint
         if action.fingerprint:
             config["fingerprintDatasets"] = [dict(d) for d in action.fingerprint]
+        drift = view(spec).monitoring.drift
+        config["driftFloor"] = {"metric": drift.metric, "threshold": drift.threshold}
     return config

@@ -19,8 +19,9 @@ from typing import Any
 
 from modelops.api.schema_rules_schema import ANOMALY_KINDS, RULE_ACTIONS
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.reasons import SCHEMA_VIOLATION
+from modelops.lifecycle.results_parser import StageOutcome
 
-SCHEMA_VIOLATION = "SchemaViolation"  # contract/reasons.py: the same word workers raise
 SCREENED_STAGES = ("train", "validate", "evaluate")
 MAX_RECORDED = 8
 MAX_MESSAGE = 1500
@@ -77,15 +78,14 @@ def judge_schema(rules: Mapping[str, Any], check: Mapping[str, Any] | None) -> S
     return SchemaJudgement(None if version is None else int(version), anomalies, unlisted)
 
 
-def screen_result(spec: Mapping[str, Any], stage: str, ok: bool, result: dict[str, Any]
-                  ) -> tuple[bool, dict[str, Any]]:
+def screen_outcome(spec: Mapping[str, Any], stage: str, outcome: StageOutcome) -> StageOutcome:
     """A successful result whose data broke a Fail rule becomes a SchemaViolation failure of the stage."""
-    if not ok or stage not in SCREENED_STAGES:
-        return ok, result
-    judgement = judge_schema(spec.get("schemaRules") or {}, result.get("schemaCheck"))
+    if not outcome.ok or stage not in SCREENED_STAGES:
+        return outcome
+    judgement = judge_schema(spec.get("schemaRules") or {}, outcome.result.get("schemaCheck"))
     if judgement is None or not judgement.count("Fail"):
-        return ok, result
-    return False, {**result, "reason": SCHEMA_VIOLATION, "error": judgement.message("Fail")}
+        return outcome
+    return StageOutcome(False, outcome.result, SCHEMA_VIOLATION, judgement.message("Fail"))
 
 
 def drift_with_schema(drift: dict[str, Any], judgement: SchemaJudgement | None) -> dict[str, Any]:

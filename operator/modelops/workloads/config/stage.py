@@ -120,6 +120,15 @@ class RecipeSpec:
 
 
 @dataclass(frozen=True)
+class DriftFloor:
+    """evaluate: the effect-size floor (monitoring.drift metric and threshold) each tested feature is checked
+    against, so the lifecycle decides over every tested feature, not only those the summary lists."""
+
+    metric: str
+    threshold: float
+
+
+@dataclass(frozen=True)
 class WorkloadConfig:
     stage: str
     task: str
@@ -144,6 +153,7 @@ class WorkloadConfig:
     classes: tuple[str, ...] | None = None  # train/tune: the class order (data/labels.py); None: sorted labels
     positive_class: str | None = None  # train/tune, binary: None means the second class
     schema_rules: SchemaRules = field(default_factory=SchemaRules)  # what a schema anomaly does
+    drift_floor: DriftFloor | None = None  # evaluate: the drift rule's effect-size floor
 
     @property
     def deployment_dir(self) -> Path:
@@ -222,10 +232,16 @@ def parse_config(data: Any) -> WorkloadConfig:
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
     classes, positive = parse_classes(root, task)
     schema_rules = parse_schema_rules(root.child("schemaRules"))
+    floor_reader = root.child("driftFloor")
+    drift_floor = None
+    if floor_reader is not None:
+        drift_floor = DriftFloor(floor_reader.string("metric", required=True, choices=("psi", "js", "ks")),
+                                 floor_reader.number("threshold", 0.0, minimum=0.0))
+        floor_reader.finish()
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes, classes, positive, schema_rules)
+                          distribution, tuning, tuned_by, recipes, classes, positive, schema_rules, drift_floor)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:

@@ -196,18 +196,26 @@ def _compact(feature: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (_sig(feature.get(k), 4) if k not in exact else feature.get(k)) for k in keys if k in feature}
 
 
-def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES) -> dict[str, Any]:
+def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES, floor: Any = None) -> dict[str, Any]:
     """The stage summary's part: every p-value the correction needs, top features by name, < ~2.5 KiB.
 
     `ranked` lists the tested features' p-values (ascending) and effect sizes in the same order, so
-    the lifecycle can correct for all of them without their names.
+    the lifecycle can correct for all of them without their names. Effect sizes fit for the first
+    MAX_RANKED_EFFECTS only, so with the drift rule's `floor` (metric, threshold) `ranked.meetsFloor`
+    says for every listed p-value, as one '1'/'0' character, whether that feature's effect reaches it:
+    the lifecycle applies the floor to every tested feature (issue #26), still deciding itself.
     """
     tested = [f for f in report["features"] if f.get("pValue") is not None]
     effects = tested[:MAX_RANKED_EFFECTS]
+    ranked: dict[str, Any] = {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
+                              **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}}
+    if floor is not None:
+        ranked["floor"] = {"metric": floor.metric, "threshold": floor.threshold}
+        ranked["meetsFloor"] = "".join("1" if f[floor.metric] is not None and f[floor.metric] >= floor.threshold
+                                       else "0" for f in tested[:MAX_RANKED_P_VALUES])
     return {
         "rows": report["rows"], "referenceRows": report.get("referenceRows"), "tested": len(tested),
-        "ranked": {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
-                   **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}},
+        "ranked": ranked,
         "features": [_compact(f) for f in report["features"][:top]],
         **{k: _sig(report[k], 4) for k in ("maxPsi", "maxJs", "maxKs")},
         "driftedFeature": report["driftedFeature"],

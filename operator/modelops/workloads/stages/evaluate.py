@@ -77,7 +77,8 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     path = timestamped_path(info.path / EVALUATIONS_DIR, when)
     write_json(path, report)
     # The summary carries every p-value the lifecycle's correction needs, names only for the top features.
-    return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": summarize_drift(drift),
+    summary = summarize_drift(drift, floor=cfg.drift_floor)
+    return {"stage": "evaluate", "version": cfg.version, "metrics": metrics, "drift": summary,
             "rows": scored, "totalRows": data.rows, "excludedRows": excluded, "lineage": lineage,
             "transport": transport, "report": str(path),
             **({"schemaCheck": schema_check} if schema_check is not None else {})}
