@@ -19,6 +19,12 @@ LEGACY_JOB_NAME_LABEL = "job-name"
 COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 
 
+def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
+    """Whether `obj` has an owner reference to the object with this UID. Names are reused (a deleted and
+    re-created ModelDeployment, a Job deleted and made again under the same name), UIDs never are."""
+    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
 def job_outcome(job: Mapping[str, Any]) -> bool | None:
     """True when the Job completed, False when it failed, None while it runs."""
     for condition in (job.get("status") or {}).get("conditions") or []:
@@ -62,6 +68,8 @@ def read_job_result(api: KubeApi, job: Mapping[str, Any]) -> tuple[bool, dict[st
     pods = api.list("Pod", meta["namespace"], {JOB_NAME_LABEL: meta["name"]})
     if not pods:
         pods = api.list("Pod", meta["namespace"], {LEGACY_JOB_NAME_LABEL: meta["name"]})
+    if meta.get("uid"):  # a predecessor's pods under the same Job name (deleted, not yet collected) are not ours
+        pods = [pod for pod in pods if owned_by(pod, meta["uid"])]
     if succeeded and (job.get("spec") or {}).get("completionMode") == "Indexed":
         pods = [p for p in pods if (p["metadata"].get("annotations") or {}).get(COMPLETION_INDEX_ANNOTATION)
                 == str(CHIEF_INDEX)]  # only the chief reports; the other workers' summaries are for logs

@@ -38,7 +38,8 @@ class OperatorSettings:
     scratch_path: str = "/tmp"
     workers: int = 16  # threads for the (blocking) handlers
     watch_server_timeout: int = 300
-    retry_delay_seconds: float = 5.0
+    retry_delay_seconds: float = 5.0  # first retry after a transient error; doubles per failure
+    retry_max_delay_seconds: float = 300.0  # ... up to this
     kubeconfig: str | None = None
     context: str | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelops.contract.reasons import COMMAND_NOT_FOUND, JOB_REJECTED
 from modelops.lifecycle.degradation import (
     HELD_OUT_LABEL,
     EvaluationInput,
@@ -45,7 +46,9 @@ def _version_failed(d: Draft, record: dict[str, Any], stage: str, result: dict[s
     record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
     if d.status.get("candidateVersion") == record["version"]:
         d.status.pop("candidateVersion", None)
-    event_reason, text = f"{stage.capitalize()}Failed", f"version {record['version']} {stage} failed: {message}"
+    # A run that could not even start (refused Job, missing command) stalls under that reason: it names the fix.
+    event_reason = reason if reason in (JOB_REJECTED, COMMAND_NOT_FOUND) else f"{stage.capitalize()}Failed"
+    text = f"version {record['version']} {stage} failed: {message}"
     if record.get("trigger") != "Degradation":
         d.fail(event_reason, text)
     else:
