@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from modelops.contract.reasons import RECONCILE_ERROR, REQUEST_REJECTED
+from modelops.contract.reasons import REQUEST_REJECTED
 from modelops.kube.client import ApiError
+from modelops.lifecycle.refusals import raised_text
 
 TRANSIENT_STATUSES = frozenset({0, 409, 429})
 
@@ -36,7 +37,7 @@ def refusal_text(error: BaseException) -> tuple[str, str]:
     """(reason, message) for a persistent failure that no more specific reason describes."""
     if isinstance(error, ApiError):
         return REQUEST_REJECTED, f"the API server refused a request (HTTP {error.status}): {error}"
-    return RECONCILE_ERROR, f"deciding failed with {type(error).__name__}: {error}"
+    return raised_text(error)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.contract.gang import CHIEF_INDEX
-from modelops.contract.reasons import WORKER_FAILED
+from modelops.contract.reasons import COMMAND_NOT_FOUND, WORKER_FAILED
 from modelops.contract.result import stage_outcome
 from modelops.kube.client import KubeApi
 
@@ -52,6 +52,20 @@ def _terminated(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+# What a container runtime reports when the container's command cannot be started (no such file, not
+# executable): containerd/CRI-O `StartError`, dockershim `ContainerCannotRun`.
+START_ERRORS = frozenset({"StartError", "ContainerCannotRun"})
+
+
+def start_error(pods: list[Mapping[str, Any]]) -> str | None:
+    """The runtime's message when a pod's command could not be started, else None."""
+    for pod in pods:
+        terminated = _terminated(pod)
+        if terminated is not None and terminated.get("reason") in START_ERRORS:
+            return str(terminated.get("message") or terminated["reason"])
+    return None
+
+
 def latest_termination_message(pods: list[Mapping[str, Any]], want_success: bool) -> str | None:
     """The message of the most recently finished pod, preferring the exit code matching the Job."""
     finished = [(pod, t) for pod in pods if (t := _terminated(pod)) is not None]
@@ -75,4 +89,7 @@ def read_job_result(api: KubeApi, job: Mapping[str, Any]) -> tuple[bool, dict[st
                 == str(CHIEF_INDEX)]  # only the chief reports; the other workers' summaries are for logs
     message = latest_termination_message(pods, succeeded)
     reason, detail = _failed_condition(job) if not succeeded else (WORKER_FAILED, "")
+    if not succeeded and (cannot_start := start_error(pods)) is not None:
+        # the same reason the local runtime gives (local/executor/stages.py command_not_found)
+        reason, detail = COMMAND_NOT_FOUND, f"its command cannot be run: {cannot_start}"
     return stage_outcome(succeeded, message, f"Job {meta['name']}", failure_reason=reason, failure_detail=detail)

@@ -14,6 +14,7 @@ A refused stage Job is not handled here: the runtime reports it as that stage's 
 
 from __future__ import annotations
 
+from modelops.contract.reasons import RECONCILE_ERROR
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import Context, Decision
 from modelops.lifecycle.summary import summarize
@@ -31,3 +32,8 @@ def decide_refused(ctx: Context, status: dict | None, reason: str, message: str)
     d.fail(reason, message[:MAX_MESSAGE])
     summarize(d, previous_phase)
     return Decision(d.status, d.actions)
+
+
+def raised_text(error: BaseException) -> tuple[str, str]:
+    """(reason, message) when deciding raised: the same words from both runtimes."""
+    return RECONCILE_ERROR, f"deciding failed with {type(error).__name__}: {error}"[:MAX_MESSAGE]

@@ -31,6 +31,7 @@ from modelops.lifecycle.messages import (
     VersionPruned,
     recover_in_flight,
 )
+from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.serving_process import ServingProcess
@@ -43,6 +44,8 @@ FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-c
 SERVING_HEALTH_SECONDS = 3.0  # how often a settled server is checked (restarted if it died)
 SERVING_WAIT_SECONDS = 120.0  # after this, report whatever is ready even if the pin is not loaded yet
 UNTIL_CHOICES = ("serving", "forever")
+STATE_RECOVERED = "StateRecovered"  # local only: the state record was unreadable, the previous one was used
+PENDING_ACTION_UNREADABLE = "PendingActionUnreadable"  # local only: a saved action this version cannot decode
 
 
 class Runner:
@@ -65,6 +68,7 @@ class Runner:
         self._serving_reported: frozenset[int] | None = None
         self._next_serving_check = 0.0
         self._lock_fd: int | None = None
+        self._refused_generation: int | None = None
 
     # ---------------------------------------------------------------- entry points
     def run(self) -> int:
@@ -86,11 +90,21 @@ class Runner:
     def resume(self) -> None:
         """Adopt whatever a previous runtime left behind, then let the core look at it."""
         self.generation = self.store.generation_for(self.spec)
-        self.status = self.store.load_status()
+        state = self.store.load()
+        self.status = state.status
+        if state.recovered:
+            self._event("Warning", STATE_RECOVERED, f"the state record was unreadable, resumed from the one "
+                                                    f"before it: {state.recovered}")
         replayed: list[Observation] = []
-        for record in self.store.load_pending():
-            replayed += self._execute(journal.decode(record), replay=True)
-        self.store.clear_pending()
+        for record in state.pending:
+            try:
+                action = journal.decode(record)
+            except ValueError as exc:  # level-triggered: the core re-derives what it still wants
+                self._event("Warning", PENDING_ACTION_UNREADABLE, f"skipped a pending action: {exc}")
+                continue
+            replayed += self._execute(action, replay=True)
+        if state.pending:
+            self.store.save(self.status, [])
         stage = self.status.get("stage") or {}
         if stage.get("id") and stage["id"] not in self.stages.running:
             found = self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0))
@@ -121,18 +135,26 @@ class Runner:
     def observe(self, observation: Observation) -> None:
         """Decide, persist status and the actions before running them (a SIGKILL replays them), run
         them, and feed what they revealed (e.g. a version pruned) straight back."""
+        if self._refused_generation == self.generation:
+            return  # refused: nothing is decided again until the spec changes (a restart with the edited file)
         queue = [observation]
         while queue:
             context = Context(spec=self.spec, generation=self.generation, now=self.now())
-            decision = decide(context, self.status, queue.pop(0))
+            try:
+                decision = decide(context, self.status, queue.pop(0))
+            except Exception as exc:  # the same policy as the operator (kube/runtime.py): report, stop, wait
+                decision = decide_refused(context, self.status, *raised_text(exc))
+                self._refused_generation = self.generation
+                queue.clear()
             previous = self.status
             self.status = decision.status
-            self.store.save_status(self.status)
+            # status and the actions it was decided with, in one atomic record: a SIGKILL replays them
+            self.store.save(self.status, [journal.encode(action) for action in decision.actions])
             self._record_history(previous, self.status)
-            self.store.save_pending([journal.encode(action) for action in decision.actions])
             for action in decision.actions:
                 queue += self._execute(action)
-            self.store.clear_pending()
+            if decision.actions:
+                self.store.save(self.status, [])
             delay = decision.requeue_after if decision.requeue_after is not None else FALLBACK_RECONCILE_SECONDS
             self._next_reconcile = time.monotonic() + max(0.0, delay)
 
@@ -151,11 +173,14 @@ class Runner:
                 return [VersionPruned(action.version, False, str(exc))]
             return [VersionPruned(action.version, True)]
         elif isinstance(action, EmitEvent):
-            event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
-                     "message": action.message, **({"replayed": True} if replay else {})}
-            append_jsonl(self.store.events_path, event)
-            self.view.event(action.type, action.reason, action.message)
+            self._event(action.type, action.reason, action.message, replay)
         return []
+
+    def _event(self, type_: str, reason: str, message: str, replay: bool = False) -> None:
+        event = {"time": self.now().isoformat(), "type": type_, "reason": reason, "message": message,
+                 **({"replayed": True} if replay else {})}
+        append_jsonl(self.store.events_path, event)
+        self.view.event(type_, reason, message)
 
     # ---------------------------------------------------------------- serving
     def _serving_observation(self, ready: frozenset[int]) -> ServingObserved:
