@@ -373,6 +373,12 @@ STATUS = Obj(
             },
         ),
         "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
+        "servingRestarts": Obj(
+            "Local runtime: consecutive restarts of a model server that kept exiting (with exponential backoff), "
+            "and the bound after which it is left down (phase Failed, reason ServingCrashLoop).",
+            properties={"count": Int("Restarts in a row.", minimum=0), "limit": Int("The bound.", minimum=0),
+                        "lastRestartTime": Str("When the count last changed.")},
+        ),
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
         "failure": Obj(
             "Why the deployment is Failed; cleared by a spec edit.",

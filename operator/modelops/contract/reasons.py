@@ -39,3 +39,4 @@ SERVING_REJECTED = "ServingRejected"  # it refused a serving object (Deployment,
 REQUEST_REJECTED = "RequestRejected"  # it refused another request (a read or the status write: RBAC, 4xx)
 RECONCILE_ERROR = "ReconcileError"  # deciding on an observation raised: a bug, reported instead of looped
 COMMAND_NOT_FOUND = "CommandNotFound"  # a stage's command does not exist (no such file or not executable)
+SERVING_CRASH_LOOP = "ServingCrashLoop"  # the local model server kept exiting; its restarts reached their bound

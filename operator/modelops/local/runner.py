@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.reasons import SERVING_CRASH_LOOP
 from modelops.lifecycle import decide
+from modelops.lifecycle.clock import stamp
 from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
@@ -34,7 +36,7 @@ from modelops.lifecycle.messages import (
 from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
-from modelops.local.serving_process import ServingProcess
+from modelops.local.serving_process import RESTART_CAP_SECONDS, RESTART_LIMIT, ServingProcess
 from modelops.local.state_store import StateStore, append_jsonl, read_json
 from modelops.local.view import RunView, parse_training_progress
 from modelops.workloads.stages.prune import PruneError, prune_version
@@ -45,6 +47,7 @@ SERVING_HEALTH_SECONDS = 3.0  # how often a settled server is checked (restarted
 SERVING_WAIT_SECONDS = 120.0  # after this, report whatever is ready even if the pin is not loaded yet
 UNTIL_CHOICES = ("serving", "forever")
 STATE_RECOVERED = "StateRecovered"  # local only: the state record was unreadable, the previous one was used
+SERVING_RESTARTED = "ServingRestarted"  # local only: `modelops serve` exited and was started again
 PENDING_ACTION_UNREADABLE = "PendingActionUnreadable"  # local only: a saved action this version cannot decode
 
 
@@ -201,6 +204,7 @@ class Runner:
         waiting = self._serving_reported is None or not self._serving_target <= self._serving_reported
         if self.serving.ensure_running():
             self.view.message(f"started model server on {self.serving.endpoint} (log: {self.serving.dir}/log.txt)")
+        self._record_restarts()
         ready = self.serving.ready_versions()
         loaded = self._serving_target <= ready
         timed_out = time.monotonic() - self._serving_since > SERVING_WAIT_SECONDS
@@ -212,6 +216,29 @@ class Runner:
             self._serving_reported = ready
             self.observe(self._serving_observation(ready))
         self._next_serving_check = time.monotonic() + (0.3 if not loaded else SERVING_HEALTH_SECONDS)
+
+    def _record_restarts(self) -> None:
+        """status.servingRestarts follows the server's consecutive restarts; at the bound the deployment
+        fails (ServingCrashLoop), as the operator's policy does with a refusal, until the next start."""
+        count, shown = self.serving.restarts, self.status.get("servingRestarts") or {}
+        if count == shown.get("count", 0):
+            if self.serving.gave_up and self._refused_generation != self.generation:
+                message = (f"the model server kept exiting: restarted {count} times with backoff, it is left down "
+                           f"until `modelops run` starts again; its log ends: {self.serving.log_tail(600).strip()}")
+                context = Context(spec=self.spec, generation=self.generation, now=self.now())
+                self._refused_generation = self.generation
+                decision = decide_refused(context, self.status, SERVING_CRASH_LOOP, message)
+                self.status = decision.status
+                self.store.save(self.status, [])
+                for action in decision.actions:
+                    self._execute(action)
+            return
+        self.status = {**self.status, "servingRestarts": {"count": count, "limit": RESTART_LIMIT,
+                                                          "lastRestartTime": stamp(self.now())}}
+        self.store.save(self.status, [])
+        if count:
+            self._event("Warning", SERVING_RESTARTED, f"the model server exited; restart {count} of at most "
+                                                      f"{RESTART_LIMIT} (backoff up to {RESTART_CAP_SECONDS:.0f}s)")
 
     # ---------------------------------------------------------------- bookkeeping
     def _record_history(self, previous: Mapping[str, Any], current: Mapping[str, Any]) -> None:
