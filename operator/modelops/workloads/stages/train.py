@@ -31,6 +31,7 @@ from modelops.workloads.data.training_set import TrainingData, load_training_dat
 from modelops.workloads.distributed.multi_worker import fit_on_workers, remove_backup
 from modelops.workloads.drift.profile import build_profile
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
+from modelops.workloads.stages.leftovers import remove_leftovers
 from modelops.workloads.stages.tune import attach_search, remove_search
 
 PROFILE_FILE = "profile.json"
@@ -96,7 +97,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         return {**_train_into(cfg, data, num_classes, None, member), "member": member.index}
 
     cfg.deployment_dir.mkdir(parents=True, exist_ok=True)
-    removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version)
+    removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version) + remove_leftovers(cfg.deployment_dir,
+                                                                                           cfg.version)
     tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
     tmp_dir.mkdir()
     try:
