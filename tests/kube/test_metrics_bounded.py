@@ -11,8 +11,8 @@ from modelops.serving.metrics import ServingMetrics
 
 def _status(*versions: tuple[int, bool]) -> dict:
     return {"phase": "Serving", "servingVersion": versions[-1][0],
-            "versions": [{"version": v, "state": "Retired", "deleted": deleted, "metrics": {"accuracy": 0.9, "loss": 0.2}}
-                         for v, deleted in versions]}
+            "versions": [{"version": v, "state": "Retired", "deleted": deleted,
+                          "metrics": {"accuracy": 0.9, "loss": 0.2}} for v, deleted in versions]}
 
 
 def test_series_of_pruned_versions_and_deleted_deployments_are_removed() -> None:
