@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelops.api.repeats_schema import DELETION, SERVING_REPAIRS
 from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
@@ -178,13 +179,7 @@ VERSION = Obj(
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
         "deleted": Bool("True when retention removed its files."),
-        "deletion": Obj(
-            "Retention asked for its files to go and the removal is not confirmed yet.",
-            properties={
-                "attempt": Int("Removal attempts so far.", minimum=1),
-                "message": Str("Why the last attempt failed, if it did."),
-            },
-        ),
+        "deletion": DELETION,
         "lineage": LINEAGE,
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
@@ -379,6 +374,7 @@ STATUS = Obj(
             properties={"count": Int("Restarts in a row.", minimum=0), "limit": Int("The bound.", minimum=0),
                         "lastRestartTime": Str("When the count last changed.")},
         ),
+        "servingRepairs": SERVING_REPAIRS,
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
         "failure": Obj(
             "Why the deployment is Failed; cleared by a spec edit.",

@@ -30,7 +30,7 @@ from modelops.kube.builders.config import (
     serving_object_name,
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
-from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name, prune_attempt
 from modelops.kube.builders.pods import apply_pod_template
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
@@ -272,14 +272,16 @@ class Executor:
             if not is_refusal(error):
                 raise
             message = f"{JOB_REJECTED}: the API server refused the prune Job: {error.server_message}"
-            return [VersionPruned(action.version, False, message)]
+            return [VersionPruned(action.version, False, message, action.attempt)]
 
     def finished_prune(self, job: Mapping[str, Any]) -> VersionPruned | None:
         if job_outcome(job) is None:
             return None
         succeeded, result = read_job_result(self.api, job)
-        version = int((job["metadata"].get("labels") or {}).get(VERSION_LABEL, 0))
-        return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")))
+        labels = job["metadata"].get("labels") or {}
+        version = int(labels.get(VERSION_LABEL, 0))
+        return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")),
+                             prune_attempt(str(labels.get(STAGE_ID_LABEL, ""))))
 
     # ------------------------------------------------------------ helpers
     def _create_or_adopt_job(self, owner: Owner, job: Mapping[str, Any],

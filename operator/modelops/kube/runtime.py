@@ -208,7 +208,7 @@ class Runtime:
             if not pending:
                 break
             observation = pending.pop(0)
-            decision = decide(Context(doc.spec, doc.generation, datetime.now(UTC)), status, observation)
+            decision = decide(self._context(doc), status, observation)
             before = status
             updated = self._patch_status(body, status, decision.status)
             if updated is not None:
@@ -245,6 +245,9 @@ class Runtime:
         action = recover_in_flight(status, run_found=False)
         return self.executor.start_stage(owner, doc, status, action) if action is not None else []
 
+    def _context(self, doc: ModelDeploymentDoc) -> Context:
+        return Context(doc.spec, doc.generation, datetime.now(UTC), self.settings.repeat)
+
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
         meta = body["metadata"]
         status = dict(body.get("status") or {})
@@ -265,7 +268,7 @@ class Runtime:
         status = copy.deepcopy(dict(body.get("status") or {}))
         try:
             doc = parse_model_deployment(body)
-            decision = decide_refused(Context(doc.spec, doc.generation, datetime.now(UTC)), status, reason, message)
+            decision = decide_refused(self._context(doc), status, reason, message)
             self._patch_status(body, status, decision.status)
             events = [(a.type, a.reason, a.message) for a in decision.actions if isinstance(a, EmitEvent)]
         except Exception as failure:  # the refusal must reach the resource one way or another

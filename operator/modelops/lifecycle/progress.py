@@ -25,6 +25,7 @@ from collections.abc import Callable
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.repeats import gave_up
 from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.texts import ConditionText
@@ -111,7 +112,7 @@ def _retrain_pending(d: Draft, phase: str, message: str) -> ConditionText | None
 
 
 Rule = Callable[[Draft, str, str], ConditionText | None]
-STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy)
+STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy, gave_up)
 RECONCILING_RULES: tuple[Rule, ...] = (_stage_running, _rolling_out, _not_answering, _retrain_pending)
 
 

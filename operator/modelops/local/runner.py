@@ -173,8 +173,8 @@ class Runner:
             try:
                 prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
             except (PruneError, OSError) as exc:
-                return [VersionPruned(action.version, False, str(exc))]
-            return [VersionPruned(action.version, True)]
+                return [VersionPruned(action.version, False, str(exc), action.attempt)]
+            return [VersionPruned(action.version, True, attempt=action.attempt)]
         elif isinstance(action, EmitEvent):
             self._event(action.type, action.reason, action.message, replay)
         return []
