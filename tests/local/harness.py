@@ -97,11 +97,12 @@ class LocalDeployment:
 
     # ---------------------------------------------------------------- observing
     def status(self) -> dict[str, Any]:
-        return read_json(self.dir / "status.json", {}) or {}
+        record = read_json(self.dir / "state.json", {}) or {}
+        return record.get("status") or {}
 
     def wait_for(self, what: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 240,
                  on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Poll status.json until `predicate(status)`; fail with the status and the runtime's log."""
+        """Poll the state record's status until `predicate(status)`; fail with the status and the runtime's log."""
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelops.api.dataset_schema import DATASET_COLUMNS
 from modelops.api.limits_schema import EVALUATION_FAILURES, TRIMMED_VERSIONS
+from modelops.api.repeats_schema import DELETION, SERVING_REPAIRS
 from modelops.api.schema import Arr, Bool, Int, KubeObject, Map, Num, Obj, Str
 from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
 from modelops.api.vocabulary import DATASET_FORMATS
@@ -186,13 +187,7 @@ VERSION = Obj(
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
         "deleted": Bool("True when retention removed its files."),
-        "deletion": Obj(
-            "Retention asked for its files to go and the removal is not confirmed yet.",
-            properties={
-                "attempt": Int("Removal attempts so far.", minimum=1),
-                "message": Str("Why the last attempt failed, if it did."),
-            },
-        ),
+        "deletion": DELETION,
         "lineage": LINEAGE,
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
@@ -388,6 +383,13 @@ STATUS = Obj(
             },
         ),
         "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
+        "servingRestarts": Obj(
+            "Local runtime: consecutive restarts of a model server that kept exiting (with exponential backoff), "
+            "and the bound after which it is left down (phase Failed, reason ServingCrashLoop).",
+            properties={"count": Int("Restarts in a row.", minimum=0), "limit": Int("The bound.", minimum=0),
+                        "lastRestartTime": Str("When the count last changed.")},
+        ),
+        "servingRepairs": SERVING_REPAIRS,
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
         "evaluationFailures": EVALUATION_FAILURES,
         "trimmedVersions": TRIMMED_VERSIONS,

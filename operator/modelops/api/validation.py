@@ -57,6 +57,15 @@ def _bound_count(rule: Spec) -> int:
     return sum(rule.get(k) is not None for k in ("min", "max", "maxDrop"))
 
 
+_ANY_TRAINED_CEL = ("(has(oldSelf.status) && has(oldSelf.status.versions) "
+                    "&& oldSelf.status.versions.exists(v, has(v.trainedAt)))")
+
+
+def _any_trained(document: Mapping[str, Any]) -> bool:
+    """Whether any version of the stored object was trained (has a model on the claim)."""
+    return any(v.get("trainedAt") for v in (document.get("status") or {}).get("versions") or [])
+
+
 _SEARCH_KNOBS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer")
 _SEARCHES_ANY = ("(has(self.tuning.searchSpace) && ("
                  + " || ".join(f"has(self.tuning.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))")
@@ -238,18 +247,18 @@ RULES: tuple[AnyRule, ...] = (
          check=lambda retraining: len(set(retraining.get("include") or [])) == len(retraining.get("include") or []),
          message=("lists an input twice",)),
     # Versions already trained belong to this task; other tasks' gates and metrics would not apply.
+    # "Trained" means a version got as far as a model (trainedAt): one refused or failed before that has no
+    # files of the old task, so the spec can still be corrected (issue #26: a refused first Job).
     Rule("task-fixed-once-trained", at="", field=".spec.task", transition=True,
-         cel="self.spec.task == oldSelf.spec.task || !has(oldSelf.status) || !has(oldSelf.status.latestVersion) "
-             "|| oldSelf.status.latestVersion == 0",
-         check=lambda new, old: new["spec"]["task"] == old["spec"]["task"]
-         or not (old.get("status") or {}).get("latestVersion"),
+         cel=f"self.spec.task == oldSelf.spec.task || !{_ANY_TRAINED_CEL}",
+         check=lambda new, old: new["spec"]["task"] == old["spec"]["task"] or not _any_trained(old),
          message=("cannot change once versions exist (create a new ModelDeployment)",)),
     # Every version's files live on this claim; another claim would orphan them.
     Rule("storage-fixed-once-trained", at="", field=".spec.storage.persistentVolumeClaim", transition=True,
          cel="self.spec.storage.persistentVolumeClaim == oldSelf.spec.storage.persistentVolumeClaim "
-             "|| !has(oldSelf.status) || !has(oldSelf.status.latestVersion) || oldSelf.status.latestVersion == 0",
+             f"|| !{_ANY_TRAINED_CEL}",
          check=lambda new, old: new["spec"]["storage"]["persistentVolumeClaim"]
-         == old["spec"]["storage"]["persistentVolumeClaim"] or not (old.get("status") or {}).get("latestVersion"),
+         == old["spec"]["storage"]["persistentVolumeClaim"] or not _any_trained(old),
          message=("cannot change once versions exist: they live on this claim",)),
 )
 

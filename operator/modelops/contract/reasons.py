@@ -38,3 +38,12 @@ TRAINING_DIVERGED = "TrainingDiverged"  # its loss or outputs became NaN or infi
 NO_RESULT = "NoResult"  # the stage ended without writing a result
 UNREADABLE_RESULT = "UnreadableResult"  # it wrote something that is not a result
 WORKER_FAILED = "WorkerFailed"  # it exited non-zero without saying why
+
+# Persistent refusals: the same request would be refused again, so the runtime stops retrying and the
+# resource says why (Stalled) until the next spec edit. The message is the refusing party's own.
+JOB_REJECTED = "JobRejected"  # the API server refused a stage's Job (or its gang Service)
+SERVING_REJECTED = "ServingRejected"  # it refused a serving object (Deployment, Service, ConfigMap, ...)
+REQUEST_REJECTED = "RequestRejected"  # it refused another request (a read or the status write: RBAC, 4xx)
+RECONCILE_ERROR = "ReconcileError"  # deciding on an observation raised: a bug, reported instead of looped
+COMMAND_NOT_FOUND = "CommandNotFound"  # a stage's command does not exist (no such file or not executable)
+SERVING_CRASH_LOOP = "ServingCrashLoop"  # the local model server kept exiting; its restarts reached their bound

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from modelops.contract.reasons import COMMAND_NOT_FOUND as _COMMAND_NOT_FOUND
+from modelops.contract.reasons import JOB_REJECTED as _JOB_REJECTED
 from modelops.contract.reasons import SCHEMA_VIOLATION as _SCHEMA_VIOLATION
 from modelops.contract.reasons import TRAINING_DIVERGED as _DIVERGED
 
@@ -36,6 +38,8 @@ MALFORMED_RESULT: Final = "MalformedResult"  # a result the core cannot read (li
 STAGE_LOST: Final = "StageLost"  # its run vanished before reporting, more often than lifecycle/in_flight.py allows
 MALFORMED_STAGE: Final = "MalformedStage"  # status.stage cannot be read back as the run that was decided
 TRAINING_DIVERGED: Final = _DIVERGED  # a train/tune result with a non-finite metric
+JOB_REJECTED: Final = _JOB_REJECTED  # the API server refused a stage's Job (its message says why)
+COMMAND_NOT_FOUND: Final = _COMMAND_NOT_FOUND  # a stage's command does not exist in its image
 SCHEMA_VIOLATION: Final = _SCHEMA_VIOLATION  # data broke a version's schema under a Fail rule (spec.schemaRules)
 TUNING_FAILED: Final = "TuningFailed"
 TRAINING_FAILED: Final = "TrainingFailed"

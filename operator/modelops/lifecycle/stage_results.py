@@ -49,7 +49,9 @@ def _version_failed(d: Draft, record: dict[str, Any], stage: str, outcome: Stage
     record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
     if d.status.get("candidateVersion") == record["version"]:
         d.status.pop("candidateVersion", None)
-    event_reason = reasons.STAGE_FAILURE_EVENT[stage]
+    # A run that could not even start (refused Job, missing command) stalls under that reason: it names the fix.
+    unstarted = (reasons.JOB_REJECTED, reasons.COMMAND_NOT_FOUND)
+    event_reason = reason if reason in unstarted else reasons.STAGE_FAILURE_EVENT[stage]
     text = f"version {record['version']} {stage} failed: {message}"
     if record.get("trigger") != "Degradation":
         d.fail(event_reason, text)

@@ -1,6 +1,6 @@
 """`modelops status [NAME]`: what a locally run ModelDeployment is doing, read from its state directory.
 
-Read-only and safe while `modelops run` is working: status.json is replaced atomically, so this never
+Read-only and safe while `modelops run` is working: the state record (state.json) is replaced atomically, so this never
 sees half a status.
 """
 

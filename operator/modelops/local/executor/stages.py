@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.reasons import COMMAND_NOT_FOUND
 from modelops.contract.result import stage_outcome
 from modelops.contract.stage_config import build_stage_config, stage_command, stage_workers
 from modelops.lifecycle.messages import StageFinished, StartStage
@@ -85,13 +86,19 @@ class StageExecutor:
             def argv_for(config_path: Path) -> list[str]:
                 return stage_command(self.spec, action.stage, str(config_path), default=LOCAL_WORKER_COMMAND)
 
-            if size > 1:
+            try:
+                if size > 1:
+                    if gang is not None:
+                        gang.terminate()  # members of a gang whose chief is gone cannot finish without it
+                    child, gang = LocalGang.start(paths["dir"], config, size, argv_for, env)
+                else:
+                    write_json_atomic(paths["config"], config)
+                    child = spawn(argv_for(paths["config"]), paths["log"], paths["pid"], env=env)
+            except OSError as exc:  # no such program, or not executable: the stage fails, the runtime goes on
                 if gang is not None:
-                    gang.terminate()  # members of a gang whose chief is gone cannot finish without it
-                child, gang = LocalGang.start(paths["dir"], config, size, argv_for, env)
-            else:
-                write_json_atomic(paths["config"], config)
-                child = spawn(argv_for(paths["config"]), paths["log"], paths["pid"], env=env)
+                    gang.terminate()
+                child, gang = None, None
+                write_json_atomic(paths["result"], command_not_found(self.spec, action.stage, exc))
         self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child, gang)
 
     def resume(self, stage_id: str, stage: str, version: int) -> bool:
@@ -161,3 +168,12 @@ class StageExecutor:
             handle.seek(max(0, handle.tell() - max_bytes))
             return handle.read().decode(errors="replace")
         return ""
+
+
+def command_not_found(spec: Mapping[str, Any], stage: str, error: OSError) -> dict[str, Any]:
+    """The stage's result when its program cannot be started: the same failure a pod whose command does
+    not exist ends with (the container never runs), named by the spec field that chose the program."""
+    program = (spec["training"].get("command") or LOCAL_WORKER_COMMAND)[0]
+    field = "spec.training.command" if spec["training"].get("command") else "the modelops worker"
+    return {"error": f"{field}: cannot run {program!r} for the {stage} stage: {error.strerror or error}",
+            "reason": COMMAND_NOT_FOUND}

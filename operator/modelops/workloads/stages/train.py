@@ -30,6 +30,7 @@ from modelops.workloads.drift.by_type import build_table_profile
 from modelops.workloads.errors import INVALID_CONFIG, VERSION_EXISTS, WorkloadError
 from modelops.workloads.quality.metrics import scored_labels
 from modelops.workloads.stages.fit import fit_table, model_body, training_classes
+from modelops.workloads.stages.leftovers import remove_leftovers
 from modelops.workloads.stages.tune import attach_search, remove_search
 
 PROFILE_FILE = "profile.json"
@@ -66,7 +67,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
         return {**_train_into(cfg, data, classes, None, member), "member": member.index}
 
     cfg.deployment_dir.mkdir(parents=True, exist_ok=True)
-    removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version)
+    removed = remove_stale_temporaries(cfg.deployment_dir, cfg.version) + remove_leftovers(cfg.deployment_dir,
+                                                                                           cfg.version)
     tmp_dir = cfg.deployment_dir / f".tmp-{cfg.version}-{secrets.token_hex(4)}"
     tmp_dir.mkdir()
     try:
