@@ -74,13 +74,15 @@ def crd_document() -> dict[str, Any]:
 
 
 def _schema_at(root: dict[str, Any], at: str) -> dict[str, Any]:
-    """The OpenAPI node for a rule location ("spec.validation.gates[]" = the list's item schema)."""
+    """The OpenAPI node for a rule location ("...gates[]" = the list's item schema, "...limits{}" = the map's
+    value schema)."""
     node = root
     for step in filter(None, at.split(".")):
-        many = step.endswith("[]")
-        node = node["properties"][step.removesuffix("[]")]
-        if many:
+        node = node["properties"][step.removesuffix("[]").removesuffix("{}")]
+        if step.endswith("[]"):
             node = node["items"]
+        elif step.endswith("{}"):
+            node = node["additionalProperties"]
     return node
 
 

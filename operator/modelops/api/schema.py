@@ -175,18 +175,32 @@ class Bool(Node):
 
 @dataclass(frozen=True)
 class IntOrString(Node):
-    """Kubernetes quantities (`500m`, `1Gi`, `2`)."""
+    """Kubernetes quantities (`500m`, `1Gi`, `2`): `x-kubernetes-int-or-string`, as every CRD field of type
+    resource.Quantity. A fractional number (`cpu: 0.5` unquoted) is refused by the API server here, unlike
+    in a Pod: the int-or-string type admits integers and strings only (checked on the real API server,
+    which then cannot run CEL on a field that also takes numbers); the error says to quote it."""
+
+    max_length: int | None = None  # bounds the cost estimate of CEL rules on the value
 
     def _format_note(self) -> str:
         return ("Format: a Kubernetes quantity, an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi "
                 "(memory).")
 
     def _openapi(self) -> dict[str, Any]:
-        return {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+        out: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+        if self.max_length is not None:
+            out["maxLength"] = self.max_length
+        return out
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | str):
+        if isinstance(value, float):  # even 1.0: the API server's CEL rules then fail on the non-integer
+            whole = f"write {int(value)}" if value.is_integer() else f"write {round(value * 1000)}m"
+            errors.append(f"{path}: {value!r} is a decimal number; a quantity here is an integer or a string (the "
+                          f'API server refuses the number): quote it ("{value!r}") or {whole}')
+        elif isinstance(value, bool) or not isinstance(value, int | str):
             errors.append(f"{path}: expected an integer or a string quantity, got {_type_name(value)} {value!r}")
+        elif self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
+            errors.append(f"{path}: longer than {self.max_length} characters")
         return value
 
 
@@ -237,14 +251,20 @@ class Arr(Node):
 @dataclass(frozen=True)
 class Map(Node):
     values: Node = field(default_factory=lambda: Str("value"))
+    max_properties: int | None = None
 
     def _openapi(self) -> dict[str, Any]:
-        return {"type": "object", "additionalProperties": self.values.openapi()}
+        out: dict[str, Any] = {"type": "object", "additionalProperties": self.values.openapi()}
+        if self.max_properties is not None:
+            out["maxProperties"] = self.max_properties
+        return out
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, Mapping):
             errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
             return value
+        if self.max_properties is not None and len(value) > self.max_properties:
+            errors.append(f"{path}: at most {self.max_properties} entries allowed")
         return {k: normalize(self.values, v, f"{path}.{k}", errors) for k, v in value.items()}
 
 

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
+from modelops.api.mount_rules import MOUNT_RULES
 from modelops.api.pod_template_schema import RESERVED_ENV
+from modelops.api.resources_schema import RESOURCE_RULES
 from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
@@ -251,7 +253,7 @@ def _reserved_env_rule(where: str, at: str) -> Rule:
 
 
 RULES = (*RULES, _reserved_env_rule("stage-pods", "spec.podTemplate"),
-         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"))
+         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *RESOURCE_RULES, *MOUNT_RULES)
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
 METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)
