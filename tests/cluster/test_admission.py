@@ -14,6 +14,7 @@ from support.controlplane import REPO_ROOT, ControlPlane
 from support.kuberest import MERGE, ApiError
 from support.kubetest import new_namespace
 
+from modelops.api.admission_policy import DENIED
 from modelops.api.validation import transition_errors
 from modelops.cli import main
 
@@ -37,6 +38,8 @@ def _rejection(control_plane: ControlPlane, path: str, body: dict, method: str =
         else:
             control_plane.rest.patch(path, body, content_type=MERGE)
     assert refused.value.status == 422, refused.value
+    if DENIED in refused.value.body["message"]:  # the admission policy: no causes, the field leads its message
+        return [tuple(refused.value.body["message"].split(DENIED, 1)[1].split(": ", 1))]  # type: ignore[list-item]
     causes = refused.value.body["details"]["causes"]
     return [(c["field"], CEL_PREFIX.sub("", c["message"])) for c in causes]
 

@@ -226,6 +226,8 @@ def _resource_cases(where: str) -> tuple[Case, ...]:
              f"{at}.limits", 'nvidia.com/gpu "500m" must be an integer (an extended resource comes in whole units)'),
         Case(f"{where}-requests-within-limits", _resources(where, {"cpu": "2", "memory": "1Gi"}, {"cpu": 1}),
              f"{at}.requests", f"{at}.requests", 'cpu request "2" must be less than or equal to its limit "1"'),
+        Case(f"{where}-requests-within-limits", _resources(where, {"cpu": 2.5}, {"cpu": 2}), f"{at}.requests",
+             f"{at}.requests", 'cpu request "2.5" must be less than or equal to its limit "2"'),  # numbers, as in a Pod
         Case(f"{where}-extended-requests-equal-limits", _resources(where, {"nvidia.com/gpu": 1}), f"{at}.requests",
              f"{at}.requests", "nvidia.com/gpu is an extended resource: its limit must be set and equal to its "
              "request (it is never overcommitted)"),

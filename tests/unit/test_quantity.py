@@ -30,10 +30,13 @@ def test_what_the_api_server_refuses_does_not_parse(text: str) -> None:
     assert parse_quantity(text) is None
 
 
-def test_int_or_string_values() -> None:
+def test_number_or_string_values() -> None:
     assert quantity_value(2) == 2
     assert quantity_value("2Gi") > quantity_value("2G") > quantity_value(1000)
-    assert quantity_value(True) is None and quantity_value(0.5) is None  # wrong types are the schema's error
+    # `cpu: 0.5` as in a Pod: the JSON number's digits, exactly (not the binary float's expansion)
+    assert quantity_value(0.5) == quantity_value("500m") and quantity_value(0.1) == Decimal("0.1")
+    assert quantity_value(1e-05) == quantity_value("10u") and quantity_value(1.5e9) == quantity_value("1500M")
+    assert quantity_value(True) is None and quantity_value(float("nan")) is None  # wrong types: the schema's error
 
 
 @pytest.mark.parametrize(("name", "ok", "extended"), [

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from modelops import API_GROUP, API_VERSION, KIND, PLURAL, SHORT_NAME
+from modelops.api.admission_policy import POLICY_RULES
 from modelops.api.rules import validation_entry
 from modelops.api.spec_schema import SPEC
 from modelops.api.status_schema import STATUS
@@ -87,8 +88,11 @@ def _schema_at(root: dict[str, Any], at: str) -> dict[str, Any]:
 
 
 def attach_rules(root: dict[str, Any]) -> None:
-    """Put every rule of api/validation.py where it belongs, as x-kubernetes-validations."""
+    """Put every rule of api/validation.py where it belongs, as x-kubernetes-validations; rules on values
+    CRD CEL cannot see run in the admission policy instead (api/admission_policy.py)."""
     for rule in RULES:
+        if rule in POLICY_RULES:
+            continue
         _schema_at(root, rule.at).setdefault("x-kubernetes-validations", []).append(validation_entry(rule))
 
 

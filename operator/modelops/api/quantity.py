@@ -10,6 +10,7 @@ Values are rounded up to nano units as the API server does, so comparisons agree
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_UP, Context, Decimal
 
@@ -58,9 +59,14 @@ def _suffix_multiplier(suffix: str) -> Decimal | None:
 
 
 def quantity_value(value: object) -> Decimal | None:
-    """An int-or-string field's quantity (an integer counts as itself), None if it is not one."""
+    """A quantity field's value (a number counts as itself, as `cpu: 0.5` in a Pod), None if it is not one.
+
+    A float is read from its shortest decimal form (repr), the digits the JSON carried: the API server
+    parses the JSON number's text the same way (Quantity.UnmarshalJSON)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, float):
+        return parse_quantity(repr(value)) if math.isfinite(value) else None
     return parse_quantity(value) if isinstance(value, str) else None

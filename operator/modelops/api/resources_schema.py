@@ -9,23 +9,28 @@ kubernetes/pkg/apis/core/validation/validation.go, probed on the real API server
 - an extended resource (a domain-qualified name outside kubernetes.io) in fractions ("must be an
   integer") or requested without an equal limit (extended resources are never overcommitted).
 
-The CEL side uses the Kubernetes quantity library (`isQuantity`, `quantity`, `isLessThan`, `isInteger`,
-`compareTo`; in CRD validation since 1.29, below our minimum of 1.30); the Python side parses quantities
-as the API server does (api/quantity.py).
+A quantity is written as in a Pod: an integer, a number (`cpu: 0.5`) or a string (`500m`). A CRD field
+that takes numbers and strings has no type CEL can see (an `x-kubernetes-int-or-string` field takes
+integers and strings only, apiextensions-apiserver pkg/apiserver/validation/validation.go), so these rules
+are not CRD rules: they run in a ValidatingAdmissionPolicy (api/admission_policy.py; GA in 1.30, our
+minimum) over the untyped values, with the Kubernetes quantity library (`isQuantity`, `quantity`,
+`isLessThan`, `isInteger`, `compareTo`). The Python side parses quantities as the API server does
+(api/quantity.py).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from modelops.api.quantity import FORMAT_MESSAGE, quantity_value
 from modelops.api.rules import Ref, Rule
-from modelops.api.schema import IntOrString, Map, Obj
+from modelops.api.schema import Map, Node, Obj, type_name
 
 MAX_RESOURCES = 16  # bounds the CEL cost estimate; a container rarely names more than four
-QUANTITY_MAX_LENGTH = 64
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 # IsStandardContainerResourceName: cpu, memory, ephemeral-storage and hugepages-<size>.
 STANDARD_NAME = rf"^(cpu|memory|ephemeral-storage|hugepages-{_NAME})$"
@@ -33,13 +38,31 @@ STANDARD_NAME = rf"^(cpu|memory|ephemeral-storage|hugepages-{_NAME})$"
 PREFIXED_NAME = rf"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/{_NAME}$"  # no backslash: CEL
 
 
+@dataclass(frozen=True)
+class Quantity(Node):
+    """A resource quantity as a Pod takes it: an integer, a number or a string. Untyped in the CRD
+    (`x-kubernetes-preserve-unknown-fields`), so the API server stores `0.5` as it stores it for a Pod;
+    what is a quantity is decided by the rules below."""
+
+    def _format_note(self) -> str:
+        return "Format: a Kubernetes quantity, a number or a string such as 500m or 0.5 (CPU), 2Gi or 512Mi (memory)."
+
+    def _openapi(self) -> dict[str, Any]:
+        return {"x-kubernetes-preserve-unknown-fields": True}
+
+    def check(self, value: Any, path: str, errors: list[str]) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            errors.append(f"{path}: expected a number or a string quantity, got {type_name(value)} {value!r}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.append(f"{path}: {value!r} is not a quantity")
+        return value
+
+
 def resources(what: str) -> Obj:
     quantities = Map("Resource name (cpu, memory, ephemeral-storage, hugepages-<size>, or a domain-qualified "
-                     "extended resource such as nvidia.com/gpu) to a Kubernetes quantity: an integer or a string "
-                     "such as 500m or \"0.5\" (CPU), 2Gi or 512Mi (memory). Fractions must be quoted: this field "
-                     "takes an integer or a string, like every resource.Quantity in a CRD.",
-                     values=IntOrString("The amount of this resource.", max_length=QUANTITY_MAX_LENGTH),
-                     max_properties=MAX_RESOURCES)
+                     "extended resource such as nvidia.com/gpu) to a Kubernetes quantity, written as in a Pod: "
+                     "a number such as 2 or 0.5, or a string such as 500m (CPU), 2Gi or 512Mi (memory).",
+                     values=Quantity("The amount of this resource."), max_properties=MAX_RESOURCES)
     return Obj(
         f"Compute resources of the {what} container, as in a Pod spec. A request may not exceed its limit; "
         "an extended resource (nvidia.com/gpu) is a whole number and needs a limit equal to its request.",
@@ -96,12 +119,14 @@ def _unmatched_extended(resources: Mapping[str, Any]) -> list[str]:
 
 
 def _q(expression: str) -> str:
-    """An int-or-string value as a CEL quantity (string() leaves a string as it is)."""
+    """A number or string value as a CEL quantity (string() writes 0.5 as "0.5", a string stays itself)."""
     return f"quantity(string({expression}))"
 
 
 def _isq(expression: str) -> str:
-    return f"isQuantity(string({expression}))"
+    """The value is a number, or a string that parses as a quantity (anything else is not a quantity)."""
+    return (f"(type({expression}) == int || type({expression}) == double || (type({expression}) == string "
+            f"&& isQuantity(string({expression}))))")
 
 
 _NAME_OK = f"(k.matches('{STANDARD_NAME}') || (k.matches('{PREFIXED_NAME}') && !k.startsWith('requests.')))"
@@ -120,12 +145,12 @@ def resource_rules(where: str, at: str) -> tuple[Rule, ...]:
         rules += [
             # A value the API server cannot decode makes it refuse the whole Job (HTTP 400).
             Rule(f"{where}-{side}-are-quantities", at=f"{at}.{side}{{}}",
-                 cel="type(self) == int || isQuantity(self)", check=lambda value: not _not_quantity(value),
+                 cel=_isq("self"), check=lambda value: not _not_quantity(value),
                  message=('"', Ref("self", lambda value: value), '" is not a quantity: ', FORMAT_MESSAGE,
                           " and end in a known suffix (Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E or an "
                           "exponent such as e3)")),
             Rule(f"{where}-{side}-not-negative", at=f"{at}.{side}{{}}",
-                 cel="type(self) == int ? self >= 0 : (!isQuantity(self) || !quantity(self).isLessThan(quantity('0')))",
+                 cel=f"!{_isq('self')} || !{_q('self')}.isLessThan(quantity('0'))",
                  check=lambda value: not _negative(value),
                  message=('"', Ref("self", lambda value: value), '" must be greater than or equal to 0')),
             # `gpu` alone is neither a standard resource nor an extended one; the node advertises nvidia.com/gpu.

@@ -132,7 +132,7 @@ def is_static(message: Message) -> bool:
 # ------------------------------------------------------------------ CEL generation
 
 
-def _guarded(base: str, dotted: str) -> tuple[str, str]:
+def guarded_path(base: str, dotted: str) -> tuple[str, str]:
     """(`has(...) && ...` guard for every step of `dotted` under `base`, the full CEL path)."""
     guards, path = [], base
     for step in dotted.split("."):
@@ -144,7 +144,7 @@ def _guarded(base: str, dotted: str) -> tuple[str, str]:
 def validation_entry(rule: AnyRule) -> dict[str, Any]:
     """The `x-kubernetes-validations` entry of a rule."""
     if isinstance(rule, ItemRule):
-        guard, path = _guarded("self", rule.items)
+        guard, path = guarded_path("self", rule.items)
         expression = f"!({guard}) || {path}.all(g, {rule.cel})"
         first_bad = f"{path}.filter(g, !({rule.cel}))[0]"
         entry: dict[str, Any] = {"rule": expression, "messageExpression": render_cel(rule.message, first_bad)}
