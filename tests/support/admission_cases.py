@@ -266,3 +266,85 @@ TRANSITIONS = (
     ("storage-fixed-once-trained", "spec.storage.persistentVolumeClaim", "other-claim",
      "spec.storage.persistentVolumeClaim", "cannot change once versions exist: they live on this claim"),
 )
+
+
+# ------------------------------------------------------------------ what the API server refuses only at Job creation
+# (resources and mount paths; api/resources_schema.py, api/mount_rules.py). Each message is the API server's
+# own wording where it has one (probed by creating the Job on the real API server).
+
+QUANTITY_MESSAGE = ("is not a quantity: quantities must match the regular expression "
+                    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' and end in a known suffix (Ki, Mi, Gi, Ti, Pi, "
+                    "Ei, n, u, m, k, M, G, T, P, E or an exponent such as e3)")
+NAME_MESSAGE = ("must be a standard resource type or fully qualified: cpu, memory, ephemeral-storage, "
+                "hugepages-<size>, or an extended resource with its domain such as nvidia.com/gpu")
+SCRATCH, STAGE_CONFIG = "/tmp (scratch space)", "/etc/modelops/stage (stage configuration)"
+SERVING_CONFIG = "/etc/modelops/serving (serving configuration)"
+OURS = f"{SCRATCH}, {STAGE_CONFIG}, {SERVING_CONFIG}"
+STAGE_OURS = f"{SCRATCH}, {STAGE_CONFIG}"
+OURS_BY_LIST = {"serving.podTemplate.volumeMounts": f"{SCRATCH}, {SERVING_CONFIG}",
+                "podTemplate.stages.prune.volumeMounts": SCRATCH}
+
+
+def _resources(where: str, requests: dict[str, Any] | None = None,
+               limits: dict[str, Any] | None = None) -> Callable[[dict[str, Any]], None]:
+    resources = {key: value for key, value in (("requests", requests), ("limits", limits)) if value is not None}
+    return _set(f"spec.{where}.resources", resources)
+
+
+def _resource_cases(where: str) -> tuple[Case, ...]:
+    at = f"spec.{where}.resources"
+    return (
+        Case(f"{where}-requests-are-quantities", _resources(where, {"cpu": "lots"}), f"{at}.requests[cpu]",
+             f"{at}.requests[cpu]", f'"lots" {QUANTITY_MESSAGE}'),
+        Case(f"{where}-limits-are-quantities", _resources(where, limits={"memory": "1GB"}), f"{at}.limits[memory]",
+             f"{at}.limits[memory]", f'"1GB" {QUANTITY_MESSAGE}'),
+        Case(f"{where}-requests-not-negative", _resources(where, {"cpu": "-500m"}), f"{at}.requests[cpu]",
+             f"{at}.requests[cpu]", '"-500m" must be greater than or equal to 0'),
+        Case(f"{where}-limits-not-negative", _resources(where, limits={"memory": -5}), f"{at}.limits[memory]",
+             f"{at}.limits[memory]", '"-5" must be greater than or equal to 0'),
+        Case(f"{where}-requests-names", _resources(where, {"cpu": 1, "gpu": 1}), f"{at}.requests", f"{at}.requests",
+             f'"gpu" {NAME_MESSAGE}'),
+        Case(f"{where}-limits-names", _resources(where, limits={"gpu": 1}), f"{at}.limits", f"{at}.limits",
+             f'"gpu" {NAME_MESSAGE}'),
+        Case(f"{where}-extended-limits-whole", _resources(where, limits={"nvidia.com/gpu": "500m"}), f"{at}.limits",
+             f"{at}.limits", 'nvidia.com/gpu "500m" must be an integer (an extended resource comes in whole units)'),
+        Case(f"{where}-requests-within-limits", _resources(where, {"cpu": "2", "memory": "1Gi"}, {"cpu": 1}),
+             f"{at}.requests", f"{at}.requests", 'cpu request "2" must be less than or equal to its limit "1"'),
+        Case(f"{where}-requests-within-limits", _resources(where, {"cpu": 2.5}, {"cpu": 2}), f"{at}.requests",
+             f"{at}.requests", 'cpu request "2.5" must be less than or equal to its limit "2"'),  # numbers, as in a Pod
+        Case(f"{where}-extended-requests-equal-limits", _resources(where, {"nvidia.com/gpu": 1}), f"{at}.requests",
+             f"{at}.requests", "nvidia.com/gpu is an extended resource: its limit must be set and equal to its "
+             "request (it is never overcommitted)"),
+    )
+
+
+def _mount(items: str, path: str) -> Callable[[dict[str, Any]], None]:
+    """A user volume mounted at `path` through the pod template list at `items` (under spec)."""
+    def mutate(doc: dict[str, Any]) -> None:
+        node = doc["spec"]
+        *parents, leaf = items.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = [{"name": "creds", "mountPath": path}]
+        node["volumes"] = [{"name": "creds", "secret": {"secretName": "x"}}]
+    return mutate
+
+
+_MOUNT_LISTS = (("stage-pods", "podTemplate.volumeMounts", "/tmp"),
+                ("serving-pods", "serving.podTemplate.volumeMounts", "/models"),
+                *((f"{stage}-pods", f"podTemplate.stages.{stage}.volumeMounts", path) for stage, path in (
+                    ("tune", "/etc/modelops/stage"), ("train", "/etc/modelops/stage/extra"), ("validate", "/tmp/"),
+                    ("evaluate", "/tmp"), ("prune", "/models/"))))
+
+CASES = (
+    *CASES,
+    *_resource_cases("training"),
+    *_resource_cases("serving"),
+    Case("storage-mount-path-free", _set("spec.storage.mountPath", "/tmp"), "spec.storage.mountPath",
+         "spec.storage.mountPath", f'"/tmp" is where the operator mounts its own volumes ({OURS}); use another path '
+         "such as /models"),
+    *(Case(f"{where}-volume-mounts-free", _mount(items, path), f"spec.{items}[0].mountPath", f"spec.{items}",
+           f'"{path}" is already mounted by the operator ({OURS_BY_LIST.get(items, STAGE_OURS)}, and the model volume '
+           "at spec.storage.mountPath)")
+      for where, items, path in _MOUNT_LISTS),
+)

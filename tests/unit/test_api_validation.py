@@ -90,7 +90,8 @@ INVALID = [
     ("spec.training.model.activation", "swish", "spec.training.model.activation", "relu", True),
     ("spec.training.model.numClasses", 3, "spec.training.model.numClasses", "multiclass", False),
     ("spec.training.backoffLimit", -1, "spec.training.backoffLimit", ">= 0", True),
-    ("spec.training.resources.requests.cpu", 1.5, "spec.training.resources.requests.cpu", "quantity", True),
+    ("spec.training.resources.requests.cpu", [1], "spec.training.resources.requests.cpu",
+     "expected a number or a string quantity", False),  # the schema leaves quantities untyped (as a Pod takes them)
     ("spec.training.unknownKnob", 1, "spec.training.unknownKnob", "unknown field", True),
     ("spec.validation.gates.1.metric", "acuracy", "spec.validation.gates[1].metric", 'unknown metric "acuracy"',
      True),

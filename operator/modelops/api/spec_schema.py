@@ -9,8 +9,10 @@ from modelops.api.durations import duration
 from modelops.api.limits_schema import CONSECUTIVE_ERROR_LIMIT, KEEP_RECORDS
 from modelops.api.metrics import ALL_METRICS, TASKS
 from modelops.api.model_schema import MODEL
-from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
-from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+from modelops.api.mount_rules import MOUNT_PATH_MAX_LENGTH
+from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE, SUBDOMAIN
+from modelops.api.resources_schema import resources
+from modelops.api.schema import Arr, Bool, Int, IntOrString, Num, Obj, Str
 from modelops.api.schema_rules_schema import SCHEMA_RULES
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
@@ -26,7 +28,6 @@ DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
 
 # Lists that CEL rules iterate need a bound, or the API server's cost estimate rejects the CRD.
 MAX_RULES = 32
-NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 def dataset(what: str, note: str = "", window: bool = False) -> Obj:
@@ -51,17 +52,6 @@ def dataset(what: str, note: str = "", window: bool = False) -> Obj:
                                 "moves with the world.", minimum=1)} if window else {}),
         },
         required=("uri",),
-    )
-
-
-def resources(what: str) -> Obj:
-    quantities = Map("Resource name (cpu, memory, ephemeral-storage, nvidia.com/gpu, ...) to a Kubernetes quantity: "
-                     "an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi (memory).",
-                     values=IntOrString("The amount of this resource."))
-    return Obj(
-        f"Compute resources of the {what} container, as in a Pod spec.",
-        default={},
-        properties={"requests": quantities, "limits": quantities},
     )
 
 
@@ -381,10 +371,12 @@ STORAGE = Obj(
     required=("persistentVolumeClaim",),
     properties={
         "persistentVolumeClaim": Str("Name of a PersistentVolumeClaim in the deployment's namespace (ReadWriteMany "
-                                     "when stages and serving run on different nodes).", pattern=NAME_PATTERN,
-                                     pattern_hint="a valid PersistentVolumeClaim name", min_length=1),
-        "mountPath": Str("Where the volume is mounted in every container.", default="/models",
-                         pattern=r"^/.*", pattern_hint="an absolute path"),
+                                     "when stages and serving run on different nodes).", pattern=SUBDOMAIN,
+                                     pattern_hint="a valid PersistentVolumeClaim name (a DNS subdomain such as "
+                                     "models or models.team-a)", min_length=1, max_length=253),
+        "mountPath": Str("Where the volume is mounted in every container; not /tmp or under /etc/modelops, where "
+                         "the operator mounts its own volumes.", default="/models", pattern=r"^/.*",
+                         pattern_hint="an absolute path", max_length=MOUNT_PATH_MAX_LENGTH),
     },
 )
 

@@ -17,7 +17,9 @@ from typing import Any
 from modelops.api.dataset_rules import DATASET_RULES
 from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
 from modelops.api.model_schema import USER_MODEL_RULES
+from modelops.api.mount_rules import MOUNT_RULES
 from modelops.api.pod_template_schema import RESERVED_ENV
+from modelops.api.resources_schema import RESOURCE_RULES
 from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
@@ -272,7 +274,8 @@ def _reserved_env_rule(where: str, at: str) -> Rule:
 
 
 RULES = (*RULES, _reserved_env_rule("stage-pods", "spec.podTemplate"),
-         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *DATASET_RULES, *USER_MODEL_RULES)
+         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *DATASET_RULES, *USER_MODEL_RULES,
+         *RESOURCE_RULES, *MOUNT_RULES)
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
 METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)
