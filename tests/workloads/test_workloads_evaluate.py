@@ -160,12 +160,14 @@ def test_client_retries_503_with_backoff(binary_versions, failures, retries, suc
         server.server_close()
 
 
-def test_monitoring_data_with_other_features_is_a_feature_mismatch(binary_versions, worker, tmp_path):
+def test_monitoring_data_with_other_features_breaks_the_schema(binary_versions, worker, tmp_path):
+    """A renamed column: the trained one missing (fails by default), the new one extra; both named."""
     x, y, names = make_dataset("binary-classification", 40, 6, seed=4)
     renamed = [*names[:-1], "tenure"]
     run = worker("evaluate", binary_versions.task, write_csv(tmp_path / "renamed.csv", x, y, renamed), version=2,
                  root=binary_versions.root, endpoint=f"http://127.0.0.1:{_closed_port()}")
-    assert run.code == 1 and run.result["reason"] == "FeatureMismatch"
-    assert "missing ['f5'], unexpected ['tenure']" in run.result["error"]
+    assert run.code == 1 and run.result["reason"] == "SchemaViolation", run.result
+    assert "column 'f5' (numeric) of the version's schema is missing" in run.result["error"]
+    assert sorted(a["kind"] for a in run.result["schemaCheck"]["anomalies"]) == ["extraColumn", "missingColumn"]
     failures = sorted((binary_versions.deployment_dir / "2" / "evaluations").glob("*.json"))
-    assert json.loads(failures[-1].read_text())["reason"] == "FeatureMismatch"
+    assert json.loads(failures[-1].read_text())["reason"] == "SchemaViolation"

@@ -41,14 +41,21 @@ def row_hashes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                         for row in table), dtype=np.uint64, count=table.shape[0])
 
 
+def _as_served(values: np.ndarray) -> np.ndarray:
+    """Numbers as the model reads them (float32, back in float64): two cells the model cannot tell apart are
+    one row, and the hashes equal those of versions whose reader kept float32 features and labels."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
 def table_row_hashes(table: Table) -> np.ndarray:
-    """`row_hashes` over a Table's features (in its column order) and labels; all-number tables take the
-    vectorised path and give exactly the hashes `row_hashes` gives their x and y."""
+    """`row_hashes` over a Table's features (in its column order) and labels, numbers at float32 precision;
+    all-number tables take the vectorised path and give exactly the hashes `row_hashes` gives their float32
+    x and y."""
     columns = list(table.columns.values())
-    if table.labels.dtype.kind == "f" and all(c.dtype.kind == "f" for c in columns):
+    if table.labels.dtype.kind in "fiu" and all(c.dtype.kind == "f" for c in columns):
         x = np.column_stack(columns) if columns else np.zeros((table.rows, 0))
-        x = np.where(np.isnan(x), np.nan, x)  # one NaN bit pattern for every missing cell
-        return row_hashes(x, table.labels)
+        x = np.where(np.isnan(x), np.nan, _as_served(x))  # one NaN bit pattern for every missing cell
+        return row_hashes(x, _as_served(table.labels))
     return np.fromiter((_mixed_row_hash([c[row] for c in columns] + [table.labels[row]])
                         for row in range(table.rows)), dtype=np.uint64, count=table.rows)
 
@@ -59,8 +66,8 @@ def _mixed_row_hash(cells: list[object]) -> int:
         number = None if cell is None else parse_number(cell)  # type: ignore[arg-type]
         if cell is None or (number is not None and math.isnan(number)):
             parts.append(_MISSING)
-        elif number is not None and math.isfinite(number):
-            parts.append(struct.pack("<d", number + 0.0))
+        elif number is not None and math.isfinite(float(np.float32(number))):
+            parts.append(struct.pack("<d", float(np.float32(number)) + 0.0))
         else:
             text = str(cell).encode("utf-8")
             parts.append(_TEXT_MARK + struct.pack("<Q", len(text)) + text)

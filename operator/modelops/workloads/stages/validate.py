@@ -53,10 +53,8 @@ def version_labels(info: VersionInfo, table: Table) -> np.ndarray:
     """The table's labels against the version's classes (`metrics.scored_labels`); an unseen label is named."""
     from modelops.workloads.quality.metrics import scored_labels
 
-    try:
-        return scored_labels(info.task, table.labels, info.classes)
-    except WorkloadError as exc:
-        raise WorkloadError(exc.reason, f"dataset {table.source}: version {info.version}: {exc.message}") from exc
+    return scored_labels(info.task, table.labels, info.classes,
+                         source=f"dataset {table.source}: version {info.version}")
 
 
 def model_metrics(info: VersionInfo, table: Table) -> dict[str, float]:
