@@ -39,12 +39,18 @@ class StageRequest(Protocol):
     def tuned_by(self) -> int | None: ...
 
 
+# The stages a custom trainer (`spec.training.command`) runs: it makes models, so it trains them and, when
+# tuning is on, searches them. Validate, evaluate and prune judge or remove whatever SavedModel it published
+# and always run our worker, so a custom trainer implements training and nothing else.
+USER_COMMAND_STAGES = frozenset({"train", "tune"})
+
+
 def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
                   default: Sequence[str] = DEFAULT_COMMAND) -> list[str]:
-    """The worker's argv: `spec.training.command` (user code following this contract) or `default`,
+    """The worker's argv: `spec.training.command` for the stages a custom trainer owns, else `default`,
     with the stage name and `--config` appended, identically in a Job and a local process."""
-    base = list(spec["training"].get("command") or default)
-    return [*base, stage, "--config", config_path]
+    user = spec["training"].get("command") if stage in USER_COMMAND_STAGES else None
+    return [*(user or default), stage, "--config", config_path]
 
 
 def training_workers(spec: Mapping[str, Any]) -> int:
@@ -74,6 +80,10 @@ def gang_port(spec: Mapping[str, Any], stage: str) -> int:
 # The spec's names of the knobs a search chooses, and where in the worker config each one goes.
 TUNED_MODEL_KEYS = ("hiddenLayers", "activation", "dropout")
 TUNED_HYPERPARAMETER_KEYS = ("learningRate", "batchSize", "optimizer")
+# A classifier's class order and positive class (spec.training): train and tune encode labels with them;
+# later stages read them from the version.
+CLASS_KEYS = ("classes", "positiveClass")
+TUNED_MODULE_KEY = "moduleValues"  # what a user module's search chose (spec.training.model.module | path)
 
 
 def selection_metric(spec: Mapping[str, Any]) -> str:
@@ -97,12 +107,17 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         "dataset": dict(action.dataset),
         "resultPath": result_path,
     }
+    if action.stage in ("train", "validate", "evaluate"):  # the data is checked against a version's schema
+        config["schemaRules"] = dict(spec.get("schemaRules") or {})
     if action.stage in ("train", "tune"):
         chosen = dict(action.hyperparameters or {}) if action.stage == "train" else {}
         config["model"] = {**dict(spec["training"]["model"]),
                            **{k: v for k, v in chosen.items() if k in TUNED_MODEL_KEYS}}
+        if chosen.get(TUNED_MODULE_KEY):  # a user module's own hp values, by the names its hp calls gave them
+            config["model"]["values"] = dict(chosen[TUNED_MODULE_KEY])
         config["hyperparameters"] = {**dict(spec["training"]["hyperparameters"]),
                                      **{k: v for k, v in chosen.items() if k in TUNED_HYPERPARAMETER_KEYS}}
+        config.update({k: spec["training"][k] for k in CLASS_KEYS if spec["training"].get(k) is not None})
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
         recipes = view(spec).retraining.max_recipes

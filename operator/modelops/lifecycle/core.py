@@ -27,12 +27,8 @@ from modelops.lifecycle.planning import plan_next_stage
 from modelops.lifecycle.progress import set_invalid_spec_conditions
 from modelops.lifecycle.record_trim import trim_records
 from modelops.lifecycle.records import is_servable, serving_hash, training_hash
-from modelops.lifecycle.rollout import (
-    apply_desired_serving,
-    on_serving_observed,
-    on_version_pruned,
-    reissue_pending_deletions,
-)
+from modelops.lifecycle.repeats import on_version_pruned, reissue_pending_deletions
+from modelops.lifecycle.rollout import apply_desired_serving, on_serving_observed
 from modelops.lifecycle.stage_results import on_stage_finished
 from modelops.lifecycle.summary import refresh_degraded, summarize
 

@@ -16,6 +16,9 @@ from typing import Any
 from modelops.api.spec_view import SpecView, view
 
 TRAINING, RETRAINING, MONITORING = "training", "retraining", "monitoring"
+# Spec keys (of training and its dataset, api/dataset_schema.py) that change what a model is made from.
+READING_KEYS = ("missingValues", "columnTypes", "ignoreColumns", "idColumn", "weightColumn", "classes",
+                "positiveClass")
 
 
 def model_spec_hash(spec: Mapping[str, Any]) -> str:
@@ -25,6 +28,9 @@ def model_spec_hash(spec: Mapping[str, Any]) -> str:
                 "hyperparameters": training.get("hyperparameters"), "command": training.get("command")}
     if (training.get("tuning") or {}).get("enabled"):  # the search picks what the model is trained with
         material["tuning"] = training["tuning"]
+    reading = {k: v for k, v in {**(training.get("dataset") or {}), **training}.items() if k in READING_KEYS}
+    if reading:  # how columns and labels are read shapes the model's inputs and outputs (only when set)
+        material["reading"] = reading
     recipes = view(spec).retraining.max_recipes
     if recipes > 1:  # a retrain then picks among data recipes: another model from the same data
         material["recipes"] = recipes

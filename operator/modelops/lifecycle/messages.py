@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT, RepeatPolicy
+
 Stage = Literal["tune", "train", "validate", "evaluate"]
 Track = Literal["stable", "canary"]
 
@@ -47,11 +49,13 @@ class ServingObserved:
 
 @dataclass(frozen=True)
 class VersionPruned:
-    """A DeleteVersion was carried out (`deleted` False: it failed, `message` says why)."""
+    """A DeleteVersion was carried out (`deleted` False: it failed, `message` says why). `attempt` names
+    the DeleteVersion's attempt when known, so a report of an attempt already counted is not counted again."""
 
     version: int
     deleted: bool
     message: str = ""
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,3 +155,4 @@ class Context:
     spec: Mapping[str, Any]
     generation: int
     now: datetime
+    repeat: RepeatPolicy = DEFAULT_REPEAT  # bounds on the actions the core repeats (lifecycle/repeats.py)

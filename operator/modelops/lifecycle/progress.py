@@ -27,6 +27,7 @@ from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.evaluation_failures import failing, failing_text
+from modelops.lifecycle.repeats import gave_up
 from modelops.lifecycle.retrain_policy import retrain_wanted
 from modelops.lifecycle.retraining import WOULD_REPEAT
 from modelops.lifecycle.rollout import rollout_complete
@@ -122,7 +123,7 @@ def _retrain_pending(d: Draft, phase: str, message: str) -> ConditionText | None
 
 
 Rule = Callable[[Draft, str, str], ConditionText | None]
-STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy, _evaluations_failing)
+STALLED_RULES: tuple[Rule, ...] = (_failed, _rejected, _degraded_without_remedy, _evaluations_failing, gave_up)
 RECONCILING_RULES: tuple[Rule, ...] = (_stage_running, _rolling_out, _not_answering, _retrain_pending)
 
 

@@ -3,13 +3,16 @@
 Users, alerts and GitOps tools match on these words, so they are API: add, never rename. Every module of
 the core (and every runtime or CLI that matches a reason) imports them from here; no reason is spelled
 as a literal or built with an f-string anywhere else. Stage failure codes written by workers live in
-contract/reasons.py; the two the core itself decides on are re-exported below.
+contract/reasons.py; the ones the core itself decides on are re-exported below.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from modelops.contract.reasons import COMMAND_NOT_FOUND as _COMMAND_NOT_FOUND
+from modelops.contract.reasons import JOB_REJECTED as _JOB_REJECTED
+from modelops.contract.reasons import SCHEMA_VIOLATION as _SCHEMA_VIOLATION
 from modelops.contract.reasons import TRAINING_DIVERGED as _DIVERGED
 
 # ---------------------------------------------------------------- a version's own progress
@@ -35,6 +38,9 @@ MALFORMED_RESULT: Final = "MalformedResult"  # a result the core cannot read (li
 STAGE_LOST: Final = "StageLost"  # its run vanished before reporting, more often than lifecycle/in_flight.py allows
 MALFORMED_STAGE: Final = "MalformedStage"  # status.stage cannot be read back as the run that was decided
 TRAINING_DIVERGED: Final = _DIVERGED  # a train/tune result with a non-finite metric
+JOB_REJECTED: Final = _JOB_REJECTED  # the API server refused a stage's Job (its message says why)
+COMMAND_NOT_FOUND: Final = _COMMAND_NOT_FOUND  # a stage's command does not exist in its image
+SCHEMA_VIOLATION: Final = _SCHEMA_VIOLATION  # data broke a version's schema under a Fail rule (spec.schemaRules)
 TUNING_FAILED: Final = "TuningFailed"
 TRAINING_FAILED: Final = "TrainingFailed"
 VALIDATION_FAILED: Final = "ValidationFailed"

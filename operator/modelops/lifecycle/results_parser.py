@@ -246,7 +246,8 @@ def parse_stage_result(stage: str, succeeded: bool, result: Any) -> StageOutcome
         return StageOutcome(False, reason=reasons.MALFORMED_RESULT,
                             message=f"{stage} result: expected a JSON object, got {type(result).__name__}")
     if not succeeded or "error" in result:
-        return StageOutcome(False, reason=str(result.get("reason") or reasons.STAGE_FAILED),
+        # the failed result stays readable for what it explains (a SchemaViolation's schemaCheck block)
+        return StageOutcome(False, dict(result), reason=str(result.get("reason") or reasons.STAGE_FAILED),
                             message=str(result.get("error") or "the stage failed without a result"))
     try:
         return StageOutcome(True, _PARSERS[stage](dict(result)))

@@ -7,8 +7,9 @@ from typing import Any
 
 from modelops.lifecycle import reasons
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.messages import ApplyServing, DeleteVersion, ServingObserved, VersionPruned
+from modelops.lifecycle.messages import ApplyServing, ServingObserved
 from modelops.lifecycle.records import is_servable
+from modelops.lifecycle.repeats import forget_repairs, repair_allowed, request_deletion
 from modelops.lifecycle.retention import protected_versions, versions_to_delete
 
 
@@ -43,6 +44,10 @@ def apply_desired_serving(d: Draft, force: bool = False, observed: ServingObserv
     drifted = observed is not None and _pin(observed.pinned) != _pin(desired)
     if not (changed or force or drifted):
         return
+    if changed or force:
+        forget_repairs(d)
+    elif not repair_allowed(d, _found(observed)):  # bounded: lifecycle/repeats.py
+        return
     d.status["rollout"] = desired
     d.actions.append(ApplyServing(stable=desired["stable"], canary=desired.get("canary")))
     what = f"version {desired['stable']}" + (f" with canary {desired['canary']}" if desired.get("canary") else "")
@@ -52,6 +57,11 @@ def apply_desired_serving(d: Draft, force: bool = False, observed: ServingObserv
         d.event("Warning", reasons.SERVING_REPAIRED, f"serving objects were {found}; re-applying {what}")
     else:
         d.event("Normal", reasons.ROLLING_OUT, f"serving {what}")
+
+
+def _found(observed: ServingObserved | None) -> str:
+    pinned = None if observed is None else observed.pinned
+    return "missing" if pinned is None else f"pinning {_describe_pin(pinned)}"
 
 
 def _describe_pin(pinned: Mapping[str, int | None]) -> str:
@@ -117,36 +127,4 @@ def _retention(d: Draft) -> None:
     keep = d.view.retention.keep_versions
     protected = protected_versions(d.status, d.view.serving.pinned_version)
     for version in versions_to_delete(d.status, keep, protected):
-        record = d.record(version)
-        if record is not None and not record.get("deletion"):
-            record["deletion"] = {"attempt": 1}
-            d.actions.append(DeleteVersion(version, 1))
-
-
-PRUNE_RECHECK_SECONDS = 120.0
-
-
-def reissue_pending_deletions(d: Draft) -> None:
-    """Level-triggered retention: a decided deletion is asked for again until a runtime confirms it,
-    so a lost action (crash, failed Job) never leaks a version's files."""
-    pending = [r for r in d.status.get("versions", []) if r.get("deletion") and not r.get("deleted")]
-    issued = {a.version for a in d.actions if isinstance(a, DeleteVersion)}
-    for record in pending:
-        if record["version"] not in issued:
-            d.actions.append(DeleteVersion(record["version"], int(record["deletion"].get("attempt", 1))))
-    if pending:
-        d.requeue.append(PRUNE_RECHECK_SECONDS)
-
-
-def on_version_pruned(d: Draft, obs: VersionPruned) -> None:
-    record = d.record(obs.version)
-    if record is None or not record.get("deletion"):
-        return
-    if obs.deleted:
-        record.pop("deletion")
-        record["deleted"] = True
-        return
-    attempt = int(record["deletion"].get("attempt", 1))
-    record["deletion"] = {"attempt": attempt + 1, "message": obs.message[:500]}
-    d.event("Warning", reasons.PRUNE_FAILED, f"removing version {obs.version}'s files failed (attempt {attempt}): "
-                                      f"{obs.message}; retrying")
+        request_deletion(d, version)

@@ -24,6 +24,7 @@ from modelops.lifecycle.recent_gates import judge_gates
 from modelops.lifecycle.results_parser import StageOutcome, finite_only, parse_stage_result
 from modelops.lifecycle.retrain_policy import drift_policy
 from modelops.lifecycle.retraining import judge_challenge, track_episode
+from modelops.lifecycle.schema_rules import drift_with_schema, judge_schema, note_schema, screen_outcome
 from modelops.lifecycle.tuning import on_tune_finished
 
 
@@ -37,7 +38,9 @@ def on_stage_finished(d: Draft, obs: StageFinished) -> None:
     outcome = parse_stage_result(stage["name"], obs.succeeded, obs.result)
     handler = {"tune": _tune_finished, "train": _train_finished, "validate": _validate_finished,
                "evaluate": _evaluate_finished}
+    outcome = screen_outcome(d.spec, stage["name"], outcome)
     handler[stage["name"]](d, stage, outcome)
+    note_schema(d, stage, outcome.result)
 
 
 def _version_failed(d: Draft, record: dict[str, Any], stage: str, outcome: StageOutcome) -> None:
@@ -46,7 +49,9 @@ def _version_failed(d: Draft, record: dict[str, Any], stage: str, outcome: Stage
     record.update(state="Failed", reason=reason, message=f"{stage} failed: {message}")
     if d.status.get("candidateVersion") == record["version"]:
         d.status.pop("candidateVersion", None)
-    event_reason = reasons.STAGE_FAILURE_EVENT[stage]
+    # A run that could not even start (refused Job, missing command) stalls under that reason: it names the fix.
+    unstarted = (reasons.JOB_REJECTED, reasons.COMMAND_NOT_FOUND)
+    event_reason = reason if reason in unstarted else reasons.STAGE_FAILURE_EVENT[stage]
     text = f"version {record['version']} {stage} failed: {message}"
     if record.get("trigger") != "Degradation":
         d.fail(event_reason, text)
@@ -181,6 +186,7 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
     data_hash = (lineage.get("data") or {}).get("sha256")
     inconclusive = _too_few_unseen(d, version, result)
     drift = judge_drift(monitoring.drift, result["drift"])
+    drift = drift_with_schema(drift, judge_schema(d.spec.get("schemaRules") or {}, result.get("schemaCheck")))
     if inconclusive is None:
         drift = _confirm_drift(d, version, drift, data_hash)
     metrics = result["metrics"]

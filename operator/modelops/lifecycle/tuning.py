@@ -17,7 +17,7 @@ from modelops.lifecycle import reasons
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.records import training_hash
 
-CHOSEN_KEYS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer")
+CHOSEN_KEYS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer", "moduleValues")
 BEST_TRIALS_KEPT = 3
 
 
@@ -46,12 +46,15 @@ def reused_values(d: Draft) -> dict[str, Any] | None:
 
 def values_text(values: Mapping[str, Any]) -> str:
     """`learningRate=0.01, hiddenLayers=[64, 32]`: the chosen values in the spec's names, fixed order."""
+    def shown(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
     parts = []
     for key in CHOSEN_KEYS:
-        if key in values:
-            value = values[key]
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            parts.append(f"{key}={shown}")
+        if key == "moduleValues" and isinstance(values.get(key), Mapping):  # the user module's own hp names
+            parts += [f"{name}={shown(value)}" for name, value in sorted(values[key].items())]
+        elif key in values:
+            parts.append(f"{key}={shown(values[key])}")
     return ", ".join(parts) or "the spec's own values"
 
 

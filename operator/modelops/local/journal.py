@@ -1,4 +1,5 @@
-"""Actions as JSON, so decided-but-unexecuted actions survive a SIGKILL (pending.json) and get replayed.
+"""Actions as JSON, so decided-but-unexecuted actions survive a SIGKILL and get replayed (they are the
+`pending` list of the state record, state_store.py).
 
 Replaying is safe because every action is idempotent in the local executor: a StartStage whose id has a
 live process or a result is adopted, ApplyServing rewrites the same pin, DeleteVersion of a missing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -84,6 +85,12 @@ def tune_deadline_seconds(spec: Mapping[str, Any]) -> int:
 def prune_stage_id(version: int, attempt: int = 1) -> str:
     """One Job name per removal attempt: a replayed DeleteVersion adopts, a retry after a failure runs anew."""
     return f"prune-v{version}" if attempt <= 1 else f"prune-v{version}-a{attempt}"
+
+
+def prune_attempt(stage_id: str) -> int | None:
+    """The attempt a prune Job's stage id names (prune_stage_id's inverse); None for anything else."""
+    match = re.fullmatch(r"prune-v\d+(?:-a(\d+))?", stage_id)
+    return None if match is None else int(match.group(1) or 1)
 
 
 def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int, attempt: int = 1,
