@@ -17,12 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from modelops.lifecycle.schema_rules import judge_schema
 from modelops.workloads.config.schema_rules import SchemaRules
-from modelops.workloads.data.labels import ClassNames
-from modelops.workloads.data.schema import Schema, SchemaError, infer_schema, read_schema
+from modelops.workloads.data.schema import SchemaError, read_schema
 from modelops.workloads.data.schema_check import check_table, conform_table, findings
 from modelops.workloads.data.table import Table
 from modelops.workloads.errors import MODEL_NOT_FOUND, SCHEMA_VIOLATION, WorkloadError
@@ -45,18 +42,3 @@ def check_against_version(version_dir: str | Path, version: int, table: Table, r
         raise WorkloadError(SCHEMA_VIOLATION, f"{table.source}: {judgement.message('Fail')}",
                             {"schemaCheck": block})
     return conform_table(schema, table), block
-
-
-def matrix_table(x: np.ndarray, y: np.ndarray, feature_names: tuple[str, ...], source: str, sha256: str) -> Table:
-    """A numeric feature matrix as a Table (every column numeric): the stages' data until they read Tables."""
-    columns = {name: np.asarray(x[:, i], dtype=np.float64) for i, name in enumerate(feature_names)}
-    return Table(columns, dict.fromkeys(feature_names, "numeric"), np.asarray(y), source, sha256)
-
-
-def training_schema(task: str, label_column: str, table: Table, num_classes: int | None) -> Schema:
-    """The schema of what a version trained on; integer-coded classes 0..K-1 until labels are read as names."""
-    if task == "regression":
-        return infer_schema(table, task, label_column)
-    names = tuple(str(i) for i in range(num_classes or 2))
-    classes = ClassNames(names, 1) if task == "binary-classification" else ClassNames(names)
-    return infer_schema(table, task, label_column, classes)
