@@ -100,7 +100,7 @@ def test_the_version_stores_its_classes_and_the_gate_reads_the_positive_class(tr
     assert json.loads((info.path / CLASSES_FILE).read_text()) == {"classes": ["Adelie", "Gentoo"],
                                                                  "positiveClass": "Adelie"}
     assert info.classes == trained.classes[BINARY] and info.report["featureKinds"] == KINDS
-    metrics = model_metrics(info, trained.tables[BINARY])  # in-process, as the validate stage measures
+    metrics = model_metrics(info, trained.tables[BINARY], "species")  # in-process, as the validate stage measures
     outcome = evaluate_gates([Gate.from_dict({"metric": "accuracy", "min": 0.75}),
                               Gate.from_dict({"metric": "auc", "min": 0.8})], metrics, None, baseline_version=None)
     assert outcome.passed, (metrics, outcome)

@@ -53,7 +53,7 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     client, transport = choose_client(cfg)
     request_started = time.monotonic()
     scored_rows = data.take(np.flatnonzero(unseen))
-    labels = version_labels(info, scored_rows)  # an unseen class is named before any request
+    labels = version_labels(info, scored_rows, cfg.dataset.label_column)  # an unseen class is named before any request
     outputs = (client.predict(scored_rows.features(), cfg.version, batch_size=cfg.request.batch_size)
                if unseen.any() else None)
     request_seconds = time.monotonic() - request_started
