@@ -86,6 +86,7 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     assert retrain.code == 0, retrain.result
     entry = retrain.result["lineage"]["data"][1]
     assert (entry["rowsUsed"], entry["heldOutRows"], entry["holdout"], entry["stratified"]) == (140, 60, 0.3, True)
+    assert retrain.result["schemaCheck"] == {"version": 2, "rows": 200, "anomalies": [], "counts": {}, "more": 0}
 
     versions = root / "default" / NAME
     x, y = _rows(train_csv, task)

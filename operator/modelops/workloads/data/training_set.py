@@ -1,8 +1,12 @@
 """What one training run learns from: the primary dataset plus any extra (a degradation retrain adds
 the labelled monitoring data that revealed the problem), with row caps and sample weights.
 
-Extra datasets must have the primary's features (reordered by name when only the order differs); a
-`maxRows` cap keeps the LAST rows of a file, which for appended live data are the most recent ones.
+Extra datasets are read as the primary's columns and checked against the primary's features
+(`schema_gate.features_schema`): a missing or extra column, a type change (a cell that does not fit the
+primary's kind), an unseen category or a surge of missing cells is an anomaly decided by spec.schemaRules —
+a Fail rule stops the run with SchemaViolation, the others are reported in the train result's `schemaCheck`
+and the rows conformed to the primary's columns (`schema_check.conform_table`). A `maxRows` cap keeps the
+LAST rows of a file, which for appended live data are the most recent ones.
 A monitoring dataset with a `holdout` share is split (seeded, stratified by label for classification)
 into rows the version learns from and rows nobody trains on; those held-out rows are the new version's
 drift reference, and `rows.npz` (`row_identity.py`) records which rows it learned from, so no later
@@ -19,10 +23,14 @@ import numpy as np
 from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
 from modelops.workloads.data.labels import label_text
 from modelops.workloads.data.row_identity import holdout_split, table_row_hashes
+from modelops.workloads.data.schema import Schema
+from modelops.workloads.data.schema_check import Anomaly, check_table, conform_table
+from modelops.workloads.data.schema_gate import features_schema, judged_findings
 from modelops.workloads.data.table import Table
-from modelops.workloads.data.table_ops import align_table, concat_tables, last_rows
+from modelops.workloads.data.table_ops import concat_tables, last_rows
 from modelops.workloads.data.table_reader import load_table
 from modelops.workloads.data.table_report import table_fingerprint
+from modelops.workloads.errors import COLUMN_TYPE_MISMATCH, WorkloadError
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class TrainingTable:
     reference_hashes: np.ndarray
     roles: np.ndarray  # per learned row: True when it came from a monitoring dataset
     held: Table
+    schema_check: dict[str, Any] | None = None  # the extra datasets against the primary's features
 
     @property
     def rows(self) -> int:
@@ -71,9 +80,17 @@ def _weighted(table: Table, spec: DatasetSpec) -> np.ndarray:
 
 def load_training_table(cfg: WorkloadConfig) -> TrainingTable:
     primary = load_table(cfg.dataset, cfg.task)
-    tables = [(cfg.dataset, primary)] + [
-        (extra, align_table(load_table(extra, cfg.task, kinds=primary.kinds), primary.feature_names))
-        for extra in cfg.extra_datasets]
+    tables, schema_check = [(cfg.dataset, primary)], None
+    if cfg.extra_datasets:
+        schema = features_schema(primary, cfg.dataset.label_column)
+        anomalies: list[Anomaly] = []
+        for extra in cfg.extra_datasets:
+            table, found = _checked_extra(extra, primary, schema, cfg)
+            tables.append((extra, table))
+            anomalies.extend(found)
+        rows = sum(t.rows for _, t in tables[1:])
+        sources = ", ".join(t.source for _, t in tables[1:])
+        schema_check = judged_findings(cfg.version, anomalies, rows, sources, cfg.schema_rules)
     learned, held, weights, lineage, roles = [], [], [], [], []
     for spec, table in tables:
         capped = last_rows(table, spec.max_rows)
@@ -99,4 +116,20 @@ def load_training_table(cfg: WorkloadConfig) -> TrainingTable:
         reference, reference_hashes = table.take(np.flatnonzero(role_mask)), trained
     else:
         reference, reference_hashes = table, trained
-    return TrainingTable(primary, table, lineage, reference, trained, reference_hashes, role_mask, held_table)
+    return TrainingTable(primary, table, lineage, reference, trained, reference_hashes, role_mask, held_table,
+                         schema_check)
+
+
+def _checked_extra(spec: DatasetSpec, primary: Table, schema: Schema, cfg: WorkloadConfig
+                   ) -> tuple[Table, list[Anomaly]]:
+    """An extra dataset as the primary's columns, and its anomalies against them. It is read with the
+    primary's kinds; when a cell does not fit them it is read as the file says, so the type change is an
+    anomaly the rules decide (a mismatch with the dataset's own columnTypes still fails the read)."""
+    try:
+        table = load_table(spec, cfg.task, kinds=primary.kinds)
+    except WorkloadError as exc:
+        if exc.reason != COLUMN_TYPE_MISMATCH:
+            raise
+        table = load_table(spec, cfg.task)
+    anomalies = check_table(schema, table, cfg.schema_rules.missing_values_margin)
+    return conform_table(schema, table), anomalies

@@ -92,6 +92,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
     if data.dropped_unlabelled:  # rows whose label was empty: left out, never guessed
         summary["droppedUnlabelled"] = data.dropped_unlabelled
+    if data.schema_check is not None:  # the extra (monitoring) datasets against the primary's features
+        summary["schemaCheck"] = data.schema_check
     if "schema" in report:  # features by kind, classes (status.versions[].schema)
         summary["schema"] = report["schema"]
     if "distributed" in report:
