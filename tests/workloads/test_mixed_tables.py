@@ -2,8 +2,9 @@
 string labels are trained, gated, served by `modelops serve` and evaluated through REST predict (named
 inputs), gRPC Classify and REST `:classify`; the metrics are checked against numpy on the served answers.
 
-The Tables are built here (the typed readers are another module's job); the stages' Table functions
-(`stages/fit.py`, `stages/validate.py`, the evaluate clients) are what a CSV reaches after reading.
+The Tables are built in memory here (reading files into them is test_workloads_tables.py's); the stages'
+Table functions (`stages/fit.py`, `stages/validate.py`, the evaluate clients) are what a CSV reaches after
+`load_table`.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def test_bad_csv_fails_train_with_reason(tmp_path, worker, content, reason, frag
 
 
 def test_a_word_makes_a_column_categorical_and_an_empty_cell_is_missing(tmp_path, worker):
-    """What the numeric-only reader refused ("'abc' is not a number") is a real table: both train."""
+    """A word in a column makes it categorical and an empty cell is a missing one: such a table trains."""
     run = worker("train", TASK, _csv(tmp_path, "a,b,label\n" + _rows(12, "0") + "1.0,abc,1\n1.0,,1\n"))
     assert run.code == 0, run.result
     assert run.result["schema"]["kinds"] == {"categorical": 1, "numeric": 1}, run.result["schema"]

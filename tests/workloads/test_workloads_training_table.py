@@ -164,5 +164,5 @@ def test_row_hashes_do_not_depend_on_a_columns_kind(tmp_path):
         assert row[0] == row[1] != row[2], types
     x, y, names = make_dataset("binary-classification", 25, 3, seed=4)
     numeric = load_table(DatasetSpec(str(write_csv(tmp_path / "n.csv", x, y, names))), "binary-classification")
-    # numbers at the precision the model reads (float32): the hashes of versions the numeric reader trained
+    # numbers at the precision the model reads (float32): the hashes versions published before Tables recorded
     np.testing.assert_array_equal(table_row_hashes(numeric), row_hashes(x.astype(np.float32), y.astype(np.float32)))
