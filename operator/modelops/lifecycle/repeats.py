@@ -63,6 +63,7 @@ def reissue_pending_deletions(d: Draft) -> None:
             # a spec edit since: a fresh budget, under a new attempt number (a new Job name)
             deletion = record["deletion"] = {"attempt": int(deletion.get("attempt", 1)) + 1,
                                              "limit": d.ctx.repeat.attempts}
+        deletion["limit"] = d.ctx.repeat.attempts
         wait = _seconds_until(d, deletion.get("nextAttemptTime"))
         if wait > 0:
             d.requeue.append(wait)
@@ -89,7 +90,7 @@ def on_version_pruned(d: Draft, obs: VersionPruned) -> None:
     if deletion.get("gaveUp") or (obs.attempt is not None and obs.attempt != attempt):
         return  # an earlier attempt reported again (its Job changed after it finished): counted already
     failures = int(deletion.get("failures", 0)) + 1
-    limit = int(deletion.get("limit", d.ctx.repeat.attempts))
+    limit = d.ctx.repeat.attempts  # the runtime's bound now (its flags may have changed since the request)
     message = obs.message[:MAX_MESSAGE]
     if failures >= limit:
         record["deletion"] = {"attempt": attempt, "failures": failures, "limit": limit, "message": message,
