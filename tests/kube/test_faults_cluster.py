@@ -3,6 +3,7 @@ resource's conditions, its Events and the number of requests the operator made o
 
 - a prune that always fails stops after the bound (--repeat-attempts), backing off between attempts,
   then says so (Stalled, PruneGaveUp, one Event) and asks nothing more; a spec edit tries again;
+- a serving Deployment deleted again after every repair: repairs stop at the bound (ServingRepairGaveUp);
 - an operator that dies between persisting a decision and cancelling the Job it superseded: the next
   operator removes the superseded Job and its gang Service, and starts the stage the status names;
 - the metric series of a deleted ModelDeployment leave the operator's endpoint.
@@ -33,9 +34,9 @@ class Crash(BaseException):
     """The operator process dying: not an Exception, so no error policy catches it."""
 
 
-def _core_status_with_a_pending_deletion(specs: list[dict]) -> dict:
-    """The status the core itself reaches: version 1 served under the first spec, version 2 under the second
-    (keepVersions 1), so retention asked for version 1's files to go."""
+def _core_status(specs: list[dict]) -> dict:
+    """The status the core itself reaches when version N is trained, validated and served under the N-th
+    spec (generation N), decided offline: the cluster needs no TensorFlow run to be in that state."""
     status: dict = {}
 
     def feed(spec: dict, generation: int, observation) -> None:
@@ -47,16 +48,20 @@ def _core_status_with_a_pending_deletion(specs: list[dict]) -> dict:
         for result in ({"metrics": {"loss": 0.3}}, {"metrics": GOOD, "baselineMetrics": GOOD}):
             feed(spec, generation, StageFinished(status["stage"]["id"], True, result))
         feed(spec, generation, ServingObserved(frozenset({generation}), {"stable": generation, "canary": None}))
-    assert status["versions"][0]["deletion"]["attempt"] == 1 and status["servingVersion"] == 2, status
+    assert status["servingVersion"] == len(specs), status
     return status
+
+
+def _without_serving_pods(doc: dict) -> dict:
+    """No serving pod runs (the pod runner's node lacks the label): the test is about the objects."""
+    doc["spec"]["serving"]["podTemplate"] = {"nodeSelector": {"example.com/pool": "serving"}}
+    return doc
 
 
 def test_a_prune_that_always_fails_stops_at_the_bound(control_plane, pod_runner, start_operator) -> None:
     rest = control_plane.rest
     namespace = new_namespace(rest, "prunefail")
-    doc = model_deployment("churn", namespace, **{"retention.keepVersions": 1})
-    # No serving pods run here (the pod runner's node lacks the label): only the prune Jobs' pods do.
-    doc["spec"]["serving"]["podTemplate"] = {"nodeSelector": {"example.com/pool": "serving"}}
+    doc = _without_serving_pods(model_deployment("churn", namespace, **{"retention.keepVersions": 1}))
     rest.post(mdep_path(namespace), doc)
     edited = copy.deepcopy(doc)
     edited["spec"]["training"]["hyperparameters"]["epochs"] = 11
@@ -64,7 +69,8 @@ def test_a_prune_that_always_fails_stops_at_the_bound(control_plane, pod_runner,
                content_type="application/merge-patch+json")
     specs = [parse_model_deployment(d).spec for d in (doc, edited)]
     body = rest.get(mdep_path(namespace, "churn"))
-    body["status"] = _core_status_with_a_pending_deletion(specs)
+    body["status"] = _core_status(specs)  # keepVersions 1: retention asked for version 1's files to go
+    assert body["status"]["versions"][0]["deletion"]["attempt"] == 1
     rest.put(mdep_path(namespace, "churn") + "/status", body)
     # Version 1's "directory" is a file: `modelops worker prune` refuses it, every time.
     versions = pod_runner.pvc_path(namespace, "models") / namespace / "churn"
@@ -90,9 +96,9 @@ def test_a_prune_that_always_fails_stops_at_the_bound(control_plane, pod_runner,
     (gave_up,) = [e for e in events if e["reason"] == "PruneGaveUp"]
     assert gave_up["type"] == "Warning" and gave_up["count"] == 1
 
-    # Over a window twice as long as all the backoff so far, the operator asks nothing more.
+    # Over a window twice as long as all the backoff, the operator asks nothing more.
     quiet = audit_mark(control_plane)
-    time.sleep(4 * (BACKOFF + 2 * BACKOFF))
+    time.sleep(2 * (BACKOFF + 2 * BACKOFF))
     assert operator_requests(control_plane, namespace, quiet) == []
     created_jobs = [r[2] for r in operator_requests(control_plane, namespace, since) if r[:2] == ("create", "jobs")]
     assert created_jobs == ["churn-prune-v1", "churn-prune-v1-a2", "churn-prune-v1-a3"]
@@ -105,6 +111,54 @@ def test_a_prune_that_always_fails_stops_at_the_bound(control_plane, pod_runner,
     status = wait_status(rest, namespace, "churn", lambda s: s["versions"][0].get("deleted"), 60, "version 1 removed")
     assert condition(status, "Stalled")["status"] == "False" and not (versions / "1").exists()
     assert any(j["metadata"]["name"] == "churn-prune-v1-a4" for j in jobs_of(rest, namespace, "churn"))
+    rest.delete(mdep_path(namespace, "churn"))
+
+
+def test_a_serving_repair_that_keeps_being_undone_stops_at_the_bound(control_plane, start_operator) -> None:
+    rest = control_plane.rest
+    namespace = new_namespace(rest, "repairfight")
+    doc = _without_serving_pods(model_deployment("churn", namespace))
+    rest.post(mdep_path(namespace), doc)
+    body = rest.get(mdep_path(namespace, "churn"))
+    body["status"] = _core_status([parse_model_deployment(doc).spec])  # version 1 serves; its objects are gone
+    rest.put(mdep_path(namespace, "churn") + "/status", body)
+    deployments = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+
+    def serving() -> list[str]:
+        return [d["metadata"]["name"] for d in rest.get(deployments, labelSelector="modelops.dev/deployment=churn")[
+            "items"] if not d["metadata"].get("deletionTimestamp")]
+
+    since = audit_mark(control_plane)
+    start_operator(namespace, "--repeat-attempts", str(ATTEMPTS), "--repeat-backoff-seconds", str(BACKOFF))
+    # Someone (another controller, a person) deletes the serving Deployment as soon as it is back.
+    deadline = time.monotonic() + 60
+    while not (status_of(rest, namespace, "churn").get("servingRepairs") or {}).get("gaveUp"):
+        assert time.monotonic() < deadline, status_of(rest, namespace, "churn")
+        for name in serving():
+            rest.delete(f"{deployments}/{name}")
+        time.sleep(0.2)
+    status = status_of(rest, namespace, "churn")
+    repairs = status["servingRepairs"]
+    assert (repairs["count"], repairs["limit"]) == (ATTEMPTS, ATTEMPTS) and "missing" in repairs["message"]
+    stalled = condition(status, "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "ServingRepairGaveUp"), stalled
+    events = events_of(rest, namespace, "churn")
+    assert sum(e["count"] for e in events if e["reason"] == "ServingRepaired") == ATTEMPTS  # one Event, counted
+    (gave_up,) = [e for e in events if e["reason"] == "ServingRepairGaveUp"]
+    assert gave_up["type"] == "Warning" and "no more repairs until the spec is edited" in gave_up["message"]
+    quiet = audit_mark(control_plane)
+    time.sleep(2 * (BACKOFF + 2 * BACKOFF))
+    assert [r for r in operator_requests(control_plane, namespace, quiet) if r[0] != "get"] == []
+    created = [r for r in operator_requests(control_plane, namespace, since) if r[:2] == ("create", "deployments")]
+    assert len(created) == ATTEMPTS, created  # one per repair, none after the bound
+    assert serving() == []
+
+    rest.patch(mdep_path(namespace, "churn"), {"spec": {"serving": {"replicas": 2}}},
+               content_type="application/merge-patch+json")  # the next spec edit applies serving again
+    wait_until(serving, 30, 0.2, "serving applied after the spec edit")
+    status = wait_status(rest, namespace, "churn", lambda s: condition(s, "Stalled").get("status") == "False", 30,
+                         "no longer stalled")
+    assert "servingRepairs" not in status
     rest.delete(mdep_path(namespace, "churn"))
 
 
