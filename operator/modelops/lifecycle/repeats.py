@@ -16,14 +16,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from modelops.contract.reasons import PRUNE_FAILED
+from modelops.contract.reasons import PRUNE_FAILED, PRUNE_GAVE_UP, SERVING_REPAIR_GAVE_UP
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import DeleteVersion, VersionPruned
 from modelops.lifecycle.texts import ConditionText
 
-PRUNE_GAVE_UP = "PruneGaveUp"  # a version's files could not be removed `attempts` times in a row
-SERVING_REPAIR_GAVE_UP = "ServingRepairGaveUp"  # serving objects were undone `attempts` times in a row
 # A deletion asked for is looked at again this often while unconfirmed: a lost action never leaks files.
 PRUNE_RECHECK_SECONDS = 120.0
 MAX_MESSAGE = 500
