@@ -224,7 +224,8 @@ class Runtime:
             if isinstance(observation, StageFinished) and observation.stage_id:
                 self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id,
                                             is_gang_stage(doc.spec, before, observation.stage_id))
-            requeue = decision.requeue_after
+            if decision.requeue_after is not None:  # the soonest any decision of the round asked for
+                requeue = decision.requeue_after if requeue is None else min(requeue, decision.requeue_after)
         else:
             log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
                       MAX_STEPS)
