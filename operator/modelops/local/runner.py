@@ -139,6 +139,7 @@ class Runner:
         self._check_serving()
         if time.monotonic() >= self._next_reconcile:
             self.observe(Reconcile())
+            self._look_for_serving_drift()
         self._render()
 
     # ---------------------------------------------------------------- the core loop
@@ -198,6 +199,14 @@ class Runner:
         applied = self.serving.applied() if self.serving.model_config.exists() else None
         pinned = None if applied is None else {"stable": applied["stable"], "canary": applied.get("canary")}
         return ServingObserved(ready, pinned)
+
+    def _look_for_serving_drift(self) -> None:
+        """Level-triggered, as the operator's reconcile: a serving config that no longer pins the rollout
+        (deleted or edited) is reported, so a repair the core deferred (backoff) is made when due."""
+        rollout = self.status.get("rollout")
+        observed = self._serving_observation(self._serving_reported or frozenset())
+        if rollout and observed.pinned != {"stable": rollout.get("stable"), "canary": rollout.get("canary")}:
+            self.observe(observed)
 
     def _await_serving(self, stable: int, canary: int | None) -> None:
         self._serving_target = frozenset(v for v in (stable, canary) if v is not None)
