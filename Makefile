@@ -35,6 +35,8 @@ lint:
 crd:
 	$(VENV)/bin/modelops manifests crd -o manifests/crd.yaml
 	cp manifests/crd.yaml charts/modelops/crds/modeldeployments.modelops.dev.yaml
+	$(VENV)/bin/modelops manifests policy -o manifests/admission-policy.yaml
+	cp manifests/admission-policy.yaml charts/modelops/policies/admission-policy.yaml
 
 bench:
 	$(PY) bench/serve.py

@@ -11,49 +11,18 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from kube.harness import mdep_path, model_deployment, status_of, wait_status, write_datasets
-from support.kuberest import KubeRest
+from support.job_recorder import JobRecorder
 from support.kubetest import new_namespace
 from support.podrunner.volumes import pvc_dir
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 NAME = "churn"
 KILLS = 20
-
-
-class JobRecorder:
-    """Every Job ever created in a namespace (uid per stage id), from one watch, so a Job deleted and made
-    again for the same stage id is caught even if it no longer exists at the end."""
-
-    def __init__(self, rest: KubeRest, namespace: str) -> None:
-        self.rest, self.path = rest, f"/apis/batch/v1/namespaces/{namespace}/jobs"
-        self.uids: dict[str, set[str]] = defaultdict(set)
-        self._stop = threading.Event()
-        self._version = rest.get(self.path)["metadata"]["resourceVersion"]
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                for event in self.rest.watch(self.path, self._version, 20):
-                    job = event.get("object") or {}
-                    meta = job.get("metadata") or {}
-                    self._version = meta.get("resourceVersion", self._version)
-                    stage_id = (meta.get("labels") or {}).get("modelops.dev/stage-id")
-                    if event.get("type") in ("ADDED", "MODIFIED") and stage_id:
-                        self.uids[stage_id].add(meta["uid"])
-            except Exception:  # a dropped watch resumes from the last version
-                time.sleep(0.5)
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 def scenario(namespace: str) -> dict:

@@ -17,6 +17,7 @@ from kube.harness import (
     write_datasets,
 )
 from support.controlplane import REPO_ROOT
+from support.job_recorder import JobRecorder
 from support.kuberest import ApiError
 from support.kubetest import new_namespace, wait_gone
 from support.podrunner.volumes import pvc_dir
@@ -98,17 +99,23 @@ def test_restart_resumes_without_duplicates_rejects_bad_candidate_and_gc_deletes
     data = pvc_dir(pod_runner.root, namespace, "models") / "datasets"
     write_datasets(data)
     write_datasets(data, names=("noisy",), noise=0.5, seed=99)
+    recorder = JobRecorder(rest, namespace)
     first = start_operator(namespace)
     rest.post(mdep_path(namespace), model_deployment("churn", namespace))
 
-    # killed while training, restarted: it adopts the Job instead of creating another
+    # killed while training, restarted: it adopts the Job instead of creating another. Counted by UID from
+    # a watch: a same-named Job deleted and made again (the name is deterministic, a second create of it
+    # would get 409) is a second UID.
     wait_until(lambda: jobs_of(rest, namespace, "churn"), 60, 0.1, "the training Job")
     first.process.stop(grace_seconds=0)
     start_operator(namespace)
-    status = wait_status(rest, namespace, "churn", lambda s: s.get("servingVersion") == 1, 300, "v1 serving")
-    train_jobs = [j for j in jobs_of(rest, namespace, "churn") if j["metadata"]["labels"]["modelops.dev/stage"]
-                  == "train"]
-    assert [j["metadata"]["name"] for j in train_jobs] == ["churn-train-v1"]
+    try:
+        status = wait_status(rest, namespace, "churn", lambda s: s.get("servingVersion") == 1, 300, "v1 serving")
+        wait_until(lambda: "validate-v1" in recorder.uids, 10, 0.1, "the watch to see the validation Job")
+    finally:
+        recorder.stop()
+    assert {"train-v1", "validate-v1"} <= set(recorder.uids)
+    assert {stage_id: uids for stage_id, uids in recorder.uids.items() if len(uids) > 1} == {}
     assert status["versions"][0]["state"] == "Serving"
 
     # a candidate trained on noise fails its gate: it is Rejected and v1 keeps serving

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from prometheus_client import generate_latest
@@ -113,20 +113,56 @@ def test_metrics_follow_status_and_forget_deleted_deployments() -> None:
     assert 'name="churn"' not in generate_latest(metrics.registry).decode()
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_scheduler_runs_only_the_latest_schedule_per_key() -> None:
+    """On an injected clock: what is due is decided by the schedule alone, not by how fast a thread wakes."""
+    clock = _Clock()
+    scheduler = Scheduler(lambda key: None, workers=1, clock=clock)
+    scheduler.schedule(("ns", "a"), 0.05)
+    scheduler.schedule(("ns", "a"), 0.2)  # replaces the first
+    scheduler.schedule(("ns", "b"), 0.1)
+    scheduler.schedule(("ns", "c"), 0.1)
+    scheduler.cancel(("ns", "c"))
+    clock.now += 0.0999
+    assert scheduler.take_due() == []  # the replaced 0.05 of "a" is not due for anyone
+    assert scheduler.pending(("ns", "b")) == pytest.approx(0.0001)
+    clock.now += 0.0001
+    assert scheduler.take_due() == [("ns", "b")]  # "c" was cancelled
+    assert scheduler.pending(("ns", "b")) is None and scheduler.pending(("ns", "a")) == pytest.approx(0.1)
+    clock.now += 0.1
+    assert scheduler.take_due() == [("ns", "a")]
+    clock.now += 3600
+    assert scheduler.take_due() == []  # each key ran once
+
+
+def test_scheduler_thread_runs_due_keys_in_order() -> None:
+    """The thread hands due keys to the pool earliest first; with one worker the calls keep that order,
+    so a stale or cancelled entry that ran would show up before "a" (no timing slack to tune)."""
     calls: list[tuple[str, str]] = []
-    scheduler = Scheduler(calls.append, workers=1)
+    two_calls = threading.Event()
+
+    def record(key: tuple[str, str]) -> None:
+        calls.append(key)
+        if len(calls) >= 2:
+            two_calls.set()
+
+    scheduler = Scheduler(record, workers=1)
     scheduler.start()
     try:
-        scheduler.schedule(("ns", "a"), 0.05)
-        scheduler.schedule(("ns", "a"), 0.2)  # replaces the first
-        scheduler.schedule(("ns", "b"), 0.1)
-        scheduler.schedule(("ns", "c"), 0.1)
+        scheduler.schedule(("ns", "a"), 0.01)
+        scheduler.schedule(("ns", "a"), 0.1)
+        scheduler.schedule(("ns", "b"), 0.05)
+        scheduler.schedule(("ns", "c"), 0.05)
         scheduler.cancel(("ns", "c"))
-        time.sleep(0.12)
-        assert calls == [("ns", "b")]
-        time.sleep(0.2)
-        assert calls == [("ns", "b"), ("ns", "a")]
+        assert two_calls.wait(10)
+        assert calls[:2] == [("ns", "b"), ("ns", "a")]
     finally:
         scheduler.stop()
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from modelops.api import parse_model_deployment
+from modelops.api.admission_policy import render_policy_yaml
 from modelops.cli import SUBCOMMANDS
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.config import build_serving_config_map
@@ -42,6 +43,14 @@ def test_chart_crd_is_an_exact_copy_of_the_generated_crd() -> None:
     (copy,) = list((CHART / "crds").glob("*.yaml"))
     assert copy.read_bytes() == (MANIFESTS / "crd.yaml").read_bytes(), \
         "charts/modelops/crds/ drifted: cp manifests/crd.yaml charts/modelops/crds/modeldeployments.modelops.dev.yaml"
+
+
+def test_chart_policy_is_an_exact_copy_of_the_generated_policy() -> None:
+    generated = MANIFESTS / "admission-policy.yaml"
+    assert generated.read_text() == render_policy_yaml(), \
+        "manifests/admission-policy.yaml drifted: run `modelops manifests policy -o manifests/admission-policy.yaml`"
+    assert (CHART / "policies" / "admission-policy.yaml").read_bytes() == generated.read_bytes(), \
+        "charts/modelops/policies/ drifted: cp manifests/admission-policy.yaml charts/modelops/policies/"
 
 
 @pytest.mark.parametrize("name", ["rbac.yaml", "rbac-namespaced.yaml"])
@@ -147,7 +156,10 @@ def test_helm_template_cluster_wide_renders_restricted_operator_with_metrics() -
         "--set", "metrics.serviceMonitor.enabled=true", "--set", "networkPolicy.enabled=true")) if d]
     kinds = sorted(d["kind"] for d in documents)
     assert kinds == sorted(["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                            "Deployment", "Service", "ServiceMonitor", "PodMonitor", "NetworkPolicy"])
+                            "Deployment", "Service", "ServiceMonitor", "PodMonitor", "NetworkPolicy",
+                            "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"])
+    policies = [d for d in documents if d["kind"].startswith("ValidatingAdmissionPolicy")]
+    assert policies == list(yaml.safe_load_all((MANIFESTS / "admission-policy.yaml").read_text()))
     (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "--all-namespaces" in container["args"] and "--metrics-port=9090" in container["args"]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from unit.lifecycle_helpers import GOOD, Driver, measured_drift, sample_spec
 
+from modelops.lifecycle import Reconcile
 from modelops.local import cli as run_cli
 from modelops.local import status_cli
 from modelops.local.executor.stages import resolve_uri
@@ -65,48 +67,66 @@ def test_status_without_state_says_how_to_start(tmp_path, capsys):
     assert "modelops run -f" in capsys.readouterr().err
 
 
+TRAIN, LIVE, LIVE2 = "3f2a9c1e" + "0" * 56, "aade0e2f" + "0" * 56, "bb" * 32
+
+
+def _data(sha: str, role: str, rows: int) -> dict:
+    """A dataset fingerprint as the workers report it."""
+    return {"role": role, "uri": f"/data/{role}.csv", "sha256": sha, "rows": rows, "rowsUsed": rows, "columns": 8,
+            "schema": "s" * 16}
+
+
+def _driven_core() -> Driver:
+    """The lifecycle core itself, fed what the workers would report: v1 serves at accuracy 0.95; a healthy
+    evaluation, then one at 0.6 on drifted data (psi 3.1) below the sample's floor; the retrained v2 fails
+    its accuracy gate (0.51 < min 0.8); on new monitoring data v3 passes its gates but does not beat the
+    serving version on the unseen monitoring rows. Every status field is one the core writes."""
+    d = Driver(sample_spec(**{"retraining.dataset": None, "retraining.cooldown": "1s"}))
+    d.feed(Reconcile())
+    d.finish(metrics={"loss": 0.3}, lineage={"data": [_data(TRAIN, "training", 1500)]})
+    d.finish(metrics={**GOOD, "accuracy": 0.95})
+    d.serve_ready(1)
+    d.evaluate(metrics={"accuracy": 0.94}, drift=measured_drift([0.5, 0.6, 0.7], psi=[0.1, 0.05, 0.02]))
+    for live, candidate, challenger in ((LIVE, 0.51, 0.6), (LIVE2, 0.93, 0.58)):
+        d.advance(60)
+        d.evaluate(metrics={"accuracy": 0.6}, drift=measured_drift([1e-9, 0.5, 0.6], psi=[3.1, 0.1, 0.05]),
+                   lineage={"data": _data(live, "monitoring", 500), "retrainInputs": [_data(TRAIN, "training", 1500)]})
+        trained_on = [_data(TRAIN, "training", 1500), _data(live, "monitoring", 500)]
+        d.finish(metrics={"loss": 0.2}, lineage={"data": trained_on})
+        d.finish(metrics={**GOOD, "accuracy": candidate}, baselineMetrics={**GOOD, "accuracy": 0.6},
+                 challenge={"rows": 100, "candidate": {"accuracy": challenger}, "baseline": {"accuracy": 0.6}})
+    return d
+
+
 def _recorded_deployment(root: Path) -> StateStore:
+    """What the local runtime keeps for the driven core: its status, and each new evaluation in the history."""
+    d = _driven_core()
     store = StateStore(root, "default", "churn")
-    store.save_status({
-        "phase": "Rejected", "message": "version 2 rejected: accuracy 0.51 < min 0.8", "servingVersion": 1,
-        "primaryMetric": "accuracy=0.95",
-        "conditions": [{"type": "Validated", "status": "False", "reason": "GatesFailed", "message": "v2"}],
-        "versions": [
-            {"version": 1, "state": "Serving", "trigger": "Initial", "metrics": {"accuracy": 0.95},
-             "createdAt": "2026-11-22T10:00:00Z",
-             "gates": [{"metric": "accuracy", "kind": "min", "value": 0.95, "bound": 0.8, "passed": True}]},
-            {"version": 2, "state": "Rejected", "trigger": "Degradation", "metrics": {"accuracy": 0.51},
-             "createdAt": "2026-11-22T10:05:00Z", "reason": "ChallengerNotBetter",
-             "lineage": {"trainingSpecHash": "5e1f00aa5e1f00aa",
-                         "data": [{"role": "training", "sha256": "3f2a9c1e" + "0" * 56, "rowsUsed": 1500},
-                                  {"role": "monitoring", "sha256": "aade0e2f" + "0" * 56, "rowsUsed": 500}]},
-             "challenge": {"metric": "accuracy", "candidate": 0.58, "serving": 0.6, "passed": False},
-             "gates": [{"metric": "accuracy", "kind": "min", "value": 0.51, "bound": 0.8, "passed": False}]},
-        ],
-        "lastEvaluation": {"time": "2026-11-22T10:04:00Z", "version": 1, "metrics": {"accuracy": 0.6},
-                           "drift": {"maxPsi": 3.1, "maxKs": 0.6, "driftedFeature": "f2"}, "degraded": True,
-                           "reasons": ["accuracy 0.6 < min 0.8"]},
-    })
-    for minute, accuracy in ((2, 0.94), (4, 0.6)):
-        append_jsonl(store.history_path, {"kind": "evaluation", "time": f"2026-11-22T10:0{minute}:00Z",
-                                          "version": 1, "metrics": {"accuracy": accuracy},
-                                          "drift": {"maxPsi": 0.1 if minute == 2 else 3.1}})
+    store.save_status(d.status)
+    seen: list[dict] = []
+    for decision in d.history:
+        evaluation = decision.status.get("lastEvaluation")
+        if evaluation and evaluation not in seen:
+            seen.append(evaluation)
+            append_jsonl(store.history_path, {"kind": "evaluation", **evaluation})
     return store
 
 
 def test_status_text_shows_versions_gates_and_drift(tmp_path, capsys):
-    _recorded_deployment(tmp_path)
+    spec_hash = _recorded_deployment(tmp_path).load_status()["versions"][0]["lineage"]["trainingSpecHash"]
     assert status_cli.main(["churn", "--state-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "phase=Rejected" in out and "GatesFailed" in out
+    assert "phase=Rejected" in out and "Validated    False   ChallengerNotBetter" in out
     # the header names the validation number as such and shows the live one beside it
     assert "validation accuracy=0.95  live accuracy=0.6" in out.splitlines()[0]
-    assert "accuracy 0.51 < min 0.8 (failed 1/1 gate checks)" in out  # the Validated event's own words
-    assert "passed 1/1 gate checks" in out
-    assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.8" in out
+    versions = out[out.index("Versions:"):out.index("Lineage:")]
+    assert "accuracy 0.51 < min 0.8 (failed 1/3 gate checks)" in versions  # the Validated event's own words
+    assert "passed 3/3 gate checks" in versions and "GateFailed" in versions
+    assert "psi=3.100" in out and "DEGRADED: accuracy 0.6 < min 0.75" in out
     lineage = out[out.index("Lineage:"):]
-    assert "training 3f2a9c1e 1500, monitoring aade0e2f 500" in lineage and "5e1f00aa5e1f00aa" in lineage
-    assert "did not beat serving on monitoring data: accuracy 0.58 vs 0.6" in lineage
+    assert "training 3f2a9c1e 1500, monitoring aade0e2f 500" in lineage and "monitoring bbbbbbbb 500" in lineage
+    assert spec_hash in lineage
+    assert "did not beat serving on 100 unseen monitoring rows: accuracy 0.58 vs 0.6" in lineage
 
 
 def test_status_json_is_the_status_document(tmp_path, capsys):

@@ -127,11 +127,16 @@ def test_sigkill_at_any_point_resumes_without_duplicates_or_serving_gaps(deploym
         time.sleep(2)  # runtime dead: the server it left behind keeps answering
         assert try_predict(deployment) and deployment.available_versions() == [2]
         server_pid = read_json(deployment.dir / "serving" / "pid")["pid"]
+        at_kill = deployment.status()
+        # Evaluations the killed runtime made or started; one the new runtime starts itself can only exist
+        # after it has run its loop, serving included (a "Serving" phase was already on disk at the kill).
+        before = {last_evaluation(at_kill).get("stageId"), (at_kill.get("stage") or {}).get("id")}
         deployment.start()
-        time.sleep(3)  # the new runtime adopts the running server instead of starting a second one
-        final = deployment.wait_for("the restarted runtime settled", lambda s: s.get("phase") == "Serving")
+        final = deployment.wait_for("an evaluation by the restarted runtime", lambda s: s.get("phase") == "Serving"
+                                    and last_evaluation(s).get("version") == 2
+                                    and last_evaluation(s).get("stageId") not in before)
         assert deployment.process is not None and deployment.process.alive()
-        assert read_json(deployment.dir / "serving" / "pid")["pid"] == server_pid
+        assert read_json(deployment.dir / "serving" / "pid")["pid"] == server_pid  # adopted, not started again
     finally:
         stop.set()
         prober.join(timeout=10)

@@ -11,15 +11,19 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support.controlplane import REPO_ROOT, ControlPlane
+from support.kuberest import ApiError
 from support.podrunner.runner import PodRunner
 
 CRD_MANIFEST = REPO_ROOT / "manifests" / "crd.yaml"
+POLICY_MANIFEST = REPO_ROOT / "manifests" / "admission-policy.yaml"
 CLUSTER_FIXTURES = {"control_plane", "pod_runner"}
 
 _started: dict[str, object] = {}
@@ -39,11 +43,32 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     try:
         if CRD_MANIFEST.exists():
             plane.apply_manifest(CRD_MANIFEST)
+        if POLICY_MANIFEST.exists():
+            plane.apply_manifest(POLICY_MANIFEST)
+            wait_for_policy(plane)
         _started["control_plane"] = plane
         yield plane
     finally:
         _started.pop("control_plane", None)
         plane.stop()
+
+
+def wait_for_policy(plane: ControlPlane, timeout: float = 30.0) -> None:
+    """The API server loads a ValidatingAdmissionPolicy asynchronously: wait until it denies (a dry run)."""
+    probe = yaml.safe_load((REPO_ROOT / "manifests" / "samples" / "binary-classification.yaml").read_text())
+    probe["metadata"] = {"name": "policy-probe", "namespace": "default"}
+    probe["spec"]["training"]["resources"] = {"requests": {"cpu": "lots"}}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            plane.rest.request("POST", "/apis/modelops.dev/v1alpha1/namespaces/default/modeldeployments", probe,
+                               params={"dryRun": "All"})
+        except ApiError as refused:
+            if "ValidatingAdmissionPolicy" in str(refused):
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the admission policy never took effect")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from modelops.lifecycle import (
     Reconcile,
     ServingObserved,
     StageFinished,
+    StageMissing,
     VersionPruned,
-    recover_in_flight,
 )
 from modelops.lifecycle.records import find_version
 from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT
@@ -85,14 +85,14 @@ def test_a_failed_deletion_is_retried_as_a_new_attempt_and_says_why() -> None:
     assert d.status["phase"] == "Failed" and "pinnedVersion" in d.status["message"]
 
 
-def test_in_flight_recovery_starts_the_recorded_stage_only_when_no_run_exists() -> None:
+def test_in_flight_recovery_starts_the_recorded_stage_again_when_its_run_is_missing() -> None:
     d = Driver(sample_spec())
     [train] = started(d.feed(Reconcile()))
-    assert recover_in_flight(d.status, run_found=True) is None
-    assert recover_in_flight(d.status, run_found=False) == train
+    assert started(d.feed(StageMissing("train-v1"))) == [train]
     d.feed(StageFinished("train-v1", True, {"metrics": {"loss": 0.2}}))
     [validate] = started(d.history[-1])
-    assert recover_in_flight(d.status, run_found=False) == validate
+    assert started(d.feed(StageMissing("train-v1"))) == []  # stale: that run already reported
+    assert started(d.feed(StageMissing("validate-v1"))) == [validate]
 
 
 def test_evaluation_targets_the_track_of_the_version_it_evaluates() -> None:
@@ -101,4 +101,4 @@ def test_evaluation_targets_the_track_of_the_version_it_evaluates() -> None:
     d.advance(301)
     [evaluate] = started(d.feed(Reconcile()))
     assert (evaluate.version, evaluate.track) == (1, "stable")
-    assert recover_in_flight(d.status, run_found=False) == evaluate
+    assert started(d.feed(StageMissing(evaluate.stage_id))) == [evaluate]

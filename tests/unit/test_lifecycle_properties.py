@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,9 +17,13 @@ SPEC = sample_spec(**{"retraining.cooldown": "30s", "retraining.maxAttempts": 2,
 CANARY_SPEC = sample_spec(**{"retraining.cooldown": "30s", "serving.canary": {"enabled": True, "replicas": 1},
                              "monitoring.interval": "60s"})
 
-metric_values = st.fixed_dictionaries({
-    "accuracy": st.floats(0.3, 1.0), "auc": st.floats(0.3, 1.0), "loss": st.floats(0.0, 2.0),
-})
+# What a stage may report for one metric: any float (a diverged run reports NaN or infinity), the bounds
+# of a score exactly, or null (the result contract writes a non-finite number as null); a metric may also be
+# missing altogether. Drawing only plausible scores could never find the crash on a NaN (#26).
+metric_value = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                         st.sampled_from([0.0, 1.0, math.nan, math.inf, -math.inf]), st.none())
+metric_values = st.fixed_dictionaries({}, optional={"accuracy": metric_value, "auc": metric_value,
+                                                    "loss": metric_value})
 events = st.one_of(
     st.tuples(st.just("finish_ok"), metric_values),
     st.tuples(st.just("finish_error"), st.just({})),

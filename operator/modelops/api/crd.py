@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from modelops import API_GROUP, API_VERSION, KIND, PLURAL, SHORT_NAME
+from modelops.api.admission_policy import POLICY_RULES
 from modelops.api.rules import validation_entry
 from modelops.api.spec_schema import SPEC
 from modelops.api.status_schema import STATUS
@@ -74,19 +75,24 @@ def crd_document() -> dict[str, Any]:
 
 
 def _schema_at(root: dict[str, Any], at: str) -> dict[str, Any]:
-    """The OpenAPI node for a rule location ("spec.validation.gates[]" = the list's item schema)."""
+    """The OpenAPI node for a rule location ("...gates[]" = the list's item schema, "...limits{}" = the map's
+    value schema)."""
     node = root
     for step in filter(None, at.split(".")):
-        many = step.endswith("[]")
-        node = node["properties"][step.removesuffix("[]")]
-        if many:
+        node = node["properties"][step.removesuffix("[]").removesuffix("{}")]
+        if step.endswith("[]"):
             node = node["items"]
+        elif step.endswith("{}"):
+            node = node["additionalProperties"]
     return node
 
 
 def attach_rules(root: dict[str, Any]) -> None:
-    """Put every rule of api/validation.py where it belongs, as x-kubernetes-validations."""
+    """Put every rule of api/validation.py where it belongs, as x-kubernetes-validations; rules on values
+    CRD CEL cannot see run in the admission policy instead (api/admission_policy.py)."""
     for rule in RULES:
+        if rule in POLICY_RULES:
+            continue
         _schema_at(root, rule.at).setdefault("x-kubernetes-validations", []).append(validation_entry(rule))
 
 

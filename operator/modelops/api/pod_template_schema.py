@@ -58,7 +58,9 @@ VOLUME_MOUNT = Obj(
     required=("name", "mountPath"),
     properties={
         "name": Str("Name of the volume in podTemplate.volumes.", min_length=1),
-        "mountPath": Str("Where it is mounted.", pattern=r"^/.*", pattern_hint="an absolute path"),
+        "mountPath": Str("Where it is mounted; not /tmp, under /etc/modelops or at spec.storage.mountPath, where "
+                         "the operator mounts its own volumes.", pattern=r"^/.*", pattern_hint="an absolute path",
+                         max_length=1024),
         "subPath": Str("Path inside the volume to mount instead of its root."),
         "readOnly": Bool("Mount read-only."),
     },

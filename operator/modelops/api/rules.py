@@ -33,7 +33,8 @@ Message = tuple[str | Ref, ...]
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule on every object at `at` ("spec", "spec.validation.gates[]", "" = the whole resource).
+    """A rule on every object at `at` ("spec", "spec.validation.gates[]", "spec.x.limits{}" = each value
+    of a map, "" = the whole resource).
 
     `check(node)` (or `check(node, old)` for a transition rule, which CEL evaluates with `oldSelf` on
     updates only) is True when valid. `field` is the offending field relative to the node (".min").
@@ -131,7 +132,7 @@ def is_static(message: Message) -> bool:
 # ------------------------------------------------------------------ CEL generation
 
 
-def _guarded(base: str, dotted: str) -> tuple[str, str]:
+def guarded_path(base: str, dotted: str) -> tuple[str, str]:
     """(`has(...) && ...` guard for every step of `dotted` under `base`, the full CEL path)."""
     guards, path = [], base
     for step in dotted.split("."):
@@ -143,7 +144,7 @@ def _guarded(base: str, dotted: str) -> tuple[str, str]:
 def validation_entry(rule: AnyRule) -> dict[str, Any]:
     """The `x-kubernetes-validations` entry of a rule."""
     if isinstance(rule, ItemRule):
-        guard, path = _guarded("self", rule.items)
+        guard, path = guarded_path("self", rule.items)
         expression = f"!({guard}) || {path}.all(g, {rule.cel})"
         first_bad = f"{path}.filter(g, !({rule.cel}))[0]"
         entry: dict[str, Any] = {"rule": expression, "messageExpression": render_cel(rule.message, first_bad)}
@@ -171,19 +172,23 @@ def _static_fallback(rule: AnyRule) -> str:
 
 
 def _nodes(root: Any, at: str, path: str) -> Iterator[tuple[str, Any]]:
-    """(field path, node) for every node at the dotted location `at` ("a.b[]" = each item of a.b)."""
+    """(field path, node) for every node at the dotted location `at` ("a.b[]" = each item of the list a.b,
+    "a.b{}" = each value of the map a.b, named `a.b[key]` as the API server names it)."""
     if not at:
         yield path, root
         return
     head, _, rest = at.partition(".")
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
+    suffix = head[-2:] if head[-2:] in ("[]", "{}") else ""
+    key = head.removesuffix(suffix)
     if not isinstance(root, Mapping) or root.get(key) is None:
         return
     child, child_path = root[key], f"{path}.{key}" if path else key
-    if many:
+    if suffix == "[]":
         for index, item in enumerate(child if isinstance(child, list) else []):
             yield from _nodes(item, rest, f"{child_path}[{index}]")
+    elif suffix == "{}":
+        for name, value in (child.items() if isinstance(child, Mapping) else ()):
+            yield from _nodes(value, rest, f"{child_path}[{name}]")
     else:
         yield from _nodes(child, rest, child_path)
 

@@ -60,7 +60,7 @@ def default_text(value: Any) -> str:
     return f"{json.dumps(value)}."
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
             dict: "object"}.get(type(value), type(value).__name__)
 
@@ -93,7 +93,7 @@ class Str(Node):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, str):
-            errors.append(f"{path}: expected a string, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a string, got {type_name(value)} {value!r}")
             return value
         if self.enum and value not in self.enum:
             errors.append(f'{path}: unknown {self.noun} "{value}" (expected one of {", ".join(self.enum)})')
@@ -143,7 +143,7 @@ class Int(_Number):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            errors.append(f"{path}: expected an integer, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected an integer, got {type_name(value)} {value!r}")
             return value
         self._check_bounds(value, path, errors)
         return value
@@ -156,7 +156,7 @@ class Num(_Number):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            errors.append(f"{path}: expected a number, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a number, got {type_name(value)} {value!r}")
             return value
         self._check_bounds(float(value), path, errors)
         return float(value)
@@ -169,24 +169,37 @@ class Bool(Node):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, bool):
-            errors.append(f"{path}: expected true or false, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected true or false, got {type_name(value)} {value!r}")
         return value
 
 
 @dataclass(frozen=True)
 class IntOrString(Node):
-    """Kubernetes quantities (`500m`, `1Gi`, `2`)."""
+    """`x-kubernetes-int-or-string` (e.g. an autoscaling target `500m` or `2`): the API server admits
+    integers and strings only, so a fractional number is refused and the error says to quote it. Container
+    resources take numbers too: resources_schema.Quantity."""
+
+    max_length: int | None = None  # bounds the cost estimate of CEL rules on the value
 
     def _format_note(self) -> str:
         return ("Format: a Kubernetes quantity, an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi "
                 "(memory).")
 
     def _openapi(self) -> dict[str, Any]:
-        return {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+        out: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+        if self.max_length is not None:
+            out["maxLength"] = self.max_length
+        return out
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            errors.append(f"{path}: expected an integer or a string quantity, got {_type_name(value)} {value!r}")
+        if isinstance(value, float):  # even 1.0: the API server's CEL rules then fail on the non-integer
+            whole = f"write {int(value)}" if value.is_integer() else f"write {round(value * 1000)}m"
+            errors.append(f"{path}: {value!r} is a decimal number; a quantity here is an integer or a string (the "
+                          f'API server refuses the number): quote it ("{value!r}") or {whole}')
+        elif isinstance(value, bool) or not isinstance(value, int | str):
+            errors.append(f"{path}: expected an integer or a string quantity, got {type_name(value)} {value!r}")
+        elif self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
+            errors.append(f"{path}: longer than {self.max_length} characters")
         return value
 
 
@@ -205,7 +218,7 @@ class KubeObject(Node):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, Mapping):
-            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a mapping, got {type_name(value)} {value!r}")
         return value
 
 
@@ -225,7 +238,7 @@ class Arr(Node):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, list):
-            errors.append(f"{path}: expected a list, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a list, got {type_name(value)} {value!r}")
             return value
         if self.min_items is not None and len(value) < self.min_items:
             errors.append(f"{path}: needs at least {self.min_items} item(s)")
@@ -237,14 +250,20 @@ class Arr(Node):
 @dataclass(frozen=True)
 class Map(Node):
     values: Node = field(default_factory=lambda: Str("value"))
+    max_properties: int | None = None
 
     def _openapi(self) -> dict[str, Any]:
-        return {"type": "object", "additionalProperties": self.values.openapi()}
+        out: dict[str, Any] = {"type": "object", "additionalProperties": self.values.openapi()}
+        if self.max_properties is not None:
+            out["maxProperties"] = self.max_properties
+        return out
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, Mapping):
-            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a mapping, got {type_name(value)} {value!r}")
             return value
+        if self.max_properties is not None and len(value) > self.max_properties:
+            errors.append(f"{path}: at most {self.max_properties} entries allowed")
         return {k: normalize(self.values, v, f"{path}.{k}", errors) for k, v in value.items()}
 
 
@@ -264,7 +283,7 @@ class Obj(Node):
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, Mapping):
-            errors.append(f"{path}: expected a mapping, got {_type_name(value)} {value!r}")
+            errors.append(f"{path}: expected a mapping, got {type_name(value)} {value!r}")
             return value
         for name in value:
             if name not in self.properties:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 
+from modelops.api.dataset_schema import CLASSES, DATASET_COLUMNS, POSITIVE_CLASS
 from modelops.api.durations import duration
+from modelops.api.limits_schema import CONSECUTIVE_ERROR_LIMIT, KEEP_RECORDS
 from modelops.api.metrics import ALL_METRICS, TASKS
-from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE
-from modelops.api.schema import Arr, Bool, Int, IntOrString, Map, Num, Obj, Str
+from modelops.api.model_schema import MODEL
+from modelops.api.mount_rules import MOUNT_PATH_MAX_LENGTH
+from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE, SUBDOMAIN
+from modelops.api.resources_schema import resources
+from modelops.api.schema import Arr, Bool, Int, IntOrString, Num, Obj, Str
+from modelops.api.schema_rules_schema import SCHEMA_RULES
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
-    ACTIVATIONS,
     COLLECTIVE_IMPLEMENTATIONS,
     DATASET_FORMATS,
     DISTRIBUTION_STRATEGIES,
@@ -23,7 +28,6 @@ DEFAULT_SERVING_IMAGE = "tensorflow/serving:2.18.0"
 
 # Lists that CEL rules iterate need a bound, or the API server's cost estimate rejects the CRD.
 MAX_RULES = 32
-NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 def dataset(what: str, note: str = "", window: bool = False) -> Obj:
@@ -34,28 +38,20 @@ def dataset(what: str, note: str = "", window: bool = False) -> Obj:
     if note and not (note[0].isupper() and note.endswith(".")):
         raise ValueError(f"dataset(): note {note!r} must be whole sentences")
     return Obj(
-        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; NPZ files hold "
-        "arrays `x` [rows, features] and `y` [rows] (and optionally `feature_names`).",
+        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; TFRecord files "
+        "hold tf.train.Example records; NPZ files hold arrays `x` [rows, features] and `y` [rows] (and optionally "
+        "`feature_names`). Rows without a label are left out and counted.",
         properties={
             "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
                        "or an http(s) URL.", min_length=1),
-            "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
+            "labelColumn": Str("Name of the label column (CSV column, TFRecord feature).", default="label",
+                               min_length=1),
             "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
+            **DATASET_COLUMNS,
             **({"lastRows": Int("Read only the last this many rows (the newest of an appended file), so the data "
                                 "moves with the world.", minimum=1)} if window else {}),
         },
         required=("uri",),
-    )
-
-
-def resources(what: str) -> Obj:
-    quantities = Map("Resource name (cpu, memory, ephemeral-storage, nvidia.com/gpu, ...) to a Kubernetes quantity: "
-                     "an integer or a string such as 500m (CPU), 1.5, 2Gi or 512Mi (memory).",
-                     values=IntOrString("The amount of this resource."))
-    return Obj(
-        f"Compute resources of the {what} container, as in a Pod spec.",
-        default={},
-        properties={"requests": quantities, "limits": quantities},
     )
 
 
@@ -81,25 +77,16 @@ TRAINING = Obj(
     properties={
         "image": Str("Worker image that runs `modelops worker train|validate|evaluate`.",
                      default=DEFAULT_WORKER_IMAGE, min_length=1),
-        "command": Arr("Override the container command for user code that follows the worker contract "
-                       "(reads --config, writes the result JSON). The stage name and --config are appended.",
+        "command": Arr("A whole custom trainer: the container command of the train stage (and of the tune stage "
+                       "when tuning is enabled), for user code that follows the worker contract (reads --config, "
+                       "writes the result JSON and publishes a SavedModel whose signature follows the schema). "
+                       "The stage name and --config are appended. Validate, evaluate and prune always run the "
+                       "worker image's own `modelops worker` on what it published.",
                        items=Str("One argument.")),
         "dataset": dataset("training data"),
-        "model": Obj(
-            "The Keras model built for the task: a Normalization layer adapted on the training data, hidden "
-            "Dense layers, and the task's output layer.",
-            default={},
-            properties={
-                "hiddenLayers": Arr("Units of each hidden Dense layer, input to output.", default=[32, 16],
-                                    items=Int("Units in one layer.", minimum=1, maximum=4096), max_items=16),
-                "activation": Str("Activation of the hidden layers.", default="relu",
-                                  enum=ACTIVATIONS),
-                "dropout": Num("Dropout rate after each hidden layer.", default=0.0, minimum=0.0, maximum=1.0,
-                               exclusive_maximum=True),
-                "numClasses": Int("Number of classes (multiclass only); inferred from the training labels "
-                                  "when omitted.", minimum=2, maximum=10000),
-            },
-        ),
+        "classes": CLASSES,
+        "positiveClass": POSITIVE_CLASS,
+        "model": MODEL,
         "hyperparameters": Obj(
             "Optimisation settings. Training is seeded, so the same spec and data give the same model.",
             default={},
@@ -307,6 +294,7 @@ MONITORING = Obj(
         "onDegradation": Str("What a violated quality rule does. Retrain: train, validate and roll out a new "
                              "version. Alert: only mark Degraded and emit events.", default="Retrain",
                              enum=("Retrain", "Alert")),
+        "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
         "onDrift": Str("What dataset drift does, independently of quality. Retrain: mark Degraded and retrain. "
                        "Alert: mark Degraded and emit events only. Ignore: record it in "
                        "status.lastEvaluation.drift, never Degraded. Unset: the same as onDegradation.",
@@ -373,7 +361,8 @@ RETENTION = Obj(
     "How many model versions keep their files. The serving, canary, pinned and last blessed versions are never "
     "deleted.",
     default={},
-    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000)},
+    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000),
+                "keepRecords": KEEP_RECORDS},
 )
 
 STORAGE = Obj(
@@ -382,10 +371,12 @@ STORAGE = Obj(
     required=("persistentVolumeClaim",),
     properties={
         "persistentVolumeClaim": Str("Name of a PersistentVolumeClaim in the deployment's namespace (ReadWriteMany "
-                                     "when stages and serving run on different nodes).", pattern=NAME_PATTERN,
-                                     pattern_hint="a valid PersistentVolumeClaim name", min_length=1),
-        "mountPath": Str("Where the volume is mounted in every container.", default="/models",
-                         pattern=r"^/.*", pattern_hint="an absolute path"),
+                                     "when stages and serving run on different nodes).", pattern=SUBDOMAIN,
+                                     pattern_hint="a valid PersistentVolumeClaim name (a DNS subdomain such as "
+                                     "models or models.team-a)", min_length=1, max_length=253),
+        "mountPath": Str("Where the volume is mounted in every container; not /tmp or under /etc/modelops, where "
+                         "the operator mounts its own volumes.", default="/models", pattern=r"^/.*",
+                         pattern_hint="an absolute path", max_length=MOUNT_PATH_MAX_LENGTH),
     },
 )
 
@@ -405,5 +396,6 @@ SPEC = Obj(
         "monitoring": MONITORING,
         "retraining": RETRAINING,
         "retention": RETENTION,
+        "schemaRules": SCHEMA_RULES,
     },
 )

@@ -14,8 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.api.dataset_rules import DATASET_RULES
 from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
+from modelops.api.model_schema import USER_MODEL_RULES
+from modelops.api.mount_rules import MOUNT_RULES
 from modelops.api.pod_template_schema import RESERVED_ENV
+from modelops.api.resources_schema import RESOURCE_RULES
 from modelops.api.rules import AnyRule, ItemRule, Ref, Rule, rule_errors
 
 Spec = Mapping[str, Any]
@@ -65,7 +69,13 @@ def _any_trained(document: Mapping[str, Any]) -> bool:
 
 
 _SEARCH_KNOBS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer")
-_SEARCHES_ANY = "(has(self.searchSpace) && (" + " || ".join(f"has(self.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))"
+_SEARCHES_ANY = ("(has(self.tuning.searchSpace) && ("
+                 + " || ".join(f"has(self.tuning.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))")
+
+
+def _user_model(training: Spec) -> bool:
+    model = training.get("model") or {}
+    return model.get("module") is not None or model.get("path") is not None
 
 
 def _range_rule(knob: str) -> Rule:
@@ -135,11 +145,15 @@ RULES: tuple[AnyRule, ...] = (
                   " does not split evenly over ", Ref("self.workers", lambda training: training["workers"]),
                   " workers (it is the global batch: each worker takes batchSize / workers rows per step)")),
     # A search over nothing would train every trial with the same values.
-    Rule("tuning-searches-something", at="spec.training.tuning", field=".searchSpace",
-         cel=f"!has(self.enabled) || !self.enabled || {_SEARCHES_ANY}",
-         check=lambda tuning: not tuning.get("enabled") or any(
-             (tuning.get("searchSpace") or {}).get(k) is not None for k in _SEARCH_KNOBS),
-         message=("tuning is enabled but searches nothing: give at least one of ", ", ".join(_SEARCH_KNOBS))),
+    # (a user module's search is its own hp calls, so it needs no searchSpace)
+    Rule("tuning-searches-something", at="spec.training", field=".tuning.searchSpace",
+         cel=f"!has(self.tuning) || !has(self.tuning.enabled) || !self.tuning.enabled || {_SEARCHES_ANY} "
+             "|| (has(self.model) && (has(self.model.module) || has(self.model.path)))",
+         check=lambda training: not (training.get("tuning") or {}).get("enabled") or any(
+             (training["tuning"].get("searchSpace") or {}).get(k) is not None for k in _SEARCH_KNOBS)
+         or _user_model(training),
+         message=("tuning is enabled but searches nothing: give at least one of ", ", ".join(_SEARCH_KNOBS),
+                  " (or name your own model in training.model, whose hp calls are the search)")),
     # The objective is computed with the gates' formulas, so it must be a metric of the task.
     Rule("tuning-objective-fits-task", at="spec", field=".training.tuning.objective",
          cel=f"!has(self.training.tuning) || !has(self.training.tuning.objective) "
@@ -260,7 +274,8 @@ def _reserved_env_rule(where: str, at: str) -> Rule:
 
 
 RULES = (*RULES, _reserved_env_rule("stage-pods", "spec.podTemplate"),
-         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"))
+         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *DATASET_RULES, *USER_MODEL_RULES,
+         *RESOURCE_RULES, *MOUNT_RULES)
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
 METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)

@@ -42,8 +42,16 @@ from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status
 from modelops.kube.strays import cancel_strays
-from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
-from modelops.lifecycle.messages import recover_in_flight
+from modelops.lifecycle import (
+    Context,
+    EmitEvent,
+    Observation,
+    Reconcile,
+    StageFinished,
+    StageMissing,
+    decide,
+    decide_invalid_spec,
+)
 from modelops.lifecycle.refusals import decide_refused
 
 log = logging.getLogger(__name__)
@@ -235,9 +243,9 @@ class Runtime:
 
     def _observe_in_flight(self, body: Mapping[str, Any], doc: ModelDeploymentDoc,
                            status: Mapping[str, Any]) -> list[Observation]:
-        """On a plain Reconcile, make the stage recorded in status real: report its Job if it finished
-        while we were not looking, or (re)create it if the operator stopped between persisting the status
-        and creating the Job. The deterministic Job name makes this safe to repeat."""
+        """On a plain Reconcile, look at the stage recorded in status: report its Job if it finished while we
+        were not looking, or tell the core it is missing (the core decides whether it is started again,
+        lifecycle/in_flight.py). The deterministic Job name makes this safe to repeat."""
         stage = status.get("stage")
         if not stage:
             return []
@@ -248,8 +256,7 @@ class Runtime:
         if job is not None:
             finished = self.executor.finished_stage(job)
             return [finished] if finished else []
-        action = recover_in_flight(status, run_found=False)
-        return self.executor.start_stage(owner, doc, status, action) if action is not None else []
+        return [StageMissing(str(stage["id"]))]
 
     def _context(self, doc: ModelDeploymentDoc) -> Context:
         return Context(doc.spec, doc.generation, datetime.now(UTC), self.settings.repeat)

@@ -20,8 +20,10 @@ Key = tuple[str, str]
 
 
 class Scheduler:
-    def __init__(self, callback: Callable[[Key], None], workers: int = 4) -> None:
+    def __init__(self, callback: Callable[[Key], None], workers: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._callback = callback
+        self._clock = clock  # injectable so tests decide what "due" means without sleeping
         self._due: dict[Key, float] = {}
         self._heap: list[tuple[float, Key]] = []
         self._wakeup = threading.Condition()
@@ -40,7 +42,7 @@ class Scheduler:
 
     def schedule(self, key: Key, delay: float) -> None:
         """Run the callback for `key` after `delay` seconds, replacing any earlier schedule."""
-        when = time.monotonic() + max(0.0, delay)
+        when = self._clock() + max(0.0, delay)
         with self._wakeup:
             self._due[key] = when
             heapq.heappush(self._heap, (when, key))
@@ -54,23 +56,32 @@ class Scheduler:
         """Seconds until `key` wakes up, or None."""
         with self._wakeup:
             when = self._due.get(key)
-        return None if when is None else max(0.0, when - time.monotonic())
+        return None if when is None else max(0.0, when - self._clock())
+
+    def take_due(self) -> list[Key]:
+        """Keys whose time has come by the clock, earliest first, each removed from the schedule; entries
+        replaced or cancelled since they were pushed are dropped."""
+        with self._wakeup:
+            return self._take_due_locked(self._clock())
+
+    def _take_due_locked(self, now: float) -> list[Key]:
+        ready: list[Key] = []
+        while self._heap and self._heap[0][0] <= now:
+            when, key = heapq.heappop(self._heap)
+            if self._due.get(key) == when:
+                del self._due[key]
+                ready.append(key)
+        return ready
 
     def _loop(self) -> None:
         while True:
             with self._wakeup:
                 if self._stopped:
                     return
-                now = time.monotonic()
-                ready: list[Key] = []
-                while self._heap and self._heap[0][0] <= now:
-                    when, key = heapq.heappop(self._heap)
-                    if self._due.get(key) == when:  # stale entries (rescheduled/cancelled) are skipped
-                        del self._due[key]
-                        ready.append(key)
-                timeout = (self._heap[0][0] - now) if self._heap else None
+                now = self._clock()
+                ready = self._take_due_locked(now)
                 if not ready:
-                    self._wakeup.wait(timeout)
+                    self._wakeup.wait((self._heap[0][0] - now) if self._heap else None)
                     continue
             for key in ready:
                 self._pool.submit(self._run, key)

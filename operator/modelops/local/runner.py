@@ -29,9 +29,9 @@ from modelops.lifecycle.messages import (
     Observation,
     Reconcile,
     ServingObserved,
+    StageMissing,
     StartStage,
     VersionPruned,
-    recover_in_flight,
 )
 from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
@@ -114,11 +114,10 @@ class Runner:
         stage = self.status.get("stage") or {}
         if stage.get("id") and stage["id"] not in self.stages.running:
             found = self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0))
-            action = recover_in_flight(self.status, run_found=found)
-            self.view.message(f"adopted stage {stage['id']} from the previous run" if action is None
-                              else f"starting stage {stage['id']} (decided before the previous run stopped)")
-            if action is not None:
-                replayed += self._execute(action)
+            self.view.message(f"adopted stage {stage['id']} from the previous run" if found
+                              else f"stage {stage['id']} has no run (decided before the previous run stopped)")
+            if not found:  # the core decides what follows (lifecycle/in_flight.py): the same run, or StageLost
+                replayed.append(StageMissing(str(stage["id"])))
         applied = self.serving.applied()
         if applied is not None:
             self.serving.ensure_running()

@@ -29,7 +29,8 @@ LOCAL_WORKER_COMMAND = (sys.executable, "-m", "modelops", "worker")
 
 
 def resolve_uri(uri: str, base_dir: Path) -> str:
-    """Relative dataset paths in a local ModelDeployment are relative to the YAML file's directory."""
+    """Relative dataset (and model module) paths in a local ModelDeployment are relative to the YAML file's
+    directory."""
     if "://" in uri or Path(uri).is_absolute():
         return uri
     return str((base_dir / uri).resolve())
@@ -68,6 +69,9 @@ class StageExecutor:
             for dataset in value if isinstance(value, list) else [value]:
                 if isinstance(dataset, dict) and isinstance(dataset.get("uri"), str):
                     dataset["uri"] = resolve_uri(dataset["uri"], self.base_dir)
+        model = config.get("model")
+        if isinstance(model, dict) and isinstance(model.get("path"), str):  # a user module file, likewise
+            model["path"] = resolve_uri(model["path"], self.base_dir)
         return config
 
     def start(self, action: StartStage) -> None:
