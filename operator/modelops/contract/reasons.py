@@ -47,6 +47,3 @@ REQUEST_REJECTED = "RequestRejected"  # it refused another request (a read or th
 RECONCILE_ERROR = "ReconcileError"  # deciding on an observation raised: a bug, reported instead of looped
 COMMAND_NOT_FOUND = "CommandNotFound"  # a stage's command does not exist (no such file or not executable)
 SERVING_CRASH_LOOP = "ServingCrashLoop"  # the local model server kept exiting; its restarts reached their bound
-# Bounded repeats (lifecycle/repeats.py): an action the core repeats on its own reached its bound
-PRUNE_GAVE_UP = "PruneGaveUp"  # a version's files could not be removed `--repeat-attempts` times in a row
-SERVING_REPAIR_GAVE_UP = "ServingRepairGaveUp"  # serving objects were undone after that many repairs in a row

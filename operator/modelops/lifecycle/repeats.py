@@ -16,10 +16,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from modelops.contract.reasons import PRUNE_FAILED, PRUNE_GAVE_UP, SERVING_REPAIR_GAVE_UP
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import DeleteVersion, VersionPruned
+from modelops.lifecycle.reasons import PRUNE_FAILED, PRUNE_GAVE_UP, SERVING_REPAIR_GAVE_UP
 from modelops.lifecycle.texts import ConditionText
 
 # A deletion asked for is looked at again this often while unconfirmed: a lost action never leaks files.
