@@ -40,7 +40,7 @@ def penguins(tmp_path: Path) -> Iterator[LocalDeployment]:
     deployment.example = deployment.workspace / NAME
     shutil.copytree(EXAMPLE, deployment.example, ignore=shutil.ignore_patterns("data", "__pycache__"))
     manifest = deployment.example / "modeldeployment.yaml"
-    manifest.write_text(manifest.read_text().replace("epochs: 40", "epochs: 20").replace("interval: 10s",
+    manifest.write_text(manifest.read_text().replace("epochs: 40", "epochs: 12").replace("interval: 10s",
                                                                                          "interval: 2s"))
     deployment.generate()
     try:
