@@ -146,6 +146,13 @@ class LocalDeployment:
         return sorted(int(v["version"]) for v in body["model_version_status"] if v["state"] == "AVAILABLE")
 
 
+def post_json(url: str, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """POST a JSON body to the served model (`:predict`, `:classify`, ...) and read the JSON answer."""
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
 def version_states(status: dict[str, Any]) -> dict[int, str]:
     return {record["version"]: record["state"] for record in status.get("versions", [])}
 

@@ -10,12 +10,10 @@ metrics are recomputed here with numpy from what the server answers for the same
 from __future__ import annotations
 
 import csv
-import json
 import math
 import shutil
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .harness import REPO, LocalDeployment, condition, last_evaluation, version_states
+from .harness import REPO, LocalDeployment, condition, last_evaluation, post_json, version_states
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO / "examples" / "penguins"
@@ -47,12 +45,6 @@ def penguins(tmp_path: Path) -> Iterator[LocalDeployment]:
         yield deployment
     finally:
         deployment.cleanup()
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -99,7 +91,7 @@ def test_penguins_train_gate_serve_answer_class_names_and_evaluate(penguins: Loc
     live = _rows(penguins.example / "data" / "live.csv")
     assert any("NA" in row.values() for row in live)  # the split kept missing cells in the monitoring rows
     holed = {**_instance(live[0]), "sex": "", "bill_depth_mm": math.nan, "body_mass_g": math.nan}
-    answer = _post(f"{penguins.model_url}:predict", {"instances": [holed, _instance(live[1])]})["predictions"]
+    answer = post_json(f"{penguins.model_url}:predict", {"instances": [holed, _instance(live[1])]})["predictions"]
     assert [p["classes"] for p in answer] == [CLASSES, CLASSES]
     assert all(sum(p["probabilities"]) == pytest.approx(1.0, abs=1e-4) for p in answer)
 
@@ -107,16 +99,17 @@ def test_penguins_train_gate_serve_answer_class_names_and_evaluate(penguins: Loc
     # A missing cell is a feature left out of the example; measurements are JSON decimals (float_list).
     examples = [{k: v for k, v in _instance(row).items() if v != "" and not (isinstance(v, float) and math.isnan(v))}
                 for row in live[:4]]
-    results = _post(f"{penguins.model_url}:classify", {"signature_name": "classify", "examples": examples})["results"]
+    classify = {"signature_name": "classify", "examples": examples}
+    results = post_json(f"{penguins.model_url}:classify", classify)["results"]
     assert [[name for name, _ in result] for result in results] == [CLASSES] * 4
-    served = _post(f"{penguins.model_url}:predict", {"instances": [_instance(row) for row in live[:4]]})
+    served = post_json(f"{penguins.model_url}:predict", {"instances": [_instance(row) for row in live[:4]]})
     for result, prediction in zip(results, served["predictions"], strict=True):
         assert [score for _, score in result] == pytest.approx(prediction["probabilities"], abs=1e-5)
 
     # the evaluation scored every live row; its metrics equal numpy's on the served predictions
     evaluation = last_evaluation(status)
     assert evaluation["rows"] == len(live) and evaluation["degraded"] is False
-    predictions = _post(f"{penguins.model_url}:predict", {"instances": [_instance(r) for r in live]})["predictions"]
+    predictions = post_json(f"{penguins.model_url}:predict", {"instances": [_instance(r) for r in live]})["predictions"]
     probabilities = np.array([p["probabilities"] for p in predictions], dtype=float)
     labels = np.array([CLASSES.index(row[LABEL]) for row in live])
     predicted = probabilities.argmax(axis=1)

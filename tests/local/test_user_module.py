@@ -13,15 +13,13 @@ import json
 import shutil
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from .harness import REPO, LocalDeployment, condition, last_evaluation, version_states
+from .harness import REPO, LocalDeployment, condition, last_evaluation, post_json, version_states
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO / "examples" / "own-model"
@@ -44,16 +42,10 @@ def own_model(tmp_path: Path) -> Iterator[LocalDeployment]:
         deployment.cleanup()
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def _served_probabilities(deployment: LocalDeployment, rows: list[dict[str, str]], label: str) -> np.ndarray:
     """REST predict with `instances` as objects: each feature under its column's name (the served signature)."""
     instances = [{c: float(v) for c, v in row.items() if c != label} for row in rows]
-    predictions = _post(f"{deployment.model_url}:predict", {"instances": instances})["predictions"]
+    predictions = post_json(f"{deployment.model_url}:predict", {"instances": instances})["predictions"]
     return np.array([p["probabilities"] for p in predictions], dtype=float)[:, -1]
 
 
