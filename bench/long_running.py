@@ -45,7 +45,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from modelops.api import parse_model_deployment
-from modelops.kube.events import EventRecorder
+from modelops.kube.events import MAX_REMEMBERED, EventRecorder
 from modelops.kube.metrics import OperatorMetrics
 from modelops.lifecycle import (
     Context,
@@ -112,7 +112,11 @@ class SimulatedRuntime:
     evaluations: int = 0
     validations: int = 0
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
-    events: EventRecorder = field(default_factory=lambda: EventRecorder(_EventSink()))  # type: ignore[arg-type]
+    remembered_events: int = MAX_REMEMBERED  # the recorder's bounded cache of posted Events
+    events: EventRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = EventRecorder(_EventSink(), max_remembered=self.remembered_events)  # type: ignore[arg-type]
 
     def feed(self, observation: Any) -> Decision:
         decision = decide(Context(self.spec, 1, self.now), copy.deepcopy(self.status), observation)
@@ -181,9 +185,11 @@ def rss_bytes() -> int:
 
 
 def run(evaluations: int, retrain_every: int = 10, samples: int = 10, keep_records: int | None = None,
-        on_sample: Callable[[Sample], None] = lambda sample: None) -> list[Sample]:
-    """Drive `evaluations` evaluations and sample `samples` times, evenly spaced."""
-    runtime = SimulatedRuntime(bench_spec(keep_records), retrain_every)
+        on_sample: Callable[[Sample], None] = lambda sample: None,
+        remembered_events: int = MAX_REMEMBERED) -> list[Sample]:
+    """Drive `evaluations` evaluations and sample `samples` times, evenly spaced. A short run may shrink
+    the Event recorder's cache (`remembered_events`) so that it is full, i.e. at its bound, early."""
+    runtime = SimulatedRuntime(bench_spec(keep_records), retrain_every, remembered_events=remembered_events)
     marks = {max(1, round(evaluations * (i + 1) / samples)) for i in range(samples)}
     taken: list[Sample] = []
     tracemalloc.start()
