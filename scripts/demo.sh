@@ -41,7 +41,8 @@ PYEOF
 predict() {
   "$PY" - "$ENDPOINT" <<'PYEOF'
 import json, sys, urllib.request
-body = json.dumps({"instances": [[0.5, -1.0, 0.2, 1.1, -0.3, 0.8, 0.0, -0.6]]}).encode()
+row = dict(zip([f"f{i}" for i in range(8)], [0.5, -1.0, 0.2, 1.1, -0.3, 0.8, 0.0, -0.6]))  # one input per column
+body = json.dumps({"instances": [row]}).encode()
 request = urllib.request.Request(sys.argv[1] + ":predict", body, {"Content-Type": "application/json"})
 with urllib.request.urlopen(request, timeout=10) as response:
     print(f"POST {sys.argv[1]}:predict -> {response.status} {response.read().decode().strip()}")

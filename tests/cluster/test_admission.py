@@ -93,7 +93,14 @@ def test_fields_fixed_once_versions_exist(rule: str, path: str, value: str, fiel
     original = created["spec"][section] if section == key else {key: created["spec"][section][key]}
     rest.patch(item, {"spec": {section: original}}, content_type=MERGE)
 
-    rest.patch(f"{item}/status", {"status": {"latestVersion": 1}}, content_type=MERGE)
+    # A version refused or failed before it was trained has no files: the field may still change (#26).
+    failed = {"version": 1, "state": "Failed", "reason": "JobRejected"}
+    rest.patch(f"{item}/status", {"status": {"latestVersion": 1, "versions": [failed]}}, content_type=MERGE)
+    rest.patch(item, edit, content_type=MERGE)
+    rest.patch(item, {"spec": {section: original}}, content_type=MERGE)
+
+    trained = {"version": 2, "state": "Trained", "trainedAt": "2026-01-01T00:00:00Z"}
+    rest.patch(f"{item}/status", {"status": {"latestVersion": 2, "versions": [failed, trained]}}, content_type=MERGE)
     assert _rejection(control_plane, item, edit, method="PATCH") == [(field, message)]
 
     stored = rest.get(item)

@@ -85,6 +85,20 @@ def test_user_command_gets_stage_and_config_appended() -> None:
     assert command == ["python", "-m", "mytrainer", "train", "--config", "/etc/modelops/stage/config.json"]
 
 
+@pytest.mark.parametrize(("stage", "command"), [
+    ("tune", ["python", "-m", "mytrainer", "tune"]),
+    ("validate", ["modelops", "worker", "validate"]),
+    ("evaluate", ["modelops", "worker", "evaluate"]),
+])
+def test_a_custom_trainer_only_makes_models_our_worker_judges_them(stage: str, command: list[str]) -> None:
+    spec = sample_spec()
+    spec["training"]["command"] = ["python", "-m", "mytrainer"]
+    job = build_stage_job(OWNER, spec, stage, 1, f"{stage}-v1", config=STAGE_CONFIG)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == [*command, "--config", "/etc/modelops/stage/config.json"]
+    assert container["image"] == spec["training"]["image"]  # the worker image holds both
+
+
 def test_names_are_deterministic_and_fit_63_characters() -> None:
     long_owner = Owner(name="a" * 40, namespace="ml", uid="u")
     first = job_name(long_owner, "evaluate-v123456-e9999999999")

@@ -27,7 +27,9 @@ from modelops.local.state_store import read_json
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "churn"
-CHURN_ROW = [0.5, -1.0, 0.2, 1.1, -0.3, 0.8, 0.0, -0.6]
+# One churn row as the served signature takes it: each feature under its column's name (TF Serving's
+# row format with named inputs: `instances` as objects).
+CHURN_ROW = dict(zip([f"f{i}" for i in range(8)], [0.5, -1.0, 0.2, 1.1, -0.3, 0.8, 0.0, -0.6], strict=True))
 
 
 class LocalDeployment:
@@ -97,11 +99,12 @@ class LocalDeployment:
 
     # ---------------------------------------------------------------- observing
     def status(self) -> dict[str, Any]:
-        return read_json(self.dir / "status.json", {}) or {}
+        record = read_json(self.dir / "state.json", {}) or {}
+        return record.get("status") or {}
 
     def wait_for(self, what: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 240,
                  on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Poll status.json until `predicate(status)`; fail with the status and the runtime's log."""
+        """Poll the state record's status until `predicate(status)`; fail with the status and the runtime's log."""
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:

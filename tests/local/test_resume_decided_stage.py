@@ -3,7 +3,8 @@
 Both crash states are built exactly, not raced with a kill: the state directory gets the status the
 core persisted for its first decision (train-v1 in status.stage) and no stage directory. With no
 journal entry the runtime must start the stage from status.stage; with the decision's actions still
-in pending.json it must replay them. Either way: one training run, version 1 serves, nothing is lost.
+in the state record's pending actions it must replay them. Either way: one training run, version 1 serves,
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from modelops.api import parse_model_deployment
 from modelops.lifecycle import Context, Reconcile, StartStage, decide
 from modelops.local import journal
 from modelops.local.cli import load_document
-from modelops.local.state_store import StateStore, read_jsonl
+from modelops.local.state_store import StateStore, read_json, read_jsonl
 
 from .harness import LocalDeployment, version_states
 
@@ -30,9 +31,8 @@ def _persist_first_decision(deployment: LocalDeployment, *, journal_entry: bool)
     store = StateStore(deployment.state.resolve(), doc.namespace, doc.name)
     generation = store.generation_for(doc.spec)
     decision = decide(Context(doc.spec, generation, datetime.now(UTC)), None, Reconcile())
-    store.save_status(decision.status)
-    if journal_entry:
-        store.save_pending([journal.encode(action) for action in decision.actions])
+    # status and its actions in one record (as the runtime writes it), or the status alone
+    store.save(decision.status, [journal.encode(action) for action in decision.actions] if journal_entry else [])
     starts = [a for a in decision.actions if isinstance(a, StartStage)]
     assert [a.stage_id for a in starts] == ["train-v1"]
     assert not (store.dir / "stages").exists()
@@ -40,9 +40,9 @@ def _persist_first_decision(deployment: LocalDeployment, *, journal_entry: bool)
 
 
 def _assert_recovered(deployment: LocalDeployment) -> None:
-    # pending.json is written after status.json and cleared once the actions ran: wait for both to settle
+    # the record's pending actions are cleared once they ran: wait for that too
     served = deployment.wait_for("version 1 serving, journal consumed", lambda s: s.get("servingVersion") == 1
-                                 and not (deployment.dir / "pending.json").exists())
+                                 and not read_json(deployment.dir / "state.json", {}).get("pending"))
     assert version_states(served) == {1: "Serving"}
     assert not any(r.get("reason") == "StageLost" for r in served["versions"])
     events = read_jsonl(deployment.dir / "events.jsonl")

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from modelops.contract.reasons import WORKER_FAILED
+from modelops.contract.reasons import MODEL_NOT_FOUND, WORKER_FAILED
 from modelops.lifecycle import StartStage
 from modelops.lifecycle.messages import StageFinished
 from modelops.local.executor.stages import StageExecutor
@@ -25,22 +25,23 @@ json.dump({"stage": stage, "version": config["version"], "metrics": {"loss": 0.2
 """
 
 
-def _run(tmp_path: Path, fail: bool) -> tuple[StageFinished, dict]:
+def _run(tmp_path: Path, fail: bool, stage: str = "train") -> tuple[StageFinished, dict | None]:
     script = tmp_path / "user_worker.py"
     script.write_text(USER_WORKER.replace("{fail}", "yes" if fail else "no"))
     spec = {"task": "regression", "training": {"command": [sys.executable, str(script)], "model": {},
                                                "hyperparameters": {}}}
     store = StateStore(tmp_path / "state", "default", "prices")
     executor = StageExecutor(store, spec, tmp_path, "http://127.0.0.1:1")
-    executor.start(StartStage("train", 1, "train-v1", {"uri": "data/train.csv"}))
-    deadline = time.monotonic() + 30
+    stage_id = f"{stage}-v1"
+    executor.start(StartStage(stage, 1, stage_id, {"uri": "data/train.csv"}))
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         finished = executor.poll()
         if finished:
-            seen = json.loads((executor.paths("train-v1")["result"].parent / "result.json.seen").read_text())
-            return finished[0], seen
+            seen = executor.paths(stage_id)["result"].parent / "result.json.seen"
+            return finished[0], json.loads(seen.read_text()) if seen.exists() else None
         time.sleep(0.05)
-    raise AssertionError("the user command did not finish")
+    raise AssertionError("the stage did not finish")
 
 
 def test_user_command_runs_with_stage_and_config_appended(tmp_path: Path) -> None:
@@ -54,3 +55,11 @@ def test_a_failing_user_command_is_reported_with_the_contract_reason(tmp_path: P
     finished, _ = _run(tmp_path, fail=True)
     assert not finished.succeeded and finished.result["reason"] == WORKER_FAILED
     assert "exited with code 3" in finished.result["error"]
+
+
+def test_validation_of_a_custom_trainers_version_runs_our_worker_not_the_command(tmp_path: Path) -> None:
+    """A custom trainer implements training only: our worker validates whatever it published (here nothing
+    was published, so ours reports ModelNotFound; the user's script is never started)."""
+    finished, seen = _run(tmp_path, fail=False, stage="validate")
+    assert seen is None
+    assert not finished.succeeded and finished.result["reason"] == MODEL_NOT_FOUND, finished.result

@@ -129,7 +129,8 @@ CASES = (
          "rows per step)"),
     Case("tuning-searches-something", _tuning(searchSpace={}), "spec.training.tuning.searchSpace",
          "spec.training.tuning.searchSpace", "tuning is enabled but searches nothing: give at least one of "
-         "hiddenLayers, activation, dropout, learningRate, batchSize, optimizer"),
+         "hiddenLayers, activation, dropout, learningRate, batchSize, optimizer (or name your own model in "
+         "training.model, whose hp calls are the search)"),
     Case("tuning-objective-fits-task", _tuning(objective="mse"), "spec.training.tuning.objective",
          "spec.training.tuning.objective", 'metric "mse" is not computed for task binary-classification '
          "(expected one of accuracy, precision, recall, f1, auc, loss)"),
@@ -156,6 +157,41 @@ CASES = (
          "spec.retraining.include", "spec.retraining.include", "lists an input twice"),
 )
 
+USER_MODEL = "spec.training.model"
+
+
+def _own_model_with(path: str, value: Any, **model: Any) -> Callable[[dict[str, Any]], None]:
+    """Name a user module (replacing the built-in model's fields) and set `path` to `value`."""
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["spec"]["training"]["model"] = {"module": "team.models.churn", **model}
+        _set(path, value)(doc)
+    return mutate
+
+
+CASES = (
+    *CASES,
+    Case("model-module-or-path", _own_model_with(f"{USER_MODEL}.path", "models/churn.py"), f"{USER_MODEL}.path",
+         f"{USER_MODEL}.path", "set either module (a module in the worker image) or path (a file on the storage "
+         "volume), not both"),
+    Case("model-builtin-fields-without-module", _own_model_with(f"{USER_MODEL}.dropout", 0.2),
+         f"{USER_MODEL}.module", f"{USER_MODEL}.module", "hiddenLayers, activation and dropout shape the built-in "
+         "model; remove them when module or path names your own"),
+    Case("model-function-needs-module", _set(USER_MODEL, {"function": "make_model"}), f"{USER_MODEL}.function",
+         f"{USER_MODEL}.function", "names a function of module or path; set one of them"),
+    Case("model-path-on-volume", _set(USER_MODEL, {"path": "/models/../etc/churn.py"}), f"{USER_MODEL}.path",
+         f"{USER_MODEL}.path", "'/models/../etc/churn.py' is not on the storage volume: give a path relative to "
+         "storage.mountPath /models (or absolute under it), without '..'"),
+    Case("model-module-not-with-command", _own_model_with("spec.training.command", ["python", "-m", "trainer"]),
+         "spec.training.command", "spec.training.command", "a custom command trains its own model; remove it to "
+         "have the platform train training.model's module"),
+    Case("model-module-searches-own-knobs",
+         _own_model_with("spec.training.tuning", {"enabled": True, "searchSpace": {"dropout": {"min": 0.1,
+                                                                                                "max": 0.3}}}),
+         "spec.training.tuning.searchSpace", "spec.training.tuning.searchSpace", "hiddenLayers, activation and "
+         "dropout belong to the built-in model; your module declares its own search with hp calls (learningRate, "
+         "batchSize and optimizer may still be searched)"),
+)
+
 # A name the API server accepts for objects in general (a DNS subdomain) but not for ours.
 DOTTED_NAME = "churn.model"
 LONG_NAME = "churn-" + "x" * 35
@@ -173,6 +209,54 @@ CASES = (
          _set("spec.serving.podTemplate", {"env": [{"name": "TMPDIR", "value": "/x"}]}),
          "spec.serving.podTemplate.env[0].name", "spec.serving.podTemplate.env[0].name",
          '"TMPDIR" is set by the operator and cannot be replaced'),
+)
+
+ONE_ROLE = ("a column has one role: labelColumn, idColumn and weightColumn differ, none of them is in ignoreColumns "
+            "or columnTypes, and an ignored column has no type")
+
+
+def _dataset_settings(block: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    """Add column settings to spec.<block>.dataset (a retraining block gets one first if it has none)."""
+    def mutate(doc: dict[str, Any]) -> None:
+        node = doc["spec"].setdefault(block, {})
+        node.setdefault("dataset", {"uri": "/models/datasets/churn/recent.csv", "labelColumn": "churned"})
+        node["dataset"].update(copy.deepcopy(fields))
+    return mutate
+
+
+def _classes(classes: list[str], **fields: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["spec"]["training"].update({"classes": list(classes), **fields})
+    return mutate
+
+
+def _multiclass_with_positive_class(doc: dict[str, Any]) -> None:
+    """A multiclass task (its gates on metrics it computes) that names a positive class."""
+    doc["spec"]["task"] = "multiclass-classification"
+    doc["spec"]["validation"]["gates"] = [{"metric": "accuracy", "min": 0.8}]
+    doc["spec"]["training"]["positiveClass"] = "churned"
+
+
+CASES = (
+    *CASES,
+    Case("training-dataset-column-roles", _dataset_settings("training", idColumn="churned"),
+         "spec.training.dataset", "spec.training.dataset", ONE_ROLE),
+    Case("validation-dataset-column-roles", _dataset_settings("validation", idColumn="id", weightColumn="id"),
+         "spec.validation.dataset", "spec.validation.dataset", ONE_ROLE),
+    Case("monitoring-dataset-column-roles", _dataset_settings("monitoring", ignoreColumns=["a"],
+                                                              columnTypes={"a": "numeric"}),
+         "spec.monitoring.dataset", "spec.monitoring.dataset", ONE_ROLE),
+    Case("retraining-dataset-column-roles", _dataset_settings("retraining", weightColumn="w", ignoreColumns=["w"]),
+         "spec.retraining.dataset", "spec.retraining.dataset", ONE_ROLE),
+    Case("classes-fit-task", _set("spec.training.classes", ["no", "maybe", "yes"]), "spec.training.classes",
+         "spec.training.classes", "task binary-classification cannot have 3 classes (binary-classification has "
+         "exactly 2, regression none)"),
+    Case("positive-class-binary-only", _multiclass_with_positive_class,
+         "spec.training.positiveClass", "spec.training.positiveClass", "only allowed for task binary-classification"),
+    Case("positive-class-listed", _classes(["stays", "leaves"], positiveClass="churns"),
+         "spec.training.positiveClass", "spec.training.positiveClass", "'churns' is not one of classes"),
+    Case("classes-listed-once", _set("spec.training.classes", ["stays", "stays"]), "spec.training.classes",
+         "spec.training.classes", "lists a class twice"),
 )
 
 # Fields that must not change once versions exist: (rule, spec path, new value, field, message).

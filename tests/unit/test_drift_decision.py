@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -161,3 +163,48 @@ def test_features_tied_on_p_value_read_in_column_order() -> None:
     table = np.column_stack([column] * 12)  # identical columns: identical p-values
     report = compute_drift(build_profile(table, names, seed=1), table[:100], names)
     assert [f["name"] for f in report["features"]] == names  # f2 before f10, not f10 before f2
+
+
+# ---------------------------------------------------------------- every tested feature counts (issue #26)
+def _report(p_values: list[float], effects: list[float]) -> dict:
+    """A worker's drift report (measure.compute_drift's shape), features most significant first."""
+    pairs = sorted(zip(p_values, effects, strict=True))
+    features = [{"name": f"f{i}", "type": "numeric", "test": "ks", "statistic": 0.1, "pValue": p, "psi": e,
+                 "js": e, "ks": e} for i, (p, e) in enumerate(pairs)]
+    return {"rows": 5000, "referenceRows": 5000, "features": features, "maxPsi": max(effects, default=0.0),
+            "maxJs": 0.0, "maxKs": 0.0, "driftedFeature": None}
+
+
+def _summarized(p_values: list[float], effects: list[float], threshold: float) -> dict:
+    """What the evaluate stage reports for the drift rule's floor, after a JSON round trip."""
+    from modelops.workloads.config.stage import DriftFloor
+    from modelops.workloads.drift.measure import summarize_drift
+    summary = summarize_drift(_report(p_values, effects), floor=DriftFloor("psi", threshold))
+    return json.loads(json.dumps(summary))
+
+
+def _decided_with_full_knowledge(p_values: list[float], effects: list[float], rule: dict) -> int:
+    pairs = sorted(zip(p_values, effects, strict=True))
+    adjusted = adjusted_p_values([p for p, _ in pairs], len(pairs), rule["correction"])
+    return sum(1 for q, (_, e) in zip(adjusted, pairs, strict=True) if q <= rule["alpha"] and e >= rule["threshold"])
+
+
+@pytest.mark.parametrize("features", [50, 60, 150])
+def test_negligible_effects_never_drift_whatever_the_feature_count(features: int) -> None:
+    rule = {**RULE, "threshold": 0.1}
+    verdict = judge_drift(rule, _summarized([1e-12] * features, [0.01] * features, 0.1))
+    assert verdict["verdict"] == "NoDrift" and verdict["drifted"] == 0
+
+
+FEATURE = st.tuples(st.sampled_from([1e-12, 1e-6, 0.001, 0.02, 0.3, 0.9]), st.sampled_from([0.0, 0.05, 0.1, 0.2, 1.5]))
+
+
+@given(st.integers(1, 180).flatmap(lambda n: st.lists(FEATURE, min_size=n, max_size=n)),
+       st.sampled_from([0.05, 0.1, 0.25]), st.sampled_from(["bonferroni", "benjamini-hochberg"]))
+def test_drift_decision_uses_every_tested_feature_not_only_the_summarized(features, threshold, correction) -> None:
+    """Invariant to the feature count above the summary's 50 effect sizes: the verdict from the worker's
+    summary equals the one decided with every feature's p-value and effect size in hand."""
+    p_values, effects = [p for p, _ in features], [e for _, e in features]
+    rule = {**RULE, "threshold": threshold, "correction": correction}
+    verdict = judge_drift(rule, _summarized(p_values, effects, threshold))
+    assert verdict["drifted"] == _decided_with_full_knowledge(p_values, effects, rule)

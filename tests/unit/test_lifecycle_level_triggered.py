@@ -11,10 +11,11 @@ from modelops.lifecycle import (
     Reconcile,
     ServingObserved,
     StageFinished,
+    StageMissing,
     VersionPruned,
-    recover_in_flight,
 )
 from modelops.lifecycle.records import find_version
+from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT
 
 
 def _serving(decision) -> list[ApplyServing]:
@@ -36,6 +37,10 @@ def test_children_pinning_another_version_are_re_applied_and_matching_ones_left_
     assert _serving(d.feed(ServingObserved(frozenset({1}), {"stable": 1, "canary": None}))) == []
     edited = d.feed(ServingObserved(frozenset({7}), {"stable": 7, "canary": None}))
     assert _serving(edited) == [ApplyServing(stable=1)]
+    # a second repair right after the first waits for its backoff (lifecycle/repeats.py), then happens
+    early = d.feed(ServingObserved(frozenset({1}), {"stable": 1, "canary": 3}))
+    assert _serving(early) == [] and early.requeue_after == DEFAULT_REPEAT.backoff_seconds
+    d.advance(DEFAULT_REPEAT.backoff_seconds)
     leftover_canary = d.feed(ServingObserved(frozenset({1}), {"stable": 1, "canary": 3}))
     assert _serving(leftover_canary) == [ApplyServing(stable=1)]
 
@@ -54,7 +59,7 @@ def _to_retained_deletion(d: Driver) -> int:
 def test_a_decided_deletion_is_asked_for_again_until_confirmed() -> None:
     d = Driver(sample_spec())
     version = _to_retained_deletion(d)
-    assert version == 1 and find_version(d.status, 1)["deletion"] == {"attempt": 1}
+    assert version == 1 and find_version(d.status, 1)["deletion"] == {"attempt": 1, "limit": DEFAULT_REPEAT.attempts}
     # the action was lost (crash, API error): every reconcile asks again, with the same attempt
     again = d.feed(Reconcile())
     assert DeleteVersion(1, 1) in again.actions and again.requeue_after is not None
@@ -68,7 +73,11 @@ def test_a_failed_deletion_is_retried_as_a_new_attempt_and_says_why() -> None:
     _to_retained_deletion(d)
     failed = d.feed(VersionPruned(1, False, "permission denied"))
     assert any(isinstance(a, EmitEvent) and a.reason == "PruneFailed" for a in failed.actions)
-    assert find_version(d.status, 1)["deletion"] == {"attempt": 2, "message": "permission denied"}
+    deletion = find_version(d.status, 1)["deletion"]
+    assert {k: deletion[k] for k in ("attempt", "failures", "limit", "message")} == {
+        "attempt": 2, "failures": 1, "limit": DEFAULT_REPEAT.attempts, "message": "permission denied"}
+    assert not [a for a in d.feed(Reconcile()).actions if isinstance(a, DeleteVersion)]  # backing off
+    d.advance(DEFAULT_REPEAT.backoff_seconds)
     assert DeleteVersion(1, 2) in d.feed(Reconcile()).actions
     # a version whose files are being removed is no longer servable: pinning it fails, naming the field
     d.edit(sample_spec(**{"retention.keepVersions": 1, "training.hyperparameters.epochs": 7,
@@ -76,14 +85,14 @@ def test_a_failed_deletion_is_retried_as_a_new_attempt_and_says_why() -> None:
     assert d.status["phase"] == "Failed" and "pinnedVersion" in d.status["message"]
 
 
-def test_in_flight_recovery_starts_the_recorded_stage_only_when_no_run_exists() -> None:
+def test_in_flight_recovery_starts_the_recorded_stage_again_when_its_run_is_missing() -> None:
     d = Driver(sample_spec())
     [train] = started(d.feed(Reconcile()))
-    assert recover_in_flight(d.status, run_found=True) is None
-    assert recover_in_flight(d.status, run_found=False) == train
+    assert started(d.feed(StageMissing("train-v1"))) == [train]
     d.feed(StageFinished("train-v1", True, {"metrics": {"loss": 0.2}}))
     [validate] = started(d.history[-1])
-    assert recover_in_flight(d.status, run_found=False) == validate
+    assert started(d.feed(StageMissing("train-v1"))) == []  # stale: that run already reported
+    assert started(d.feed(StageMissing("validate-v1"))) == [validate]
 
 
 def test_evaluation_targets_the_track_of_the_version_it_evaluates() -> None:
@@ -92,4 +101,4 @@ def test_evaluation_targets_the_track_of_the_version_it_evaluates() -> None:
     d.advance(301)
     [evaluate] = started(d.feed(Reconcile()))
     assert (evaluate.version, evaluate.track) == (1, "stable")
-    assert recover_in_flight(d.status, run_found=False) == evaluate
+    assert started(d.feed(StageMissing(evaluate.stage_id))) == [evaluate]

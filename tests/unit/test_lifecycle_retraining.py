@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle_helpers import GOOD, Driver, conditions, sample_spec, started
+from lifecycle_helpers import GOOD, Driver, conditions, measured_drift, sample_spec, started
 
 from modelops.lifecycle import EmitEvent, Reconcile
 from modelops.lifecycle.records import find_version
@@ -124,3 +124,28 @@ def test_a_new_version_degrading_on_the_same_rule_continues_the_episode_until_ma
     _evaluate(d, BAD, live="z" * 64)  # version 3 degrades on the same rule: the episode is exhausted
     assert d.status["phase"] == "Failed" and d.status["failure"]["reason"] == "RetriesExhausted"
     assert d.status["servingVersion"] == 3 and [v["version"] for v in d.status["versions"]] == [1, 2, 3]
+
+
+def test_a_drift_retrain_under_alert_for_quality_still_guards_against_repeats() -> None:
+    """onDegradation Alert + onDrift Retrain: evaluations still fingerprint what a retrain would read, so
+    identical data makes one retrain, not one per cooldown until maxAttempts (issue #26)."""
+    d = Driver(_spec(**{"monitoring.onDegradation": "Alert", "monitoring.onDrift": "Retrain",
+                        "monitoring.drift.confirm": {"required": 1, "window": 1}, "retraining.maxAttempts": 5}))
+    _serve_first(d)
+    drifted = measured_drift([1e-9, 0.5, 0.8])
+    for _ in range(6):
+        d.advance(300)
+        d.feed(Reconcile())
+        if d.stage() is None:
+            continue
+        if d.stage()["name"] == "evaluate":
+            assert d.stage()["fingerprint"], "an evaluation must fingerprint the retrain inputs"
+            d.finish(metrics=GOOD, drift=drifted, lineage={"data": _fingerprint(LIVE, "monitoring"),
+                                                           "retrainInputs": [_fingerprint(TRAIN, "training")]})
+        if d.stage() is not None and d.stage()["name"] == "train":
+            _train_and_validate(d, [(TRAIN, "training"), (LIVE, "monitoring")], challenge={"accuracy": 0.9})
+            d.serve_ready(d.status["rollout"]["stable"])
+    retrains = [r["version"] for r in d.status["versions"] if r.get("trigger") == "Degradation"]
+    assert retrains == [2]
+    assert d.status["retrain"].get("waiting") == "RetrainWouldRepeat"
+    assert conditions(d.status)["Stalled"] == "True"

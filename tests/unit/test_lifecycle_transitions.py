@@ -275,7 +275,7 @@ def test_retention_deletes_oldest_but_never_serving_or_last_blessed() -> None:
         d.finish(metrics={**GOOD, "accuracy": 0.95}, baselineMetrics={**GOOD, "accuracy": 0.6},
                  challenge={"rows": 50, "candidate": {"accuracy": 0.95}, "baseline": {"accuracy": 0.6}})
         decision = d.serve_ready(d.status["rollout"]["stable"])
-        assert all(find_version(d.status, a.version)["deletion"] == {"attempt": 1}
+        assert all(find_version(d.status, a.version)["deletion"]["attempt"] == 1
                    for a in decision.actions if isinstance(a, DeleteVersion))
         deleted += d.prune_all(decision)
     assert d.status["servingVersion"] == 4

@@ -8,7 +8,7 @@ from lifecycle_helpers import GOOD, Driver, conditions, sample_spec, started
 
 from modelops.contract.stage_config import build_stage_config, stage_workers
 from modelops.lifecycle import EmitEvent, Reconcile
-from modelops.lifecycle.messages import in_flight_action
+from modelops.lifecycle.in_flight import in_flight_action
 from modelops.lifecycle.records import find_version
 
 SEARCH = {"enabled": True, "maxTrials": 6, "parallelism": 2, "objective": "accuracy",

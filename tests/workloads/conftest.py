@@ -125,14 +125,18 @@ def regression_version(tmp_path_factory: pytest.TempPathFactory) -> TrainedDeplo
     return _train_versions(tmp_path_factory.mktemp("regression"), "regression", {1: GOOD})
 
 
-def predict_in_process(version_dir: Path, csv_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, model outputs) by calling the SavedModel's serving_default directly."""
+def predict_in_process(version_dir: Path, csv_path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """(features by column name, y, model outputs) by calling the SavedModel's serving_default directly."""
     import tensorflow as tf
 
     data = np.genfromtxt(csv_path, delimiter=",", names=True)
-    columns = [n for n in data.dtype.names if n != "label"]
-    x = np.stack([data[c] for c in columns], axis=1).astype(np.float32)
+    features = {name: data[name].astype(np.float32) for name in data.dtype.names if name != "label"}
     y = data["label"]
     signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
-    outputs = next(iter(signature(features=tf.constant(x)).values())).numpy()
-    return x, y, outputs
+    answer = signature(**{name: tf.constant(values) for name, values in features.items()})  # one input per column
+    outputs = (answer["predictions"] if "predictions" in answer else answer["probabilities"]).numpy()
+    return features, y, outputs
+
+
+def first_rows(features: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
+    return {name: values[:rows] for name, values in features.items()}

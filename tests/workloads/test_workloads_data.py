@@ -30,14 +30,13 @@ def _rows(n: int, label: str = "1") -> str:
 
 @pytest.mark.parametrize(("content", "reason", "fragments"), [
     ("a,b,target\n" + _rows(20), "MissingLabelColumn", ["no label column 'label'", "a, b, target"]),
-    ("a,b,label\n" + _rows(12) + "1.0,abc,0\n", "NonNumericValue", ["line 14", "column 'b'", "'abc'"]),
-    ("a,b,label\n" + _rows(12) + "1.0,,0\n", "NonNumericValue", ["line 14", "column 'b'"]),
     ("a,b,label\n" + _rows(5) + "nan,1,0\n" + _rows(6), "NonFiniteValue", ["line 7", "column 'a'"]),
     ("a,b,label\n" + _rows(5) + "1,inf,0\n" + _rows(6), "NonFiniteValue", ["line 7", "column 'b'"]),
     ("", "EmptyDataset", ["file is empty"]),
     ("a,b,label\n", "EmptyDataset", ["no data rows"]),
     ("a,b,label\n" + _rows(9), "TooFewRows", ["9 rows, at least 10"]),
-    ("a,b,label\n" + _rows(11) + "1,2,2\n", "LabelOutOfRange", ["column 'label'", "labels 0 or 1", "e.g. 2"]),
+    ("a,b,label\n" + _rows(11) + "1,2,2\n", "LabelOutOfRange", ["column 'label'", "classes ['0', '1']",
+                                                                 "row 12: '2'"]),
     ("a,b,label\n" + _rows(11) + "1,2\n", "MalformedDataset", ["line 13 has 2 fields"]),
 ])
 def test_bad_csv_fails_train_with_reason(tmp_path, worker, content, reason, fragments):
@@ -54,15 +53,22 @@ def test_bad_csv_fails_train_with_reason(tmp_path, worker, content, reason, frag
     assert len(list((deployment / "failures").glob("train-1-*.json"))) == 1
 
 
+def test_a_word_makes_a_column_categorical_and_an_empty_cell_is_missing(tmp_path, worker):
+    """What the numeric-only reader refused ("'abc' is not a number") is a real table: both train."""
+    run = worker("train", TASK, _csv(tmp_path, "a,b,label\n" + _rows(12, "0") + "1.0,abc,1\n1.0,,1\n"))
+    assert run.code == 0, run.result
+    assert run.result["schema"]["kinds"] == {"categorical": 1, "numeric": 1}, run.result["schema"]
+
+
 def test_multiclass_labels_must_be_non_negative_integers(tmp_path, worker):
     run = worker("train", "multiclass-classification", _csv(tmp_path, "a,b,label\n" + _rows(11) + "1,2,1.5\n"))
-    assert run.result["reason"] == "LabelOutOfRange" and "integer labels 0..K-1" in run.result["error"]
+    assert run.result["reason"] == "LabelOutOfRange" and "row 12: '1.5'" in run.result["error"]
 
 
 def test_numclasses_bounds_multiclass_labels(tmp_path, worker):
     run = worker("train", "multiclass-classification", _csv(tmp_path, "a,b,label\n" + _rows(11, "3")),
                  model={"numClasses": 3})
-    assert run.result["reason"] == "LabelOutOfRange" and "3 classes (0..2)" in run.result["error"]
+    assert run.result["reason"] == "LabelOutOfRange" and "classes ['0', '1', '2']" in run.result["error"]
 
 
 def test_missing_file_and_unknown_format(tmp_path, worker):
@@ -75,8 +81,8 @@ def test_missing_file_and_unknown_format(tmp_path, worker):
 def test_npz_checks(tmp_path, worker):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.ones((20, 2)), y=np.r_[np.ones(19), np.nan])
-    run = worker("train", TASK, bad)
-    assert run.result["reason"] == "NonFiniteValue" and "row 19" in run.result["error"]
+    run = worker("train", TASK, bad)  # a NaN label is an empty one: the row is left out and counted
+    assert run.code == 0 and run.result["rows"] == 19 and run.result["droppedUnlabelled"] == 1, run.result
     no_y = tmp_path / "noy.npz"
     np.savez(no_y, x=np.ones((20, 2)))
     assert worker("train", TASK, no_y).result["reason"] == "MissingLabelColumn"

@@ -16,7 +16,7 @@ from modelops.workloads.clients.rest_client import ServingClient
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.errors import WorkloadError
 
-from .conftest import NAME, predict_in_process
+from .conftest import NAME, first_rows, predict_in_process
 from .serve_process import modelops_serve
 
 pytestmark = pytest.mark.slow
@@ -97,7 +97,7 @@ def test_grpc_client_streams_many_batches_in_order_and_reports_unknown_versions(
     client = GrpcServingClient(served.grpc, NAME, concurrency=3, output_key="probabilities")
     np.testing.assert_allclose(client.predict(x, version=2, batch_size=7), expected, atol=1e-6)  # 58 batches
     with pytest.raises(WorkloadError) as raised:
-        client.predict(x[:10], version=7)
+        client.predict(first_rows(x, 10), version=7)
     assert raised.value.reason == "ModelNotFound" and "NOT_FOUND" in raised.value.message
 
 
@@ -120,7 +120,9 @@ class _FlakyPredictServer(http.server.ThreadingHTTPServer):
                 if fail:
                     self._send(503, {"error": "model is loading"})
                     return
-                outputs = server.signature(features=tf.constant(body["instances"], dtype=tf.float32))
+                columns = {name: tf.constant([row[name] for row in body["instances"]], dtype=tf.float32)
+                           for name in body["instances"][0]}  # one object per row, one key per feature
+                outputs = server.signature(**columns)
                 self._send(200, {"predictions": outputs["probabilities"].numpy().tolist()})
 
             def _send(self, status: int, payload: dict) -> None:
@@ -146,10 +148,11 @@ def test_client_retries_503_with_backoff(binary_versions, failures, retries, suc
                                backoff_seconds=0.01, concurrency=1)
         x, _, expected = predict_in_process(binary_versions.deployment_dir / "2", binary_versions.holdout_csv)
         if succeeds:
-            np.testing.assert_allclose(client.predict(x[:50], version=2, batch_size=50), expected[:50], atol=1e-6)
+            answered = client.predict(first_rows(x, 50), version=2, batch_size=50)
+            np.testing.assert_allclose(answered, expected[:50], atol=1e-6)
         else:
             with pytest.raises(WorkloadError, match="HTTP 503: model is loading") as raised:
-                client.predict(x[:50], version=2, batch_size=50)
+                client.predict(first_rows(x, 50), version=2, batch_size=50)
             assert raised.value.reason == "EndpointUnreachable"
         assert server.requests == failures + (1 if succeeds else 0)
     finally:
@@ -157,12 +160,14 @@ def test_client_retries_503_with_backoff(binary_versions, failures, retries, suc
         server.server_close()
 
 
-def test_monitoring_data_with_other_features_is_a_feature_mismatch(binary_versions, worker, tmp_path):
+def test_monitoring_data_with_other_features_breaks_the_schema(binary_versions, worker, tmp_path):
+    """A renamed column: the trained one missing (fails by default), the new one extra; both named."""
     x, y, names = make_dataset("binary-classification", 40, 6, seed=4)
     renamed = [*names[:-1], "tenure"]
     run = worker("evaluate", binary_versions.task, write_csv(tmp_path / "renamed.csv", x, y, renamed), version=2,
                  root=binary_versions.root, endpoint=f"http://127.0.0.1:{_closed_port()}")
-    assert run.code == 1 and run.result["reason"] == "FeatureMismatch"
-    assert "missing ['f5'], unexpected ['tenure']" in run.result["error"]
+    assert run.code == 1 and run.result["reason"] == "SchemaViolation", run.result
+    assert "column 'f5' (numeric) of the version's schema is missing" in run.result["error"]
+    assert sorted(a["kind"] for a in run.result["schemaCheck"]["anomalies"]) == ["extraColumn", "missingColumn"]
     failures = sorted((binary_versions.deployment_dir / "2" / "evaluations").glob("*.json"))
-    assert json.loads(failures[-1].read_text())["reason"] == "FeatureMismatch"
+    assert json.loads(failures[-1].read_text())["reason"] == "SchemaViolation"

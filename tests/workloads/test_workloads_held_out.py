@@ -16,8 +16,8 @@ from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.row_identity import holdout_split, load_row_sets, row_hashes
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 from modelops.workloads.data.tables import load_dataset
-from modelops.workloads.model.keras_model import load_predictor
-from modelops.workloads.quality.paired_test import challenger_p_value
+from modelops.workloads.model.export import load_predictor
+from modelops.workloads.quality.paired_significance import challenger_p_value
 
 from .conftest import NAME, SMALL_MODEL
 
@@ -33,9 +33,9 @@ class InProcessServing:
     def __init__(self, version_dir: Path, task: str, seen: list[np.ndarray]) -> None:
         self.predict_fn, self.seen = load_predictor(version_dir, task), seen
 
-    def predict(self, x: np.ndarray, version: int, batch_size: int = 64) -> np.ndarray:
-        self.seen.append(np.asarray(x))
-        return self.predict_fn(x)
+    def predict(self, features: dict[str, np.ndarray], version: int, batch_size: int = 64) -> np.ndarray:
+        self.seen.append(np.column_stack(list(features.values())).astype(np.float32))
+        return self.predict_fn(features)
 
     def describe(self, version: int) -> str:
         return f"in-process v{version}"
@@ -99,10 +99,11 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     scored: list[np.ndarray] = []
     original = validate_stage.model_outputs
 
-    def recording_outputs(info, data):
-        if data.source == str(live_csv):
-            scored.append(row_hashes(data.x, data.y))
-        return original(info, data)
+    def recording_outputs(info, table):
+        if table.source == str(live_csv):
+            x = np.column_stack([table.columns[name] for name in table.feature_names]).astype(np.float32)
+            scored.append(row_hashes(x, table.labels))
+        return original(info, table)
 
     monkeypatch.setattr(validate_stage, "model_outputs", recording_outputs)
     validated = worker("validate", task, train_csv, version=2, root=root, baselineVersion=1,
@@ -113,12 +114,12 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     assert scored and all(not np.isin(h, v2.trained).any() and not np.isin(h, v1.trained).any() for h in scored)
 
     sent: list[np.ndarray] = []
-    drift_rows: list[np.ndarray] = []
-    original_drift = evaluate_stage.compute_drift
+    drift_rows: list[int] = []
+    original_drift = evaluate_stage.compute_table_drift
     monkeypatch.setattr(evaluate_stage, "choose_client",
                         lambda cfg: (InProcessServing(versions / str(cfg.version), task, sent), "rest"))
-    monkeypatch.setattr(evaluate_stage, "compute_drift",
-                        lambda profile, rows, names: drift_rows.append(rows) or original_drift(profile, rows, names))
+    monkeypatch.setattr(evaluate_stage, "compute_table_drift",
+                        lambda profile, rows: drift_rows.append(rows.rows) or original_drift(profile, rows))
     evaluated = worker("evaluate", task, live_csv, version=2, root=root, endpoint="http://unused:8501")
     assert evaluated.code == 0, evaluated.result
     assert (evaluated.result["rows"], evaluated.result["totalRows"]) == (60, 200)
@@ -127,14 +128,14 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     sent_hashes = row_hashes(sent_rows, ly[np.isin(live, v2.reference)])  # the held-out rows, in file order
     assert sent_rows.shape[0] == 60 and not np.isin(sent_hashes, v2.trained).any()
     # drift compares no live row with itself: the reference rows and the trained rows are both left out
-    assert drift_rows[0].shape[0] == 0 and evaluated.result["drift"]["referenceRows"] == 60
+    assert drift_rows[0] == 0 and evaluated.result["drift"]["referenceRows"] == 60
 
     # new labelled rows arrive: they are judged (quality and drift), the trained ones still are not
     nx, ny, _ = make_dataset(task, 50, 6, seed=4, shift=1.0)
     grown = write_csv(tmp_path / "live.csv", np.vstack([lx, nx]), np.concatenate([ly, ny]), names)
     later = worker("evaluate", task, grown, version=2, root=root, endpoint="http://unused:8501")
     assert (later.result["rows"], later.result["excludedRows"]["trainedOn"]) == (110, 140)
-    assert drift_rows[-1].shape[0] == 50
+    assert drift_rows[-1] == 50
 
 
 def test_a_concept_shift_retrain_picks_the_recipe_that_learned_the_new_world(worker, tmp_path: Path) -> None:

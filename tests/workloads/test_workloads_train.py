@@ -42,12 +42,19 @@ def test_serving_signature_contract(binary_versions, multiclass_version, regress
 
     for deployment, key, width in ((binary_versions, "probabilities", 1), (multiclass_version, "probabilities", 3),
                                    (regression_version, "predictions", 1)):
-        signature = tf.saved_model.load(str(deployment.deployment_dir / "1")).signatures["serving_default"]
+        loaded = tf.saved_model.load(str(deployment.deployment_dir / "1"))
+        signature = loaded.signatures["serving_default"]
         inputs = signature.structured_input_signature[1]
-        assert list(inputs) == ["features"] and inputs["features"].dtype == tf.float32
-        assert inputs["features"].shape.as_list() == [None, 6]
+        names = json.loads((deployment.deployment_dir / "1" / "report.json").read_text())["featureNames"]
+        assert sorted(inputs) == sorted(names) and len(names) == 6  # one scalar float32 input per column
+        assert all(spec.dtype == tf.float32 and spec.shape.as_list() == [None] for spec in inputs.values())
         outputs = signature.structured_outputs
-        assert list(outputs) == [key] and outputs[key].shape.as_list() == [None, width]
+        assert outputs[key].shape.as_list() == [None, width]
+        if key == "probabilities":  # classifiers also answer the class names, and offer TF Serving's Classify
+            assert sorted(outputs) == ["classes", "probabilities"] and outputs["classes"].dtype == tf.string
+            assert sorted(loaded.signatures["classify"].structured_outputs) == ["classes", "scores"]
+        else:
+            assert list(outputs) == [key] and list(loaded.signatures["regress"].structured_outputs) == ["outputs"]
 
 
 def test_multiclass_training_infers_classes_and_reaches_accuracy(multiclass_version):

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 
+from modelops.api.dataset_schema import CLASSES, DATASET_COLUMNS, POSITIVE_CLASS
 from modelops.api.durations import duration
+from modelops.api.limits_schema import CONSECUTIVE_ERROR_LIMIT, KEEP_RECORDS
 from modelops.api.metrics import ALL_METRICS, TASKS
+from modelops.api.model_schema import MODEL
 from modelops.api.mount_rules import MOUNT_PATH_MAX_LENGTH
 from modelops.api.pod_template_schema import SERVING_POD_TEMPLATE, STAGE_POD_TEMPLATE, SUBDOMAIN
 from modelops.api.resources_schema import resources
 from modelops.api.schema import Arr, Bool, Int, IntOrString, Num, Obj, Str
+from modelops.api.schema_rules_schema import SCHEMA_RULES
 from modelops.api.tuning_schema import TUNING
 from modelops.api.vocabulary import (
-    ACTIVATIONS,
     COLLECTIVE_IMPLEMENTATIONS,
     DATASET_FORMATS,
     DISTRIBUTION_STRATEGIES,
@@ -35,13 +38,16 @@ def dataset(what: str, note: str = "", window: bool = False) -> Obj:
     if note and not (note[0].isupper() and note.endswith(".")):
         raise ValueError(f"dataset(): note {note!r} must be whole sentences")
     return Obj(
-        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; NPZ files hold "
-        "arrays `x` [rows, features] and `y` [rows] (and optionally `feature_names`).",
+        f"Where the {what} comes from.{' ' + note if note else ''} CSV files need a header row; TFRecord files "
+        "hold tf.train.Example records; NPZ files hold arrays `x` [rows, features] and `y` [rows] (and optionally "
+        "`feature_names`). Rows without a label are left out and counted.",
         properties={
             "uri": Str("A path inside the storage volume (or relative to the manifest for `modelops run`), "
                        "or an http(s) URL.", min_length=1),
-            "labelColumn": Str("Name of the label column in a CSV file.", default="label", min_length=1),
+            "labelColumn": Str("Name of the label column (CSV column, TFRecord feature).", default="label",
+                               min_length=1),
             "format": Str("File format; inferred from the file extension when omitted.", enum=DATASET_FORMATS),
+            **DATASET_COLUMNS,
             **({"lastRows": Int("Read only the last this many rows (the newest of an appended file), so the data "
                                 "moves with the world.", minimum=1)} if window else {}),
         },
@@ -71,25 +77,16 @@ TRAINING = Obj(
     properties={
         "image": Str("Worker image that runs `modelops worker train|validate|evaluate`.",
                      default=DEFAULT_WORKER_IMAGE, min_length=1),
-        "command": Arr("Override the container command for user code that follows the worker contract "
-                       "(reads --config, writes the result JSON). The stage name and --config are appended.",
+        "command": Arr("A whole custom trainer: the container command of the train stage (and of the tune stage "
+                       "when tuning is enabled), for user code that follows the worker contract (reads --config, "
+                       "writes the result JSON and publishes a SavedModel whose signature follows the schema). "
+                       "The stage name and --config are appended. Validate, evaluate and prune always run the "
+                       "worker image's own `modelops worker` on what it published.",
                        items=Str("One argument.")),
         "dataset": dataset("training data"),
-        "model": Obj(
-            "The Keras model built for the task: a Normalization layer adapted on the training data, hidden "
-            "Dense layers, and the task's output layer.",
-            default={},
-            properties={
-                "hiddenLayers": Arr("Units of each hidden Dense layer, input to output.", default=[32, 16],
-                                    items=Int("Units in one layer.", minimum=1, maximum=4096), max_items=16),
-                "activation": Str("Activation of the hidden layers.", default="relu",
-                                  enum=ACTIVATIONS),
-                "dropout": Num("Dropout rate after each hidden layer.", default=0.0, minimum=0.0, maximum=1.0,
-                               exclusive_maximum=True),
-                "numClasses": Int("Number of classes (multiclass only); inferred from the training labels "
-                                  "when omitted.", minimum=2, maximum=10000),
-            },
-        ),
+        "classes": CLASSES,
+        "positiveClass": POSITIVE_CLASS,
+        "model": MODEL,
         "hyperparameters": Obj(
             "Optimisation settings. Training is seeded, so the same spec and data give the same model.",
             default={},
@@ -297,6 +294,7 @@ MONITORING = Obj(
         "onDegradation": Str("What a violated quality rule does. Retrain: train, validate and roll out a new "
                              "version. Alert: only mark Degraded and emit events.", default="Retrain",
                              enum=("Retrain", "Alert")),
+        "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
         "onDrift": Str("What dataset drift does, independently of quality. Retrain: mark Degraded and retrain. "
                        "Alert: mark Degraded and emit events only. Ignore: record it in "
                        "status.lastEvaluation.drift, never Degraded. Unset: the same as onDegradation.",
@@ -363,7 +361,8 @@ RETENTION = Obj(
     "How many model versions keep their files. The serving, canary, pinned and last blessed versions are never "
     "deleted.",
     default={},
-    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000)},
+    properties={"keepVersions": Int("Versions to keep on storage.", default=5, minimum=1, maximum=1000),
+                "keepRecords": KEEP_RECORDS},
 )
 
 STORAGE = Obj(
@@ -397,5 +396,6 @@ SPEC = Obj(
         "monitoring": MONITORING,
         "retraining": RETRAINING,
         "retention": RETENTION,
+        "schemaRules": SCHEMA_RULES,
     },
 )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from modelops.api.schema import Arr, Bool, Int, Map, Num, Obj, Str
+from modelops.api.dataset_schema import DATASET_COLUMNS
+from modelops.api.limits_schema import EVALUATION_FAILURES, TRIMMED_VERSIONS
+from modelops.api.repeats_schema import DELETION, SERVING_REPAIRS
+from modelops.api.schema import Arr, Bool, Int, KubeObject, Map, Num, Obj, Str
+from modelops.api.schema_status_schema import DRIFT_FEATURE_FIELDS, DRIFT_SCHEMA_FIELDS, SCHEMA_CHECK, SCHEMA_SUMMARY
+from modelops.api.vocabulary import DATASET_FORMATS
 
 PHASES = ("Pending", "Tuning", "Training", "Validating", "Deploying", "Serving", "Degraded", "Retraining",
           "Rejected", "Failed")
@@ -50,7 +55,8 @@ DATASET_REF = Obj(
     properties={
         "uri": Str("Path or URL."),
         "labelColumn": Str("Label column."),
-        "format": Str("File format: csv or npz.", enum=("csv", "npz")),
+        "format": Str("File format: csv, tfrecord or npz.", enum=DATASET_FORMATS),
+        **DATASET_COLUMNS,
         "role": Str("Why the stage reads it: training, retraining or monitoring data."),
         "maxRows": Int("At most this many rows are used (the most recent ones).", minimum=1),
         "weight": Num("Sample weight of its rows in training.", minimum=0.0),
@@ -64,10 +70,11 @@ FINGERPRINT = Obj(
         "role": Str("Its role: training, retraining or monitoring data."),
         "uri": Str("Where it was read from."),
         "sha256": Str("SHA-256 of the file's bytes."),
-        "rows": Int("Rows read.", minimum=0),
+        "rows": Int("Rows read (with a label).", minimum=0),
+        "droppedUnlabelled": Int("Rows left out because their label cell was empty.", minimum=0),
         "rowsUsed": Int("Rows used after maxRows.", minimum=0),
         "columns": Int("Feature columns.", minimum=0),
-        "schema": Str("Hash of the feature names and dtypes (the full list is in report.json)."),
+        "schema": Str("Hash of the feature names and kinds (the full list is in report.json)."),
         "maxRows": Int("The row cap it was read with.", minimum=1),
         "weight": Num("Sample weight of its rows in training.", minimum=0.0),
         "holdout": Num("Share of its rows held out: never trained on, kept for judging the version.",
@@ -121,6 +128,8 @@ CHOSEN = Obj(
         "learningRate": Num("Learning rate."),
         "batchSize": Int("Batch size.", minimum=1),
         "optimizer": Str("Optimizer."),
+        "moduleValues": KubeObject("A user module's own hyperparameters (name to value), as its hp calls named "
+                                   "them."),
     },
 )
 
@@ -178,13 +187,7 @@ VERSION = Obj(
         "baselineMetrics": Map("The baseline's metrics on the same data.", values=Num("Metric value.")),
         "gates": Arr("Every gate result.", items=GATE_RESULT),
         "deleted": Bool("True when retention removed its files."),
-        "deletion": Obj(
-            "Retention asked for its files to go and the removal is not confirmed yet.",
-            properties={
-                "attempt": Int("Removal attempts so far.", minimum=1),
-                "message": Str("Why the last attempt failed, if it did."),
-            },
-        ),
+        "deletion": DELETION,
         "lineage": LINEAGE,
         "challengeRequested": Bool("True when validation also compares it with the serving version on the "
                                    "monitoring data (a degradation retrain)."),
@@ -209,6 +212,7 @@ VERSION = Obj(
                            max_items=16),
         "canaryPassed": Bool("True when the version passed its post-rollout evaluation as a canary."),
         "tuning": TUNING_RECORD,
+        "schema": SCHEMA_SUMMARY, "schemaCheck": SCHEMA_CHECK,
     },
 )
 
@@ -226,6 +230,7 @@ DRIFT_FEATURE = Obj(
         "js": Num("Jensen-Shannon distance, base 2 (smoothed bins).", nullable=True),
         "ks": Num("Kolmogorov-Smirnov statistic D.", nullable=True),
         "drifted": Bool("Whether this feature counts as drifted."),
+        **DRIFT_FEATURE_FIELDS,
     },
 )
 
@@ -250,6 +255,7 @@ DRIFT = Obj(
         "confirmed": Bool("Whether drift persisted enough (drift.confirm) to act on; false for a first alarm."),
         "confirmation": Str("How many of the latest evaluations on distinct data drifted, and how many are "
                             "needed."),
+        **DRIFT_SCHEMA_FIELDS,
     },
 )
 
@@ -282,6 +288,7 @@ EVALUATION = Obj(
         "superseded": Bool("True when a newer version started serving after this evaluation."),
         "data": FINGERPRINT,
         "retrainInputs": Arr("Fingerprints of what a retrain would read now.", items=FINGERPRINT, max_items=8),
+        "schemaCheck": SCHEMA_CHECK,
     },
 )
 
@@ -314,6 +321,8 @@ STATUS = Obj(
                             enum=("tune", "train", "validate", "evaluate")),
                 "version": Int("The version it works on.", minimum=1),
                 "startedAt": Str("When it was started."),
+                "restarts": Int("Times its run was found missing and started again (at most 3, then StageLost).",
+                                minimum=0),
                 "baselineVersion": Int("For validate, the serving version it compares against.", minimum=1),
                 "track": Str("For evaluate, the serving track it sends data to.", enum=("stable", "canary")),
                 "dataset": DATASET_REF,
@@ -326,7 +335,8 @@ STATUS = Obj(
                                    items=DATASET_REF, max_items=8),
             },
         ),
-        "versions": Arr("Every version ever created, oldest first.", items=VERSION),
+        "versions": Arr("Version records, oldest first: every version ever created, except old ones whose files "
+                        "retention removed, beyond spec.retention.keepRecords.", items=VERSION),
         "lastEvaluation": EVALUATION,
         "driftVotes": Arr(
             "Drift verdicts of the serving version's latest evaluations on distinct data (newest last), which "
@@ -373,7 +383,16 @@ STATUS = Obj(
             },
         ),
         "servingReady": Bool("Whether the serving version answered as AVAILABLE at the last observation."),
+        "servingRestarts": Obj(
+            "Local runtime: consecutive restarts of a model server that kept exiting (with exponential backoff), "
+            "and the bound after which it is left down (phase Failed, reason ServingCrashLoop).",
+            properties={"count": Int("Restarts in a row.", minimum=0), "limit": Int("The bound.", minimum=0),
+                        "lastRestartTime": Str("When the count last changed.")},
+        ),
+        "servingRepairs": SERVING_REPAIRS,
         "servingHash": Str("Hash of the serving fields last applied; a change re-applies serving."),
+        "evaluationFailures": EVALUATION_FAILURES,
+        "trimmedVersions": TRIMMED_VERSIONS,
         "failure": Obj(
             "Why the deployment is Failed; cleared by a spec edit.",
             properties={"reason": Str("CamelCase reason."), "message": Str("Details.")},

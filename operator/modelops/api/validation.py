@@ -14,7 +14,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.api.dataset_rules import DATASET_RULES
 from modelops.api.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, METRICS_BY_TASK
+from modelops.api.model_schema import USER_MODEL_RULES
 from modelops.api.mount_rules import MOUNT_RULES
 from modelops.api.pod_template_schema import RESERVED_ENV
 from modelops.api.resources_schema import RESOURCE_RULES
@@ -57,8 +59,23 @@ def _bound_count(rule: Spec) -> int:
     return sum(rule.get(k) is not None for k in ("min", "max", "maxDrop"))
 
 
+_ANY_TRAINED_CEL = ("(has(oldSelf.status) && has(oldSelf.status.versions) "
+                    "&& oldSelf.status.versions.exists(v, has(v.trainedAt)))")
+
+
+def _any_trained(document: Mapping[str, Any]) -> bool:
+    """Whether any version of the stored object was trained (has a model on the claim)."""
+    return any(v.get("trainedAt") for v in (document.get("status") or {}).get("versions") or [])
+
+
 _SEARCH_KNOBS = ("hiddenLayers", "activation", "dropout", "learningRate", "batchSize", "optimizer")
-_SEARCHES_ANY = "(has(self.searchSpace) && (" + " || ".join(f"has(self.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))"
+_SEARCHES_ANY = ("(has(self.tuning.searchSpace) && ("
+                 + " || ".join(f"has(self.tuning.searchSpace.{k})" for k in _SEARCH_KNOBS) + "))")
+
+
+def _user_model(training: Spec) -> bool:
+    model = training.get("model") or {}
+    return model.get("module") is not None or model.get("path") is not None
 
 
 def _range_rule(knob: str) -> Rule:
@@ -128,11 +145,15 @@ RULES: tuple[AnyRule, ...] = (
                   " does not split evenly over ", Ref("self.workers", lambda training: training["workers"]),
                   " workers (it is the global batch: each worker takes batchSize / workers rows per step)")),
     # A search over nothing would train every trial with the same values.
-    Rule("tuning-searches-something", at="spec.training.tuning", field=".searchSpace",
-         cel=f"!has(self.enabled) || !self.enabled || {_SEARCHES_ANY}",
-         check=lambda tuning: not tuning.get("enabled") or any(
-             (tuning.get("searchSpace") or {}).get(k) is not None for k in _SEARCH_KNOBS),
-         message=("tuning is enabled but searches nothing: give at least one of ", ", ".join(_SEARCH_KNOBS))),
+    # (a user module's search is its own hp calls, so it needs no searchSpace)
+    Rule("tuning-searches-something", at="spec.training", field=".tuning.searchSpace",
+         cel=f"!has(self.tuning) || !has(self.tuning.enabled) || !self.tuning.enabled || {_SEARCHES_ANY} "
+             "|| (has(self.model) && (has(self.model.module) || has(self.model.path)))",
+         check=lambda training: not (training.get("tuning") or {}).get("enabled") or any(
+             (training["tuning"].get("searchSpace") or {}).get(k) is not None for k in _SEARCH_KNOBS)
+         or _user_model(training),
+         message=("tuning is enabled but searches nothing: give at least one of ", ", ".join(_SEARCH_KNOBS),
+                  " (or name your own model in training.model, whose hp calls are the search)")),
     # The objective is computed with the gates' formulas, so it must be a metric of the task.
     Rule("tuning-objective-fits-task", at="spec", field=".training.tuning.objective",
          cel=f"!has(self.training.tuning) || !has(self.training.tuning.objective) "
@@ -228,18 +249,18 @@ RULES: tuple[AnyRule, ...] = (
          check=lambda retraining: len(set(retraining.get("include") or [])) == len(retraining.get("include") or []),
          message=("lists an input twice",)),
     # Versions already trained belong to this task; other tasks' gates and metrics would not apply.
+    # "Trained" means a version got as far as a model (trainedAt): one refused or failed before that has no
+    # files of the old task, so the spec can still be corrected (issue #26: a refused first Job).
     Rule("task-fixed-once-trained", at="", field=".spec.task", transition=True,
-         cel="self.spec.task == oldSelf.spec.task || !has(oldSelf.status) || !has(oldSelf.status.latestVersion) "
-             "|| oldSelf.status.latestVersion == 0",
-         check=lambda new, old: new["spec"]["task"] == old["spec"]["task"]
-         or not (old.get("status") or {}).get("latestVersion"),
+         cel=f"self.spec.task == oldSelf.spec.task || !{_ANY_TRAINED_CEL}",
+         check=lambda new, old: new["spec"]["task"] == old["spec"]["task"] or not _any_trained(old),
          message=("cannot change once versions exist (create a new ModelDeployment)",)),
     # Every version's files live on this claim; another claim would orphan them.
     Rule("storage-fixed-once-trained", at="", field=".spec.storage.persistentVolumeClaim", transition=True,
          cel="self.spec.storage.persistentVolumeClaim == oldSelf.spec.storage.persistentVolumeClaim "
-             "|| !has(oldSelf.status) || !has(oldSelf.status.latestVersion) || oldSelf.status.latestVersion == 0",
+             f"|| !{_ANY_TRAINED_CEL}",
          check=lambda new, old: new["spec"]["storage"]["persistentVolumeClaim"]
-         == old["spec"]["storage"]["persistentVolumeClaim"] or not (old.get("status") or {}).get("latestVersion"),
+         == old["spec"]["storage"]["persistentVolumeClaim"] or not _any_trained(old),
          message=("cannot change once versions exist: they live on this claim",)),
 )
 
@@ -253,7 +274,8 @@ def _reserved_env_rule(where: str, at: str) -> Rule:
 
 
 RULES = (*RULES, _reserved_env_rule("stage-pods", "spec.podTemplate"),
-         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *RESOURCE_RULES, *MOUNT_RULES)
+         _reserved_env_rule("serving-pods", "spec.serving.podTemplate"), *DATASET_RULES, *USER_MODEL_RULES,
+         *RESOURCE_RULES, *MOUNT_RULES)
 
 SPEC_RULES = tuple(r for r in RULES if r.at.startswith("spec"))
 METADATA_RULES = tuple(r for r in RULES if isinstance(r, Rule) and not r.at and not r.transition)

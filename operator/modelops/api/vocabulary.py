@@ -9,7 +9,9 @@ from modelops.api.metrics import TASKS
 
 ACTIVATIONS: Final = ("relu", "tanh", "sigmoid", "gelu", "elu")
 OPTIMIZERS: Final = ("adam", "sgd", "rmsprop")
-DATASET_FORMATS: Final = ("csv", "npz")
+DATASET_FORMATS: Final = ("csv", "tfrecord", "npz")
+# The kinds a feature column can have (workloads/data/table.py FEATURE_KINDS, in the same order).
+COLUMN_TYPES: Final = ("numeric", "integer", "boolean", "categorical")
 STAGES: Final = ("tune", "train", "validate", "evaluate")
 RETRAINING_INPUTS: Final = ("training", "monitoring")
 # tf.distribute.MultiWorkerMirroredStrategy and its CommunicationImplementation values (AUTO, RING).
@@ -19,6 +21,6 @@ COLLECTIVE_IMPLEMENTATIONS: Final = ("auto", "ring")
 TUNING_ALGORITHMS: Final = ("random", "bayesian", "hyperband")
 
 __all__ = [
-    "ACTIVATIONS", "COLLECTIVE_IMPLEMENTATIONS", "DATASET_FORMATS", "DISTRIBUTION_STRATEGIES", "OPTIMIZERS",
-    "RETRAINING_INPUTS", "STAGES", "TASKS", "TUNING_ALGORITHMS",
+    "ACTIVATIONS", "COLLECTIVE_IMPLEMENTATIONS", "COLUMN_TYPES", "DATASET_FORMATS", "DISTRIBUTION_STRATEGIES",
+    "OPTIMIZERS", "RETRAINING_INPUTS", "STAGES", "TASKS", "TUNING_ALGORITHMS",
 ]

@@ -25,9 +25,9 @@ COMMON_KEYS = ("stage", "version", "error", "reason")
 # What the lifecycle core reads from each stage's summary; never dropped when shrinking.
 DECISION_KEYS: dict[str, tuple[str, ...]] = {
     "tune": ("objective", "hyperparameters", "trials", "bestTrials", "algorithm"),
-    "train": ("metrics", "rows", "lineage"),
-    "validate": ("metrics", "baselineVersion", "baselineMetrics", "challenge", "rows"),
-    "evaluate": ("metrics", "rows", "totalRows", "excludedRows", "drift", "lineage"),
+    "train": ("metrics", "rows", "lineage", "schema", "schemaCheck"),
+    "validate": ("metrics", "baselineVersion", "baselineMetrics", "challenge", "rows", "schemaCheck"),
+    "evaluate": ("metrics", "rows", "totalRows", "excludedRows", "drift", "lineage", "schemaCheck"),
     "prune": ("deleted",),
 }
 # Parts of a decision key that only explain (the full table stays in the report file).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from modelops.api.spec_view import view
 from modelops.contract.layout import deployment_dir
 
 DEFAULT_RESULT_PATH = "/dev/termination-log"
@@ -38,22 +39,28 @@ class StageRequest(Protocol):
     def tuned_by(self) -> int | None: ...
 
 
+# The stages a custom trainer (`spec.training.command`) runs: it makes models, so it trains them and, when
+# tuning is on, searches them. Validate, evaluate and prune judge or remove whatever SavedModel it published
+# and always run our worker, so a custom trainer implements training and nothing else.
+USER_COMMAND_STAGES = frozenset({"train", "tune"})
+
+
 def stage_command(spec: Mapping[str, Any], stage: str, config_path: str,
                   default: Sequence[str] = DEFAULT_COMMAND) -> list[str]:
-    """The worker's argv: `spec.training.command` (user code following this contract) or `default`,
+    """The worker's argv: `spec.training.command` for the stages a custom trainer owns, else `default`,
     with the stage name and `--config` appended, identically in a Job and a local process."""
-    base = list(spec["training"].get("command") or default)
-    return [*base, stage, "--config", config_path]
+    user = spec["training"].get("command") if stage in USER_COMMAND_STAGES else None
+    return [*(user or default), stage, "--config", config_path]
 
 
 def training_workers(spec: Mapping[str, Any]) -> int:
     """How many processes run a train stage (`spec.training.workers`, default 1)."""
-    return int(spec["training"].get("workers") or 1)
+    return view(spec).training.workers
 
 
 def tuning_members(spec: Mapping[str, Any]) -> int:
     """Processes of a tune stage: one that searches alone, or KerasTuner's chief plus `parallelism` workers."""
-    parallelism = int((spec["training"].get("tuning") or {}).get("parallelism") or 1)
+    parallelism = view(spec).tuning.parallelism
     return 1 if parallelism <= 1 else parallelism + 1
 
 
@@ -66,21 +73,24 @@ def stage_workers(spec: Mapping[str, Any], stage: str) -> int:
 
 def gang_port(spec: Mapping[str, Any], stage: str) -> int:
     """The port gang members listen on: TensorFlow's collectives for train, KerasTuner's oracle for tune."""
-    if stage == "tune":
-        return int((spec["training"].get("tuning") or {}).get("port", 8000))
-    return int((spec["training"].get("distribution") or {}).get("port", 2222))
+    v = view(spec)
+    return v.tuning.port if stage == "tune" else v.training.distribution_port
 
 
 # The spec's names of the knobs a search chooses, and where in the worker config each one goes.
 TUNED_MODEL_KEYS = ("hiddenLayers", "activation", "dropout")
 TUNED_HYPERPARAMETER_KEYS = ("learningRate", "batchSize", "optimizer")
+# A classifier's class order and positive class (spec.training): train and tune encode labels with them;
+# later stages read them from the version.
+CLASS_KEYS = ("classes", "positiveClass")
+TUNED_MODULE_KEY = "moduleValues"  # what a user module's search chose (spec.training.model.module | path)
 
 
 def selection_metric(spec: Mapping[str, Any]) -> str:
     """What picks a degradation retrain's data recipe: the first quality rule's metric, else the task's."""
     from modelops.api.metrics import PRIMARY_METRIC
 
-    rules = (spec.get("monitoring") or {}).get("degradation") or []
+    rules = view(spec).monitoring.degradation
     return str(rules[0]["metric"]) if rules else PRIMARY_METRIC[spec["task"]]
 
 
@@ -97,15 +107,20 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
         "dataset": dict(action.dataset),
         "resultPath": result_path,
     }
+    if action.stage in ("train", "validate", "evaluate"):  # the data is checked against a version's schema
+        config["schemaRules"] = dict(spec.get("schemaRules") or {})
     if action.stage in ("train", "tune"):
         chosen = dict(action.hyperparameters or {}) if action.stage == "train" else {}
         config["model"] = {**dict(spec["training"]["model"]),
                            **{k: v for k, v in chosen.items() if k in TUNED_MODEL_KEYS}}
+        if chosen.get(TUNED_MODULE_KEY):  # a user module's own hp values, by the names its hp calls gave them
+            config["model"]["values"] = dict(chosen[TUNED_MODULE_KEY])
         config["hyperparameters"] = {**dict(spec["training"]["hyperparameters"]),
                                      **{k: v for k, v in chosen.items() if k in TUNED_HYPERPARAMETER_KEYS}}
+        config.update({k: spec["training"][k] for k in CLASS_KEYS if spec["training"].get(k) is not None})
         if action.extra_datasets:
             config["extraDatasets"] = [dict(d) for d in action.extra_datasets]
-        recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+        recipes = view(spec).retraining.max_recipes
         if action.stage == "train" and recipes > 1 and any(d.get("holdout") for d in action.extra_datasets):
             config["recipes"] = {"count": recipes, "metric": selection_metric(spec)}
     if action.stage == "tune":
@@ -129,4 +144,6 @@ def build_stage_config(spec: Mapping[str, Any], namespace: str, name: str, actio
             config["grpcEndpoint"] = grpc_endpoint
         if action.fingerprint:
             config["fingerprintDatasets"] = [dict(d) for d in action.fingerprint]
+        drift = view(spec).monitoring.drift
+        config["driftFloor"] = {"metric": drift.metric, "threshold": drift.threshold}
     return config

@@ -15,6 +15,7 @@ from modelops.kube.handlers import register
 from modelops.kube.metrics import OperatorMetrics
 from modelops.kube.runtime import Runtime
 from modelops.kube.settings import DEFAULT_ENDPOINT_TEMPLATE, OperatorSettings, configure_kopf, peering_priority
+from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scratch-path", default="/tmp",
                         help="mount path of the writable emptyDir in stage and serving pods (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=16, help="handler threads (default: %(default)s)")
+    parser.add_argument("--repeat-attempts", type=int, default=DEFAULT_REPEAT.attempts, metavar="N",
+                        help="attempts in a row at removing a version's files or repairing serving before "
+                             "giving up until the spec is edited (default: %(default)s)")
+    parser.add_argument("--repeat-backoff-seconds", type=float, default=DEFAULT_REPEAT.backoff_seconds,
+                        metavar="SECONDS", help="wait after the first failed attempt, doubled after each "
+                                                "further one (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -56,6 +63,8 @@ def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
         raise SystemExit("modelops operator: --peering-lifetime must be >= 2 seconds")
     if args.job_ttl_seconds < 0 or args.workers < 1 or args.metrics_port < 0:
         raise SystemExit("modelops operator: --job-ttl-seconds and --metrics-port must be >= 0, --workers >= 1")
+    if args.repeat_attempts < 1 or args.repeat_backoff_seconds <= 0:
+        raise SystemExit("modelops operator: --repeat-attempts must be >= 1, --repeat-backoff-seconds > 0")
     return OperatorSettings(
         namespaces=tuple(args.namespace), peering=args.peering, peering_priority=args.peering_priority,
         peering_lifetime=args.peering_lifetime,
@@ -63,6 +72,7 @@ def settings_from_args(args: argparse.Namespace) -> OperatorSettings:
         metrics_port=args.metrics_port, metrics_host=args.metrics_host, job_ttl_seconds=args.job_ttl_seconds,
         endpoint_template=args.endpoint_template,
         scratch_path=args.scratch_path, workers=args.workers, kubeconfig=args.kubeconfig, context=args.context,
+        repeat_attempts=args.repeat_attempts, repeat_backoff_seconds=args.repeat_backoff_seconds,
     )
 
 

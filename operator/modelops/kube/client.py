@@ -8,8 +8,9 @@ the kubernetes package's own.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -37,11 +38,14 @@ _KINDS: dict[str, tuple[str, str]] = {
 
 
 class ApiError(Exception):
-    """A non-2xx answer; `status` is the HTTP code (404, 409, ...), the message names the call."""
+    """A non-2xx answer; `status` is the HTTP code (404, 409, ...), the message names the call;
+    `server_message` is the API server's own words (its Status object's message), for the resource."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, server_message: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.server_message = server_message or message
+        self.request: tuple[str, str] | None = None  # (kind, name) of the object the call was about
 
 
 def resource_path(kind: str, namespace: str, name: str | None = None, subresource: str | None = None) -> str:
@@ -90,20 +94,24 @@ class KubeApi:
             response = self.api_client.call_api(method, url, header_params=headers, body=data,
                                                 _request_timeout=self.timeout)
         except ApiException as error:
-            raise ApiError(error.status or 0, f"{method} {path}: {error.reason or error}") from None
+            said = _status_message(error.body) if error.body else str(error.reason or error)
+            raise ApiError(error.status or 0, f"{method} {path}: {error.reason or error}: {said}", said) from None
         except urllib3.exceptions.HTTPError as error:  # connection refused, timeouts: status 0, retried
             raise ApiError(0, f"{method} {path}: {error}") from None
         payload = response.read()
         if response.status >= 300:
-            raise ApiError(response.status, f"{method} {path}: HTTP {response.status}: {_status_message(payload)}")
+            said = _status_message(payload)
+            raise ApiError(response.status, f"{method} {path}: HTTP {response.status}: {said}", said)
         return json.loads(payload) if payload else {}
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]
-        return self.request("POST", resource_path(obj["kind"], meta["namespace"]), body=obj)
+        with _about(obj["kind"], str(meta.get("name", ""))):
+            return self.request("POST", resource_path(obj["kind"], meta["namespace"]), body=obj)
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
-        return self.request("GET", resource_path(kind, namespace, name))
+        with _about(kind, name):
+            return self.request("GET", resource_path(kind, namespace, name))
 
     def get_or_none(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -119,14 +127,19 @@ class KubeApi:
 
     def patch(self, kind: str, namespace: str, name: str, patch: Mapping[str, Any],
               subresource: str | None = None, content_type: str = MERGE_PATCH) -> dict[str, Any]:
-        return self.request("PATCH", resource_path(kind, namespace, name, subresource), body=patch,
-                            content_type=content_type)
+        with _about(kind, name):
+            return self.request("PATCH", resource_path(kind, namespace, name, subresource), body=patch,
+                                content_type=content_type)
 
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
-        """Delete with background propagation (a Job's pods go too); False when already gone."""
+    def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
+        """Delete with background propagation (a Job's pods go too); False when already gone. With `uid`,
+        only that object (a precondition: a newer one of the same name answers 409)."""
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
         try:
-            self.request("DELETE", resource_path(kind, namespace, name),
-                         body={"propagationPolicy": "Background"})
+            with _about(kind, name):
+                self.request("DELETE", resource_path(kind, namespace, name), body=body)
         except ApiError as error:
             if error.status == 404:
                 return False
@@ -134,8 +147,21 @@ class KubeApi:
         return True
 
 
+@contextlib.contextmanager
+def _about(kind: str, name: str) -> Iterator[None]:
+    """Name the object on an ApiError raised inside, so a refusal can say which child was refused."""
+    try:
+        yield
+    except ApiError as error:
+        if error.request is None:
+            error.request = (kind, name)
+        raise
+
+
 def _status_message(body: Any) -> str:
     try:
+        if isinstance(body, bytes):
+            body = body.decode(errors="replace")
         return str(json.loads(body).get("message", body))
     except (TypeError, ValueError, AttributeError):
         return str(body)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelops.api.document import ModelDeploymentDoc
+from modelops.contract.reasons import JOB_REJECTED, SERVING_REJECTED
 from modelops.contract.stage_config import build_stage_config, gang_port, stage_workers
 from modelops.kube.builders.common import (
     STAGE_ID_LABEL,
@@ -29,7 +30,7 @@ from modelops.kube.builders.config import (
     serving_object_name,
 )
 from modelops.kube.builders.gang import build_gang_service, gang_service_name
-from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name
+from modelops.kube.builders.jobs import build_prune_job, build_stage_job, job_name, prune_attempt
 from modelops.kube.builders.pods import apply_pod_template
 from modelops.kube.builders.resilience import serving_policies
 from modelops.kube.builders.serving import (
@@ -41,9 +42,10 @@ from modelops.kube.builders.serving import (
     deployment_version,
 )
 from modelops.kube.client import ApiError, KubeApi
+from modelops.kube.errors import Refused, is_refusal, refused_object
 from modelops.kube.events import EventRecorder
 from modelops.kube.metrics import OperatorMetrics
-from modelops.kube.results import job_outcome, read_job_result
+from modelops.kube.results import job_outcome, owned_by, read_job_result
 from modelops.kube.settings import OperatorSettings
 from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.messages import (
@@ -115,11 +117,19 @@ class Executor:
         job = build_stage_job(owner, spec, action.stage, action.version, action.stage_id,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path,
                               config=config)  # the config rides in the Job: one write per stage
-        if stage_workers(spec, action.stage) > 1:  # the pods' hostnames exist once their Service does
-            service = build_gang_service(owner, action.stage, action.version, action.stage_id,
-                                         job["metadata"]["name"], gang_port(spec, action.stage))
-            self._create_or_update(service, {"spec": {"ports": service["spec"]["ports"]}})
-        return self._create_or_adopt_job(job, self.finished_stage)
+        try:
+            if stage_workers(spec, action.stage) > 1:  # the pods' hostnames exist once their Service does
+                service = build_gang_service(owner, action.stage, action.version, action.stage_id,
+                                             job["metadata"]["name"], gang_port(spec, action.stage))
+                self._create_or_update(service, {"spec": {"ports": service["spec"]["ports"]}})
+            return self._create_or_adopt_job(owner, job, self.finished_stage)
+        except ApiError as error:
+            if not is_refusal(error):
+                raise
+            # Asking again would be refused again: the stage failed, with the API server's own words.
+            log.warning("%s/%s: %s refused: %s", owner.namespace, owner.name, action.stage_id, error)
+            message = f"the API server refused the {action.stage} Job: {error.server_message}"
+            return [StageFinished(action.stage_id, False, {"error": message, "reason": JOB_REJECTED})]
 
     def finished_stage(self, job: Mapping[str, Any]) -> StageFinished | None:
         """StageFinished for a finished Job (reading its pod's termination message), else None."""
@@ -158,7 +168,17 @@ class Executor:
     # ------------------------------------------------------------ serving
     def apply_serving(self, owner: Owner, spec: Mapping[str, Any], action: ApplyServing) -> ServingObserved:
         """Stable Deployment + Service always; canary Deployment + Service only while a canary runs.
-        Create-or-patch every child, so an apply also repairs a child that was deleted or edited."""
+        Create-or-patch every child, so an apply also repairs a child that was deleted or edited.
+        A child the API server refuses (4xx) raises Refused: applying it again cannot help."""
+        try:
+            return self._apply_serving(owner, spec, action)
+        except ApiError as error:
+            if not is_refusal(error) or error.request is None:
+                raise
+            kind, name = error.request
+            raise Refused(SERVING_REJECTED, refused_object(error, kind, name)) from error
+
+    def _apply_serving(self, owner: Owner, spec: Mapping[str, Any], action: ApplyServing) -> ServingObserved:
         deployments = [self._apply_track(owner, spec, "stable", action.stable)]
         self._apply_service(owner, "stable")
         if action.canary is not None:
@@ -246,29 +266,50 @@ class Executor:
         reports it if it already finished)."""
         job = build_prune_job(owner, spec, action.version, action.attempt,
                               ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
-        return self._create_or_adopt_job(job, self.finished_prune)
+        try:
+            return self._create_or_adopt_job(owner, job, self.finished_prune)
+        except ApiError as error:
+            if not is_refusal(error):
+                raise
+            message = f"{JOB_REJECTED}: the API server refused the prune Job: {error.server_message}"
+            return [VersionPruned(action.version, False, message, action.attempt)]
 
     def finished_prune(self, job: Mapping[str, Any]) -> VersionPruned | None:
         if job_outcome(job) is None:
             return None
         succeeded, result = read_job_result(self.api, job)
-        version = int((job["metadata"].get("labels") or {}).get(VERSION_LABEL, 0))
-        return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")))
+        labels = job["metadata"].get("labels") or {}
+        version = int(labels.get(VERSION_LABEL, 0))
+        return VersionPruned(version, succeeded, "" if succeeded else str(result.get("error", "")),
+                             prune_attempt(str(labels.get(STAGE_ID_LABEL, ""))))
 
     # ------------------------------------------------------------ helpers
-    def _create_or_adopt_job(self, job: Mapping[str, Any],
+    def _create_or_adopt_job(self, owner: Owner, job: Mapping[str, Any],
                              report: Callable[[Mapping[str, Any]], Observation | None]) -> list[Observation]:
-        """Create the Job; if it exists (a retry or a restart) adopt it, and report it if it already finished."""
-        try:
-            self.api.create(job)
-            return []
-        except ApiError as error:
-            if error.status != 409:
-                raise
+        """Create the Job; if it exists (a retry or a restart) adopt it, and report it if it already finished.
+        Only our own: a Job of the same name owned by a deleted predecessor of this ModelDeployment (same
+        name, other UID; the garbage collector has not got to it, or it was orphaned) is deleted and
+        made again, so its result is never taken for ours."""
         meta = job["metadata"]
-        log.info("adopted existing Job %s/%s", meta["namespace"], meta["name"])
-        finished = report(self.api.get("Job", meta["namespace"], meta["name"]))
-        return [finished] if finished is not None else []
+        for _ in range(2):
+            try:
+                self.api.create(job)
+                return []
+            except ApiError as error:
+                if error.status != 409:
+                    raise
+            existing = self.api.get_or_none("Job", meta["namespace"], meta["name"])
+            if existing is None:
+                continue  # gone in between: create it now
+            if owned_by(existing, owner.uid):
+                log.info("adopted existing Job %s/%s", meta["namespace"], meta["name"])
+                finished = report(existing)
+                return [finished] if finished is not None else []
+            log.warning("Job %s/%s belongs to an earlier ModelDeployment %s (uid %s); deleting it",
+                        meta["namespace"], meta["name"], owner.name, _owner_uids(existing))
+            self.api.delete("Job", meta["namespace"], meta["name"],
+                            uid=str(existing["metadata"].get("uid") or "") or None)
+        raise ApiError(409, f"Job {meta['namespace']}/{meta['name']} of an earlier owner is still being deleted")
 
     def _create_or_update(self, obj: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
         try:
@@ -279,6 +320,10 @@ class Executor:
         meta = obj["metadata"]
         return self.api.patch(obj["kind"], meta["namespace"], meta["name"], patch,
                               content_type="application/strategic-merge-patch+json")
+
+
+def _owner_uids(obj: Mapping[str, Any]) -> str:
+    return ",".join(str(ref.get("uid")) for ref in obj["metadata"].get("ownerReferences") or []) or "none"
 
 
 def is_gang_stage(spec: Mapping[str, Any], status: Mapping[str, Any], stage_id: str) -> bool:

@@ -61,13 +61,20 @@ class OperatorMetrics:
             self.phase.labels(namespace, name, phase).set(1 if phase == current else 0)
         if isinstance(status.get("servingVersion"), int):
             self.serving_version.labels(namespace, name).set(status["servingVersion"])
+        kept: set[tuple[str, ...]] = set()
         for record in status.get("versions") or []:
             if record.get("deleted"):
                 continue
             for metric, value in (record.get("metrics") or {}).items():
                 if isinstance(value, (int, float)) and metric in UNIT_FAMILY:
-                    self.quality[UNIT_FAMILY[metric]].labels(namespace, name, str(record.get("version")),
-                                                             metric).set(value)
+                    labels = (namespace, name, str(record.get("version")), metric)
+                    self.quality[UNIT_FAMILY[metric]].labels(*labels).set(value)
+                    kept.add(labels)
+        # A pruned (or trimmed) version's series go with it: one series per version ever made would grow forever.
+        for gauge in self.quality.values():
+            for labels in _series(gauge):
+                if labels[:2] == (namespace, name) and labels not in kept:
+                    gauge.remove(*labels)
         versions = status.get("versions") or []
         self.retrained.labels(namespace, name).set(sum(1 for r in versions if r.get("trigger") == "Degradation"))
         evaluation = status.get("lastEvaluation") or {}
@@ -84,6 +91,13 @@ class OperatorMetrics:
         gauges = (self.phase, self.serving_version, *self.quality.values(), *self.live_quality.values(), self.drift,
                   self.retrained)
         for gauge in gauges:
-            for labels in list(gauge._metrics):  # prometheus_client keeps label tuples here
+            for labels in _series(gauge):
                 if labels[:2] == (namespace, name):
                     gauge.remove(*labels)
+
+
+def _series(gauge: Gauge) -> list[tuple[str, ...]]:
+    """The label values of every series of `gauge` (prometheus_client keeps them in `_metrics`; it has no
+    public listing, and `remove(*labels)` is the documented way to drop one)."""
+    with gauge._lock:
+        return list(gauge._metrics)

@@ -5,6 +5,11 @@ per-object lock: Job, Deployment and ModelDeployment events arrive on different 
 decisions on one object must never interleave. The lifecycle rules live only in `modelops.lifecycle`;
 this module just feeds it observations and executes what it returns.
 
+Errors (kube/errors.py): a transient failure is retried after a per-object exponential backoff; a
+persistent refusal fails the deployment with the API server's own message (lifecycle/refusals.py) and
+parks the object — no retry, and no decision on child events or timers — until its spec generation
+changes (or kopf re-lists it: start, resume, an expired watch).
+
 Request economy: decisions start from the cached body (kube/bodies.py: the watch event's or our own last
 status patch's, whichever is newer), not from a GET; a ModelDeployment event leads to a decision only
 when its spec generation is not yet observed (`status.observedGeneration`), on first sight, or when kopf
@@ -14,10 +19,11 @@ come back as watch events with an observed generation: they never cause another 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,13 +34,25 @@ from modelops.kube.bodies import BodyCache
 from modelops.kube.builders.common import Owner
 from modelops.kube.builders.jobs import job_name
 from modelops.kube.client import ApiError, KubeApi
+from modelops.kube.errors import Backoff, Refused, is_transient, refusal_text
 from modelops.kube.executor import Executor, is_gang_stage
 from modelops.kube.metrics import OperatorMetrics
+from modelops.kube.results import owned_by
 from modelops.kube.scheduler import Key, Scheduler
 from modelops.kube.settings import OperatorSettings
 from modelops.kube.status import patch_status
-from modelops.lifecycle import Context, EmitEvent, Observation, Reconcile, StageFinished, decide, decide_invalid_spec
-from modelops.lifecycle.messages import recover_in_flight
+from modelops.kube.strays import cancel_strays
+from modelops.lifecycle import (
+    Context,
+    EmitEvent,
+    Observation,
+    Reconcile,
+    StageFinished,
+    StageMissing,
+    decide,
+    decide_invalid_spec,
+)
+from modelops.lifecycle.refusals import decide_refused
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 16  # follow-up observations per handle(); a loop longer than this is a bug, not progress
@@ -51,9 +69,12 @@ class Runtime:
         self.metrics = metrics
         self.executor = Executor(api, settings, metrics)
         self.scheduler = Scheduler(self._requeued, workers=4)
-        self._locks: dict[Key, threading.Lock] = {}
+        self._locks: dict[Key, tuple[threading.Lock, int]] = {}  # lock and how many hold or wait for it
         self._locks_guard = threading.Lock()
         self.bodies = BodyCache()
+        self.backoff = Backoff(settings.retry_delay_seconds, settings.retry_max_delay_seconds)
+        self._parked: dict[Key, int] = {}  # generation whose persistent refusal stopped the loop
+        self._resync: set[Key] = set()  # listed by kopf (start, resume): look for stray Jobs once
 
     # ------------------------------------------------------------ entry points
     def observed(self, event_type: str | None, body: Mapping[str, Any]) -> None:
@@ -66,6 +87,9 @@ class Runtime:
         with self._lock(key):
             first_sight = self.bodies.get(key) is None
             latest = self.bodies.offer(body)
+            if event_type is None:
+                self._parked.pop(key, None)  # a re-list tries once more (at most every watch timeout)
+                self._resync.add(key)
             if event_type is None or first_sight or spec_unobserved(latest):
                 self._handle(key, "reconcile", lambda _: Reconcile())
 
@@ -78,13 +102,16 @@ class Runtime:
 
         def observe(body: Mapping[str, Any]) -> Observation | None:
             in_flight = ((body.get("status") or {}).get("stage") or {}).get("id")
-            return self.executor.finished_stage(job) if in_flight == stage_id else None
+            # A predecessor's Job of the same name (deleted and re-created ModelDeployment) is not our result.
+            ours = owned_by(job, str(body["metadata"].get("uid", "")))
+            return self.executor.finished_stage(job) if in_flight == stage_id and ours else None
 
         self.handle(namespace, name, "stage-finished", observe)
 
     def version_pruned(self, namespace: str, name: str, job: Mapping[str, Any]) -> None:
         """A retention (prune) Job finished: confirm or retry the deletion in the core."""
-        self.handle(namespace, name, "prune-finished", lambda body: self.executor.finished_prune(job))
+        self.handle(namespace, name, "prune-finished", lambda body: self.executor.finished_prune(job)
+                    if owned_by(job, str(body["metadata"].get("uid", ""))) else None)
 
     def serving_changed(self, namespace: str, name: str) -> None:
         def observe(body: Mapping[str, Any]) -> Observation | None:
@@ -93,9 +120,13 @@ class Runtime:
         self.handle(namespace, name, "serving", observe)
 
     def forget(self, namespace: str, name: str) -> None:
-        self.scheduler.cancel((namespace, name))
+        key = (namespace, name)
+        self.scheduler.cancel(key)
         self.metrics.forget(namespace, name)
-        self.bodies.drop((namespace, name))
+        self.bodies.drop(key)
+        self.backoff.succeeded(key)
+        self._parked.pop(key, None)
+        self._resync.discard(key)
 
     # ------------------------------------------------------------ the loop
     def handle(self, namespace: str, name: str, kind: str, observe: Observe) -> None:
@@ -106,17 +137,22 @@ class Runtime:
     def _handle(self, key: Key, kind: str, observe: Observe) -> None:
         """Observe and decide from the cached body (a GET only on a cache miss or after a 409)."""
         self.metrics.reconciles.labels(kind).inc()
+        body: Mapping[str, Any] | None = None
         try:
             for attempt in range(ATTEMPTS):
                 body = self._body(key)
                 if body is None or body["metadata"].get("deletionTimestamp"):
                     self.forget(*key)
                     return
+                if self._parked.get(key) == body["metadata"].get("generation"):
+                    return  # refused for this spec: nothing is asked again until it changes
+                self._parked.pop(key, None)
                 observation = observe(body)
                 if observation is None:
                     return
                 try:
                     self._run(body, observation)
+                    self.backoff.succeeded(key)
                     return
                 except StaleBody:
                     log.info("%s/%s changed under our decision; reading it again", *key)
@@ -125,9 +161,14 @@ class Runtime:
                         raise
         except Exception as error:
             self.metrics.errors.labels(kind, type(error).__name__).inc()
-            # Level-triggered recovery: whatever failed, look again after a short delay.
-            self.scheduler.schedule(key, self.settings.retry_delay_seconds)
-            raise
+            if is_transient(error) or body is None:
+                delay = self.backoff.failed(key)
+                log.warning("%s/%s: %s (%s; retrying in %.0fs)", *key, error, kind, delay)
+                self.scheduler.schedule(key, delay)
+            else:
+                log.warning("%s/%s: %s refused: %s", *key, kind, error, exc_info=not isinstance(error, (ApiError,
+                                                                                                       Refused)))
+                self._refuse(key, body, error)
         finally:
             # A phase series from the first observation on, even when no decision could be made or
             # stored (a refused spec, a failing API call): a deployment stuck there must be visible.
@@ -164,6 +205,9 @@ class Runtime:
         status: dict[str, Any] = copy.deepcopy(dict(body.get("status") or {}))
         pending: list[Observation] = [first]
         if isinstance(first, Reconcile):
+            if (namespace, name) in self._resync:  # a CancelStage lost in a crash leaves its Job running
+                cancel_strays(self.api, self.executor, Owner.from_body(body), status)
+                self._resync.discard((namespace, name))
             pending += self._observe_in_flight(body, doc, status)
             if status.get("rollout"):  # level-triggered: compare the serving children with what is wanted
                 pending.append(self.executor.observe_serving(Owner.from_body(body)))
@@ -172,7 +216,7 @@ class Runtime:
             if not pending:
                 break
             observation = pending.pop(0)
-            decision = decide(Context(doc.spec, doc.generation, datetime.now(UTC)), status, observation)
+            decision = decide(self._context(doc), status, observation)
             before = status
             updated = self._patch_status(body, status, decision.status)
             if updated is not None:
@@ -193,19 +237,23 @@ class Runtime:
 
     def _observe_in_flight(self, body: Mapping[str, Any], doc: ModelDeploymentDoc,
                            status: Mapping[str, Any]) -> list[Observation]:
-        """On a plain Reconcile, make the stage recorded in status real: report its Job if it finished
-        while we were not looking, or (re)create it if the operator stopped between persisting the status
-        and creating the Job. The deterministic Job name makes this safe to repeat."""
+        """On a plain Reconcile, look at the stage recorded in status: report its Job if it finished while we
+        were not looking, or tell the core it is missing (the core decides whether it is started again,
+        lifecycle/in_flight.py). The deterministic Job name makes this safe to repeat."""
         stage = status.get("stage")
         if not stage:
             return []
         owner = Owner.from_body(body)
         job = self.api.get_or_none("Job", owner.namespace, job_name(owner, stage["id"]))
+        if job is not None and not owned_by(job, owner.uid):
+            job = None  # a predecessor's: starting the stage replaces it (executor._create_or_adopt_job)
         if job is not None:
             finished = self.executor.finished_stage(job)
             return [finished] if finished else []
-        action = recover_in_flight(status, run_found=False)
-        return self.executor.start_stage(owner, doc, status, action) if action is not None else []
+        return [StageMissing(str(stage["id"]))]
+
+    def _context(self, doc: ModelDeploymentDoc) -> Context:
+        return Context(doc.spec, doc.generation, datetime.now(UTC), self.settings.repeat)
 
     def _invalid_spec(self, body: Mapping[str, Any], error: SpecError) -> None:
         meta = body["metadata"]
@@ -217,10 +265,48 @@ class Runtime:
             if isinstance(action, EmitEvent):
                 self.executor.events.post(body, action.type, action.reason, action.message)
 
+    def _refuse(self, key: Key, body: Mapping[str, Any], error: BaseException) -> None:
+        """Fail the deployment with the refusal's own words and park it until its spec changes. If even
+        that status write is refused, the Event alone says it; a transient failure of it retries later."""
+        reason, message = (error.reason, error.message) if isinstance(error, Refused) else refusal_text(error)
+        body = self.bodies.get(key) or body  # our own status writes before the refusal are in the cache
+        generation = int(body["metadata"].get("generation", 1))
+        self._parked[key] = generation
+        status = copy.deepcopy(dict(body.get("status") or {}))
+        try:
+            doc = parse_model_deployment(body)
+            decision = decide_refused(self._context(doc), status, reason, message)
+            self._patch_status(body, status, decision.status)
+            events = [(a.type, a.reason, a.message) for a in decision.actions if isinstance(a, EmitEvent)]
+        except Exception as failure:  # the refusal must reach the resource one way or another
+            if is_transient(failure):
+                self._parked.pop(key, None)
+                self.bodies.drop(key)
+                self.scheduler.schedule(key, self.backoff.failed(key))
+                return
+            log.warning("%s/%s: could not record the refusal in status: %s", *key, failure)
+            events = [("Warning", reason, message)]
+        for type_, event_reason, text in events:
+            self.executor.events.post(body, type_, event_reason, text)
+
     # ------------------------------------------------------------ plumbing
-    def _lock(self, key: Key) -> threading.Lock:
+    @contextlib.contextmanager
+    def _lock(self, key: Key) -> Iterator[None]:
+        """The object's lock; its entry goes when nobody holds or waits for it, so the map stays as small
+        as the number of objects being worked on (deleted objects leave nothing behind)."""
         with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
+            lock, users = self._locks.get(key) or (threading.Lock(), 0)
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._locks_guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
 
     def _requeued(self, key: Key) -> None:
         try:

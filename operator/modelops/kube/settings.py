@@ -15,6 +15,7 @@ import kopf
 from modelops import API_GROUP
 from modelops.kube.builders.jobs import DEFAULT_TTL_SECONDS
 from modelops.kube.watches import configure_watch_selectors
+from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT, RepeatPolicy
 
 DEFAULT_ENDPOINT_TEMPLATE = "http://{service}.{namespace}.svc:{port}"
 HORIZON_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
@@ -38,7 +39,12 @@ class OperatorSettings:
     scratch_path: str = "/tmp"
     workers: int = 16  # threads for the (blocking) handlers
     watch_server_timeout: int = 300
-    retry_delay_seconds: float = 5.0
+    retry_delay_seconds: float = 5.0  # first retry after a transient error; doubles per failure
+    retry_max_delay_seconds: float = 300.0  # ... up to this
+    # Actions the core repeats on its own (removing a version's files, repairing serving): at most this many
+    # attempts in a row, the n-th failure waiting repeat_backoff_seconds * 2^(n-1) (lifecycle/repeats.py).
+    repeat_attempts: int = DEFAULT_REPEAT.attempts
+    repeat_backoff_seconds: float = DEFAULT_REPEAT.backoff_seconds
     kubeconfig: str | None = None
     context: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -46,6 +52,10 @@ class OperatorSettings:
     @property
     def clusterwide(self) -> bool:
         return not self.namespaces
+
+    @property
+    def repeat(self) -> RepeatPolicy:
+        return RepeatPolicy(self.repeat_attempts, self.repeat_backoff_seconds)
 
 
 def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:

@@ -1,6 +1,7 @@
 """The pure lifecycle core: no I/O, no kopf/kubernetes/tensorflow. Both runtimes call `decide`."""
 
 from modelops.lifecycle.core import decide, decide_invalid_spec
+from modelops.lifecycle.in_flight import in_flight_action
 from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
@@ -13,14 +14,13 @@ from modelops.lifecycle.messages import (
     Reconcile,
     ServingObserved,
     StageFinished,
+    StageMissing,
     StartStage,
     VersionPruned,
-    in_flight_action,
-    recover_in_flight,
 )
 
 __all__ = [
     "Action", "ApplyServing", "CancelStage", "Context", "Decision", "DeleteVersion", "EmitEvent", "Observation",
-    "Reconcile", "ServingObserved", "StageFinished", "StartStage", "VersionPruned", "decide", "decide_invalid_spec",
-    "in_flight_action", "recover_in_flight",
+    "Reconcile", "ServingObserved", "StageFinished", "StageMissing", "StartStage", "VersionPruned", "decide",
+    "decide_invalid_spec", "in_flight_action",
 ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.in_flight import on_stage_missing
 from modelops.lifecycle.messages import (
     CancelStage,
     Context,
@@ -18,17 +20,14 @@ from modelops.lifecycle.messages import (
     Reconcile,
     ServingObserved,
     StageFinished,
+    StageMissing,
     VersionPruned,
 )
 from modelops.lifecycle.planning import plan_next_stage
 from modelops.lifecycle.progress import set_invalid_spec_conditions
 from modelops.lifecycle.records import is_servable, serving_hash, training_hash
-from modelops.lifecycle.rollout import (
-    apply_desired_serving,
-    on_serving_observed,
-    on_version_pruned,
-    reissue_pending_deletions,
-)
+from modelops.lifecycle.repeats import on_version_pruned, reissue_pending_deletions
+from modelops.lifecycle.rollout import apply_desired_serving, on_serving_observed
 from modelops.lifecycle.stage_results import on_stage_finished
 from modelops.lifecycle.summary import refresh_degraded, summarize
 
@@ -51,12 +50,12 @@ def _on_spec_change(d: Draft) -> bool:
             d.actions.append(CancelStage(stage["id"]))
             status.pop("stage")
             record = d.record(stage["version"]) or {}
-            record.update(state="Failed", reason="Superseded", message="superseded by a spec edit")
+            record.update(state="Failed", reason=reasons.SUPERSEDED, message="superseded by a spec edit")
         candidate = d.record(status.get("candidateVersion"))
         if candidate is not None and candidate["state"] not in ("Canary",):
             status.pop("candidateVersion", None)
             if candidate["state"] not in ("Failed", "Rejected"):
-                candidate.update(state="Failed", reason="Superseded", message="superseded by a spec edit")
+                candidate.update(state="Failed", reason=reasons.SUPERSEDED, message="superseded by a spec edit")
     new_serving = serving_hash(d.spec)
     changed = status.get("servingHash") not in (None, new_serving)
     status["servingHash"] = new_serving
@@ -64,9 +63,9 @@ def _on_spec_change(d: Draft) -> bool:
 
 
 def _check_pin(d: Draft) -> None:
-    pinned = d.spec.get("serving", {}).get("pinnedVersion")
+    pinned = d.view.serving.pinned_version
     if pinned is not None and not is_servable(d.record(pinned)):
-        d.fail("InvalidPin", f"spec.serving.pinnedVersion: version {pinned} is not a blessed version with files "
+        d.fail(reasons.INVALID_PIN, f"spec.serving.pinnedVersion: version {pinned} is not a blessed version with files "
                              "(see status.versions)")
 
 
@@ -76,9 +75,9 @@ def decide_invalid_spec(generation: int, now: datetime, status: dict | None, err
     d = Draft.start(Context({}, generation, now), status)
     message = "; ".join(errors)[:2000]
     d.status["observedGeneration"] = generation
-    d.fail("InvalidSpec", message)
+    d.fail(reasons.INVALID_SPEC, message)
     d.status["phase"], d.status["message"] = "Failed", message
-    set_condition(d.status, "Ready", False, "InvalidSpec", message, generation, d.now)
+    set_condition(d.status, "Ready", False, reasons.INVALID_SPEC, message, generation, d.now)
     set_invalid_spec_conditions(d.status, message, generation, d.now)
     return Decision(d.status, d.actions)
 
@@ -92,6 +91,8 @@ def decide(ctx: Context, status: dict | None, observation: Observation) -> Decis
         on_serving_observed(d, observation)
     elif isinstance(observation, VersionPruned):
         on_version_pruned(d, observation)
+    elif isinstance(observation, StageMissing):
+        on_stage_missing(d, observation)
     serving_edited = _on_spec_change(d)
     _check_pin(d)
     refresh_degraded(d)

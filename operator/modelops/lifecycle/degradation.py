@@ -1,5 +1,7 @@
 """Degradation policy: small named checks over one evaluation, cert-manager style.
 
+Every bound is judged by the one comparison gates use (lifecycle/bounds.py): the same tolerance, and a
+rule whose metric is missing or not finite is violated (`QualityUnmeasured`), never silently passed.
 Each check returns a list of (reason, message) for the rules it finds violated; the first one names the
 Degraded condition's reason, all of them are recorded in status.lastEvaluation.reasons. Quality rules and
 the drift rule stay separate reasons with separate policies (onDegradation, onDrift).
@@ -11,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelops.api.metrics import worsening
+from modelops.lifecycle import reasons
+from modelops.lifecycle.bounds import NOT_FINITE, NOT_PRODUCED, BoundCheck, check_max, check_min, check_worsening
+from modelops.lifecycle.retrain_policy import DRIFT, QUALITY
 
 
 @dataclass(frozen=True)
@@ -27,16 +31,27 @@ class EvaluationInput:
 
 
 Violation = tuple[str, str]
-DRIFT_REASON = "DataDrift"
+DRIFT_REASON = reasons.DATA_DRIFT
+
+
+def _unmeasured(check: BoundCheck, rule: str) -> Violation:
+    """A rule that cannot be checked fails, as a gate does (lifecycle/bounds.py)."""
+    why = {NOT_PRODUCED: "not produced by the evaluation", NOT_FINITE: "not finite"}.get(
+        check.unmeasured, check.unmeasured)
+    return reasons.QUALITY_UNMEASURED, f"{check.metric} ({rule}): {why}"
 
 
 def _below_floor(inp: EvaluationInput) -> list[Violation]:
     """Guards an absolute floor on a higher-is-better metric (e.g. accuracy >= 0.75)."""
     out = []
     for rule in inp.rules:
-        value = inp.metrics.get(rule["metric"])
-        if rule.get("min") is not None and value is not None and value < rule["min"]:
-            out.append(("QualityBelowFloor", f"{rule['metric']} {value:.4g} < min {rule['min']:.4g}"))
+        if rule.get("min") is None:
+            continue
+        check = check_min(inp.metrics, rule["metric"], float(rule["min"]))
+        if check.unmeasured:
+            out.append(_unmeasured(check, f"min {check.bound:.4g}"))
+        elif not check.passed:
+            out.append((reasons.QUALITY_BELOW_FLOOR, f"{check.metric} {check.value:.4g} < min {check.bound:.4g}"))
     return out
 
 
@@ -44,9 +59,13 @@ def _above_ceiling(inp: EvaluationInput) -> list[Violation]:
     """Guards an absolute ceiling on a lower-is-better metric (e.g. rmse <= 2.0)."""
     out = []
     for rule in inp.rules:
-        value = inp.metrics.get(rule["metric"])
-        if rule.get("max") is not None and value is not None and value > rule["max"]:
-            out.append(("QualityAboveCeiling", f"{rule['metric']} {value:.4g} > max {rule['max']:.4g}"))
+        if rule.get("max") is None:
+            continue
+        check = check_max(inp.metrics, rule["metric"], float(rule["max"]))
+        if check.unmeasured:
+            out.append(_unmeasured(check, f"max {check.bound:.4g}"))
+        elif not check.passed:
+            out.append((reasons.QUALITY_ABOVE_CEILING, f"{check.metric} {check.value:.4g} > max {check.bound:.4g}"))
     return out
 
 
@@ -54,14 +73,15 @@ def _dropped_from_validation(inp: EvaluationInput) -> list[Violation]:
     """Guards the live value against the version's own validation value, in the metric's direction."""
     out = []
     for rule in inp.rules:
-        metric, allowed = rule["metric"], rule.get("maxDrop")
-        value, reference = inp.metrics.get(metric), inp.validation_metrics.get(metric)
-        if allowed is None or value is None or reference is None:
+        if rule.get("maxDrop") is None:
             continue
-        drop = worsening(metric, value, reference)
-        if drop > allowed:
-            out.append(("QualityDropped", f"{metric} {value:.4g} is {drop:.4g} worse than {inp.reference_label} "
-                                          f"({reference:.4g}; allowed {allowed:.4g})"))
+        check = check_worsening(inp.metrics, inp.validation_metrics, rule["metric"], float(rule["maxDrop"]))
+        if check.unmeasured:
+            out.append(_unmeasured(check, f"maxDrop {check.bound:.4g} {inp.reference_label}"))
+        elif not check.passed:
+            out.append((reasons.QUALITY_DROPPED,
+                        f"{check.metric} {check.value:.4g} is {check.worse_by:.4g} worse than {inp.reference_label} "
+                        f"({check.reference:.4g}; allowed {check.bound:.4g})"))
     return out
 
 
@@ -97,22 +117,6 @@ def live_reference(record: Mapping[str, Any]) -> tuple[Mapping[str, float], str]
 
 
 def causes(found: list[Violation]) -> list[str]:
-    """Which kinds of rule fired (Quality, Drift): each kind has its own policy."""
-    kinds = {"Drift" if reason == DRIFT_REASON else "Quality" for reason, _ in found}
-    return [k for k in ("Quality", "Drift") if k in kinds]
-
-
-def drift_policy(monitoring: Mapping[str, Any]) -> str:
-    """monitoring.onDrift, defaulting to onDegradation (what drift did before it had its own policy)."""
-    return str(monitoring.get("onDrift") or monitoring.get("onDegradation", "Retrain"))
-
-
-def retrain_wanted(monitoring: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> bool:
-    """Whether the latest evaluation's fired rules ask for retraining under their own policies."""
-    if not evaluation or not evaluation.get("degraded"):
-        return False
-    fired = evaluation.get("causes")
-    if fired is None:  # recorded before evaluations said which kind fired
-        return monitoring.get("onDegradation", "Retrain") == "Retrain"
-    return (("Quality" in fired and monitoring.get("onDegradation", "Retrain") == "Retrain")
-            or ("Drift" in fired and drift_policy(monitoring) == "Retrain"))
+    """Which kinds of rule fired (Quality, Drift): each kind has its own policy (lifecycle/retrain_policy.py)."""
+    kinds = {DRIFT if reason == DRIFT_REASON else QUALITY for reason, _ in found}
+    return [k for k in (QUALITY, DRIFT) if k in kinds]

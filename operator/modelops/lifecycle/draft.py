@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from modelops.api.spec_view import SpecView, view
 from modelops.lifecycle.clock import stamp
 from modelops.lifecycle.messages import Action, Context, EmitEvent, StartStage
 from modelops.lifecycle.records import find_version
+from modelops.lifecycle.stage_codec import stage_record
 
 
 @dataclass
@@ -26,6 +29,11 @@ class Draft:
     def spec(self) -> dict[str, Any]:
         return self.ctx.spec  # type: ignore[return-value]
 
+    @cached_property
+    def view(self) -> SpecView:
+        """The typed, defaulted spec (api/spec_view.py): every rule reads its settings here, once per decision."""
+        return view(self.spec)
+
     @property
     def now(self) -> str:
         return stamp(self.ctx.now)
@@ -40,23 +48,7 @@ class Draft:
         return self.status.get("stage")
 
     def start_stage(self, action: StartStage) -> None:
-        stage: dict[str, Any] = {"id": action.stage_id, "name": action.stage, "version": action.version,
-                                 "startedAt": self.now, "dataset": dict(action.dataset)}
-        if action.baseline_version is not None:
-            stage["baselineVersion"] = action.baseline_version
-        if action.track is not None:
-            stage["track"] = action.track
-        if action.extra_datasets:
-            stage["extraDatasets"] = [dict(d) for d in action.extra_datasets]
-        if action.challenge_dataset:
-            stage["challengeDataset"] = dict(action.challenge_dataset)
-        if action.fingerprint:
-            stage["fingerprint"] = [dict(d) for d in action.fingerprint]
-        if action.hyperparameters:
-            stage["hyperparameters"] = dict(action.hyperparameters)
-        if action.tuned_by is not None:
-            stage["tunedBy"] = action.tuned_by
-        self.status["stage"] = stage
+        self.status["stage"] = stage_record(action, self.now)
         self.actions.append(action)
 
     def fail(self, reason: str, message: str) -> None:

@@ -7,7 +7,9 @@ module decides, in pure Python, so every runtime judges with the spec's rules:
 2. p-values are corrected for the number of features tested, m (Bonferroni: p·m; Benjamini-Hochberg:
    step-up adjusted p(i) = min over j >= i of p(j)·m/j), so m features are not m chances of a false alarm;
 3. a feature drifted when its adjusted p-value <= alpha and its effect size `metric` >= `threshold`
-   (practical significance: large samples make negligible shifts significant; 0 turns the floor off);
+   (practical significance: large samples make negligible shifts significant; 0 turns the floor off),
+   checked for every tested feature (the worker's `ranked.meetsFloor`), not only the 50 whose effect sizes
+   the summary lists: 60 negligible features are NoDrift exactly like 50;
 4. the dataset drifted when at least max(1, ceil(minDriftedShare · m)) features drifted.
 """
 
@@ -17,9 +19,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-CORRECTIONS = ("bonferroni", "benjamini-hochberg")
+from modelops.api.spec_view import DriftRuleView, drift_rule
+
 TOP_FEATURES = 5
-DEFAULT_THRESHOLD = 0.1
 
 
 def adjusted_p_values(p_sorted: Sequence[float], tests: int, method: str) -> list[float]:
@@ -39,19 +41,34 @@ def required_drifted(tested: int, min_share: float) -> int:
     return max(1, math.ceil(min_share * tested - 1e-9))
 
 
-def _effect_ok(effects: Sequence[float | None], rank: int, threshold: float | None) -> bool:
+def floor_flags(ranked: Mapping[str, Any], metric: str, threshold: float | None) -> list[bool] | None:
+    """Per ranked feature, whether its effect reaches the floor, for EVERY ranked feature.
+
+    The worker checks the floor it was given on every tested feature (`meetsFloor`); the summary's
+    effect sizes reach only the first 50. A floor that differs from the spec's (an edit while the
+    evaluation ran) falls back to the effect sizes, and a feature without a known effect size is not
+    counted as drifted: the floor cannot be shown to be met, and one evaluation later it is."""
     if not threshold:
-        return True
-    # Past the ranks the summary carries effect sizes for, significance alone decides.
-    if rank >= len(effects) or effects[rank] is None:
-        return True
-    return float(effects[rank]) >= threshold  # type: ignore[arg-type]
+        return None
+    floor = ranked.get("floor") or {}
+    flags = ranked.get("meetsFloor")
+    if isinstance(flags, str) and floor.get("metric") == metric and float(floor.get("threshold", -1)) == threshold:
+        return [c == "1" for c in flags]
+    effects = list(ranked.get(metric) or [])
+    return [e is not None and float(e) >= threshold for e in effects]
 
 
-def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
+def _effect_ok(flags: Sequence[bool] | None, rank: int) -> bool:
+    if flags is None:
+        return True
+    return rank < len(flags) and flags[rank]
+
+
+def judge_drift(rule: DriftRuleView | Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, Any]:
     """status.lastEvaluation.drift: the verdict, its numbers and the top features, from one evaluation."""
-    alpha, method = float(rule.get("alpha", 0.05)), str(rule.get("correction", "benjamini-hochberg"))
-    metric, threshold = str(rule.get("metric", "psi")), rule.get("threshold", DEFAULT_THRESHOLD)
+    if not isinstance(rule, DriftRuleView):
+        rule = drift_rule(rule)
+    alpha, method, metric, threshold = rule.alpha, rule.correction, rule.metric, rule.threshold
     top = [dict(f) for f in (measured.get("features") or [])[:TOP_FEATURES]]
     # Every verdict has the same keys: a merge patch of status then leaves no stale numbers behind.
     base: dict[str, Any] = {
@@ -61,9 +78,9 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         **{k: measured[k] for k in ("maxPsi", "maxJs", "maxKs") if k in measured}, "driftedFeature": None,
         "referenceRows": int(measured.get("referenceRows") or 0), "confirmed": False, "confirmation": "",
     }
-    rows, tested, min_rows = base["rows"], base["tested"], int(rule.get("minRows", 30))
+    rows, tested, min_rows = base["rows"], base["tested"], rule.min_rows
     ranked = measured.get("ranked")
-    if not rule.get("enabled", True):
+    if not rule.enabled:
         return {**base, "verdict": "Disabled", "message": "drift.enabled is false"}
     if not isinstance(ranked, Mapping):
         return {**base, "verdict": "Inconclusive", "message": "the evaluation reported no per-feature drift tests"}
@@ -80,9 +97,9 @@ def judge_drift(rule: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[st
         return {**base, "verdict": "Inconclusive", "message": "no feature could be tested"}
     p_values = [float(p) for p in ranked.get("pValue") or []]
     adjusted = adjusted_p_values(p_values, tested, method)
-    effects = list(ranked.get(metric) or [])
-    drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(effects, i, threshold)]
-    needed = required_drifted(tested, float(rule.get("minDriftedShare", 0.0)))
+    flags = floor_flags(ranked, metric, threshold or None)
+    drifted = [i for i, q in enumerate(adjusted) if q <= alpha and _effect_ok(flags, i)]
+    needed = required_drifted(tested, rule.min_drifted_share)
     features = [{**f, "adjustedPValue": adjusted[i] if i < len(adjusted) else None, "drifted": i in drifted}
                 for i, f in enumerate(top)]
     names = [f["name"] for f in features if f["drifted"]]

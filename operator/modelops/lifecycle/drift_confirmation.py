@@ -12,16 +12,7 @@ a new version has a new reference, so the count starts again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-
-DEFAULT_REQUIRED, DEFAULT_WINDOW = 3, 4
-
-
-def confirm_rule(drift_rule: Mapping[str, Any]) -> tuple[int, int]:
-    """(required, window) from monitoring.drift.confirm."""
-    confirm = drift_rule.get("confirm") or {}
-    return int(confirm.get("required", DEFAULT_REQUIRED)), int(confirm.get("window", DEFAULT_WINDOW))
 
 
 def record_vote(votes: list[dict[str, Any]], version: int, sha256: str | None, drifted: bool,

@@ -12,9 +12,9 @@ Change gates (maxRegression) are never waived.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from modelops.api.metrics import worsening
+from modelops.api.spec_view import SpecView
 from modelops.lifecycle.gates import TOLERANCE, GateResult
 
 BEAT_SERVING, STRICT = "BeatServing", "Strict"
@@ -46,7 +46,6 @@ def waived_floors(results: Sequence[GateResult], baseline: Mapping[str, float] |
     return unmet
 
 
-def floor_policy(spec: Mapping[str, Any]) -> tuple[str, float]:
+def floor_policy(v: SpecView) -> tuple[str, float]:
     """(validation.floorPolicy, the margin retraining.minImprovement)."""
-    return (str(spec.get("validation", {}).get("floorPolicy", BEAT_SERVING)),
-            float(spec.get("retraining", {}).get("minImprovement", 0.0)))
+    return v.validation.floor_policy, v.retraining.min_improvement

@@ -7,8 +7,9 @@ Formulas (stated once, used everywhere):
                  `worsening = -diff` for higher-is-better metrics and `+diff` for lower-is-better ones;
                  passes when worsening <= maxRegression. Skipped (and recorded) only when nothing served
                  (no baseline was asked for); a baseline that was asked for and did not come back FAILS.
-A metric the validation did not produce fails its gate: a gate that cannot be checked must not bless.
-Comparisons allow TOLERANCE for float rounding, so 0.90 - 0.88 passes maxRegression 0.02 as a user expects.
+Every comparison is the one in lifecycle/bounds.py, shared with the degradation rules: the same TOLERANCE
+for float rounding (0.90 - 0.88 passes maxRegression 0.02 as a user expects), and a metric that is missing
+or not finite fails its gate: a gate that cannot be checked must not bless.
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from modelops.api.metrics import worsening
+from modelops.lifecycle import reasons
+from modelops.lifecycle.bounds import (
+    NOT_FINITE,
+    NOT_PRODUCED,
+    TOLERANCE,
+    BoundCheck,
+    check_max,
+    check_min,
+    check_worsening,
+)
 
-TOLERANCE = 1e-9
+__all__ = ["TOLERANCE", "Gate", "GateOutcome", "GateResult", "evaluate_gate", "evaluate_gates"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class GateResult:
 class GateOutcome:
     passed: bool
     results: list[GateResult] = field(default_factory=list)
-    reason: str = "GatesPassed"
+    reason: str = reasons.GATES_PASSED
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,58 +101,48 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _check_min(gate: Gate, value: float) -> GateResult:
-    assert gate.min is not None
-    return GateResult(gate.metric, "min", value, gate.min, passed=value >= gate.min - TOLERANCE)
+def _unmeasured_text(check: BoundCheck) -> str:
+    return {NOT_PRODUCED: "metric not produced by validation", NOT_FINITE: "metric is not finite"}.get(
+        check.unmeasured, check.unmeasured)
 
 
-def _check_max(gate: Gate, value: float) -> GateResult:
-    assert gate.max is not None
-    return GateResult(gate.metric, "max", value, gate.max, passed=value <= gate.max + TOLERANCE)
+def _absolute(check: BoundCheck) -> GateResult:
+    return GateResult(check.metric, check.kind, check.value, check.bound, passed=check.passed,
+                      reason=_unmeasured_text(check) if check.unmeasured else "")
 
 
-def _check_regression(gate: Gate, value: float, baseline: Mapping[str, float] | None,
+def _check_regression(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[str, float] | None,
                       baseline_version: int | None) -> GateResult:
     assert gate.max_regression is not None
-    if baseline is None and baseline_version is not None:
-        return GateResult(
-            gate.metric, "maxRegression", value, gate.max_regression, passed=False,
-            reason=f"no metrics came back for baseline version {baseline_version}",
-        )
     if baseline is None:
-        return GateResult(
-            gate.metric, "maxRegression", value, gate.max_regression, passed=True, skipped=True,
-            reason="no baseline: first version, change gate skipped",
-        )
-    base = baseline.get(gate.metric)
-    if base is None or not math.isfinite(base):
-        return GateResult(
-            gate.metric, "maxRegression", value, gate.max_regression, passed=False,
-            reason=f"baseline has no finite {gate.metric}",
-        )
-    worse_by = worsening(gate.metric, value, base)
-    return GateResult(
-        gate.metric, "maxRegression", value, gate.max_regression,
-        passed=worse_by <= gate.max_regression + TOLERANCE, baseline=base, diff=value - base,
-    )
+        value = candidate.get(gate.metric)
+        shown = value if value is not None and math.isfinite(value) else None
+        if baseline_version is not None:
+            return GateResult(gate.metric, "maxRegression", shown, gate.max_regression, passed=False,
+                              reason=f"no metrics came back for baseline version {baseline_version}")
+        if shown is not None:
+            return GateResult(gate.metric, "maxRegression", shown, gate.max_regression, passed=True, skipped=True,
+                              reason="no baseline: first version, change gate skipped")
+    check = check_worsening(candidate, baseline or {}, gate.metric, gate.max_regression)
+    if check.unmeasured:
+        reason = _unmeasured_text(check) if check.value is None else f"baseline has no finite {gate.metric}"
+        return GateResult(gate.metric, "maxRegression", check.value, gate.max_regression, passed=False, reason=reason)
+    assert check.value is not None and check.reference is not None
+    return GateResult(gate.metric, "maxRegression", check.value, gate.max_regression, passed=check.passed,
+                      baseline=check.reference, diff=check.value - check.reference)
 
 
 def evaluate_gate(gate: Gate, candidate: Mapping[str, float], baseline: Mapping[str, float] | None,
                   baseline_version: int | None = None) -> list[GateResult]:
-    """All results of one gate; a missing or non-finite candidate metric fails every bound it carries."""
-    value = candidate.get(gate.metric)
-    kinds = [(k, b) for k, b in (("min", gate.min), ("max", gate.max),
-                                 ("maxRegression", gate.max_regression)) if b is not None]
-    if value is None or not math.isfinite(value):
-        why = "metric not produced by validation" if value is None else "metric is not finite"
-        return [GateResult(gate.metric, kind, value, bound, passed=False, reason=why) for kind, bound in kinds]
+    """All results of one gate, each judged by the one bound comparison (lifecycle/bounds.py): a missing or
+    non-finite candidate metric fails every bound it carries."""
     results: list[GateResult] = []
     if gate.min is not None:
-        results.append(_check_min(gate, value))
+        results.append(_absolute(check_min(candidate, gate.metric, gate.min)))
     if gate.max is not None:
-        results.append(_check_max(gate, value))
+        results.append(_absolute(check_max(candidate, gate.metric, gate.max)))
     if gate.max_regression is not None:
-        results.append(_check_regression(gate, value, baseline, baseline_version))
+        results.append(_check_regression(gate, candidate, baseline, baseline_version))
     return results
 
 
@@ -210,5 +210,5 @@ def evaluate_gates(gates: Sequence[Gate], candidate: Mapping[str, float],
     results = [r for gate in gates for r in evaluate_gate(gate, candidate, baseline, baseline_version)]
     summary = GateSummary.of(results)
     if summary.failed:
-        return GateOutcome(False, results, "GateFailed", summary.text())
-    return GateOutcome(True, results, "GatesPassed", summary.text())
+        return GateOutcome(False, results, reasons.GATE_FAILED, summary.text())
+    return GateOutcome(True, results, reasons.GATES_PASSED, summary.text())

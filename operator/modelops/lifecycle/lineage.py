@@ -13,7 +13,12 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from modelops.api.spec_view import SpecView, view
+
 TRAINING, RETRAINING, MONITORING = "training", "retraining", "monitoring"
+# Spec keys (of training and its dataset, api/dataset_schema.py) that change what a model is made from.
+READING_KEYS = ("missingValues", "columnTypes", "ignoreColumns", "idColumn", "weightColumn", "classes",
+                "positiveClass")
 
 
 def model_spec_hash(spec: Mapping[str, Any]) -> str:
@@ -23,7 +28,10 @@ def model_spec_hash(spec: Mapping[str, Any]) -> str:
                 "hyperparameters": training.get("hyperparameters"), "command": training.get("command")}
     if (training.get("tuning") or {}).get("enabled"):  # the search picks what the model is trained with
         material["tuning"] = training["tuning"]
-    recipes = int((spec.get("retraining") or {}).get("maxRecipes") or 1)
+    reading = {k: v for k, v in {**(training.get("dataset") or {}), **training}.items() if k in READING_KEYS}
+    if reading:  # how columns and labels are read shapes the model's inputs and outputs (only when set)
+        material["reading"] = reading
+    recipes = view(spec).retraining.max_recipes
     if recipes > 1:  # a retrain then picks among data recipes: another model from the same data
         material["recipes"] = recipes
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
@@ -44,33 +52,23 @@ def inputs_hash(data: Iterable[Mapping[str, Any]], spec_hash: str) -> str | None
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def holdout_fraction(spec: Mapping[str, Any]) -> float:
-    """Share of the monitoring rows a degradation retrain holds out (never trains on)."""
-    return float((spec.get("retraining", {}).get("holdout") or {}).get("fraction", 0.3))
-
-
-def holdout_min_rows(spec: Mapping[str, Any]) -> int:
-    """Fewest unseen rows a judgement of a version (challenge, evaluation) may rest on."""
-    return int((spec.get("retraining", {}).get("holdout") or {}).get("minRows", 20))
-
-
-def retraining_datasets(spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def retraining_datasets(v: SpecView) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(primary, extra) datasets a degradation retrain reads: the training data (or the explicit
     retraining.dataset) and, unless `retraining.include` leaves it out, the labelled monitoring data.
 
     Without `include`, an explicit retraining.dataset alone is used (as before monitoring data could
     be included); otherwise training + monitoring."""
-    retraining = spec.get("retraining", {})
-    explicit = retraining.get("dataset")
-    include = retraining.get("include") or ([TRAINING] if explicit else [TRAINING, MONITORING])
-    primary = {**(explicit or spec["training"]["dataset"]), "role": RETRAINING if explicit else TRAINING}
+    retraining = v.retraining
+    explicit = retraining.dataset
+    include = retraining.include or ((TRAINING,) if explicit else (TRAINING, MONITORING))
+    primary = {**(explicit or v.training.dataset), "role": RETRAINING if explicit else TRAINING}
     extra: list[dict[str, Any]] = []
-    monitoring = spec.get("monitoring", {}).get("dataset")
+    monitoring = v.monitoring.dataset
     if MONITORING in include and monitoring:
-        entry = {**monitoring, "role": MONITORING, "weight": float(retraining.get("monitoringWeight", 1.0)),
-                 "holdout": holdout_fraction(spec)}
-        if retraining.get("maxRows") is not None:
-            entry["maxRows"] = int(retraining["maxRows"])
+        entry = {**monitoring, "role": MONITORING, "weight": retraining.monitoring_weight,
+                 "holdout": retraining.holdout_fraction}
+        if retraining.max_rows is not None:
+            entry["maxRows"] = int(retraining.max_rows)
         extra.append(entry)
     return primary, extra
 
@@ -78,7 +76,7 @@ def retraining_datasets(spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[d
 def would_be_inputs(spec: Mapping[str, Any], evaluation: Mapping[str, Any]) -> str | None:
     """The inputs hash a retrain started now would have, from what the last evaluation measured:
     the monitoring data it scored and the fingerprints of the retraining data it read."""
-    primary, extra = retraining_datasets(spec)
+    primary, extra = retraining_datasets(view(spec))
     measured = {f.get("role"): f for f in evaluation.get("retrainInputs") or []}
     if evaluation.get("data"):
         measured[MONITORING] = evaluation["data"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT, RepeatPolicy
+
 Stage = Literal["tune", "train", "validate", "evaluate"]
 Track = Literal["stable", "canary"]
 
@@ -47,14 +49,25 @@ class ServingObserved:
 
 @dataclass(frozen=True)
 class VersionPruned:
-    """A DeleteVersion was carried out (`deleted` False: it failed, `message` says why)."""
+    """A DeleteVersion was carried out (`deleted` False: it failed, `message` says why). `attempt` names
+    the DeleteVersion's attempt when known, so a report of an attempt already counted is not counted again."""
 
     version: int
     deleted: bool
     message: str = ""
+    attempt: int | None = None
 
 
-Observation = Reconcile | StageFinished | ServingObserved | VersionPruned
+@dataclass(frozen=True)
+class StageMissing:
+    """The runtime found no run, alive or finished, for the stage in status.stage (`stage_id`): it stopped
+    between saving the decision and starting the run, or the run was deleted before it reported. The core
+    decides what follows (lifecycle/in_flight.py), so both runtimes recover the same way."""
+
+    stage_id: str
+
+
+Observation = Reconcile | StageFinished | ServingObserved | VersionPruned | StageMissing
 
 
 # ---------------------------------------------------------------- actions
@@ -142,25 +155,4 @@ class Context:
     spec: Mapping[str, Any]
     generation: int
     now: datetime
-
-
-def in_flight_action(status: Mapping[str, Any]) -> StartStage | None:
-    """The StartStage that started the run recorded in status.stage, for a runtime that must (re)create it
-    after a restart: same id, version, data and baseline, so the re-created run is the same run."""
-    stage = status.get("stage")
-    if not stage:
-        return None
-    baseline = stage.get("baselineVersion")
-    return StartStage(stage["name"], int(stage["version"]), stage["id"], dict(stage.get("dataset") or {}),
-                      baseline_version=None if baseline is None else int(baseline), track=stage.get("track"),
-                      extra_datasets=tuple(dict(d) for d in stage.get("extraDatasets") or ()),
-                      challenge_dataset=dict(stage["challengeDataset"]) if stage.get("challengeDataset") else None,
-                      fingerprint=tuple(dict(d) for d in stage.get("fingerprint") or ()),
-                      hyperparameters=dict(stage["hyperparameters"]) if stage.get("hyperparameters") else None,
-                      tuned_by=int(stage["tunedBy"]) if stage.get("tunedBy") else None)
-
-
-def recover_in_flight(status: Mapping[str, Any], run_found: bool) -> StartStage | None:
-    """After a restart, for the stage recorded in status.stage: a run that exists (alive or finished)
-    is adopted and reports itself; one that never started is started now, as the same run."""
-    return None if run_found else in_flight_action(status)
+    repeat: RepeatPolicy = DEFAULT_REPEAT  # bounds on the actions the core repeats (lifecycle/repeats.py)

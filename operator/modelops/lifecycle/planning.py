@@ -6,14 +6,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from modelops.api.durations import parse_duration
+from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.conditions import condition_is_true
-from modelops.lifecycle.degradation import retrain_wanted
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.lineage import TRAINING, model_spec_hash, retraining_datasets
 from modelops.lifecycle.messages import StartStage
 from modelops.lifecycle.records import next_version_number, training_hash
+from modelops.lifecycle.retrain_policy import may_retrain, retrain_wanted
 from modelops.lifecycle.retraining import episode, retrain_blocked
 from modelops.lifecycle.rollout import rollout_complete
 from modelops.lifecycle.tuning import reused_values, search_started_text, search_wanted
@@ -22,8 +22,8 @@ from modelops.lifecycle.tuning import reused_values, search_started_text, search
 def _datasets(d: Draft, trigger: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What a version learns from: the training data, or for a degradation retrain the retraining inputs."""
     if trigger == "Degradation":
-        return retraining_datasets(d.spec)
-    return {**d.spec["training"]["dataset"], "role": TRAINING}, []
+        return retraining_datasets(d.view)
+    return {**d.view.training.dataset, "role": TRAINING}, []
 
 
 def _start_training(d: Draft, trigger: str) -> None:
@@ -41,8 +41,8 @@ def _start_training(d: Draft, trigger: str) -> None:
     dataset, extra = _datasets(d, trigger)
     if search_wanted(d, trigger):
         text = search_started_text(d.spec, version)
-        record.update(state="Tuning", reason="Tuning", message=f"{text} ({trigger})")
-        d.event("Normal", "TuningStarted", text)
+        record.update(state="Tuning", reason=reasons.TUNING, message=f"{text} ({trigger})")
+        d.event("Normal", reasons.TUNING_STARTED, text)
         d.start_stage(StartStage("tune", version, f"tune-v{version}", dataset, extra_datasets=tuple(extra)))
         return
     reused = reused_values(d)
@@ -66,7 +66,7 @@ def _train_tuned_candidate(d: Draft) -> bool:
     record = d.record(d.status.get("candidateVersion"))
     if record is None or record["state"] != "Tuned":
         return False
-    record.update(state="Training", reason="Training", message="training with the tuned hyperparameters")
+    record.update(state="Training", reason=reasons.TRAINING, message="training with the tuned hyperparameters")
     dataset, extra = _datasets(d, str(record.get("trigger", "Initial")))
     _start_train_stage(d, record, dataset, extra)
     return True
@@ -95,11 +95,11 @@ def _validate_trained_candidate(d: Draft) -> bool:
     record = d.record(d.status.get("candidateVersion"))
     if record is None or record["state"] != "Trained":
         return False
-    record.update(state="Validating", reason="Validating", message="validation started")
+    record.update(state="Validating", reason=reasons.VALIDATING, message="validation started")
     baseline = d.status.get("servingVersion")
     challenge = None
     if record.get("trigger") == "Degradation" and baseline is not None:
-        challenge = d.spec.get("monitoring", {}).get("dataset")
+        challenge = d.view.monitoring.dataset
         record["challengeRequested"] = challenge is not None
     validation = {k: v for k, v in d.spec["validation"]["dataset"].items() if k != "lastRows"}
     if d.spec["validation"]["dataset"].get("lastRows"):  # a window: the newest rows of an appended file
@@ -113,17 +113,17 @@ def _validate_trained_candidate(d: Draft) -> bool:
 def _retrain_when_degraded(d: Draft) -> bool:
     """Guards recovery: the serving version is degraded by a rule whose policy (onDegradation for quality,
     onDrift for drift) is Retrain, and attempts, cooldown and 'would it train anything new' allow it."""
-    monitoring = d.spec.get("monitoring", {})
-    if (not retrain_wanted(monitoring, d.status.get("lastEvaluation")) or not condition_is_true(d.status, "Degraded")
+    if (not retrain_wanted(d.view.monitoring, d.status.get("lastEvaluation"))
+            or not condition_is_true(d.status, "Degraded")
             or d.status.get("candidateVersion") is not None or d.status.get("failure")
-            or d.spec.get("serving", {}).get("pinnedVersion") is not None):
+            or d.view.serving.pinned_version is not None):
         return False
     if retrain_blocked(d):
         return bool(d.status.get("failure"))
     current = episode(d)
     current.update(attempts=current.get("attempts", 0) + 1, lastAttemptTime=d.now,
                    lastAttemptEvaluation=int(d.status.get("evaluations", 0)),
-                   reason=(d.status.get("lastEvaluation") or {}).get("reason", "Degraded"))
+                   reason=(d.status.get("lastEvaluation") or {}).get("reason", reasons.DEGRADED))
     _start_training(d, "Degradation")
     return True
 
@@ -134,10 +134,10 @@ def _evaluation_target(d: Draft) -> int | None:
 
 def _evaluate_when_due(d: Draft) -> bool:
     """Guards the schedule: the serving (or canary) version is evaluated every monitoring.interval."""
-    monitoring = d.spec.get("monitoring", {})
+    monitoring = d.view.monitoring
     target = _evaluation_target(d)
     # Never while a rollout is under way: the outgoing version is about to be unloaded.
-    if (target is None or not monitoring.get("dataset") or not d.status.get("servingReady", True)
+    if (target is None or not monitoring.dataset or not d.status.get("servingReady", True)
             or not rollout_complete(d)):
         d.status.pop("nextEvaluationTime", None)
         return False
@@ -146,15 +146,15 @@ def _evaluate_when_due(d: Draft) -> bool:
     anchors = [parse_stamp(record.get("servedAt")), parse_stamp(last.get("time") if last.get("version") == target
                                                                 else None)]
     anchor = max((a for a in anchors if a is not None), default=d.ctx.now)
-    due = anchor + timedelta(seconds=parse_duration(monitoring.get("interval", "5m")))
+    due = anchor + timedelta(seconds=monitoring.interval_seconds)
     d.status["nextEvaluationTime"] = stamp(due)
     if due > d.ctx.now:
         d.requeue.append((due - d.ctx.now).total_seconds())
         return False
     number = int(d.status.get("evaluations", 0)) + 1
     track = "canary" if target == d.status.get("canaryVersion") else "stable"
-    fingerprint = (retraining_datasets(d.spec)[0],) if monitoring.get("onDegradation", "Retrain") == "Retrain" else ()
-    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring["dataset"],
+    fingerprint = (retraining_datasets(d.view)[0],) if may_retrain(monitoring) else ()
+    d.start_stage(StartStage("evaluate", target, f"evaluate-v{target}-e{number}", monitoring.dataset,
                              track=track, fingerprint=fingerprint))
     return True
 

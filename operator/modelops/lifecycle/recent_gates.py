@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from modelops.lifecycle import reasons
 from modelops.lifecycle.gates import Gate, GateOutcome, GateResult, GateSummary, evaluate_gates
 
 RECENT = "heldOutRecentRows"
@@ -45,4 +46,4 @@ def judge_gates(gates: Sequence[Gate], metrics: Mapping[str, float], baseline: M
     results += [replace(r, data=RECENT) for r in on_recent]
     summary = GateSummary.of(results)
     passed = not summary.failed
-    return GateOutcome(passed, results, "GatesPassed" if passed else "GateFailed", summary.text())
+    return GateOutcome(passed, results, reasons.GATES_PASSED if passed else reasons.GATE_FAILED, summary.text())

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.api.durations import parse_duration
 from modelops.api.metrics import PRIMARY_METRIC, worsening
+from modelops.lifecycle import reasons
 from modelops.lifecycle.clock import parse_stamp
 from modelops.lifecycle.degradation import EvaluationInput, violations
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.gates import TOLERANCE
-from modelops.lifecycle.lineage import holdout_min_rows, version_inputs, would_be_inputs
+from modelops.lifecycle.lineage import version_inputs, would_be_inputs
 
-WOULD_REPEAT = "RetrainWouldRepeat"
-NOT_BETTER, INCONCLUSIVE = "ChallengerNotBetter", "ChallengeInconclusive"
+WOULD_REPEAT = reasons.RETRAIN_WOULD_REPEAT
+NOT_BETTER, INCONCLUSIVE = reasons.CHALLENGER_NOT_BETTER, reasons.CHALLENGE_INCONCLUSIVE
 
 
 def episode(d: Draft) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def episode(d: Draft) -> dict[str, Any]:
 def _violated_metric(d: Draft, evaluation: dict[str, Any], validation_metrics: dict[str, float]) -> str:
     """The metric the challenger must beat the champion on: the first quality rule (spec order) the
     evaluation violated; for a drift-only episode the task's primary metric."""
-    for rule in d.spec.get("monitoring", {}).get("degradation", []):
+    for rule in d.view.monitoring.degradation:
         found = violations(EvaluationInput(rules=[rule], metrics=evaluation.get("metrics", {}),
                                            validation_metrics=validation_metrics, drift={}))
         if found:
@@ -47,7 +47,7 @@ def track_episode(d: Draft, version: int, found: list[tuple[str, str]], evaluati
         if any(reason in opened_by for reason, _ in found):
             return  # the rule that opened it is still violated: same episode, attempts keep counting
         d.status["retrain"] = {"attempts": 0}
-        d.event("Normal", "Recovered", f"version {version} passes the rules that opened the degradation "
+        d.event("Normal", reasons.RECOVERED, f"version {version} passes the rules that opened the degradation "
                                        f"episode ({', '.join(opened_by)})")
         current = episode(d)
     if found:
@@ -71,14 +71,14 @@ def _repeated_by(d: Draft) -> int | None:
 
 def retrain_blocked(d: Draft) -> bool:
     """True when attempts, cooldown or a repeat rule out a retrain now (it records why)."""
-    retraining = d.spec.get("retraining", {})
+    retraining = d.view.retraining
     current = episode(d)
-    if current.get("attempts", 0) >= retraining.get("maxAttempts", 3):
-        d.fail("RetriesExhausted", f"{current['attempts']} retraining attempt(s) did not produce a version that "
+    if current.get("attempts", 0) >= retraining.max_attempts:
+        d.fail(reasons.RETRIES_EXHAUSTED, f"{current['attempts']} retraining attempt(s) did not produce a version that "
                                    "passes the violated rules; edit the spec (e.g. data or model) to try again")
         return True
     last = parse_stamp(current.get("lastAttemptTime"))
-    cooldown = parse_duration(retraining.get("cooldown", "10m"))
+    cooldown = retraining.cooldown_seconds
     if last is not None and (wait := (last - d.ctx.now).total_seconds() + cooldown) > 0:
         d.requeue.append(wait)
         return True
@@ -117,11 +117,11 @@ def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) ->
     if record.get("trigger") != "Degradation" or not record.get("challengeRequested"):
         return None
     metric = str(episode(d).get("metric") or PRIMARY_METRIC[d.spec["task"]])
-    required = float(d.spec.get("retraining", {}).get("minImprovement", 0.0))
+    required = d.view.retraining.min_improvement
     challenge = result.get("challenge") or {}
     candidate = (challenge.get("candidate") or {}).get(metric)
     serving = (challenge.get("baseline") or {}).get(metric)
-    rows, needed = int(challenge.get("rows") or 0), holdout_min_rows(d.spec)
+    rows, needed = int(challenge.get("rows") or 0), d.view.retraining.holdout_min_rows
     entry: dict[str, Any] = {"metric": metric, "candidate": candidate, "serving": serving,
                              "minImprovement": required, "rows": rows, "minRows": needed}
     for key in ("totalRows", "excludedRows"):
@@ -140,7 +140,7 @@ def judge_challenge(d: Draft, record: dict[str, Any], result: dict[str, Any]) ->
         record["challenge"] = entry
         return NOT_BETTER, f"challenge on the monitoring data: no {metric} came back for both versions"
     improvement = -worsening(metric, float(candidate), float(serving))
-    alpha, p_value = float(d.spec.get("retraining", {}).get("challengeAlpha", 0.05)), challenge.get("pValue")
+    alpha, p_value = d.view.retraining.challenge_alpha, challenge.get("pValue")
     beyond_chance = p_value is None or float(p_value) <= alpha  # a worker that reports no test is not held to one
     passed = improvement >= required - TOLERANCE and beyond_chance
     entry.update(improvement=improvement, passed=passed, verdict="Passed" if passed else "Failed")

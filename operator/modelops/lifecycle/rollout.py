@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelops.lifecycle import reasons
 from modelops.lifecycle.draft import Draft
-from modelops.lifecycle.messages import ApplyServing, DeleteVersion, ServingObserved, VersionPruned
+from modelops.lifecycle.messages import ApplyServing, ServingObserved
 from modelops.lifecycle.records import is_servable
+from modelops.lifecycle.repeats import forget_repairs, repair_allowed, request_deletion
 from modelops.lifecycle.retention import versions_to_delete
 
 
 def desired_serving(d: Draft) -> dict[str, int] | None:
     """stable (and canary) the spec and the records call for; None when nothing may serve yet."""
-    pinned = d.spec.get("serving", {}).get("pinnedVersion")
+    pinned = d.view.serving.pinned_version
     if pinned is not None:
         return {"stable": pinned} if is_servable(d.record(pinned)) else None
     serving = d.status.get("servingVersion")
@@ -21,7 +23,7 @@ def desired_serving(d: Draft) -> dict[str, int] | None:
     candidate_ready = candidate is not None and (d.record(candidate) or {}).get("state") in ("Blessed", "Canary")
     if not candidate_ready:
         return {"stable": serving} if serving else None
-    canary_on = d.spec.get("serving", {}).get("canary", {}).get("enabled", False)
+    canary_on = d.view.serving.canary_enabled
     promoted = (d.record(candidate) or {}).get("canaryPassed", False)
     if canary_on and serving and serving != candidate and not promoted:
         return {"stable": serving, "canary": candidate}
@@ -42,15 +44,24 @@ def apply_desired_serving(d: Draft, force: bool = False, observed: ServingObserv
     drifted = observed is not None and _pin(observed.pinned) != _pin(desired)
     if not (changed or force or drifted):
         return
+    if changed or force:
+        forget_repairs(d)
+    elif not repair_allowed(d, _found(observed)):  # bounded: lifecycle/repeats.py
+        return
     d.status["rollout"] = desired
     d.actions.append(ApplyServing(stable=desired["stable"], canary=desired.get("canary")))
     what = f"version {desired['stable']}" + (f" with canary {desired['canary']}" if desired.get("canary") else "")
     if drifted and not (changed or force):
         pinned = None if observed is None else observed.pinned
         found = "missing" if pinned is None else f"pinning {_describe_pin(pinned)}"
-        d.event("Warning", "ServingRepaired", f"serving objects were {found}; re-applying {what}")
+        d.event("Warning", reasons.SERVING_REPAIRED, f"serving objects were {found}; re-applying {what}")
     else:
-        d.event("Normal", "RollingOut", f"serving {what}")
+        d.event("Normal", reasons.ROLLING_OUT, f"serving {what}")
+
+
+def _found(observed: ServingObserved | None) -> str:
+    pinned = None if observed is None else observed.pinned
+    return "missing" if pinned is None else f"pinning {_describe_pin(pinned)}"
 
 
 def _describe_pin(pinned: Mapping[str, int | None]) -> str:
@@ -77,9 +88,9 @@ def on_serving_observed(d: Draft, obs: ServingObserved) -> None:
         _start_serving(d, stable, previous)
     if canary is not None and canary in ready and d.status.get("canaryVersion") != canary:
         d.status["canaryVersion"] = canary
-        _set_state(d, canary, "Canary", "CanaryServing")
+        _set_state(d, canary, "Canary", reasons.CANARY_SERVING)
         (d.record(canary) or {}).setdefault("servedAt", d.now)
-        d.event("Normal", "CanaryServing", f"version {canary} serves as canary beside {stable}")
+        d.event("Normal", reasons.CANARY_SERVING, f"version {canary} serves as canary beside {stable}")
     if canary is None and d.status.get("canaryVersion") is not None:
         d.status.pop("canaryVersion", None)
     d.status["servingReady"] = d.status.get("servingVersion") in ready
@@ -94,12 +105,12 @@ def _set_state(d: Draft, version: int, state: str, reason: str) -> None:
 def _start_serving(d: Draft, version: int, previous: int | None) -> None:
     d.status["servingVersion"] = version
     record = d.record(version) or {}
-    record.update(state="Serving", reason="Serving")
+    record.update(state="Serving", reason=reasons.SERVING)
     record.setdefault("servedAt", d.now)
     if previous is not None and previous != version:
         old = d.record(previous)
         if old is not None and old["state"] == "Serving":
-            old.update(state="Retired", reason="Replaced", retiredAt=d.now)
+            old.update(state="Retired", reason=reasons.REPLACED, retiredAt=d.now)
     if d.status.get("candidateVersion") == version:
         d.status.pop("candidateVersion", None)
         # The new version starts healthy until evaluated; the degradation episode it was trained for
@@ -107,49 +118,17 @@ def _start_serving(d: Draft, version: int, previous: int | None) -> None:
         last = d.status.get("lastEvaluation")
         if last and last.get("version") != version:
             last["superseded"] = True
-    d.event("Normal", "VersionServing", f"version {version} is serving" +
+    d.event("Normal", reasons.VERSION_SERVING, f"version {version} is serving" +
             (f" (was {previous})" if previous else ""))
     _retention(d)
 
 
 def _retention(d: Draft) -> None:
-    keep = d.spec.get("retention", {}).get("keepVersions", 5)
+    keep = d.view.retention.keep_versions
     rollout: dict[str, Any] = d.status.get("rollout") or {}
     stage = d.in_flight() or {}
     protected = [d.status.get("servingVersion"), d.status.get("canaryVersion"), d.status.get("candidateVersion"),
-                 d.spec.get("serving", {}).get("pinnedVersion"), rollout.get("stable"), rollout.get("canary"),
+                 d.view.serving.pinned_version, rollout.get("stable"), rollout.get("canary"),
                  stage.get("version")]
     for version in versions_to_delete(d.status, keep, protected):
-        record = d.record(version)
-        if record is not None and not record.get("deletion"):
-            record["deletion"] = {"attempt": 1}
-            d.actions.append(DeleteVersion(version, 1))
-
-
-PRUNE_RECHECK_SECONDS = 120.0
-
-
-def reissue_pending_deletions(d: Draft) -> None:
-    """Level-triggered retention: a decided deletion is asked for again until a runtime confirms it,
-    so a lost action (crash, failed Job) never leaks a version's files."""
-    pending = [r for r in d.status.get("versions", []) if r.get("deletion") and not r.get("deleted")]
-    issued = {a.version for a in d.actions if isinstance(a, DeleteVersion)}
-    for record in pending:
-        if record["version"] not in issued:
-            d.actions.append(DeleteVersion(record["version"], int(record["deletion"].get("attempt", 1))))
-    if pending:
-        d.requeue.append(PRUNE_RECHECK_SECONDS)
-
-
-def on_version_pruned(d: Draft, obs: VersionPruned) -> None:
-    record = d.record(obs.version)
-    if record is None or not record.get("deletion"):
-        return
-    if obs.deleted:
-        record.pop("deletion")
-        record["deleted"] = True
-        return
-    attempt = int(record["deletion"].get("attempt", 1))
-    record["deletion"] = {"attempt": attempt + 1, "message": obs.message[:500]}
-    d.event("Warning", "PruneFailed", f"removing version {obs.version}'s files failed (attempt {attempt}): "
-                                      f"{obs.message}; retrying")
+        request_deletion(d, version)

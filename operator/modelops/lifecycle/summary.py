@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.api.metrics import PRIMARY_METRIC
+from modelops.lifecycle import reasons
 from modelops.lifecycle.conditions import condition_is_true, set_condition
 from modelops.lifecycle.draft import Draft
+from modelops.lifecycle.evaluation_failures import failing, failing_text, forget_stale
 from modelops.lifecycle.messages import EmitEvent
 from modelops.lifecycle.progress import set_progress_conditions
 from modelops.lifecycle.retraining import WOULD_REPEAT, repeat_subject
@@ -61,7 +63,9 @@ def derive_phase(d: Draft) -> tuple[str, str]:
             why += f"; not retraining: it would repeat the data and spec of {_repeat_subject(status)}"
         return "Degraded", f"version {status.get('servingVersion')} degraded: {why}"
     if status.get("servingVersion"):
-        pinned = d.spec.get("serving", {}).get("pinnedVersion")
+        if (failures := failing(status)) is not None:
+            return "Serving", failing_text(failures)
+        pinned = d.view.serving.pinned_version
         note = " (pinned)" if pinned else ""
         return "Serving", f"version {status['servingVersion']} is serving{note}"
     return "Pending", "waiting for the first version"
@@ -90,15 +94,23 @@ def _set_conditions(d: Draft) -> None:
     _set(d, "Available", available_condition(serving, available))
     ready = available and not condition_is_true(status, "Degraded") and not status.get("failure") \
         and rollout_complete(d)
-    _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
+    failures = failing(status)
+    if ready and failures is not None:  # it answers, but nobody can tell whether its model is still good
+        _set(d, "Ready", (False, reasons.EVALUATIONS_FAILING, failing_text(failures)))
+    else:
+        _set(d, "Ready", ready_condition(ready, serving, status.get("phase", "Pending"), status.get("message", "")))
     set_progress_conditions(d, status.get("phase", "Pending"), status.get("message", ""))
 
 
 def refresh_degraded(d: Draft) -> None:
-    """Degraded follows the latest evaluation of the serving version; a new version starts healthy."""
+    """Degraded follows the latest evaluation of the serving version; a new version starts healthy.
+    Evaluations that keep failing make it Unknown, unless the last one that judged found it degraded."""
+    forget_stale(d)
     serving = d.status.get("servingVersion")
     text = degraded_condition(d.spec, serving, d.status.get("lastEvaluation") or {},
                               (d.record(serving) or {}).get("floorsUnmet") or ())
+    if (failures := failing(d.status)) is not None and not condition_is_true(d.status, "Degraded"):
+        text = None, reasons.EVALUATIONS_FAILING, failing_text(failures)
     if text is not None:
         _set(d, "Degraded", text)
 
@@ -123,12 +135,12 @@ def summarize(d: Draft, previous_phase: str | None) -> None:
 
 # Events that already announce a phase: one Event per transition, so the phase is not posted again.
 _ANNOUNCED_BY: dict[str, frozenset[str]] = {
-    "Tuning": frozenset({"TuningStarted"}),
-    "Serving": frozenset({"VersionServing"}),
-    "Deploying": frozenset({"RollingOut", "ServingRepaired"}),
-    "Rejected": frozenset({"CandidateRejected", "CanaryRolledBack"}),
+    "Tuning": frozenset({reasons.TUNING_STARTED}),
+    "Serving": frozenset({reasons.VERSION_SERVING}),
+    "Deploying": frozenset({reasons.ROLLING_OUT, reasons.SERVING_REPAIRED}),
+    "Rejected": frozenset({reasons.CANDIDATE_REJECTED, reasons.CANARY_ROLLED_BACK}),
     # a retrain that failed returns to Degraded: the failure event is that transition
-    "Degraded": frozenset({"ModelDegraded", WOULD_REPEAT, "TuningFailed", "TrainingFailed", "ValidationFailed"}),
+    "Degraded": frozenset({reasons.MODEL_DEGRADED, WOULD_REPEAT, *reasons.STAGE_FAILURE_EVENT.values()}),
 }
 
 

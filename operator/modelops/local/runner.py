@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.reasons import SERVING_CRASH_LOOP
 from modelops.lifecycle import decide
+from modelops.lifecycle.clock import stamp
 from modelops.lifecycle.messages import (
     Action,
     ApplyServing,
@@ -27,13 +29,14 @@ from modelops.lifecycle.messages import (
     Observation,
     Reconcile,
     ServingObserved,
+    StageMissing,
     StartStage,
     VersionPruned,
-    recover_in_flight,
 )
+from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
-from modelops.local.serving_process import ServingProcess
+from modelops.local.serving_process import RESTART_CAP_SECONDS, RESTART_LIMIT, ServingProcess
 from modelops.local.state_store import StateStore, append_jsonl, read_json
 from modelops.local.view import RunView, parse_training_progress
 from modelops.workloads.stages.prune import PruneError, prune_version
@@ -43,6 +46,9 @@ FALLBACK_RECONCILE_SECONDS = 60.0  # when the core asks for no timer, still re-c
 SERVING_HEALTH_SECONDS = 3.0  # how often a settled server is checked (restarted if it died)
 SERVING_WAIT_SECONDS = 120.0  # after this, report whatever is ready even if the pin is not loaded yet
 UNTIL_CHOICES = ("serving", "forever")
+STATE_RECOVERED = "StateRecovered"  # local only: the state record was unreadable, the previous one was used
+SERVING_RESTARTED = "ServingRestarted"  # local only: `modelops serve` exited and was started again
+PENDING_ACTION_UNREADABLE = "PendingActionUnreadable"  # local only: a saved action this version cannot decode
 
 
 class Runner:
@@ -65,6 +71,7 @@ class Runner:
         self._serving_reported: frozenset[int] | None = None
         self._next_serving_check = 0.0
         self._lock_fd: int | None = None
+        self._refused_generation: int | None = None
 
     # ---------------------------------------------------------------- entry points
     def run(self) -> int:
@@ -86,19 +93,28 @@ class Runner:
     def resume(self) -> None:
         """Adopt whatever a previous runtime left behind, then let the core look at it."""
         self.generation = self.store.generation_for(self.spec)
-        self.status = self.store.load_status()
+        state = self.store.load()
+        self.status = state.status
+        if state.recovered:
+            self._event("Warning", STATE_RECOVERED, f"the state record was unreadable, resumed from the one "
+                                                    f"before it: {state.recovered}")
         replayed: list[Observation] = []
-        for record in self.store.load_pending():
-            replayed += self._execute(journal.decode(record), replay=True)
-        self.store.clear_pending()
+        for record in state.pending:
+            try:
+                action = journal.decode(record)
+            except ValueError as exc:  # level-triggered: the core re-derives what it still wants
+                self._event("Warning", PENDING_ACTION_UNREADABLE, f"skipped a pending action: {exc}")
+                continue
+            replayed += self._execute(action, replay=True)
+        if state.pending:
+            self.store.save(self.status, [])
         stage = self.status.get("stage") or {}
         if stage.get("id") and stage["id"] not in self.stages.running:
             found = self.stages.resume(stage["id"], stage.get("name", "?"), int(stage.get("version") or 0))
-            action = recover_in_flight(self.status, run_found=found)
-            self.view.message(f"adopted stage {stage['id']} from the previous run" if action is None
-                              else f"starting stage {stage['id']} (decided before the previous run stopped)")
-            if action is not None:
-                replayed += self._execute(action)
+            self.view.message(f"adopted stage {stage['id']} from the previous run" if found
+                              else f"stage {stage['id']} has no run (decided before the previous run stopped)")
+            if not found:  # the core decides what follows (lifecycle/in_flight.py): the same run, or StageLost
+                replayed.append(StageMissing(str(stage["id"])))
         applied = self.serving.applied()
         if applied is not None:
             self.serving.ensure_running()
@@ -121,18 +137,26 @@ class Runner:
     def observe(self, observation: Observation) -> None:
         """Decide, persist status and the actions before running them (a SIGKILL replays them), run
         them, and feed what they revealed (e.g. a version pruned) straight back."""
+        if self._refused_generation == self.generation:
+            return  # refused: nothing is decided again until the spec changes (a restart with the edited file)
         queue = [observation]
         while queue:
             context = Context(spec=self.spec, generation=self.generation, now=self.now())
-            decision = decide(context, self.status, queue.pop(0))
+            try:
+                decision = decide(context, self.status, queue.pop(0))
+            except Exception as exc:  # the same policy as the operator (kube/runtime.py): report, stop, wait
+                decision = decide_refused(context, self.status, *raised_text(exc))
+                self._refused_generation = self.generation
+                queue.clear()
             previous = self.status
             self.status = decision.status
-            self.store.save_status(self.status)
+            # status and the actions it was decided with, in one atomic record: a SIGKILL replays them
+            self.store.save(self.status, [journal.encode(action) for action in decision.actions])
             self._record_history(previous, self.status)
-            self.store.save_pending([journal.encode(action) for action in decision.actions])
             for action in decision.actions:
                 queue += self._execute(action)
-            self.store.clear_pending()
+            if decision.actions:
+                self.store.save(self.status, [])
             delay = decision.requeue_after if decision.requeue_after is not None else FALLBACK_RECONCILE_SECONDS
             self._next_reconcile = time.monotonic() + max(0.0, delay)
 
@@ -148,14 +172,17 @@ class Runner:
             try:
                 prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
             except (PruneError, OSError) as exc:
-                return [VersionPruned(action.version, False, str(exc))]
-            return [VersionPruned(action.version, True)]
+                return [VersionPruned(action.version, False, str(exc), action.attempt)]
+            return [VersionPruned(action.version, True, attempt=action.attempt)]
         elif isinstance(action, EmitEvent):
-            event = {"time": self.now().isoformat(), "type": action.type, "reason": action.reason,
-                     "message": action.message, **({"replayed": True} if replay else {})}
-            append_jsonl(self.store.events_path, event)
-            self.view.event(action.type, action.reason, action.message)
+            self._event(action.type, action.reason, action.message, replay)
         return []
+
+    def _event(self, type_: str, reason: str, message: str, replay: bool = False) -> None:
+        event = {"time": self.now().isoformat(), "type": type_, "reason": reason, "message": message,
+                 **({"replayed": True} if replay else {})}
+        append_jsonl(self.store.events_path, event)
+        self.view.event(type_, reason, message)
 
     # ---------------------------------------------------------------- serving
     def _serving_observation(self, ready: frozenset[int]) -> ServingObserved:
@@ -176,6 +203,7 @@ class Runner:
         waiting = self._serving_reported is None or not self._serving_target <= self._serving_reported
         if self.serving.ensure_running():
             self.view.message(f"started model server on {self.serving.endpoint} (log: {self.serving.dir}/log.txt)")
+        self._record_restarts()
         ready = self.serving.ready_versions()
         loaded = self._serving_target <= ready
         timed_out = time.monotonic() - self._serving_since > SERVING_WAIT_SECONDS
@@ -187,6 +215,29 @@ class Runner:
             self._serving_reported = ready
             self.observe(self._serving_observation(ready))
         self._next_serving_check = time.monotonic() + (0.3 if not loaded else SERVING_HEALTH_SECONDS)
+
+    def _record_restarts(self) -> None:
+        """status.servingRestarts follows the server's consecutive restarts; at the bound the deployment
+        fails (ServingCrashLoop), as the operator's policy does with a refusal, until the next start."""
+        count, shown = self.serving.restarts, self.status.get("servingRestarts") or {}
+        if count == shown.get("count", 0):
+            if self.serving.gave_up and self._refused_generation != self.generation:
+                message = (f"the model server kept exiting: restarted {count} times with backoff, it is left down "
+                           f"until `modelops run` starts again; its log ends: {self.serving.log_tail(600).strip()}")
+                context = Context(spec=self.spec, generation=self.generation, now=self.now())
+                self._refused_generation = self.generation
+                decision = decide_refused(context, self.status, SERVING_CRASH_LOOP, message)
+                self.status = decision.status
+                self.store.save(self.status, [])
+                for action in decision.actions:
+                    self._execute(action)
+            return
+        self.status = {**self.status, "servingRestarts": {"count": count, "limit": RESTART_LIMIT,
+                                                          "lastRestartTime": stamp(self.now())}}
+        self.store.save(self.status, [])
+        if count:
+            self._event("Warning", SERVING_RESTARTED, f"the model server exited; restart {count} of at most "
+                                                      f"{RESTART_LIMIT} (backoff up to {RESTART_CAP_SECONDS:.0f}s)")
 
     # ---------------------------------------------------------------- bookkeeping
     def _record_history(self, previous: Mapping[str, Any], current: Mapping[str, Any]) -> None:

@@ -6,6 +6,10 @@ its REST port. Version pinning happens only through the generated model_config f
 re-reads every second: the file is replaced atomically so it never sees half a config. A label that must
 move to a version the server has not loaded yet moves in a second config once it has
 (serving/label_steps.py): TF Serving refuses any other order.
+
+A server that keeps exiting is restarted with exponential backoff (1 s, 2 s, 4 s ... at most 60 s, like
+the kubelet's CrashLoopBackOff, 10 s .. 5 min, for a serving pod) and at most RESTART_LIMIT times in a row;
+a server that stays up for HEALTHY_SECONDS resets the count. The runner shows the count in status.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 import socket
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -30,6 +35,11 @@ from modelops.serving.config import (
     render_monitoring_config,
 )
 from modelops.serving.label_steps import next_label_step
+
+RESTART_BASE_SECONDS = 1.0
+RESTART_CAP_SECONDS = 60.0
+RESTART_LIMIT = 10  # consecutive restarts of a server that keeps exiting; then it is left down
+HEALTHY_SECONDS = 60.0  # a server up this long is healthy again: its restart count starts over
 
 
 class ServingError(RuntimeError):
@@ -62,6 +72,14 @@ class ServingProcess:
         self.monitoring_config = self.dir / "monitoring.pbtxt"
         self.applied_path = self.dir / "applied.json"
         self.child: ChildProcess | None = None
+        self.restarts = 0  # consecutive restarts of a server we started that then exited
+        self._started_at: float | None = None
+        self._next_start = 0.0
+
+    @property
+    def gave_up(self) -> bool:
+        """The server exited RESTART_LIMIT times in a row after restarts: it is not started again."""
+        return self.restarts >= RESTART_LIMIT and not self.alive()
 
     @property
     def endpoint(self) -> str:
@@ -131,8 +149,12 @@ class ServingProcess:
             write_text_atomic(self.model_config, render_model_config([step]))
 
     def ensure_running(self) -> bool:
-        """Adopt or start the server for the applied config; True when a fresh process was started."""
+        """Adopt or start the server for the applied config; True when a fresh process was started. A
+        server that died is restarted only when its backoff has passed, and not after RESTART_LIMIT."""
+        now = time.monotonic()
         if self.child is not None and self.child.alive():
+            if self.restarts and self._started_at is not None and now - self._started_at >= HEALTHY_SECONDS:
+                self.restarts = 0
             return False
         self.child = adopt(self.dir / "pid")
         if self.child is not None:
@@ -140,6 +162,9 @@ class ServingProcess:
                 return False
             self.child.terminate()  # ours but not answering on this port (e.g. --port changed): replace
         if not self.model_config.exists():
+            return False
+        restart = self._started_at is not None  # we started one before, and it is gone
+        if restart and (now < self._next_start or self.restarts >= RESTART_LIMIT):
             return False
         if not _port_free(self.host, self.port):
             raise ServingError(f"port {self.port} on {self.host} is already in use by another program; "
@@ -155,6 +180,9 @@ class ServingProcess:
                 f"--monitoring_config_file={self.monitoring_config}"]
         self.child = spawn(argv, self.dir / "log.txt", self.dir / "pid",
                            env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self.restarts += 1 if restart else 0
+        self._started_at = now
+        self._next_start = now + min(RESTART_CAP_SECONDS, RESTART_BASE_SECONDS * 2 ** self.restarts)
         return True
 
     def alive(self) -> bool:

@@ -2,14 +2,18 @@
 
 Layout (root = `--state-dir`, default `.modelops`):
   <root>/models/<namespace>/<name>/<version>/     model versions (the storage root is <root>/models)
-  <root>/<namespace>/<name>/status.json          status in the CRD's status schema
+  <root>/<namespace>/<name>/state.json           ONE record: the status (CRD status schema) and the actions
+                                                 decided but not yet fully executed, written together
+  <root>/<namespace>/<name>/state.prev.json      the record before it (a corrupt record falls back to it)
   <root>/<namespace>/<name>/runtime.json         generation bookkeeping (spec hash -> generation)
-  <root>/<namespace>/<name>/pending.json         actions decided but not yet fully executed
   <root>/<namespace>/<name>/history.jsonl        one line per evaluation (for `status --plot`)
   <root>/<namespace>/<name>/events.jsonl         EmitEvent actions, in order
   <root>/<namespace>/<name>/stages/<stage_id>/   config.json, result.json, log.txt, pid
   <root>/<namespace>/<name>/serving/             model_config.pbtxt, monitoring.pbtxt, log.txt, pid
-Every JSON file is written atomically (temp file + rename) so a SIGKILL never leaves half a file.
+Every JSON file is written atomically (temp file + fsync + rename) so a SIGKILL never leaves half a file.
+Status and pending actions are one record, so a crash can never keep one without the other (two files
+could pair a new status with the previous decision's actions). Older state directories (status.json +
+pending.json) are read once and replaced by the record on the next save.
 """
 
 from __future__ import annotations
@@ -32,6 +36,17 @@ DEFAULT_ROOT = Path(".modelops")
 
 class StateError(RuntimeError):
     """The state directory cannot be used (locked by another runtime, unreadable file, ...)."""
+
+
+class StateRecordError(StateError):
+    """The state record (and the one before it) cannot be decoded; the message says how to recover."""
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    status: dict[str, Any]
+    pending: list[dict[str, Any]]
+    recovered: str = ""  # non-empty: the current record was unreadable and this is the previous one; why
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -99,8 +114,12 @@ class StateStore:
         return Path(deployment_dir(str(self.storage_root), self.namespace, self.name))
 
     @property
-    def status_path(self) -> Path:
-        return self.dir / "status.json"
+    def state_path(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def previous_state_path(self) -> Path:
+        return self.dir / "state.prev.json"
 
     @property
     def serving_dir(self) -> Path:
@@ -114,24 +133,67 @@ class StateStore:
     def events_path(self) -> Path:
         return self.dir / "events.jsonl"
 
-    @property
-    def pending_path(self) -> Path:
-        return self.dir / "pending.json"
 
     def stage_dir(self, stage_id: str) -> Path:
         if not stage_id or "/" in stage_id or stage_id in (".", ".."):
             raise StateError(f"stage id {stage_id!r} is not usable as a directory name")
         return self.dir / "stages" / stage_id
 
-    # ---------------------------------------------------------------- status
-    def load_status(self) -> dict[str, Any]:
-        status = read_json(self.status_path, {})
+    # ---------------------------------------------------------------- the state record
+    def save(self, status: Mapping[str, Any], pending: list[dict[str, Any]] | None = None) -> None:
+        """Status and pending actions in one atomic write; the record it replaces becomes the previous one."""
+        text = json.dumps({"status": status, "pending": list(pending or [])}, indent=2, sort_keys=True,
+                          default=str) + "\n"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.state_path.exists():  # the current record becomes the previous one (a hard link: state.json
+            link = self.dir / ".state.prev.link"  # never disappears for a reader such as `modelops status`)
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+            os.link(self.state_path, link)
+            os.replace(link, self.previous_state_path)
+        write_text_atomic(self.state_path, text)  # temp file + fsync + rename
+        _fsync_dir(self.dir)
+        for legacy in ("status.json", "pending.json"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / legacy).unlink()
+
+    def load(self) -> StateRecord:
+        """The current record; if it cannot be decoded, the previous one (saying why); if neither can,
+        StateRecordError. A missing record is an empty one (a new deployment)."""
+        try:
+            return _decode_record(self.state_path) or self._legacy() or StateRecord({}, [])
+        except StateError as current:
+            try:
+                previous = _decode_record(self.previous_state_path)
+            except StateError as before:
+                raise StateRecordError(
+                    f"{current}; the previous record is unusable too ({before}). Move {self.state_path} aside to "
+                    f"start this deployment's lifecycle over (model versions under {self.versions_dir} stay)"
+                ) from current
+            if previous is None:
+                raise StateRecordError(
+                    f"{current}; there is no previous record. Move it aside to start this deployment's lifecycle "
+                    f"over (model versions under {self.versions_dir} stay)") from current
+            corrupt = self.dir / "state.corrupt.json"
+            os.replace(self.state_path, corrupt)
+            return StateRecord(previous.status, previous.pending, f"{current} (kept as {corrupt})")
+
+    def _legacy(self) -> StateRecord | None:
+        """A state directory written before the single record: status.json and pending.json."""
+        status = read_json(self.dir / "status.json", None)
+        if status is None:
+            return None
+        pending = read_json(self.dir / "pending.json", [])
         if not isinstance(status, dict):
-            raise StateError(f"{self.status_path}: expected a JSON object")
-        return status
+            raise StateError(f"{self.dir / 'status.json'}: expected a JSON object")
+        return StateRecord(status, pending if isinstance(pending, list) else [])
+
+    def load_status(self) -> dict[str, Any]:
+        return self.load().status
 
     def save_status(self, status: Mapping[str, Any]) -> None:
-        write_json_atomic(self.status_path, status)
+        """Status with no pending actions."""
+        self.save(status, [])
 
     # ---------------------------------------------------------------- generation
     def generation_for(self, spec: Mapping[str, Any]) -> int:
@@ -148,15 +210,15 @@ class StateStore:
 
     # ---------------------------------------------------------------- pending actions
     def save_pending(self, actions: list[dict[str, Any]]) -> None:
-        write_json_atomic(self.pending_path, actions)
+        self.save(self.load().status, actions)
 
     def load_pending(self) -> list[dict[str, Any]]:
-        value = read_json(self.pending_path, [])
-        return value if isinstance(value, list) else []
+        return self.load().pending
 
     def clear_pending(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.pending_path.unlink()
+        record = self.load()
+        if record.pending:
+            self.save(record.status, [])
 
     # ---------------------------------------------------------------- lock
     def lock(self) -> int:
@@ -174,9 +236,27 @@ class StateStore:
 
 
 def discover(root: Path) -> list[StateStore]:
-    """Every deployment with a status.json under `root` (for `modelops status` without a name)."""
-    found = []
-    for status in sorted(root.glob("*/*/status.json")):
-        namespace, name = status.parent.parent.name, status.parent.name
-        found.append(StateStore(root, namespace, name))
-    return found
+    """Every deployment with a state record under `root` (for `modelops status` without a name)."""
+    found = {(p.parent.parent.name, p.parent.name) for pattern in ("*/*/state.json", "*/*/status.json")
+             for p in root.glob(pattern)}
+    return [StateStore(root, namespace, name) for namespace, name in sorted(found)]
+
+
+def _decode_record(path: Path) -> StateRecord | None:
+    """The record in `path` (None when there is none); StateError naming the file when it is not one."""
+    value = read_json(path, None)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("status"), dict) \
+            or not isinstance(value.get("pending", []), list):
+        raise StateError(f"{path}: not a state record (expected {{\"status\": {{...}}, \"pending\": [...]}})")
+    return StateRecord(value["status"], list(value.get("pending") or []))
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames durable (a power cut after them must not bring the old names back)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,6 +1,6 @@
 """`modelops status [NAME]`: what a locally run ModelDeployment is doing, read from its state directory.
 
-Read-only and safe while `modelops run` is working: status.json is replaced atomically, so this never
+Read-only and safe while `modelops run` is working: the state record (state.json) is replaced atomically, so this never
 sees half a status.
 """
 
@@ -17,6 +17,7 @@ import yaml
 
 from modelops.lifecycle.gates import gate_text
 from modelops.local.processes import adopt
+from modelops.local.schema_view import describe_schema, describe_schema_check
 from modelops.local.state_store import DEFAULT_ROOT, StateError, StateStore, discover, read_json, read_jsonl
 from modelops.local.view import describe_evaluation
 
@@ -114,6 +115,11 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
                       str((record.get("lineage") or {}).get("trainingSpecHash", "-")),
                       describe_challenge(record.get("challenge"))) for record, data in lineage]
             lines += ["", "Lineage:", *_table(rows)]
+        if any(record.get("schema") or record.get("schemaCheck") for record in versions):
+            rows = [("VERSION", "SCHEMA", "CHECK OF ITS DATA")]
+            rows += [(str(record.get("version")), describe_schema(record.get("schema")),
+                      describe_schema_check(record.get("schemaCheck"))) for record in versions]
+            lines += ["", "Schema:", *_table(rows)]
         searched = [record for record in versions if (record.get("tuning") or {}).get("summary")]
         if searched:
             rows = [("VERSION", "HYPERPARAMETER SEARCH")]
@@ -125,6 +131,8 @@ def render_text(store: StateStore, status: Mapping[str, Any]) -> str:
     evaluation = status.get("lastEvaluation")
     lines += ["", f"Last evaluation: {describe_evaluation(evaluation)}"
               + (f"  at {evaluation.get('time')}" if evaluation else "")]
+    if evaluation and evaluation.get("schemaCheck"):
+        lines.append(f"  data check: {describe_schema_check(evaluation['schemaCheck'])}")
     server = adopt(store.serving_dir / "pid")
     if server is not None:
         url = (read_json(store.serving_dir / "applied.json", {}) or {}).get("url", "?")

@@ -107,10 +107,17 @@ class ServingMetrics:
         self.version_available.labels(model, str(version)).set(1 if available else 0)
 
     def forget_version(self, model: str, version: int) -> None:
-        """Drop gauges of an unloaded version so dashboards do not show stale queues."""
-        for gauge in (self.queue_depth, self.version_available):
+        """Drop every series of an unloaded version: no stale queues on dashboards, and a server that
+        serves one version after another for months does not keep one set of series per version ever
+        loaded (issue #26). TF Serving's own families carry no version label and stay."""
+        for gauge in (self.queue_depth, self.version_available, self.batch_size):
             with contextlib.suppress(KeyError):
                 gauge.remove(model, str(version))
+        for key in [k for k in self._request_children if k[:2] == (model, str(version))]:
+            del self._request_children[key]
+            for family in (self.requests, self.latency):
+                with contextlib.suppress(KeyError):
+                    family.remove(model, str(version), str(key[2]))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry) + self.tfs.exposition().encode()

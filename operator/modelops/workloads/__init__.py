@@ -7,7 +7,7 @@ Grouped by concern:
 - `model/`: the Keras model, its SavedModel export, a published version read back;
 - `distributed/`: multi-worker fits;
 - `tuning/`: the KerasTuner search;
-- `quality/`: metrics and the paired test;
+- `quality/`: metrics and the paired significance test;
 - `drift/`: the training profile and per-feature tests;
 - `clients/`: TF Serving REST and gRPC clients.
 `cli.py` dispatches to the stages; `errors.py` holds the one workload exception.

@@ -78,7 +78,7 @@ def run_stage(stage: str, config_path: str, result_path: str | None = None) -> i
         module_name, function = RUNNERS[stage]
         summary = getattr(importlib.import_module(module_name), function)(cfg)
     except WorkloadError as exc:
-        return _fail(stage, cfg, target, exc.reason, exc.message)
+        return _fail(stage, cfg, target, exc.reason, exc.message, exc.details)
     except Exception as exc:  # an unexpected failure still honours the result contract
         traceback.print_exc(file=sys.stderr)
         return _fail(stage, cfg, target, INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
@@ -86,8 +86,9 @@ def run_stage(stage: str, config_path: str, result_path: str | None = None) -> i
     return EXIT_OK
 
 
-def _fail(stage: str, cfg: WorkloadConfig | None, target: str, reason: str, message: str) -> int:
-    summary: dict[str, Any] = {"stage": stage, "version": cfg.version if cfg else None,
+def _fail(stage: str, cfg: WorkloadConfig | None, target: str, reason: str, message: str,
+          details: dict[str, Any] | None = None) -> int:
+    summary: dict[str, Any] = {**(details or {}), "stage": stage, "version": cfg.version if cfg else None,
                                "error": message, "reason": reason}
     print(f"modelops worker {stage}: {reason}: {message}", file=sys.stderr)
     if cfg is not None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops import API_GROUP
-from modelops.api.durations import parse_duration
+from modelops.api.spec_view import view
 from modelops.contract.stage_config import DEFAULT_COMMAND, gang_port, stage_command, stage_workers
 from modelops.kube.builders.common import (
     DEFAULT_SCRATCH_PATH,
@@ -76,15 +77,20 @@ def stage_config_text(config: Mapping[str, Any]) -> str:
 def tune_deadline_seconds(spec: Mapping[str, Any]) -> int:
     """A search may take every trial's deadline, `parallelism` at a time, plus one stage's own limit for
     loading data and starting up: the Job is never killed while its trials are within their deadlines."""
-    tuning = spec["training"].get("tuning") or {}
-    rounds = math.ceil(int(tuning.get("maxTrials", 10)) / int(tuning.get("parallelism", 1)))
-    trial = parse_duration(str(tuning.get("trialDeadline", "30m")))
-    return int(rounds * trial) + int(spec["training"]["activeDeadlineSeconds"])
+    tuning = view(spec).tuning
+    rounds = math.ceil(tuning.max_trials / tuning.parallelism)
+    return int(rounds * tuning.trial_deadline_seconds) + int(spec["training"]["activeDeadlineSeconds"])
 
 
 def prune_stage_id(version: int, attempt: int = 1) -> str:
     """One Job name per removal attempt: a replayed DeleteVersion adopts, a retry after a failure runs anew."""
     return f"prune-v{version}" if attempt <= 1 else f"prune-v{version}-a{attempt}"
+
+
+def prune_attempt(stage_id: str) -> int | None:
+    """The attempt a prune Job's stage id names (prune_stage_id's inverse); None for anything else."""
+    match = re.fullmatch(r"prune-v\d+(?:-a(\d+))?", stage_id)
+    return None if match is None else int(match.group(1) or 1)
 
 
 def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int, attempt: int = 1,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelops.contract.reasons import COMMAND_NOT_FOUND
 from modelops.contract.result import stage_outcome
 from modelops.contract.stage_config import build_stage_config, stage_command, stage_workers
 from modelops.lifecycle.messages import StageFinished, StartStage
@@ -28,7 +29,8 @@ LOCAL_WORKER_COMMAND = (sys.executable, "-m", "modelops", "worker")
 
 
 def resolve_uri(uri: str, base_dir: Path) -> str:
-    """Relative dataset paths in a local ModelDeployment are relative to the YAML file's directory."""
+    """Relative dataset (and model module) paths in a local ModelDeployment are relative to the YAML file's
+    directory."""
     if "://" in uri or Path(uri).is_absolute():
         return uri
     return str((base_dir / uri).resolve())
@@ -67,6 +69,9 @@ class StageExecutor:
             for dataset in value if isinstance(value, list) else [value]:
                 if isinstance(dataset, dict) and isinstance(dataset.get("uri"), str):
                     dataset["uri"] = resolve_uri(dataset["uri"], self.base_dir)
+        model = config.get("model")
+        if isinstance(model, dict) and isinstance(model.get("path"), str):  # a user module file, likewise
+            model["path"] = resolve_uri(model["path"], self.base_dir)
         return config
 
     def start(self, action: StartStage) -> None:
@@ -81,13 +86,19 @@ class StageExecutor:
             def argv_for(config_path: Path) -> list[str]:
                 return stage_command(self.spec, action.stage, str(config_path), default=LOCAL_WORKER_COMMAND)
 
-            if size > 1:
+            try:
+                if size > 1:
+                    if gang is not None:
+                        gang.terminate()  # members of a gang whose chief is gone cannot finish without it
+                    child, gang = LocalGang.start(paths["dir"], config, size, argv_for, env)
+                else:
+                    write_json_atomic(paths["config"], config)
+                    child = spawn(argv_for(paths["config"]), paths["log"], paths["pid"], env=env)
+            except OSError as exc:  # no such program, or not executable: the stage fails, the runtime goes on
                 if gang is not None:
-                    gang.terminate()  # members of a gang whose chief is gone cannot finish without it
-                child, gang = LocalGang.start(paths["dir"], config, size, argv_for, env)
-            else:
-                write_json_atomic(paths["config"], config)
-                child = spawn(argv_for(paths["config"]), paths["log"], paths["pid"], env=env)
+                    gang.terminate()
+                child, gang = None, None
+                write_json_atomic(paths["result"], command_not_found(self.spec, action.stage, exc))
         self.running[action.stage_id] = RunningStage(action.stage_id, action.stage, action.version, child, gang)
 
     def resume(self, stage_id: str, stage: str, version: int) -> bool:
@@ -157,3 +168,12 @@ class StageExecutor:
             handle.seek(max(0, handle.tell() - max_bytes))
             return handle.read().decode(errors="replace")
         return ""
+
+
+def command_not_found(spec: Mapping[str, Any], stage: str, error: OSError) -> dict[str, Any]:
+    """The stage's result when its program cannot be started: the same failure a pod whose command does
+    not exist ends with (the container never runs), named by the spec field that chose the program."""
+    program = (spec["training"].get("command") or LOCAL_WORKER_COMMAND)[0]
+    field = "spec.training.command" if spec["training"].get("command") else "the modelops worker"
+    return {"error": f"{field}: cannot run {program!r} for the {stage} stage: {error.strerror or error}",
+            "reason": COMMAND_NOT_FOUND}

@@ -3,8 +3,10 @@
 Binary TensorProtos instead of JSON (the server's own codec): a 64-row float batch is one memcpy to
 encode, where REST spends most of the client's time formatting and parsing decimal text. Answers
 are read in either encoding: the typed fields TF Serving fills (`float_val`, its default
-`Tensor::AsProtoField`) or `tensor_content`. The input alias is read
-from the version's own signature (GetModelMetadata), so any single-input model works. Batches stream
+`Tensor::AsProtoField`) or `tensor_content`. One TensorProto per served input, named by the
+feature (float32 [n], or string [n] for a categorical column); the version's own signature
+(GetModelMetadata) is read first, so a feature it does not take, or one it needs and the data lacks,
+is named before any row is sent. Batches stream
 through a window of `concurrency` requests in flight, so memory holds only that many encoded batches
 whatever the data size; requests are ~256 KiB unless the config sets request.batchSize
 (predict_client.request_rows). UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED are retried with
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,14 @@ import numpy as np
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
 from modelops.serving.grpc_codec import encode_tensors
-from modelops.workloads.clients.predict import PredictClient, checked_outputs, request_rows
+from modelops.workloads.clients.predict import (
+    Features,
+    PredictClient,
+    checked_outputs,
+    feature_batches,
+    feature_rows,
+    request_rows,
+)
 from modelops.workloads.clients.tensor_wire import tensor_to_array
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
 
@@ -52,22 +61,22 @@ class GrpcServingClient(PredictClient):
                 return False
         return True
 
-    def predict(self, x: np.ndarray, version: int, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, features: Features, version: int, batch_size: int | None = None) -> np.ndarray:
         """Outputs for every row of `x`, in order. grpcio's own futures keep `concurrency` requests in
         flight from this thread: no event loop to build per evaluation and a cheaper call than
         grpc.aio's (the stage makes no other I/O while it waits)."""
-        rows = batch_size or request_rows(x.shape[1] if x.ndim > 1 else 1)
+        rows = batch_size or request_rows(len(features))
         parts: list[np.ndarray] = []
         with grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS) as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-            input_key = self._input_key(stub, version)
+            self._check_inputs(stub, version, features)
             window: collections.deque[_InFlight] = collections.deque()
             try:
-                for batch in _batches(x, rows):
+                for batch in feature_batches(features, rows):
                     if len(window) >= self.concurrency:  # bounded: the oldest answer is the next one needed
                         parts.append(self._finish(stub, window.popleft()))
-                    request = self._request(version, input_key, batch)
-                    window.append(_InFlight(request, len(batch), stub.Predict.future(request,
+                    request = self._request(version, batch)
+                    window.append(_InFlight(request, feature_rows(batch), stub.Predict.future(request,
                                                                                      timeout=self.timeout_seconds)))
                 while window:
                     parts.append(self._finish(stub, window.popleft()))
@@ -78,31 +87,31 @@ class GrpcServingClient(PredictClient):
             return np.zeros((0, 1), dtype=np.float32)
         return np.concatenate(parts, axis=0)
 
-    async def predict_async(self, x: np.ndarray, version: int, batch_size: int) -> np.ndarray:
+    async def predict_async(self, features: Features, version: int, batch_size: int) -> np.ndarray:
         """For callers on an event loop: the blocking client in a worker thread."""
-        return await asyncio.to_thread(self.predict, x, version, batch_size)
+        return await asyncio.to_thread(self.predict, features, version, batch_size)
 
-    def _request(self, version: int, input_key: str, batch: np.ndarray) -> predict_pb2.PredictRequest:
+    def _request(self, version: int, batch: dict[str, np.ndarray]) -> predict_pb2.PredictRequest:
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model_name
         request.model_spec.version.value = version
-        encode_tensors({input_key: np.asarray(batch, dtype=np.float32)}, request.inputs)
+        encode_tensors({name: _wire_array(values) for name, values in batch.items()}, request.inputs)
         if self.output_key:
             request.output_filter.append(self.output_key)
         return request
 
-    def _input_key(self, stub: prediction_service_pb2_grpc.PredictionServiceStub, version: int) -> str:
+    def _check_inputs(self, stub: prediction_service_pb2_grpc.PredictionServiceStub, version: int,
+                      features: Features) -> None:
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         request.model_spec.name = self.model_name
         request.model_spec.version.value = version
         reply = self._with_retries(lambda: stub.GetModelMetadata(request, timeout=self.timeout_seconds))
         signatures = get_model_metadata_pb2.SignatureDefMap()
         reply.metadata["signature_def"].Unpack(signatures)
-        inputs = list(signatures.signature_def["serving_default"].inputs)
-        if len(inputs) != 1:
-            raise WorkloadError(PREDICTION_FAILED, f"{self.describe(version)}: serving_default has inputs "
-                                                   f"{sorted(inputs)}; evaluation sends one feature matrix")
-        return inputs[0]
+        inputs = set(signatures.signature_def["serving_default"].inputs)
+        if inputs != set(features):
+            raise WorkloadError(PREDICTION_FAILED, f"{self.describe(version)}: serving_default takes inputs "
+                                                   f"{sorted(inputs)}, the data has features {sorted(features)}")
 
     def _finish(self, stub: prediction_service_pb2_grpc.PredictionServiceStub, in_flight: _InFlight) -> np.ndarray:
         """The answer of one in-flight request (sent again, blocking, if it failed in a retryable way)."""
@@ -141,6 +150,8 @@ class _InFlight:
     future: grpc.Future
 
 
-def _batches(x: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(x), batch_size):
-        yield x[start:start + batch_size]
+def _wire_array(values: np.ndarray) -> np.ndarray:
+    """float32 for numeric inputs; UTF-8 bytes for strings (a DT_STRING tensor holds bytes)."""
+    if values.dtype == np.object_ or values.dtype.kind in "SU":
+        return np.array([("" if v is None else str(v)).encode() for v in values.tolist()], dtype=object)
+    return np.asarray(values, dtype=np.float32)

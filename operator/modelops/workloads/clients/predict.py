@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -22,6 +23,21 @@ def request_rows(features: int) -> int:
     return max(MIN_REQUEST_ROWS, min(MAX_REQUEST_ROWS, REQUEST_FEATURE_VALUES // max(features, 1)))
 
 
+# A request's features: one array per served input, by the column's name (Table.features(): float32 with
+# NaN for missing, object str with "" for missing), all of the same length.
+Features = Mapping[str, np.ndarray]
+
+
+def feature_rows(features: Features) -> int:
+    return len(next(iter(features.values()))) if features else 0
+
+
+def feature_batches(features: Features, batch_size: int) -> list[dict[str, np.ndarray]]:
+    rows = feature_rows(features)
+    return [{name: values[start:start + batch_size] for name, values in features.items()}
+            for start in range(0, rows, batch_size)]
+
+
 class PredictClient:
     """Predictions of one pinned version for a feature matrix, sent in batches of which at most
     `concurrency` are in flight; retryable failures back off exponentially from `backoff_seconds`."""
@@ -38,13 +54,13 @@ class PredictClient:
     def describe(self, version: int) -> str:
         raise NotImplementedError
 
-    def predict(self, x: np.ndarray, version: int, batch_size: int | None = None) -> np.ndarray:
-        """Outputs for every row of `x` [n, f], in order, as float32 [n, k]; `batch_size` rows per
-        request (None: `request_rows` for x's width)."""
-        rows = batch_size or request_rows(x.shape[1] if x.ndim > 1 else 1)
-        return asyncio.run(self.predict_async(x, version, rows))
+    def predict(self, features: Features, version: int, batch_size: int | None = None) -> np.ndarray:
+        """Outputs for every row of `features` (one array per served input), in order, as float32 [n, k];
+        `batch_size` rows per request (None: `request_rows` for the number of features)."""
+        rows = batch_size or request_rows(len(features))
+        return asyncio.run(self.predict_async(features, version, rows))
 
-    async def predict_async(self, x: np.ndarray, version: int, batch_size: int) -> np.ndarray:
+    async def predict_async(self, features: Features, version: int, batch_size: int) -> np.ndarray:
         raise NotImplementedError
 
 

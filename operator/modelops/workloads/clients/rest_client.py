@@ -1,6 +1,8 @@
 """REST client for TF Serving's predict API, pinned to one version.
 
-`POST {endpoint}/v1/models/{name}/versions/{v}:predict` with `{"instances": [...]}`: pinning the
+`POST {endpoint}/v1/models/{name}/versions/{v}:predict` with `{"instances": [{"<feature>": value, ...}, ...]}`
+(one object per row naming every served input, TF Serving's row format for a multi-input signature,
+util/json_tensor.cc FillTensorMapFromInstancesList): pinning the
 version keeps a canary's traffic out of the stable version's evaluation. Batches go out a few at a time
 (the server is usually on other cores); connection errors, timeouts and 502/503/504 are retried with
 exponential backoff, anything else is reported with the server's own error text.
@@ -14,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from modelops.workloads.clients.predict import PredictClient, checked_outputs
+from modelops.workloads.clients.predict import (
+    Features,
+    PredictClient,
+    checked_outputs,
+    feature_batches,
+    feature_rows,
+)
 from modelops.workloads.errors import ENDPOINT_UNREACHABLE, MODEL_NOT_FOUND, PREDICTION_FAILED, WorkloadError
 
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -35,17 +43,17 @@ class ServingClient(PredictClient):
     def describe(self, version: int) -> str:
         return self.predict_url(version)
 
-    async def predict_async(self, x: np.ndarray, version: int, batch_size: int) -> np.ndarray:
+    async def predict_async(self, features: Features, version: int, batch_size: int) -> np.ndarray:
         import aiohttp
 
         url = self.predict_url(version)
-        batches = [x[start:start + batch_size] for start in range(0, len(x), batch_size)]
+        batches = feature_batches(features, batch_size)
         gate = asyncio.Semaphore(self.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
 
-            async def one(batch: np.ndarray) -> np.ndarray:
+            async def one(batch: dict[str, np.ndarray]) -> np.ndarray:
                 async with gate:
                     return await self._post_with_retries(session, url, batch)
 
@@ -54,14 +62,15 @@ class ServingClient(PredictClient):
             return np.zeros((0, 1), dtype=np.float32)
         return np.concatenate(parts, axis=0)
 
-    async def _post_with_retries(self, session: Any, url: str, batch: np.ndarray) -> np.ndarray:
+    async def _post_with_retries(self, session: Any, url: str, batch: dict[str, np.ndarray]) -> np.ndarray:
+        rows = feature_rows(batch)
         body = encode_instances(batch)
         last_error = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
             try:
-                return await self._post(session, url, body, len(batch))
+                return await self._post(session, url, body, rows)
             except _Retryable as exc:
                 last_error = str(exc)
         raise WorkloadError(ENDPOINT_UNREACHABLE, f"{url}: no answer after {self.retries + 1} attempt(s): "
@@ -96,18 +105,27 @@ class ServingClient(PredictClient):
         return checked_outputs(out, rows, url)
 
 
-def encode_instances(batch: np.ndarray) -> str:
-    """`{"instances": [[...], ...]}` with each float32 in its shortest exact decimal form.
+def encode_instances(features: Features) -> str:
+    """`{"instances": [{"a": 0.125, "island": "Dream"}, ...]}`, one object per row.
 
-    numpy formats float32 in C with the shortest digits that round-trip (`0.12573022`), where
-    `json.dumps(x.tolist())` would print the float64 widening (`0.1257302165031433`): half the
-    bytes for the client to build and the server to parse, and the server still gets the exact values.
+    Numbers are float32 in their shortest exact decimal form (numpy formats float32 in C with the shortest
+    digits that round-trip, `0.12573022`, where `json.dumps` of the float64 widening would print
+    `0.1257302165031433`: half the bytes, and the server still gets the exact values). A missing numeric
+    cell is `NaN`, which TF Serving's JSON reader accepts (util/json_tensor.cc parses with
+    rapidjson::kParseNanAndInfFlag); a missing categorical cell is "".
     """
-    values = np.asarray(batch, dtype=np.float32)
-    if not np.isfinite(values).all():  # the data loader refuses these already; JSON has no NaN/inf
-        raise ValueError("non-finite feature value cannot be sent as JSON")
-    text = values.astype(str).tolist()
-    return '{"instances":[' + ",".join("[" + ",".join(row) + "]" for row in text) + "]}"
+    columns = []
+    for name, values in features.items():
+        key = json.dumps(name) + ":"
+        if values.dtype == np.object_ or values.dtype.kind in "SU":
+            texts = [key + json.dumps("" if v is None else str(v), ensure_ascii=False) for v in values.tolist()]
+        else:
+            numbers = np.asarray(values, dtype=np.float32)
+            if np.isinf(numbers).any():  # the data loader refuses these already
+                raise ValueError(f"feature {name!r}: an infinite value cannot be sent")
+            texts = [key + text for text in np.where(np.isnan(numbers), "NaN", numbers.astype(str)).tolist()]
+        columns.append(texts)
+    return '{"instances":[' + ",".join("{" + ",".join(row) + "}" for row in zip(*columns, strict=True)) + "]}"
 
 
 def _server_error(text: str) -> str:

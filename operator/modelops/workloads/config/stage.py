@@ -26,7 +26,10 @@ from modelops.api.vocabulary import (
 )
 from modelops.contract.layout import LayoutError, deployment_dir, version_dir
 from modelops.contract.stage_config import DEFAULT_RESULT_PATH
+from modelops.workloads.config.dataset_columns import parse_classes, parse_column_settings
 from modelops.workloads.config.reader import Reader, invalid, kind
+from modelops.workloads.config.schema_rules import SchemaRules, parse_schema_rules
+from modelops.workloads.config.user_model import UserModelSpec, names_user_model, parse_user_model
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.tuning.config import TuningSpec, parse_tuning
 
@@ -54,6 +57,12 @@ class DatasetSpec:
     max_rows: int | None = None
     weight: float = 1.0
     holdout: float | None = None  # a retrain's monitoring rows: this share is held out, never trained on
+    # How its columns are read (workloads/data/table_reader.py); None/empty: infer and use every column.
+    missing_values: tuple[str, ...] | None = None  # None: data.columns.DEFAULT_MISSING_VALUES
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    ignore_columns: tuple[str, ...] = ()
+    id_column: str | None = None
+    weight_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class ModelSpec:
     activation: str = "relu"
     dropout: float = 0.0
     num_classes: int | None = None
+    user: UserModelSpec | None = None  # the user's own body-building code; the fields above are then unused
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,15 @@ class RecipeSpec:
 
 
 @dataclass(frozen=True)
+class DriftFloor:
+    """evaluate: the effect-size floor (monitoring.drift metric and threshold) each tested feature is checked
+    against, so the lifecycle decides over every tested feature, not only those the summary lists."""
+
+    metric: str
+    threshold: float
+
+
+@dataclass(frozen=True)
 class WorkloadConfig:
     stage: str
     task: str
@@ -131,6 +150,10 @@ class WorkloadConfig:
     tuning: TuningSpec | None = None  # the tune stage's search
     tuned_by: int | None = None  # train: the version whose search chose model/hyperparameters
     recipes: RecipeSpec | None = None  # train: data recipes to try (a degradation retrain)
+    classes: tuple[str, ...] | None = None  # train/tune: the class order (data/labels.py); None: sorted labels
+    positive_class: str | None = None  # train/tune, binary: None means the second class
+    schema_rules: SchemaRules = field(default_factory=SchemaRules)  # what a schema anomaly does
+    drift_floor: DriftFloor | None = None  # evaluate: the drift rule's effect-size floor
 
     @property
     def deployment_dir(self) -> Path:
@@ -199,7 +222,7 @@ def parse_config(data: Any) -> WorkloadConfig:
     distribution = _parse_distribution(root.child("distribution"))
     if distribution is not None and stage != "train":
         raise invalid("config.distribution", f"only the train stage runs on several workers, not {stage}")
-    tuning = parse_tuning(root.child("tuning"))
+    tuning = parse_tuning(root.child("tuning"), own_search=model.user is not None)
     if (tuning is None) == (stage == "tune"):
         raise invalid("config.tuning", "required key is missing (the tune stage searches what it says)"
                       if tuning is None else f"only the tune stage searches hyperparameters, not {stage}")
@@ -207,10 +230,18 @@ def parse_config(data: Any) -> WorkloadConfig:
     recipes = _parse_recipes(root.child("recipes"))
     if recipes is not None and stage != "train":
         raise invalid("config.recipes", f"only the train stage tries data recipes, not {stage}")
+    classes, positive = parse_classes(root, task)
+    schema_rules = parse_schema_rules(root.child("schemaRules"))
+    floor_reader = root.child("driftFloor")
+    drift_floor = None
+    if floor_reader is not None:
+        drift_floor = DriftFloor(floor_reader.string("metric", required=True, choices=("psi", "js", "ks")),
+                                 floor_reader.number("threshold", 0.0, minimum=0.0))
+        floor_reader.finish()
     root.finish()
     return WorkloadConfig(stage, task, deployment, version, storage_root, dataset, model, hyper,
                           baseline, endpoint, request, result_path, extra, challenge, fingerprint, grpc_endpoint,
-                          distribution, tuning, tuned_by, recipes)
+                          distribution, tuning, tuned_by, recipes, classes, positive, schema_rules, drift_floor)
 
 
 def _parse_recipes(reader: Reader | None) -> RecipeSpec | None:
@@ -244,7 +275,8 @@ def _parse_dataset(reader: Reader | None) -> DatasetSpec:
                        reader.integer("maxRows", None, minimum=1),
                        reader.number("weight", 1.0, minimum=0.0, exclusive_minimum=True),
                        reader.number("holdout", None, minimum=0.0, exclusive_minimum=True, maximum=1.0,
-                                     exclusive_maximum=True))
+                                     exclusive_maximum=True),
+                       **parse_column_settings(reader))
     reader.finish()
     return spec
 
@@ -260,6 +292,9 @@ def _parse_dataset_list(raw: Any, path: str) -> tuple[DatasetSpec, ...]:
 def _parse_model(reader: Reader | None, task: str) -> ModelSpec:
     if reader is None:
         return ModelSpec()
+    if names_user_model(reader):
+        spec = ModelSpec(user=parse_user_model(reader), num_classes=reader.integer("numClasses", None, minimum=2))
+        return _finish_model(reader, spec, task)
     layers_raw = reader.raw("hiddenLayers")
     layers = ModelSpec.hidden_layers
     if layers_raw is not None:
@@ -270,6 +305,10 @@ def _parse_model(reader: Reader | None, task: str) -> ModelSpec:
     spec = ModelSpec(layers, reader.string("activation", "relu", choices=ACTIVATIONS),
                      reader.number("dropout", 0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True),
                      reader.integer("numClasses", None, minimum=2))
+    return _finish_model(reader, spec, task)
+
+
+def _finish_model(reader: Reader, spec: ModelSpec, task: str) -> ModelSpec:
     if spec.num_classes is not None and task != "multiclass-classification":
         raise invalid("config.model.numClasses", f"only meaningful for multiclass-classification, not {task}")
     reader.finish()

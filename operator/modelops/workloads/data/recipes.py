@@ -20,9 +20,9 @@ from dataclasses import replace
 import numpy as np
 
 from modelops.workloads.config.stage import RECIPE_NAMES as RECIPES
-from modelops.workloads.data.training_set import TrainingData
+from modelops.workloads.data.training_set import TrainingData, TrainingTable
 
-__all__ = ["RECIPES", "better", "recipe_data"]
+__all__ = ["RECIPES", "better", "recipe_data", "recipe_table"]
 
 
 def recipe_data(data: TrainingData, name: str) -> TrainingData:
@@ -38,6 +38,23 @@ def recipe_data(data: TrainingData, name: str) -> TrainingData:
     training_weight, monitoring_weight = weights[~data.roles].sum(), weights[data.roles].sum()
     scale = max(1.0, float(training_weight / monitoring_weight)) if monitoring_weight > 0 else 1.0
     return replace(data, weights=np.where(data.roles, weights * scale, weights).astype(np.float32))
+
+
+def recipe_table(data: TrainingTable, name: str) -> TrainingTable:
+    """`recipe_data` over Tables: the same three recipes, reweighting or cutting `data.table`."""
+    if name == "configured" or not data.roles.any():
+        return data
+    table = data.table
+    weights = table.weights if table.weights is not None else np.ones(table.rows)
+    if name == "recent":
+        keep = np.flatnonzero(data.roles)
+        kept = table.take(keep)
+        uniform = kept.weights is None or bool(np.all(kept.weights == 1.0))
+        return replace(data, table=replace(kept, weights=None) if uniform else kept,
+                       trained_hashes=data.trained_hashes[keep], roles=data.roles[keep])
+    training_weight, monitoring_weight = weights[~data.roles].sum(), weights[data.roles].sum()
+    scale = max(1.0, float(training_weight / monitoring_weight)) if monitoring_weight > 0 else 1.0
+    return replace(data, table=replace(table, weights=np.where(data.roles, weights * scale, weights)))
 
 
 def better(metric: str, value: float, than: float | None) -> bool:

@@ -2,8 +2,10 @@
 
 Honest judgement needs one rule: nothing that decides about a version (the champion/challenger
 challenge, the evaluation that declares it Recovered, its drift verdicts) scores a row the version was
-trained on. A row is known by a 64-bit hash of its feature values and label (float64 bytes), so the rule
-holds however the monitoring file changes (appended, rewritten, reordered). Each version keeps beside its
+trained on. A row is known by a 64-bit hash of its feature values and label (float64 bytes; a text cell
+that is not a number by a marked UTF-8 run), so the rule holds however the monitoring file changes
+(appended, rewritten, reordered) and whatever kind a reader gave a column (integer or numeric, a
+categorical "3" or a numeric 3.0: the same row, the same hash). Each version keeps beside its
 SavedModel `rows.npz` with two sorted hash arrays:
 - `trained`: every row it learned from (training and monitoring data alike);
 - `reference`: the rows its drift profile was built from (for a retrain: the held-out monitoring rows).
@@ -14,12 +16,20 @@ classification) into rows it learns from and rows nobody trains on (`holdout` of
 from __future__ import annotations
 
 import hashlib
+import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from modelops.workloads.data.columns import parse_number
+from modelops.workloads.data.table import Table
+
 ROWS_FILE = "rows.npz"
+# Before a text cell's bytes: a NaN payload no number cell produces (missing numbers hash as the plain NaN).
+_TEXT_MARK = struct.pack("<Q", 0x7FF8_0000_5445_5854)
+_MISSING = struct.pack("<d", math.nan)
 
 
 def row_hashes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -29,6 +39,39 @@ def row_hashes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     table = np.ascontiguousarray(table + 0.0)  # -0.0 and 0.0 are the same value, give them the same bytes
     return np.fromiter((int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
                         for row in table), dtype=np.uint64, count=table.shape[0])
+
+
+def _as_served(values: np.ndarray) -> np.ndarray:
+    """Numbers as the model reads them (float32, back in float64): two cells the model cannot tell apart are
+    one row, and the hashes equal those of versions whose reader kept float32 features and labels."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def table_row_hashes(table: Table) -> np.ndarray:
+    """`row_hashes` over a Table's features (in its column order) and labels, numbers at float32 precision;
+    all-number tables take the vectorised path and give exactly the hashes `row_hashes` gives their float32
+    x and y."""
+    columns = list(table.columns.values())
+    if table.labels.dtype.kind in "fiu" and all(c.dtype.kind == "f" for c in columns):
+        x = np.column_stack(columns) if columns else np.zeros((table.rows, 0))
+        x = np.where(np.isnan(x), np.nan, _as_served(x))  # one NaN bit pattern for every missing cell
+        return row_hashes(x, _as_served(table.labels))
+    return np.fromiter((_mixed_row_hash([c[row] for c in columns] + [table.labels[row]])
+                        for row in range(table.rows)), dtype=np.uint64, count=table.rows)
+
+
+def _mixed_row_hash(cells: list[object]) -> int:
+    parts = []
+    for cell in cells:
+        number = None if cell is None else parse_number(cell)  # type: ignore[arg-type]
+        if cell is None or (number is not None and math.isnan(number)):
+            parts.append(_MISSING)
+        elif number is not None and math.isfinite(float(np.float32(number))):
+            parts.append(struct.pack("<d", float(np.float32(number)) + 0.0))
+        else:
+            text = str(cell).encode("utf-8")
+            parts.append(_TEXT_MARK + struct.pack("<Q", len(text)) + text)
+    return int.from_bytes(hashlib.blake2b(b"".join(parts), digest_size=8).digest(), "little")
 
 
 def holdout_split(y: np.ndarray, fraction: float, seed: int, stratify: bool) -> tuple[np.ndarray, np.ndarray]:

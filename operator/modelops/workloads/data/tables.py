@@ -1,4 +1,4 @@
-"""Load a dataset (CSV or NPZ, local path or http(s) URL) and refuse anything a model should not see.
+"""Load a numeric dataset (CSV, NPZ or all-number TFRecord; path or http(s) URL) for the numeric path.
 
 Every check names the file and, where it can, the line and column: the person reading the CR status
 must be able to fix the data without opening the worker's logs.
@@ -10,23 +10,19 @@ import csv
 import hashlib
 import io
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelops.workloads.config.stage import DatasetSpec
+from modelops.workloads.data.source import infer_format, read_bytes
 from modelops.workloads.errors import (
-    DATASET_UNREADABLE,
     EMPTY_DATASET,
     FEATURE_MISMATCH,
-    INVALID_CONFIG,
     LABEL_OUT_OF_RANGE,
+    MALFORMED_DATASET,
     MISSING_LABEL_COLUMN,
     NON_FINITE_VALUE,
     NON_NUMERIC_VALUE,
@@ -34,10 +30,9 @@ from modelops.workloads.errors import (
     WorkloadError,
 )
 
-MALFORMED_DATASET = "MalformedDataset"
+__all__ = ["Dataset", "check_labels", "infer_format", "infer_num_classes", "load_dataset", "read_bytes"]
 MIN_ROWS = 10
 MAX_LISTED = 10  # problems named in one message; the rest are counted
-HTTP_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -71,32 +66,6 @@ class Dataset:
         return entry
 
 
-def read_bytes(uri: str) -> bytes:
-    """Fetch the raw file from a mounted path or an http(s) URL."""
-    scheme = urllib.parse.urlparse(uri).scheme
-    if scheme in ("http", "https"):
-        try:
-            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response:
-                return response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot download: {exc}") from exc
-    path = Path(urllib.parse.urlparse(uri).path if scheme == "file" else uri)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise WorkloadError(DATASET_UNREADABLE, f"dataset {uri}: cannot read: {exc.strerror or exc}") from exc
-
-
-def infer_format(spec: DatasetSpec) -> str:
-    if spec.format is not None:
-        return spec.format
-    suffix = Path(urllib.parse.urlparse(spec.uri).path).suffix.lower().lstrip(".")
-    if suffix in ("csv", "npz"):
-        return suffix
-    raise WorkloadError(INVALID_CONFIG, f"config.dataset.format: cannot infer a format from {spec.uri!r} "
-                                        "(no .csv or .npz extension); set it to csv or npz")
-
-
 def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None,
                  expected_features: Sequence[str] | None = None, min_rows: int = MIN_ROWS) -> Dataset:
     """Read, parse and check one dataset.
@@ -111,6 +80,9 @@ def load_dataset(spec: DatasetSpec, task: str, *, num_classes: int | None = None
     lines: list[int] | None = None
     if fmt == "csv":
         x, y, names, lines = _parse_csv(raw, source, spec.label_column)
+        dtype = "number"
+    elif fmt == "tfrecord":
+        x, y, names = _numeric_tfrecord(spec, task, min_rows)
         dtype = "number"
     else:
         x, y, names, dtype = _parse_npz(raw, source)
@@ -197,6 +169,20 @@ def _problems(source: str, problems: list[str]) -> str:
     more = f"; and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
     count = f"{len(problems)} problems: " if len(problems) > 1 else ""
     return f"dataset {source}: {count}{shown}{more}"
+
+
+def _numeric_tfrecord(spec: DatasetSpec, task: str, min_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The numeric path over a TFRecord file, through the typed reader: categorical features or class-name
+    labels are refused here (the Table path, table_reader.load_table, takes them)."""
+    from modelops.workloads.data.table_reader import load_table
+
+    table = load_table(spec, task, min_rows=min_rows)
+    text = [n for n, kind in table.kinds.items() if kind == "categorical"]
+    if text or table.labels.dtype.kind != "f":
+        what = f"categorical features {text}" if text else f"class-name labels in {spec.label_column!r}"
+        raise WorkloadError(NON_NUMERIC_VALUE, f"dataset {spec.uri}: {what}; this stage reads numbers only")
+    columns = list(table.columns.values())
+    return np.column_stack(columns), table.labels, list(table.feature_names)
 
 
 def _parse_npz(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:

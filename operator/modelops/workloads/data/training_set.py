@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from modelops.workloads.config.stage import DatasetSpec, WorkloadConfig
-from modelops.workloads.data.row_identity import holdout_split, row_hashes
+from modelops.workloads.data.labels import label_text
+from modelops.workloads.data.row_identity import holdout_split, row_hashes, table_row_hashes
+from modelops.workloads.data.table import Table
+from modelops.workloads.data.table_ops import align_table, concat_tables, last_rows
+from modelops.workloads.data.table_reader import load_table
+from modelops.workloads.data.table_report import table_fingerprint
 from modelops.workloads.data.tables import Dataset, load_dataset
 
 
@@ -94,3 +99,81 @@ def load_training_data(cfg: WorkloadConfig) -> TrainingData:
         reference, reference_hashes = x_all, trained
     return TrainingData(primary, x_all, y_all, None if uniform else all_weights, lineage, primary.feature_names,
                         reference, trained, reference_hashes, np.concatenate(roles), hx, hy)
+
+
+# --- The same run over Tables (typed named columns, raw labels): what the stages switch to. ---
+
+@dataclass(frozen=True)
+class TrainingTable:
+    """What one run learns from, as Tables: `table` holds every learned row (weights: the dataset's `weight`
+    times its weight column; None when every row weighs 1), `held` the held-out monitoring rows."""
+
+    primary: Table
+    table: Table
+    lineage: list[dict[str, Any]]
+    reference: Table  # the drift reference (see load_training_data)
+    trained_hashes: np.ndarray
+    reference_hashes: np.ndarray
+    roles: np.ndarray  # per learned row: True when it came from a monitoring dataset
+    held: Table
+
+    @property
+    def rows(self) -> int:
+        return self.table.rows
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.primary.feature_names
+
+    @property
+    def dropped_unlabelled(self) -> int:
+        """Rows left out of every dataset read because their label was empty (for the stage report)."""
+        return sum(int(entry.get("droppedUnlabelled", 0)) for entry in self.lineage)
+
+
+def _split_table(spec: DatasetSpec, table: Table, cfg: WorkloadConfig) -> tuple[Table, Table, dict[str, Any]]:
+    """(rows to learn from, rows held out, lineage fields) of one dataset; all rows learned without a holdout."""
+    if spec.holdout is None:
+        return table, table.take(np.arange(0)), {}
+    stratify = cfg.task != "regression"
+    labels = np.array([label_text(v) for v in table.labels]) if stratify else table.labels
+    learn, held = holdout_split(labels, spec.holdout, cfg.hyperparameters.seed, stratify)
+    fields = {"heldOutRows": int(held.size), "holdoutSeed": cfg.hyperparameters.seed, "stratified": stratify}
+    return table.take(learn), table.take(held), fields
+
+
+def _weighted(table: Table, spec: DatasetSpec) -> np.ndarray:
+    own = np.ones(table.rows) if table.weights is None else table.weights
+    return own * spec.weight
+
+
+def load_training_table(cfg: WorkloadConfig) -> TrainingTable:
+    """`load_training_data` over Tables: extra datasets are read with the primary's kinds and column order."""
+    primary = load_table(cfg.dataset, cfg.task)
+    tables = [(cfg.dataset, primary)] + [
+        (extra, align_table(load_table(extra, cfg.task, kinds=primary.kinds), primary.feature_names))
+        for extra in cfg.extra_datasets]
+    learned, held, weights, lineage, roles = [], [], [], [], []
+    for spec, table in tables:
+        capped = last_rows(table, spec.max_rows)
+        learn, hold, fields = _split_table(spec, capped, cfg)
+        learned.append(learn)
+        held.append(hold)
+        weights.append(_weighted(learn, spec))
+        lineage.append({**table_fingerprint(table, spec, rows_used=learn.rows), **fields})
+        roles.append(np.full(learn.rows, spec.role == "monitoring"))
+    all_weights = np.concatenate(weights)
+    uniform = bool(np.all(all_weights == 1.0))  # then None: Keras takes its fast path
+    table = concat_tables(learned, [None if uniform else w for w in weights])
+    trained = table_row_hashes(table)
+    held_table = concat_tables(held)
+    role_mask = np.concatenate(roles)
+    # The drift reference, as load_training_data explains: held-out monitoring rows, else the monitoring
+    # rows learned from, else everything learned.
+    if held_table.rows:
+        reference, reference_hashes = held_table, table_row_hashes(held_table)
+    elif role_mask.any():
+        reference, reference_hashes = table.take(np.flatnonzero(role_mask)), trained
+    else:
+        reference, reference_hashes = table, trained
+    return TrainingTable(primary, table, lineage, reference, trained, reference_hashes, role_mask, held_table)

@@ -41,7 +41,16 @@ EVAL_BATCH = 8192
 
 
 class ModelFactory(Protocol):
-    def __call__(self, x_train: np.ndarray) -> Any: ...
+    """Builds the compiled model (its preprocessing adapted on the training rows, which it closes over)."""
+
+    def __call__(self) -> Any: ...
+
+
+Features = dict[str, np.ndarray]  # model inputs by name (Table.features())
+
+
+def _rows(features: Features, rows: slice) -> Features:
+    return {name: values[rows] for name, values in features.items()}
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ def backup_dir(cfg: WorkloadConfig) -> Path:
     return cfg.deployment_dir / f".backup-{cfg.version}"
 
 
-def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory, x: np.ndarray, y: np.ndarray,
+def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory, x: Features, y: np.ndarray,
                    weights: np.ndarray | None, validation_rows: int, monitor: str, log_dir: Path | None
                    ) -> FitOutcome:
     """Train with every member of the gang; each returns the same weights (they are mirrored)."""
@@ -73,18 +82,20 @@ def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory,
                                                          .CommunicationOptions(implementation=implementation[
                                                              cfg.distribution.communication]))
     hp = cfg.hyperparameters
-    train_rows = len(x) - validation_rows
+    rows = len(y)
+    train_rows = rows - validation_rows
     y = y.reshape(-1, 1) if cfg.task != "multiclass-classification" else y
-    w = weights if weights is not None else np.ones(len(x), dtype="float32")
+    w = weights if weights is not None else np.ones(rows, dtype="float32")
+    train, held = slice(0, train_rows), slice(train_rows, rows)
     with strategy.scope():
-        model = build(x[:train_rows])
+        model = build()
         checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     loss_fn = keras.losses.get(model.loss)
     metric_name = "mae" if cfg.task == "regression" else "accuracy"
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = (tf.data.Dataset.from_tensor_slices((x[:train_rows], y[:train_rows], w[:train_rows].astype("float32")))
+    dataset = (tf.data.Dataset.from_tensor_slices((_rows(x, train), y[train], w[train].astype("float32")))
                .shuffle(train_rows, seed=hp.seed, reshuffle_each_iteration=True)
                .batch(hp.batch_size).with_options(options))
     batches = strategy.experimental_distribute_dataset(dataset)
@@ -111,10 +122,10 @@ def fit_on_workers(cfg: WorkloadConfig, member: GangMember, build: ModelFactory,
     while epoch < hp.epochs and not tracker.stopped:
         losses = [float(train_step(batch)) for batch in batches]
         logs = {"loss": float(np.mean(losses)) if losses else float("nan")}
-        logs[metric_name] = _metric(model, metric_name, x[:train_rows], y[:train_rows])
+        logs[metric_name] = _metric(model, metric_name, _rows(x, train), y[train])
         if validation_rows:
-            logs["val_loss"] = _loss(model, loss_fn, x[train_rows:], y[train_rows:], w[train_rows:])
-            logs[f"val_{metric_name}"] = _metric(model, metric_name, x[train_rows:], y[train_rows:])
+            logs["val_loss"] = _loss(model, loss_fn, _rows(x, held), y[held], w[held])
+            logs[f"val_{metric_name}"] = _metric(model, metric_name, _rows(x, held), y[held])
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         tracker.update(epoch, logs, model)
@@ -222,17 +233,21 @@ def _restore(backup: Path, checkpoint: Any, model: Any) -> dict[str, Any]:
     return state
 
 
-def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.asarray(model(x[i:i + EVAL_BATCH], training=False))
-                           for i in range(0, max(len(x), 1), EVAL_BATCH)], axis=0)
+def _predict(model: Any, x: Features) -> np.ndarray:
+    import tensorflow as tf
+
+    rows = len(next(iter(x.values())))
+    return np.concatenate([np.asarray(model({k: tf.constant(v) for k, v in _rows(x, slice(i, i + EVAL_BATCH)).items()},
+                                            training=False))
+                           for i in range(0, max(rows, 1), EVAL_BATCH)], axis=0)
 
 
-def _loss(model: Any, loss_fn: Any, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+def _loss(model: Any, loss_fn: Any, x: Features, y: np.ndarray, w: np.ndarray) -> float:
     per_example = np.asarray(loss_fn(y, _predict(model, x)))
-    return float(np.sum(per_example * w) / max(len(x), 1))
+    return float(np.sum(per_example * w) / max(len(y), 1))
 
 
-def _metric(model: Any, name: str, x: np.ndarray, y: np.ndarray) -> float:
+def _metric(model: Any, name: str, x: Features, y: np.ndarray) -> float:
     import keras
 
     prediction = _predict(model, x)

@@ -68,7 +68,7 @@ def coarse_edges(edges: Sequence[float], counts: np.ndarray, bins: int) -> tuple
     return merged_edges, np.array([counts[g].sum() for g in groups])
 
 
-def _ks_d_on_counts(categories: np.ndarray, train_counts: np.ndarray, live: np.ndarray) -> float:
+def ks_d_on_counts(categories: np.ndarray, train_counts: np.ndarray, live: np.ndarray) -> float:
     """KS statistic D between a training distribution given as counts per value and live values."""
     points = np.union1d(categories, live)
     cdf_train = np.concatenate([[0.0], np.cumsum(train_counts)])[np.searchsorted(categories, points, "right")]
@@ -100,10 +100,15 @@ def _categorical(stored: Mapping[str, Any], values: np.ndarray) -> dict[str, Any
     known = categories[position] == values
     live_counts = np.bincount(position[known], minlength=categories.size).astype(np.float64)
     raw = np.vstack([np.append(train_counts, 0.0), np.append(live_counts, float((~known).sum()))])
+    return {**counts_test(raw), "ks": ks_d_on_counts(categories, train_counts, values)}
+
+
+def counts_test(raw: np.ndarray) -> dict[str, Any]:
+    """Homogeneity of a 2 x K table of training and live counts per bucket (categories, out-of-vocabulary,
+    missing): chi-squared after pooling sparse buckets, Fisher's exact test on top-vs-rest when too sparse."""
     table = pooled_table(raw[0], raw[1])
     out: dict[str, Any] = {"type": "categorical", "bins": int(table.shape[1]),
-                           "psi": psi(table[0], table[1]), "js": js_distance(table[0], table[1]),
-                           "ks": _ks_d_on_counts(categories, train_counts, values)}
+                           "psi": psi(table[0], table[1]), "js": js_distance(table[0], table[1])}
     if table.shape[1] >= 2:
         statistic, p_value, _, _ = stats.chi2_contingency(table)
         return {**out, "test": "chi2", "statistic": float(statistic), "pValue": float(p_value)}
@@ -144,6 +149,18 @@ def _sort_key(feature: Mapping[str, Any]) -> tuple[float, tuple[Any, ...]]:
     return (2.0 if p is None else float(p), natural_key(str(feature["name"])))
 
 
+def drift_report(table: Mapping[str, Mapping[str, Any]], rows: int, stored_rows: int) -> dict[str, Any]:
+    """The report from per-feature results: most significant first, with the largest effect sizes."""
+    features = sorted(({"name": n, **v} for n, v in table.items()), key=_sort_key)
+    tested = [f for f in features if f.get("pValue") is not None]
+    return {
+        "rows": rows, "referenceRows": stored_rows, "tested": len(tested), "features": features,
+        "maxPsi": max((f["psi"] for f in tested), default=0.0), "maxJs": max((f["js"] for f in tested), default=0.0),
+        "maxKs": max((f.get("ks", 0.0) for f in tested), default=0.0),
+        "driftedFeature": tested[0]["name"] if tested else None,
+    }
+
+
 def compute_drift(profile: Mapping[str, Any], x: np.ndarray, feature_names: Sequence[str]) -> dict[str, Any]:
     """The full per-feature table (most significant first) and the largest effect sizes."""
     x = np.asarray(x, dtype=np.float64)
@@ -165,14 +182,7 @@ def compute_drift(profile: Mapping[str, Any], x: np.ndarray, feature_names: Sequ
         tests = _numeric_tests(samples, x[:, [c for _, c in numeric]])
         for (name, _), (d, p) in zip(numeric, tests, strict=True):
             table[name].update(test="ks", statistic=float(d), pValue=float(p), ks=float(d))
-    features = sorted(({"name": n, **v} for n, v in table.items()), key=_sort_key)
-    tested = [f for f in features if f.get("pValue") is not None]
-    return {
-        "rows": rows, "referenceRows": stored_rows, "tested": len(tested), "features": features,
-        "maxPsi": max((f["psi"] for f in tested), default=0.0), "maxJs": max((f["js"] for f in tested), default=0.0),
-        "maxKs": max((f["ks"] for f in tested), default=0.0),
-        "driftedFeature": tested[0]["name"] if tested else None,
-    }
+    return drift_report(table, rows, stored_rows)
 
 
 def _sig(value: float | None, digits: int = 3) -> float | None:
@@ -180,23 +190,32 @@ def _sig(value: float | None, digits: int = 3) -> float | None:
 
 
 def _compact(feature: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("name", "type", "test", "statistic", "pValue", "psi", "js", "ks")
-    return {k: (_sig(feature.get(k), 4) if k not in ("name", "type", "test") else feature.get(k))
-            for k in keys if k in feature}
+    keys = ("name", "type", "kind", "test", "statistic", "pValue", "psi", "js", "ks", "missingRate",
+            "referenceMissingRate", "unseen")
+    exact = ("name", "type", "kind", "test", "unseen")
+    return {k: (_sig(feature.get(k), 4) if k not in exact else feature.get(k)) for k in keys if k in feature}
 
 
-def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES) -> dict[str, Any]:
+def summarize_drift(report: Mapping[str, Any], top: int = TOP_FEATURES, floor: Any = None) -> dict[str, Any]:
     """The stage summary's part: every p-value the correction needs, top features by name, < ~2.5 KiB.
 
     `ranked` lists the tested features' p-values (ascending) and effect sizes in the same order, so
-    the lifecycle can correct for all of them without their names.
+    the lifecycle can correct for all of them without their names. Effect sizes fit for the first
+    MAX_RANKED_EFFECTS only, so with the drift rule's `floor` (metric, threshold) `ranked.meetsFloor`
+    says for every listed p-value, as one '1'/'0' character, whether that feature's effect reaches it:
+    the lifecycle applies the floor to every tested feature (issue #26), still deciding itself.
     """
     tested = [f for f in report["features"] if f.get("pValue") is not None]
     effects = tested[:MAX_RANKED_EFFECTS]
+    ranked: dict[str, Any] = {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
+                              **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}}
+    if floor is not None:
+        ranked["floor"] = {"metric": floor.metric, "threshold": floor.threshold}
+        ranked["meetsFloor"] = "".join("1" if f[floor.metric] is not None and f[floor.metric] >= floor.threshold
+                                       else "0" for f in tested[:MAX_RANKED_P_VALUES])
     return {
         "rows": report["rows"], "referenceRows": report.get("referenceRows"), "tested": len(tested),
-        "ranked": {"pValue": [_sig(f["pValue"]) for f in tested[:MAX_RANKED_P_VALUES]],
-                   **{k: [_sig(f[k]) for f in effects] for k in ("psi", "js", "ks")}},
+        "ranked": ranked,
         "features": [_compact(f) for f in report["features"][:top]],
         **{k: _sig(report[k], 4) for k in ("maxPsi", "maxJs", "maxKs")},
         "driftedFeature": report["driftedFeature"],

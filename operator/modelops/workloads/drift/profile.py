@@ -7,6 +7,8 @@ Per feature the profile keeps what the drift tests need, and no more:
   category with its exact training count, for the chi-squared test.
 A full copy of the data would not fit the version directory's purpose; 1000 values are a sample the KS
 test accounts for (its p-value uses both sample sizes).
+This is the profile of a numeric feature matrix; a Table's profile, by feature kind, with missing cells and
+string categories, is `by_type.build_table_profile` (format 3), built on the same pieces.
 """
 
 from __future__ import annotations
@@ -46,17 +48,17 @@ def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1)
 
 
-def _categories(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def low_cardinality(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(categories, counts) when the feature is categorical / low-cardinality, else None."""
     limit = min(MAX_CATEGORIES, max(2, values.size // ROWS_PER_CATEGORY))
     categories, counts = np.unique(values, return_counts=True)
     return (categories, counts) if categories.size <= limit else None
 
 
-def _feature_profile(values: np.ndarray, sample_rows: np.ndarray) -> dict[str, Any]:
+def feature_profile(values: np.ndarray, sample_rows: np.ndarray) -> dict[str, Any]:
     stats = {"mean": float(values.mean()), "std": float(values.std()),
              "min": float(values.min()), "max": float(values.max())}
-    found = _categories(values)
+    found = low_cardinality(values)
     if found is not None:
         return {"type": "categorical", "categories": found[0].tolist(), "counts": found[1].tolist(), **stats}
     # Repeated quantiles (ties) collapse: unique edges keep every bin non-empty.
@@ -69,7 +71,7 @@ def build_profile(x: np.ndarray, feature_names: Sequence[str], seed: int) -> dic
     """Per feature: its type, what its drift test needs, and mean/std/min/max for people."""
     x = np.asarray(x, dtype=np.float64)
     sample_rows = reservoir_sample_indices(x.shape[0], SAMPLE_SIZE, np.random.default_rng(seed))
-    features = {name: _feature_profile(x[:, col], sample_rows) for col, name in enumerate(feature_names)}
+    features = {name: feature_profile(x[:, col], sample_rows) for col, name in enumerate(feature_names)}
     return {"format": PROFILE_FORMAT, "rows": int(x.shape[0]), "featureNames": list(feature_names),
             "features": features}
 

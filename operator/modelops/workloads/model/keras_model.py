@@ -1,47 +1,80 @@
-"""The Keras model built from the spec, its SavedModel export, and loading that export back.
+"""The Keras model of a version: raw named inputs -> prepared features -> body -> task head.
 
-The exported `serving_default` signature is the contract with TF Serving and `modelops serve`:
-  input  `features`       float32 [None, n_features]
-  output `probabilities`  float32 [None, 1] (binary, sigmoid) or [None, K] (multiclass, softmax)
-         `predictions`    float32 [None, 1] (regression, linear)
-Normalization is a layer inside the model, so clients send raw feature values.
+    inputs (one per feature, `preprocessing.raw_inputs`)
+      -> prepared: dict[str, KerasTensor]   (`preprocessing.prepare`, adapted on the training Table;
+                                             the contract is in preprocessing.py's docstring)
+      -> body(prepared, hp) -> KerasTensor [batch, d]   (replaceable: the built-in dense stack, or a
+                                                         user's function from spec.training.model)
+      -> head: binary  sigmoid [batch, 1], P(the positive class)
+               multiclass softmax [batch, K], in the ClassNames order
+               regression linear [batch, 1]
+The preprocessing and the head are the platform's, so whatever body is plugged in, the SavedModel takes
+raw cells and answers in the documented outputs (`export.py`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from modelops.workloads.config.stage import ModelSpec
-from modelops.workloads.quality.metrics import OUTPUT_KEY
+from modelops.workloads.data.labels import ClassNames
+from modelops.workloads.data.table import Table
+from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 
-INPUT_KEY = "features"
-SIGNATURE = "serving_default"
-PREDICT_BATCH = 8192
+# A model body: (prepared inputs by feature name, a KerasTuner HyperParameters or None) -> [batch, d] tensor.
+Body = Callable[[dict[str, Any], Any], Any]
+
+# A signature input is a graph placeholder, and TF names those by this rule (tensorflow/core/framework/
+# node_def_util.cc, kValidNodeNameRegex without the scope part); a column is served under its own name.
+_INPUT_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-]*$")
 
 
-def build_model(task: str, spec: ModelSpec, x_train: np.ndarray, num_classes: int | None,
-                optimizer: str, learning_rate: float) -> Any:
-    """Normalization (adapted on the training data) -> Dense x N (+ dropout) -> task head; compiled."""
+def dense_body(spec: ModelSpec) -> Body:
+    """The built-in body: the prepared features side by side -> Dense x N (+ dropout)."""
+
+    def body(prepared: dict[str, Any], hp: Any) -> Any:
+        import keras
+
+        from modelops.workloads.model.preprocessing import concatenate_prepared
+
+        hidden = concatenate_prepared(prepared)
+        for index, units in enumerate(spec.hidden_layers):
+            hidden = keras.layers.Dense(units, activation=spec.activation, name=f"dense_{index}")(hidden)
+            if spec.dropout > 0:
+                hidden = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(hidden)
+        return hidden
+
+    return body
+
+
+def check_feature_names(table: Table) -> None:
+    """Every column becomes a served input of the same name: refuse a name TF cannot carry, naming it."""
+    bad = [name for name in table.feature_names if not _INPUT_NAME.match(name)]
+    if bad:
+        raise WorkloadError(INVALID_CONFIG, f"dataset {table.source}: column name(s) {bad} cannot name a served "
+                                            "input (letters, digits, '_', '.', '-'; not starting with '_' or "
+                                            "'-'); rename the column(s)")
+
+
+def build_model(table: Table, task: str, classes: ClassNames | None, *, spec: ModelSpec, optimizer: str,
+                learning_rate: float, body: Body | None = None, hp: Any = None) -> Any:
+    """The compiled model over `table`'s features (preprocessing adapted on its rows = the training rows)."""
     import keras
 
-    normalization = keras.layers.Normalization(name="normalization")
-    normalization.adapt(x_train)
-    inputs = keras.Input(shape=(x_train.shape[1],), dtype="float32", name=INPUT_KEY)
-    hidden = normalization(inputs)
-    for index, units in enumerate(spec.hidden_layers):
-        hidden = keras.layers.Dense(units, activation=spec.activation, name=f"dense_{index}")(hidden)
-        if spec.dropout > 0:
-            hidden = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(hidden)
+    from modelops.workloads.model.preprocessing import prepare, raw_inputs
+
+    check_feature_names(table)
+    inputs = raw_inputs(table)
+    prepared = prepare(table, inputs)
+    hidden = (body or dense_body(spec))(prepared, hp)
     if task == "binary-classification":
         outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(hidden)
         loss, metrics = "binary_crossentropy", ["accuracy"]
     elif task == "multiclass-classification":
-        assert num_classes is not None
-        outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(hidden)
+        assert classes is not None
+        outputs = keras.layers.Dense(len(classes.names), activation="softmax", name="head")(hidden)
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
         outputs = keras.layers.Dense(1, activation="linear", name="head")(hidden)
@@ -53,35 +86,14 @@ def build_model(task: str, spec: ModelSpec, x_train: np.ndarray, num_classes: in
     return model
 
 
-def export_saved_model(model: Any, directory: Path, task: str, n_features: int) -> None:
-    """Write a SavedModel whose serving_default has the documented input and output names."""
-    import keras
-    import tensorflow as tf
+def training_targets(task: str, encoded: Any, classes: ClassNames | None) -> Any:
+    """What the head is fitted to: binary 1.0 for the positive class (whatever its index), multiclass the
+    class index, regression the value."""
+    import numpy as np
 
-    output_key = OUTPUT_KEY[task]
-
-    def serve(features: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {output_key: model(features, training=False)}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(name=SIGNATURE, fn=serve,
-                         input_signature=[tf.TensorSpec([None, n_features], tf.float32, name=INPUT_KEY)])
-    archive.write_out(str(directory), verbose=False)
-
-
-def load_predictor(directory: Path, task: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Load a version's SavedModel and return x [n, f] -> output [n, 1 | K] via serving_default."""
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(directory))
-    signature = loaded.signatures[SIGNATURE]
-    output_key = OUTPUT_KEY[task]
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        parts = [signature(**{INPUT_KEY: tf.constant(x[start:start + PREDICT_BATCH], dtype=tf.float32)})[output_key]
-                 .numpy() for start in range(0, max(len(x), 1), PREDICT_BATCH)]
-        return np.concatenate(parts, axis=0)
-
-    predict.loaded = loaded  # type: ignore[attr-defined]  # keep the trackable alive with the closure
-    return predict
+    if task == "binary-classification":
+        assert classes is not None and classes.positive is not None
+        return (np.asarray(encoded) == classes.positive).astype(np.float32)
+    if task == "multiclass-classification":
+        return np.asarray(encoded, dtype=np.int32)
+    return np.asarray(encoded, dtype=np.float32)

@@ -1,5 +1,7 @@
 """Quality metrics from labels and model outputs, computed with keras.metrics.
 
+Binary metrics (precision, recall, F1, AUC) are those of the positive class: the labels are read as
+"is the positive class" (`scored_labels`) and the model's binary output is P(positive class).
 One function serves validate (outputs of the SavedModel in-process) and evaluate (outputs returned by
 TF Serving), so a candidate's gate numbers and its production numbers are the same computation.
 Names and directions follow modelops.api.metrics.METRICS_BY_TASK.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from modelops.api.metrics import METRICS_BY_TASK
+from modelops.workloads.data.labels import ClassNames, encode_labels
 
 AUC_MAX_THRESHOLDS = 5000
 AUC_CHUNK_ROWS = 1024
@@ -20,6 +23,18 @@ OUTPUT_KEY = {
     "multiclass-classification": "probabilities",
     "regression": "predictions",
 }
+
+
+def scored_labels(task: str, labels: np.ndarray, classes: ClassNames | None, *, source: str = "") -> np.ndarray:
+    """Labels as `compute_metrics` reads them against a version's classes: binary 1.0 for the positive class
+    (so precision, recall and AUC are the positive class's, as the model's P(positive) output is), multiclass
+    the class index in output order, regression the value. An unseen label is named (labels.encode_labels)."""
+    if classes is None:
+        return np.asarray(labels, dtype=np.float32)
+    encoded = encode_labels(labels, classes, source=source)
+    if task == "binary-classification":
+        return (encoded == classes.positive).astype(np.float32)
+    return encoded
 
 
 def compute_metrics(task: str, y_true: np.ndarray, outputs: np.ndarray) -> dict[str, float]:

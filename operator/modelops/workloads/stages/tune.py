@@ -26,10 +26,10 @@ import numpy as np
 from modelops.contract.gang import GangError, GangMember, kerastuner_env, member_from_env
 from modelops.contract.result import write_json
 from modelops.workloads.config.stage import WorkloadConfig
-from modelops.workloads.data.tables import infer_num_classes
-from modelops.workloads.data.training_set import load_training_data
+from modelops.workloads.data.training_set import load_training_table
 from modelops.workloads.distributed.multi_worker import resolve_members
 from modelops.workloads.errors import INTERNAL_ERROR, INVALID_CONFIG, TOO_FEW_ROWS, TRIAL_FAILED, WorkloadError
+from modelops.workloads.stages.fit import model_body, training_classes, training_targets
 
 REPORT_FILE = "tuning.json"
 LOGS_DIR = "logs"
@@ -92,23 +92,23 @@ def _prepare(cfg: WorkloadConfig) -> tuple[Any, dict[str, Any]]:
     from modelops.workloads.tuning.search_space import SpecHyperModel
 
     assert cfg.tuning is not None
-    data = load_training_data(cfg)
+    data = load_training_table(cfg)
     holdout_rows = int(data.rows * cfg.tuning.holdout_fraction)
     if holdout_rows < 1 or data.rows - holdout_rows < 2:
         raise WorkloadError(TOO_FEW_ROWS, f"{data.rows} training rows leave too few to hold out "
                                           f"{cfg.tuning.holdout_fraction:g} of them for the objective")
     order = np.random.default_rng(cfg.hyperparameters.seed).permutation(data.rows)
-    x, y = data.x[order], data.y[order]
-    weights = data.weights[order] if data.weights is not None else None
+    table = data.table.take(order)
+    classes = training_classes(cfg, table.labels, data.primary.source)
+    y = training_targets(cfg, table.labels, classes, table.source)
+    weights = table.weights
     cut = data.rows - holdout_rows
-    num_classes = None
-    if cfg.task == "multiclass-classification":
-        num_classes = cfg.model.num_classes or infer_num_classes(data.y, data.primary.source)
-    hypermodel = SpecHyperModel(cfg, x[:cut], (x[cut:], y[cut:]), num_classes)
+    learn, held = table.take(np.arange(cut)), table.take(np.arange(cut, data.rows))
+    hypermodel = SpecHyperModel(cfg, learn, (held.features(), y[cut:]), classes, body=model_body(cfg, classes))
     directory = tuning_dir(cfg)
     directory.mkdir(parents=True, exist_ok=True)
     tuner = _make_tuner(cfg, hypermodel, directory)
-    fit_args = {"x": x[:cut], "y": y[:cut], "sample_weight": None if weights is None else weights[:cut],
+    fit_args = {"x": learn.features(), "y": y[:cut], "sample_weight": None if weights is None else weights[:cut],
                 "epochs": cfg.hyperparameters.epochs,
                 "callbacks": [keras.callbacks.TensorBoard(log_dir=str(directory / LOGS_DIR))]}
     return tuner, fit_args

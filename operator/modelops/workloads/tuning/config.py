@@ -57,7 +57,8 @@ class TuningSpec:
     search_space: SearchSpace = field(default_factory=SearchSpace)
 
 
-def parse_tuning(reader: Reader | None) -> TuningSpec | None:
+def parse_tuning(reader: Reader | None, *, own_search: bool = False) -> TuningSpec | None:
+    """`own_search`: a user module's hp calls are the search, so an empty searchSpace is fine."""
     if reader is None:
         return None
     deadline_text = reader.string("trialDeadline", "30m")
@@ -77,7 +78,7 @@ def parse_tuning(reader: Reader | None) -> TuningSpec | None:
         search_space=_parse_space(reader.child("searchSpace")),
     )
     reader.finish()
-    if spec.search_space.is_empty():
+    if spec.search_space.is_empty() and not own_search:
         raise invalid(f"{reader.path}.searchSpace", "searches nothing: give at least one knob")
     expected = 1 if spec.parallelism <= 1 else spec.parallelism + 1
     if spec.members != expected:

@@ -19,9 +19,11 @@ import numpy as np
 
 from modelops.api.metrics import HIGHER_IS_BETTER
 from modelops.workloads.config.stage import WorkloadConfig
+from modelops.workloads.data.labels import ClassNames
+from modelops.workloads.data.table import Table
 from modelops.workloads.errors import TRAINING_DIVERGED as DIVERGED
 from modelops.workloads.errors import TRIAL_DEADLINE_EXCEEDED as DEADLINE_EXCEEDED
-from modelops.workloads.model.keras_model import build_model
+from modelops.workloads.model.keras_model import Body, build_model
 from modelops.workloads.quality.metrics import compute_metrics
 
 
@@ -37,6 +39,12 @@ def objective_direction(metric: str) -> str:
 def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, Any]:
     """A trial's values in the spec's names; knobs the search does not vary are left out."""
     space = cfg.tuning.search_space if cfg.tuning is not None else None
+    if cfg.model.user is not None:  # the module's own hp names; ours are only what searchSpace sets
+        ours = {k for k in ("learningRate", "batchSize", "optimizer") if space is not None
+                and getattr(space, SPACE_FIELDS[k]) is not None}
+        chosen = {k: values[k] for k in ours if k in values}
+        own = {k: v for k, v in values.items() if k not in ours}
+        return {**chosen, **({"moduleValues": own} if own else {})}
     chosen: dict[str, Any] = {}
     if space is not None and (space.layers is not None or space.units is not None):
         chosen["hiddenLayers"] = hidden_layers(values, cfg)
@@ -44,6 +52,9 @@ def chosen_values(values: Mapping[str, Any], cfg: WorkloadConfig) -> dict[str, A
         if key in values:
             chosen[key] = values[key]
     return chosen
+
+
+SPACE_FIELDS = {"learningRate": "learning_rate", "batchSize": "batch_size", "optimizer": "optimizer"}
 
 
 def hidden_layers(values: Mapping[str, Any], cfg: WorkloadConfig) -> list[int]:
@@ -54,12 +65,14 @@ def hidden_layers(values: Mapping[str, Any], cfg: WorkloadConfig) -> list[int]:
 
 
 class SpecHyperModel(keras_tuner.HyperModel):
-    """build(hp): the same Keras model a train stage builds, with the trial's values in place of the spec's."""
+    """build(hp): the same Keras model a train stage builds (preprocessing adapted on the trial's training
+    rows, the same body: the built-in one or the user's, which may declare its own `hp` values), with the
+    trial's values in place of the spec's."""
 
-    def __init__(self, cfg: WorkloadConfig, x_train: np.ndarray, holdout: tuple[np.ndarray, np.ndarray],
-                 num_classes: int | None) -> None:
+    def __init__(self, cfg: WorkloadConfig, train_table: Table, holdout: tuple[dict[str, np.ndarray], np.ndarray],
+                 classes: ClassNames | None, body: Body | None = None) -> None:
         super().__init__(name="modelops")
-        self.cfg, self.x_train, self.holdout, self.num_classes = cfg, x_train, holdout, num_classes
+        self.cfg, self.train_table, self.holdout, self.classes, self.body = cfg, train_table, holdout, classes, body
 
     def _declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         assert self.cfg.tuning is not None
@@ -89,11 +102,12 @@ class SpecHyperModel(keras_tuner.HyperModel):
         model = replace(self.cfg.model, hidden_layers=tuple(hidden_layers(values, self.cfg)),
                         activation=values.get("activation", self.cfg.model.activation),
                         dropout=float(values.get("dropout", self.cfg.model.dropout)))
-        return build_model(self.cfg.task, model, self.x_train, self.num_classes,
-                           values.get("optimizer", self.cfg.hyperparameters.optimizer),
-                           float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)))
+        return build_model(self.train_table, self.cfg.task, self.classes, spec=model,
+                           optimizer=values.get("optimizer", self.cfg.hyperparameters.optimizer),
+                           learning_rate=float(values.get("learningRate", self.cfg.hyperparameters.learning_rate)),
+                           body=self.body, hp=hp)
 
-    def fit(self, hp: keras_tuner.HyperParameters, model: Any, x: np.ndarray, y: np.ndarray, *,
+    def fit(self, hp: keras_tuner.HyperParameters, model: Any, x: dict[str, np.ndarray], y: np.ndarray, *,
             sample_weight: np.ndarray | None = None, callbacks: list[Any] | None = None,
             **kwargs: Any) -> dict[str, float]:
         """Train like the train stage does (early stopping on the held-out loss keeps the best weights), then
@@ -112,7 +126,7 @@ class SpecHyperModel(keras_tuner.HyperModel):
                                                                               self.cfg.tuning.objective, *self.holdout)}
 
 
-def holdout_objective(model: Any, task: str, metric: str, x: np.ndarray, y: np.ndarray) -> float:
+def holdout_objective(model: Any, task: str, metric: str, x: dict[str, np.ndarray], y: np.ndarray) -> float:
     outputs = model.predict(x, verbose=0, batch_size=4096)
     if not np.all(np.isfinite(outputs)):
         raise keras_tuner.errors.FailedTrialError(f"[{DIVERGED}] the trained model's outputs are not finite")
