@@ -12,9 +12,10 @@ also goes through the operator shell's in-process state: `OperatorMetrics.observ
 series) and `EventRecorder.post` for each Event (its API is a sink: what is measured here is the recorder's
 memory, not the API server).
 
-Printed at --samples points: evaluations, versions made, records in status.versions, the status as JSON in
-bytes (what the operator writes to the CR and the local runtime to its state file), the Python heap traced by
-tracemalloc after a gc, the process RSS, and the Prometheus exposition's size. "early" is the first sample
+Printed at --samples points: evaluations, versions made, the most records status.versions held and the
+largest the status was as JSON in bytes (what the operator writes to the CR and the local runtime to its
+state file) and the Prometheus exposition since the previous point, the Python heap traced by tracemalloc
+after a gc, and the process RSS. "early" is the first sample
 past a third of the run (after retention has had versions to act on), "late" the last; the headline is the
 late/early ratio of each, ~1.0 when flat:
 `evaluations=<n> versions=<n> status_bytes_early=<b> status_bytes_late=<b> status_ratio=<r> heap_ratio=<r>
@@ -166,6 +167,10 @@ class SimulatedRuntime:
 
 @dataclass(frozen=True)
 class Sample:
+    """One sampling point; records, status bytes and exposition bytes are the peaks since the previous
+    point (they breathe with the phase: a candidate's record and series come and go), the heap and RSS the
+    values at the point."""
+
     evaluations: int
     versions: int
     records: int
@@ -192,21 +197,24 @@ def run(evaluations: int, retrain_every: int = 10, samples: int = 10, keep_recor
     runtime = SimulatedRuntime(bench_spec(keep_records), retrain_every, remembered_events=remembered_events)
     marks = {max(1, round(evaluations * (i + 1) / samples)) for i in range(samples)}
     taken: list[Sample] = []
+    peak_records = peak_bytes = peak_metrics = 0
     tracemalloc.start()
     try:
         runtime.feed(Reconcile())
         while runtime.evaluations < evaluations:
             before = runtime.evaluations
             runtime.step()
+            status = runtime.status
+            peak_records = max(peak_records, len(status.get("versions") or []))
+            peak_bytes = max(peak_bytes, len(json.dumps(status, separators=(",", ":"))))
+            peak_metrics = max(peak_metrics, len(generate_latest(runtime.metrics.registry)))
             if runtime.evaluations != before and runtime.evaluations in marks:
                 gc.collect()
-                status = runtime.status
-                sample = Sample(runtime.evaluations, int(status.get("latestVersion") or 0),
-                                len(status.get("versions") or []), len(json.dumps(status, separators=(",", ":"))),
-                                tracemalloc.get_traced_memory()[0], rss_bytes(),
-                                len(generate_latest(runtime.metrics.registry)))
+                sample = Sample(runtime.evaluations, int(status.get("latestVersion") or 0), peak_records, peak_bytes,
+                                tracemalloc.get_traced_memory()[0], rss_bytes(), peak_metrics)
                 taken.append(sample)
                 on_sample(sample)
+                peak_records = peak_bytes = peak_metrics = 0
     finally:
         tracemalloc.stop()
     return taken
