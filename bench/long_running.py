@@ -1,6 +1,7 @@
 """Long-running check of #26: does anything grow with the number of evaluations or versions?
 
     python bench/long_running.py [--evaluations 3000] [--retrain-every 10] [--samples 10] [--keep-records N]
+                                 [--remembered-events 4096]
 
 One ModelDeployment (the binary-classification sample, 1-minute monitoring interval) is driven through the
 real lifecycle core (`modelops.lifecycle.decide`) by a simulated runtime that answers every action as the
@@ -237,6 +238,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--keep-records", type=int, default=None, help="spec.retention.keepRecords (default: "
                         "the schema's)")
+    parser.add_argument("--remembered-events", type=int, default=MAX_REMEMBERED,
+                        help="the Event recorder's cache bound (filling it grows the heap until it is full)")
     args = parser.parse_args()
     print(f"{'evaluations':>11} {'versions':>8} {'records':>7} {'status B':>9} {'heap B':>10} {'rss B':>11} "
           f"{'metrics B':>9} {'s':>6}")
@@ -246,7 +249,7 @@ def main() -> None:
         print(f"{s.evaluations:>11} {s.versions:>8} {s.records:>7} {s.status_bytes:>9} {s.heap_bytes:>10} "
               f"{s.rss_bytes:>11} {s.metrics_bytes:>9} {time.perf_counter() - started:>6.1f}", flush=True)
 
-    taken = run(args.evaluations, args.retrain_every, args.samples, args.keep_records, show)
+    taken = run(args.evaluations, args.retrain_every, args.samples, args.keep_records, show, args.remembered_events)
     early, late = early_and_late(taken)
     print(f"evaluations={late.evaluations} versions={late.versions} status_bytes_early={early.status_bytes} "
           f"status_bytes_late={late.status_bytes} status_ratio={ratio(late.status_bytes, early.status_bytes):.3f} "
