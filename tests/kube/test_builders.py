@@ -219,3 +219,6 @@ def test_prune_job_runs_our_worker_prune_on_the_model_volume_whatever_the_user_c
                                     "--namespace", "ml", "--name", "churn", "--version", "3"]
     assert {"name": "models", "mountPath": "/models"} in container["volumeMounts"]
     assert not any(v["name"] == "stage-config" for v in job["spec"]["template"]["spec"]["volumes"])
+    archived = build_prune_job(OWNER, spec, 3, record={"version": 3, "state": "Retired"})
+    [container] = archived["spec"]["template"]["spec"]["containers"]
+    assert container["command"][-2:] == ["--record-json", '{"state":"Retired","version":3}']

@@ -1,7 +1,9 @@
-"""Retention on the real control plane: the prune Job the operator builds removes one version's files."""
+"""Retention on the real control plane: the prune Job the operator builds archives the version's status
+record, then removes that version's files and nothing else."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -27,10 +29,12 @@ def test_prune_job_removes_exactly_the_retired_version(control_plane: ControlPla
         (versions / str(number)).mkdir(parents=True)
         (versions / str(number) / "saved_model.pb").write_bytes(b"model")
     # No owner object: the Job must stand on its own (ownerReferences to a missing owner would be collected).
-    job = build_prune_job(Owner("churn", namespace, "not-used"), spec, 1)
+    record = {"version": 1, "state": "Retired", "reason": "Replaced", "message": "version 2 serves: \"quoted\" 'x'"}
+    job = build_prune_job(Owner("churn", namespace, "not-used"), spec, 1, record=record)
     job["metadata"].pop("ownerReferences")
     rest.post(f"/apis/batch/v1/namespaces/{namespace}/jobs", job)
     wait_for(rest, f"/apis/batch/v1/namespaces/{namespace}/jobs/churn-prune-v1",
              lambda j: condition(j, "Complete") == "True", 90, "the prune Job to complete")
-    assert sorted(p.name for p in versions.iterdir()) == ["2"]
+    assert sorted(p.name for p in versions.iterdir()) == ["2", "records"]
+    assert json.loads((versions / "records" / "1.json").read_text()) == record
 

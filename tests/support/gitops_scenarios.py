@@ -108,6 +108,17 @@ def _evaluating(d: Driver) -> None:
     assert d.stage()["name"] == "evaluate"
 
 
+def _evaluations_fail(times: int) -> Callable[[Driver], Any]:
+    """`times` scheduled evaluations in a row fail to run (monitoring.consecutiveErrorLimit defaults to 4)."""
+    def fail(d: Driver) -> None:
+        for _ in range(times):
+            if d.stage() is None:
+                d.advance(301)
+                d.feed(Reconcile())
+            d.finish(False, error="connection refused", reason="EndpointUnreachable")
+    return fail
+
+
 def _rejected_retrain(d: Driver) -> None:
     d.retrain({**GOOD, "accuracy": 0.55}, baseline={**GOOD, "accuracy": 0.6})
 
@@ -145,4 +156,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("failed-retries-exhausted", _driven(ONE_RETRY, _serving, _degrade, _retries_exhausted),
              "Failed", "Degraded"),
     Scenario("failed-invalid-spec", _invalid_spec, "Failed", "Degraded"),
+    Scenario("evaluations-failing", _driven(SPEC, _serving, _evaluations_fail(4)), "Failed", "Degraded"),
+    Scenario("canary-evaluations-failed", _driven(CANARY, _serving, lambda d: d.edit(CANARY_EDITED), _train,
+                                                  _validate(GOOD), _canary_ready, _evaluations_fail(4), _ready),
+             "Failed", "Degraded"),
 )

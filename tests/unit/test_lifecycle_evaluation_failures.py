@@ -116,3 +116,20 @@ def test_failed_evaluations_of_a_canary_roll_it_back_and_the_stable_version_stay
     assert find_version(d.status, 1)["state"] == "Serving"
     assert d.status["evaluationFailures"]["version"] == 1  # the later failures count for version 1
     assert conditions(d.status)["Available"] == "True" and conditions(d.status)["Stalled"] == "True"
+
+
+def test_a_failed_evaluation_keeps_the_last_judgement_so_a_degraded_version_still_retrains() -> None:
+    d = Driver(sample_spec())  # onDegradation Retrain, cooldown 10m
+    d.to_serving()
+    d.evaluate(metrics={**GOOD, "accuracy": 0.6})
+    assert d.stage()["id"] == "train-v2"
+    d.retrain({**GOOD, "accuracy": 0.6})  # the retrain is rejected; the next waits for the cooldown
+    assert find_version(d.status, 2)["state"] == "Rejected"
+    _fail_evaluation(d)
+    last = d.status["lastEvaluation"]
+    assert last["error"] == UNREACHABLE and last["degraded"] and last["version"] == 1
+    assert conditions(d.status)["Degraded"] == "True"
+    assert _condition(d.status, "Stalled")["reason"] != "DegradedNoRetrain"
+    d.advance(301)
+    d.feed(Reconcile())
+    assert d.stage()["id"] == "train-v3"  # the degradation is still being worked on

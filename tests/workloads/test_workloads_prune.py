@@ -77,3 +77,29 @@ def test_pruning_a_version_removes_the_search_it_left_behind(tmp_path) -> None:
     (deployment / ".tuning-v4").mkdir()
     prune_version(tmp_path, "ns", "churn", 3)
     assert sorted(p.name for p in deployment.iterdir()) == [".tuning-v4"]
+
+
+def test_prune_archives_the_version_record_before_removing_its_files(tmp_path: Path) -> None:
+    base = _versions(tmp_path, 2)
+    record = {"version": 2, "state": "Retired", "gates": [{"metric": "accuracy", "passed": True}], "deletion": {}}
+    prune_version(tmp_path, "default", "churn", 2, record)
+    assert json.loads((base / "records" / "2.json").read_text()) == record
+    assert not (base / "2").exists()
+    # a retried removal (the files are already gone) still leaves the record in place
+    assert prune_version(tmp_path, "default", "churn", 2, record)["deleted"] is False
+    assert json.loads((base / "records" / "2.json").read_text()) == record
+
+
+def test_worker_cli_archives_the_record_it_is_given_and_refuses_one_that_is_not_an_object(tmp_path: Path) -> None:
+    base = _versions(tmp_path, 6, 7)
+    result = tmp_path / "termination-log"
+    argv = [sys.executable, "-m", "modelops", "worker", "prune", "--storage-root", str(tmp_path),
+            "--namespace", "default", "--name", "churn", "--result-path", str(result)]
+    run = subprocess.run([*argv, "--version", "6", "--record-json", '{"version": 6, "state": "Rejected"}'],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((base / "records" / "6.json").read_text()) == {"version": 6, "state": "Rejected"}
+    bad = subprocess.run([*argv, "--version", "7", "--record-json", "[1]"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "--record-json" in json.loads(result.read_text())["error"]
+    assert (base / "7").exists()  # nothing removed without its record

@@ -12,8 +12,9 @@ from modelops.api.schema import Int, Obj, Str
 
 CONSECUTIVE_ERROR_LIMIT = Int(
     "Evaluations of one version that may fail in a row (the stage errored: endpoint unreachable, data "
-    "unreadable, a malformed result) before it counts: the serving version is then Degraded=Unknown "
-    "(EvaluationsFailing), not Ready, and Stalled; a canary is rolled back (CanaryEvaluationsFailed). "
+    "unreadable, a malformed result) before it counts: the serving version is then not Ready and Stalled, "
+    "and Degraded=Unknown unless its last judged evaluation found it degraded (reason EvaluationsFailing); "
+    "a canary is rolled back (CanaryEvaluationsFailed). "
     "The serving version keeps serving; the next evaluation that returns a result clears it. As Argo "
     "Rollouts' consecutiveErrorLimit.", default=4, minimum=1, maximum=100)
 

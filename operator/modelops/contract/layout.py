@@ -28,3 +28,13 @@ def version_dir(storage_root: str, namespace: str, name: str, version: int) -> s
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise LayoutError(f"version: {version!r} must be an integer >= 1")
     return str(PurePosixPath(deployment_dir(storage_root, namespace, name)) / str(version))
+
+
+RECORDS_DIR = "records"  # not a number: TF Serving never takes it for a version
+
+
+def version_record_path(storage_root: str, namespace: str, name: str, version: int) -> str:
+    """`<deployment>/records/<N>.json`: a version's full status record, kept on storage after retention
+    removed its files and status.versions dropped the record (lifecycle/record_trim.py)."""
+    number = PurePosixPath(version_dir(storage_root, namespace, name, version)).name
+    return str(PurePosixPath(deployment_dir(storage_root, namespace, name)) / RECORDS_DIR / f"{number}.json")

@@ -60,6 +60,7 @@ from modelops.lifecycle.messages import (
     StartStage,
     VersionPruned,
 )
+from modelops.lifecycle.records import find_version
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class Executor:
             elif isinstance(action, EmitEvent):
                 self.events.post(body, action.type, action.reason, action.message)
             elif isinstance(action, DeleteVersion):
-                follow_ups += self.delete_version(owner, doc.spec, action)
+                follow_ups += self.delete_version(owner, doc.spec, action, find_version(status, action.version))
             else:  # a new action type the core grew: fail loudly rather than skip silently
                 raise TypeError(f"operator cannot execute action {action!r}")
         return follow_ups
@@ -260,12 +261,13 @@ class Executor:
                     del config_maps[name]
 
     # ------------------------------------------------------------ retention
-    def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion) -> list[Observation]:
+    def delete_version(self, owner: Owner, spec: Mapping[str, Any], action: DeleteVersion,
+                       record: Mapping[str, Any] | None = None) -> list[Observation]:
         """The operator never mounts the model volume; a prune Job removes the directory (idempotent,
         deterministic name per attempt, so a re-issued action adopts the Job it already made and
         reports it if it already finished)."""
-        job = build_prune_job(owner, spec, action.version, action.attempt,
-                              ttl_seconds=self.settings.job_ttl_seconds, scratch_path=self.settings.scratch_path)
+        job = build_prune_job(owner, spec, action.version, action.attempt, ttl_seconds=self.settings.job_ttl_seconds,
+                              scratch_path=self.settings.scratch_path, record=record)
         try:
             return self._create_or_adopt_job(owner, job, self.finished_prune)
         except ApiError as error:

@@ -25,6 +25,7 @@ from modelops.lifecycle.messages import (
 )
 from modelops.lifecycle.planning import plan_next_stage
 from modelops.lifecycle.progress import set_invalid_spec_conditions
+from modelops.lifecycle.record_trim import trim_records
 from modelops.lifecycle.records import is_servable, serving_hash, training_hash
 from modelops.lifecycle.repeats import on_version_pruned, reissue_pending_deletions
 from modelops.lifecycle.rollout import apply_desired_serving, on_serving_observed
@@ -101,6 +102,7 @@ def decide(ctx: Context, status: dict | None, observation: Observation) -> Decis
     if isinstance(observation, Reconcile):
         reissue_pending_deletions(d)
     plan_next_stage(d)
+    trim_records(d)
     summarize(d, previous_phase)
     requeue = min(d.requeue) if d.requeue else None
     return Decision(d.status, d.actions, requeue)

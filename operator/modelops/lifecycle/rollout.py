@@ -10,7 +10,7 @@ from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import ApplyServing, ServingObserved
 from modelops.lifecycle.records import is_servable
 from modelops.lifecycle.repeats import forget_repairs, repair_allowed, request_deletion
-from modelops.lifecycle.retention import versions_to_delete
+from modelops.lifecycle.retention import protected_versions, versions_to_delete
 
 
 def desired_serving(d: Draft) -> dict[str, int] | None:
@@ -125,10 +125,6 @@ def _start_serving(d: Draft, version: int, previous: int | None) -> None:
 
 def _retention(d: Draft) -> None:
     keep = d.view.retention.keep_versions
-    rollout: dict[str, Any] = d.status.get("rollout") or {}
-    stage = d.in_flight() or {}
-    protected = [d.status.get("servingVersion"), d.status.get("canaryVersion"), d.status.get("candidateVersion"),
-                 d.view.serving.pinned_version, rollout.get("stable"), rollout.get("canary"),
-                 stage.get("version")]
+    protected = protected_versions(d.status, d.view.serving.pinned_version)
     for version in versions_to_delete(d.status, keep, protected):
         request_deletion(d, version)

@@ -170,7 +170,11 @@ def _evaluate_finished(d: Draft, stage: dict[str, Any], outcome: StageOutcome) -
     previous = d.status.get("lastEvaluation") or {}
     if not outcome.ok:
         message = outcome.message
-        d.status["lastEvaluation"] = {"time": d.now, "version": version, "stageId": stage["id"], "error": message}
+        # A failed run judges nothing: the last judgement of this version stands (its verdict still decides
+        # Degraded and retraining), marked with the error; another version's judgement does not carry over.
+        judged = {k: v for k, v in previous.items() if k != "error"} if previous.get("version") == version else {}
+        d.status["lastEvaluation"] = {**judged, "time": d.now, "version": version, "stageId": stage["id"],
+                                      "error": message}
         d.event("Warning", reasons.EVALUATION_FAILED, f"version {version} evaluation failed: {message}")
         on_evaluation_failed(d, version, message)
         return

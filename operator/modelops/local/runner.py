@@ -33,6 +33,7 @@ from modelops.lifecycle.messages import (
     StartStage,
     VersionPruned,
 )
+from modelops.lifecycle.records import find_version
 from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
 from modelops.local.executor.stages import StageExecutor
@@ -170,7 +171,8 @@ class Runner:
             self.stages.cancel(action.stage_id)
         elif isinstance(action, DeleteVersion):
             try:
-                prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version)
+                prune_version(self.store.storage_root, self.store.namespace, self.store.name, action.version,
+                              find_version(self.status, action.version))
             except (PruneError, OSError) as exc:
                 return [VersionPruned(action.version, False, str(exc), action.attempt)]
             return [VersionPruned(action.version, True, attempt=action.attempt)]

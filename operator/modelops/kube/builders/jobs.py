@@ -94,14 +94,18 @@ def prune_attempt(stage_id: str) -> int | None:
 
 
 def build_prune_job(owner: Owner, spec: Mapping[str, Any], version: int, attempt: int = 1,
-                    ttl_seconds: int = DEFAULT_TTL_SECONDS, scratch_path: str = DEFAULT_SCRATCH_PATH) -> dict[str, Any]:
-    """Retention: the operator cannot reach the model volume, so a Job removes the version's directory.
+                    ttl_seconds: int = DEFAULT_TTL_SECONDS, scratch_path: str = DEFAULT_SCRATCH_PATH,
+                    record: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Retention: the operator cannot reach the model volume, so a Job removes the version's directory,
+    archiving the version's status record first (`records/<N>.json`; a record is a few KiB).
 
     Always our own `modelops worker prune` (never the user's command override): deleting files is not
     part of the user's worker contract.
     """
     command = [*DEFAULT_COMMAND, "prune", "--storage-root", spec["storage"]["mountPath"],
                "--namespace", owner.namespace, "--name", owner.name, "--version", str(version)]
+    if record is not None:
+        command += ["--record-json", json.dumps(dict(record), sort_keys=True, separators=(",", ":"))]
     return _worker_job(owner, spec, "prune", version, prune_stage_id(version, attempt), command, ttl_seconds,
                        scratch_path)
 
