@@ -8,8 +8,6 @@ import importlib.util
 import pathlib
 import sys
 
-import pytest
-
 _SPEC = importlib.util.spec_from_file_location(
     "bench_long_running", pathlib.Path(__file__).parents[2] / "bench" / "long_running.py")
 assert _SPEC is not None and _SPEC.loader is not None
@@ -18,19 +16,14 @@ sys.modules[_SPEC.name] = long_running  # dataclasses look their module up while
 _SPEC.loader.exec_module(long_running)
 
 KEEP_RECORDS = 5
-# Bounded status.versions (lifecycle/record_trim.py) comes from another branch of #26; until it is merged this
-# test must fail on the records (strict: it may not pass by accident), and from then on it must pass.
-_UNBOUNDED = importlib.util.find_spec("modelops.lifecycle.record_trim") is None
 
 
-@pytest.mark.xfail(_UNBOUNDED, reason="status.versions is not bounded yet (no lifecycle/record_trim.py)",
-                   strict=True, raises=AssertionError)
 def test_status_metrics_and_heap_stay_flat_over_a_hundred_evaluations() -> None:
-    # The Event recorder's cache is bounded (kube/events.py, 4096 by default); 32 fills it early in so short a run.
     def bounded(sample) -> None:  # checked as it runs: an unbounded status makes each step slower
         # Records beyond keepRecords go; the serving, last blessed and open-episode versions may stay besides.
         assert sample.records <= KEEP_RECORDS + 3, sample
 
+    # The Event recorder's cache is bounded (kube/events.py, 4096 by default); 32 fills it early in so short a run.
     taken = long_running.run(evaluations=120, retrain_every=3, samples=6, keep_records=KEEP_RECORDS,
                              remembered_events=32, on_sample=bounded)
     first, second = taken[1:3], taken[3:]  # the first sample is the warm-up: retention has not acted yet
