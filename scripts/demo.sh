@@ -10,7 +10,7 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 WORK=${MODELOPS_DEMO_DIR:-$ROOT/.modelops/demo}
 PORT=${MODELOPS_DEMO_PORT:-8501}
 STATE=$WORK/state
-STATUS=$STATE/default/churn/status.json
+STATE_RECORD=$STATE/default/churn/state.json  # {"status": ..., "pending": [...]}, written atomically
 ENDPOINT=http://127.0.0.1:$PORT/v1/models/churn
 START=$(date +%s)
 
@@ -18,7 +18,7 @@ say() { printf '\n\033[1m==> [%3ss] %s\033[0m\n' "$(( $(date +%s) - START ))" "$
 
 # wait_for <description> <python condition on `s` (status dict)> [timeout seconds]
 wait_for() {
-  "$PY" - "$STATUS" "$2" "${3:-300}" "$RUN_PID" <<'PYEOF' || { echo "demo: timed out waiting for: $1" >&2; return 1; }
+  "$PY" - "$STATE_RECORD" "$2" "${3:-300}" "$RUN_PID" <<'PYEOF' || { echo "demo: timed out waiting for: $1" >&2; return 1; }
 import json, os, sys, time
 path, condition, timeout, pid = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 deadline = time.monotonic() + timeout
@@ -28,8 +28,8 @@ while time.monotonic() < deadline:
     except ProcessLookupError:
         sys.exit("demo: `modelops run` exited early")
     try:
-        s = json.load(open(path))
-    except (OSError, ValueError):
+        s = json.load(open(path))["status"]
+    except (OSError, ValueError, KeyError, TypeError):
         s = {}
     if s and eval(condition, {}, {"s": s, "ev": s.get("lastEvaluation") or {}}):
         sys.exit(0)
@@ -70,10 +70,10 @@ say "the world changes: live, recent and validation data shift by 2 standard dev
 "$PY" "$WORK/churn/generate_data.py" --shift 2
 
 wait_for "degradation detected" 's.get("phase") in ("Degraded", "Retraining") or ev.get("degraded")' || exit 1
-say "evaluation found degradation: $("$PY" -c 'import json,sys; e=json.load(open(sys.argv[1])).get("lastEvaluation",{}); print("; ".join(e.get("reasons") or []))' "$STATUS")"
+say "evaluation found degradation: $("$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["status"].get("lastEvaluation",{}); print("; ".join(e.get("reasons") or []))' "$STATE_RECORD")"
 
 wait_for "retrained version serving" 's.get("phase") == "Serving" and (s.get("servingVersion") or 0) > 1' || exit 1
-say "retrained version $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["servingVersion"])' "$STATUS") passed its gates and serves; a prediction:"
+say "retrained version $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"]["servingVersion"])' "$STATE_RECORD") passed its gates and serves; a prediction:"
 predict
 
 wait_for "retrained version evaluated" \

@@ -5,7 +5,6 @@ log, which names the user: only the operator's ServiceAccount is counted).
 - a Job the API server refuses fails the version with its message (Stalled, JobRejected), and then the
   operator asks nothing more until the spec is edited, which resumes;
 - a ModelDeployment deleted (its Job orphaned) and created again does not adopt its predecessor's Job;
-- a stage Job nothing waits for (a CancelStage lost in a crash) is cancelled when the operator starts;
 - a repeated Event is counted on the first one (kube/events.py), by the real API server.
 """
 
@@ -14,25 +13,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from kube.audit import condition, operator_requests
 from kube.harness import OPERATOR_USER, events_of, jobs_of, mdep_path, model_deployment, wait_status
 from support.kubetest import new_namespace
 from support.processes import wait_until
 
 pytestmark = pytest.mark.cluster
 SLEEPING = ["python", "-c", "import time; time.sleep(300)"]  # no pod runner here: the Job just exists
-
-
-def _condition(status: dict, type_: str) -> dict:
-    return next((c for c in status.get("conditions") or [] if c["type"] == type_), {})
-
-
-def _operator_requests(control_plane, namespace: str, since: int) -> list[tuple[str, str, str]]:
-    """(verb, resource, name) of the operator's requests in `namespace` after audit entry `since`,
-    without its watches (and the LISTs that open them)."""
-    events = control_plane.audit_events(OPERATOR_USER)[since:]
-    return [(e["verb"], e["objectRef"].get("resource", ""), e["objectRef"].get("name", ""))
-            for e in events if (e.get("objectRef") or {}).get("namespace") == namespace
-            and e["verb"] not in ("watch", "list")]
 
 
 def _deny_jobs(rest, namespace: str) -> None:
@@ -55,19 +42,19 @@ def test_a_refused_job_stalls_with_the_servers_message_and_stops_asking(control_
     doc = model_deployment("churn", namespace)
     doc["spec"]["training"]["command"] = SLEEPING
     rest.post(mdep_path(namespace), doc)
-    status = wait_status(rest, namespace, "churn", lambda s: _condition(s, "Stalled").get("status") == "True",
+    status = wait_status(rest, namespace, "churn", lambda s: condition(s, "Stalled").get("status") == "True",
                          30, "Stalled")
-    stalled = _condition(status, "Stalled")
+    stalled = condition(status, "Stalled")
     assert stalled["reason"] == "JobRejected" and "exceeded quota" in stalled["message"], stalled
     assert status["phase"] == "Failed" and status["observedGeneration"] == 1
-    assert _condition(status, "Reconciling")["status"] == "False" and "stage" not in status
+    assert condition(status, "Reconciling")["status"] == "False" and "stage" not in status
     (record,) = status["versions"]
     assert (record["state"], record["reason"]) == ("Failed", "JobRejected") and "exceeded quota" in record["message"]
 
     # No retry storm: over a window in which the old fixed 5 s retry made ~4 GET+POST pairs, nothing.
     since = len(control_plane.audit_events(OPERATOR_USER))
     time.sleep(12)
-    assert _operator_requests(control_plane, namespace, since) == []
+    assert operator_requests(control_plane, namespace, since) == []
     warnings = [e for e in events_of(rest, namespace, "churn") if e["reason"] == "JobRejected"]
     assert len(warnings) == 1 and warnings[0]["type"] == "Warning" and warnings[0]["count"] == 1, warnings
     assert "exceeded quota" in warnings[0]["message"]
@@ -79,7 +66,7 @@ def test_a_refused_job_stalls_with_the_servers_message_and_stops_asking(control_
                content_type="application/merge-patch+json")
     status = wait_status(rest, namespace, "churn", lambda s: (s.get("stage") or {}).get("id") == "train-v2", 30,
                          "training version 2")
-    assert _condition(status, "Stalled")["status"] == "False" and status["phase"] == "Training"
+    assert condition(status, "Stalled")["status"] == "False" and status["phase"] == "Training"
     wait_until(lambda: [j for j in jobs_of(rest, namespace, "churn") if j["metadata"]["name"] == "churn-train-v2"],
                30, 0.2, "the Job of version 2")
     rest.delete(mdep_path(namespace, "churn"))
@@ -108,45 +95,12 @@ def test_a_recreated_deployment_replaces_its_predecessors_job(control_plane, sta
     assert [ref["uid"] for ref in job["metadata"]["ownerReferences"]] == [second["metadata"]["uid"]]
     assert job["metadata"]["name"] == old_job["metadata"]["name"] == "churn-train-v1"
     time.sleep(2)
-    requests = _operator_requests(control_plane, namespace, since)
+    requests = operator_requests(control_plane, namespace, since)
     jobs = [r for r in requests if r[1] == "jobs"]
     # POST (409), GET (the predecessor's), DELETE it, POST again (perhaps once more while it goes)
     assert ("delete", "jobs", "churn-train-v1") in jobs and len(jobs) <= 6, requests
     status = wait_status(rest, namespace, "churn", lambda s: s.get("phase") == "Training", 10, "Training")
-    assert status["stage"]["id"] == "train-v1" and _condition(status, "Stalled")["status"] == "False"
-    rest.delete(mdep_path(namespace, "churn"))
-
-
-def test_a_stray_stage_job_is_cancelled_when_the_operator_starts(control_plane, start_operator) -> None:
-    rest = control_plane.rest
-    namespace = new_namespace(rest, "strays")
-    operator = start_operator(namespace)
-    doc = model_deployment("churn", namespace)
-    doc["spec"]["training"]["command"] = SLEEPING
-    rest.post(mdep_path(namespace), doc)
-    (job,) = wait_until(lambda: jobs_of(rest, namespace, "churn"), 30, 0.2, "the training Job")
-    wait_status(rest, namespace, "churn", lambda s: s.get("phase") == "Training", 10, "Training")
-    operator.process.kill()
-    # What a CancelStage lost in a crash leaves: the Job of a stage the status no longer names, with the
-    # headless Service of its gang.
-    jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
-    stray = {"apiVersion": "batch/v1", "kind": "Job",
-             "metadata": {"name": "churn-train-v0", "ownerReferences": job["metadata"]["ownerReferences"],
-                          "labels": {**job["metadata"]["labels"], "modelops.dev/stage-id": "train-v0"}},
-             "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
-                 {"name": "worker", "image": "python", "command": SLEEPING}]}}}}
-    rest.post(jobs_path, stray)
-    service_path = f"/api/v1/namespaces/{namespace}/services"
-    rest.post(service_path, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "churn-train-v0"},
-                             "spec": {"clusterIP": "None", "ports": [{"port": 2222}]}})
-    since = len(control_plane.audit_events(OPERATOR_USER))
-    start_operator(namespace)
-    wait_until(lambda: rest.get_or_none(f"{jobs_path}/churn-train-v0") is None, 30, 0.2, "the stray Job deleted")
-    wait_until(lambda: rest.get_or_none(f"{service_path}/churn-train-v0") is None, 10, 0.2, "its Service deleted")
-    assert rest.get_or_none(f"{jobs_path}/churn-train-v1") is not None  # the stage in flight stays
-    time.sleep(1)
-    deletes = [r for r in _operator_requests(control_plane, namespace, since) if r[0] == "delete"]
-    assert sorted(deletes) == [("delete", "jobs", "churn-train-v0"), ("delete", "services", "churn-train-v0")]
+    assert status["stage"]["id"] == "train-v1" and condition(status, "Stalled")["status"] == "False"
     rest.delete(mdep_path(namespace, "churn"))
 
 

@@ -49,3 +49,21 @@ def test_the_model_server_drops_every_series_of_an_unloaded_version() -> None:
     metrics.observe_request("churn", "1", 200, 0.01)  # a version loaded again counts afresh
     assert 'modelops_serving_requests_total{model="churn",status="200",version="1"} 1.0' in \
         metrics.exposition().decode()
+
+
+def test_the_operator_series_do_not_grow_with_the_number_of_evaluations() -> None:
+    metrics = OperatorMetrics()
+
+    def sample_count() -> int:
+        return sum(len(family.samples) for family in metrics.registry.collect())
+
+    counts = []
+    for n in range(300):  # three hundred evaluations of the serving version, each with new numbers
+        status = _status((1, False))
+        status["lastEvaluation"] = {"version": 1, "time": f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z",
+                                    "metrics": {"accuracy": 0.8 + n / 10000, "loss": 0.3 - n / 10000},
+                                    "drift": {"maxPsi": n / 1000, "maxKs": n / 2000}}
+        metrics.observe_status("ml", "churn", status)
+        metrics.reconciles.labels("reconcile").inc()
+        counts.append(sample_count())
+    assert counts[1] == counts[-1], (counts[0], counts[1], counts[-1])

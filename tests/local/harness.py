@@ -86,6 +86,16 @@ class LocalDeployment:
         os.kill(self.process.pid, signal.SIGINT)
         return self.process.popen.wait(timeout=timeout)
 
+    def exit_code(self, timeout: float = 300) -> int:
+        """The runtime's exit code once it stops by itself (`--until`); past `timeout` the test fails with
+        the status and the runtime's log, which say where it stood."""
+        assert self.process is not None
+        try:
+            return self.process.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the runtime did not stop within {timeout:g}s; status="
+                                 f"{json.dumps(self.status())[:3000]}\nruntime log:\n{self.log()[-6000:]}") from None
+
     def log(self) -> str:
         return self.process.log_tail(20000) if self.process else ""
 

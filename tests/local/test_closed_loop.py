@@ -38,7 +38,7 @@ def first_version(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDep
         deployment.start("--until", "serving")
         status = deployment.wait_for("version 1 serving",
                                      lambda s: s.get("phase") == "Serving", on_poll=note_phase)
-        assert deployment.process is not None and deployment.process.popen.wait(timeout=60) == 0
+        assert deployment.exit_code(timeout=60) == 0
         assert seen[0] == "Training" and seen[-1] == "Serving" and "Validating" in seen, seen
         assert seen.index("Training") < seen.index("Validating") < seen.index("Serving")
         assert status["servingVersion"] == 1 and version_states(status) == {1: "Serving"}

@@ -1,16 +1,19 @@
 """The local runtime's side of the error policy (issue #26): the same reasons and bounds as the operator.
 
-- a `training.command` that does not exist fails version 1 (CommandNotFound) instead of crashing;
+- a `training.command` that does not exist fails version 1 (CommandNotFound) instead of crashing, and the
+  runtime keeps running without retrying it (the next spec edit would);
 - the state record: one atomic file, a corrupt one falls back to the previous record, neither → a named
   error; a pending action this version cannot decode is skipped with a Warning, not a crash at every start;
 - a model server that keeps exiting is restarted with exponential backoff, at most RESTART_LIMIT times,
-  the count in status.servingRestarts, then the deployment fails (ServingCrashLoop).
+  the count in status.servingRestarts, then the deployment fails (ServingCrashLoop);
+- a serving config deleted under the runtime is repaired on its reconcile, with the core's repair backoff.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,26 @@ def test_a_missing_training_command_fails_the_version_instead_of_crashing(tmp_pa
     assert [e["reason"] for e in events if e["type"] == "Warning"].count(COMMAND_NOT_FOUND) == 1
     assert any(e["reason"] == PENDING_ACTION_UNREADABLE and "'Explode'" in e["message"] for e in events)
     assert store.load().pending == []
+
+
+def test_after_a_missing_command_the_runtime_keeps_running_and_asks_nothing_more(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state", "default", "churn")
+    runner = Runner(store, _spec([MISSING]), tmp_path)  # until "forever", as `modelops run` runs by default
+    outcome: list[int] = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.run()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while (store.load_status().get("phase") != "Failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.load_status()["versions"][0]["reason"] == COMMAND_NOT_FOUND
+    events, record = len(read_jsonl(store.events_path)), store.state_path.read_bytes()
+    time.sleep(2)  # eight ticks of the loop: it runs on, deciding and writing nothing
+    assert thread.is_alive() and not outcome
+    assert len(read_jsonl(store.events_path)) == events and store.state_path.read_bytes() == record
+    assert runner.stages.running == {}  # no stage started again
+    runner.stop_requested = "test"
+    thread.join(10)
+    assert outcome == [130]
 
 
 def test_the_state_record_is_one_file_and_a_corrupt_one_falls_back_or_names_itself(tmp_path: Path) -> None:
@@ -142,3 +165,32 @@ def test_restarts_are_shown_in_status_and_their_bound_fails_the_deployment(tmp_p
     assert _condition(status, "Stalled")["reason"] == SERVING_CRASH_LOOP
     runner._record_restarts()
     assert [e["reason"] for e in read_jsonl(store.events_path)].count(SERVING_CRASH_LOOP) == 1
+
+
+def test_a_missing_serving_config_is_repaired_with_the_cores_backoff(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from modelops.lifecycle import Context, Reconcile, ServingObserved, StageFinished, decide
+    from modelops.lifecycle.repeat_policy import DEFAULT_REPEAT
+
+    spec = _spec(["python", "-c", "pass"])
+    clock = [datetime(2026, 1, 1, tzinfo=UTC)]
+    status: dict[str, Any] = {}
+    served = ServingObserved(frozenset({1}), {"stable": 1, "canary": None})
+    for observation in (Reconcile(), "train", "validate", served):  # the core's own path to serving version 1
+        if isinstance(observation, str):
+            observation = StageFinished(status["stage"]["id"], True, {"metrics": {"loss": 0.3, "accuracy": 0.9}})
+        status = decide(Context(spec, 1, clock[0]), status, observation).status
+    store = StateStore(tmp_path / "state", "default", "churn")
+    runner = Runner(store, spec, tmp_path, now=lambda: clock[0])
+    runner.generation, runner.status, runner._serving_reported = 1, status, frozenset({1})
+    applied: list[tuple[int, int | None]] = []
+    runner.serving.apply = lambda stable, canary=None: applied.append((stable, canary))  # no server in this test
+
+    runner._look_for_serving_drift()  # the serving config is gone: repaired at once
+    runner._look_for_serving_drift()  # still gone (nothing wrote it): the next repair waits for its backoff
+    assert applied == [(1, None)] and runner.status["servingRepairs"]["count"] == 1
+    clock[0] += timedelta(seconds=DEFAULT_REPEAT.backoff_seconds)
+    runner._look_for_serving_drift()
+    assert applied == [(1, None), (1, None)] and runner.status["servingRepairs"]["count"] == 2
+    assert [e["reason"] for e in read_jsonl(store.events_path)].count("ServingRepaired") == 2

@@ -17,7 +17,9 @@ import pytest
 from modelops.contract.reasons import WORKER_FAILED
 from modelops.lifecycle import StartStage
 from modelops.lifecycle.messages import StageFinished
+from modelops.local.executor.gang import member_paths
 from modelops.local.executor.stages import StageExecutor
+from modelops.local.processes import spawn
 from modelops.local.state_store import StateStore
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 
@@ -89,3 +91,28 @@ def test_a_failing_member_ends_the_gang_with_its_own_reason(tmp_path: Path) -> N
     assert not finished.succeeded and time.monotonic() - started < 60
     assert finished.result["reason"] == "DatasetUnreadable" and "ran out of data" in finished.result["error"]
     assert finished.result["reason"] != WORKER_FAILED
+
+
+def test_a_gang_a_killed_runtime_left_half_started_is_started_again_not_adopted(tmp_path: Path) -> None:
+    """A runtime killed while it spawned a gang leaves the chief without its members; adopting it would wait
+    for ever (a KerasTuner chief for its tuners). The restarted runtime ends it and reports the stage missing,
+    so the core starts the same run again, whole. A gang with every member is adopted as before."""
+    executor = StageExecutor(StateStore(tmp_path / "state", "default", "gang"), _spec(2), tmp_path,
+                             "http://127.0.0.1:1")
+    paths = executor.paths("train-v1")
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    chief = spawn(sleeper, paths["log"], paths["pid"])
+    assert executor.resume("train-v1", "train", 1) is False
+    deadline = time.monotonic() + 20
+    while chief.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not chief.alive()
+
+    chief = spawn(sleeper, paths["log"], paths["pid"])
+    member = member_paths(paths["dir"], 1)
+    helper = spawn(sleeper, member["log"], member["pid"])
+    try:
+        assert executor.resume("train-v1", "train", 1) is True
+        assert chief.alive() and helper.alive()
+    finally:
+        executor.stop_all()

@@ -104,10 +104,11 @@ def test_unknown_pending_action_names_its_kind():
 def test_history_gets_one_line_per_evaluation_not_one_per_superseded_flag(tmp_path):
     from types import SimpleNamespace
 
+    from modelops.local.bounded_files import HISTORY_KEPT, BoundedJsonl
     from modelops.local.runner import Runner
 
     store = StateStore(tmp_path, "default", "churn")
-    runner = SimpleNamespace(store=store)
+    runner = SimpleNamespace(store=store, _history=BoundedJsonl(store.history_path, HISTORY_KEPT))
     evaluation = {"time": "t1", "version": 1, "stageId": "evaluate-v1-e1", "metrics": {"accuracy": 0.9}}
     Runner._record_history(runner, {}, {"lastEvaluation": evaluation})
     Runner._record_history(runner, {"lastEvaluation": evaluation},

@@ -37,7 +37,7 @@ def test_a_search_in_parallel_trials_finds_a_candidate_the_untuned_spec_cannot(t
     tuned.wait_for("the search to run", lambda s: s.get("phase") == "Tuning", timeout=60)
     tuned.kill()  # the runtime dies mid-search; the chief and its tuners keep going
     tuned.start("--until", "serving")
-    assert tuned.process is not None and tuned.process.popen.wait(timeout=300) == 0, tuned.log()[-4000:]
+    assert tuned.exit_code(timeout=300) == 0, tuned.log()[-4000:]
 
     status = tuned.status()
     record = status["versions"][0]
@@ -74,7 +74,7 @@ def test_a_search_in_parallel_trials_finds_a_candidate_the_untuned_spec_cannot(t
         (untuned.example / MANIFEST).write_text(yaml.safe_dump(doc))
         shutil.copytree(tuned.example / "data", untuned.example / "data", dirs_exist_ok=True)
         untuned.start("--until", "serving")
-        assert untuned.process is not None and untuned.process.popen.wait(timeout=300) == 1
+        assert untuned.exit_code(timeout=300) == 1, untuned.log()[-4000:]
         plain = untuned.status()["versions"][0]
         assert plain["state"] == "Rejected" and "tuning" not in plain
         assert plain["metrics"]["accuracy"] < GATE <= record["metrics"]["accuracy"]

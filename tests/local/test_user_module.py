@@ -51,16 +51,10 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _served_probabilities(deployment: LocalDeployment, rows: list[dict[str, str]], label: str) -> np.ndarray:
-    """REST predict in whatever shape the served signature takes: one `features` row, or named inputs."""
-    with urllib.request.urlopen(f"{deployment.model_url}/metadata", timeout=10) as response:
-        signature = json.loads(response.read())["metadata"]["signature_def"]["signature_def"]["serving_default"]
-    names = [c for c in rows[0] if c != label]
-    if set(signature["inputs"]) == {"features"}:
-        instances: list[Any] = [[float(row[c]) for c in names] for row in rows]
-    else:
-        instances = [{c: float(row[c]) for c in names} for row in rows]
+    """REST predict with `instances` as objects: each feature under its column's name (the served signature)."""
+    instances = [{c: float(v) for c, v in row.items() if c != label} for row in rows]
     predictions = _post(f"{deployment.model_url}:predict", {"instances": instances})["predictions"]
-    return np.array([p if isinstance(p, list) else p["probabilities"] for p in predictions], dtype=float)[:, -1]
+    return np.array([p["probabilities"] for p in predictions], dtype=float)[:, -1]
 
 
 def test_a_users_two_branch_model_is_tuned_trained_validated_served_and_evaluated(own_model: LocalDeployment

@@ -2,8 +2,9 @@
 string labels are trained, gated, served by `modelops serve` and evaluated through REST predict (named
 inputs), gRPC Classify and REST `:classify`; the metrics are checked against numpy on the served answers.
 
-The Tables are built here (the typed readers are another module's job); the stages' Table functions
-(`stages/fit.py`, `stages/validate.py`, the evaluate clients) are what a CSV reaches after reading.
+The Tables are built in memory here (reading files into them is test_workloads_tables.py's); the stages'
+Table functions (`stages/fit.py`, `stages/validate.py`, the evaluate clients) are what a CSV reaches after
+`load_table`.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def test_the_version_stores_its_classes_and_the_gate_reads_the_positive_class(tr
     assert json.loads((info.path / CLASSES_FILE).read_text()) == {"classes": ["Adelie", "Gentoo"],
                                                                  "positiveClass": "Adelie"}
     assert info.classes == trained.classes[BINARY] and info.report["featureKinds"] == KINDS
-    metrics = model_metrics(info, trained.tables[BINARY])  # in-process, as the validate stage measures
+    metrics = model_metrics(info, trained.tables[BINARY], "species")  # in-process, as the validate stage measures
     outcome = evaluate_gates([Gate.from_dict({"metric": "accuracy", "min": 0.75}),
                               Gate.from_dict({"metric": "auc", "min": 0.8})], metrics, None, baseline_version=None)
     assert outcome.passed, (metrics, outcome)

@@ -13,7 +13,8 @@ import pytest
 
 from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.synthetic import make_dataset, write_csv, write_npz
-from modelops.workloads.data.tables import load_dataset
+from modelops.workloads.data.table_reader import load_table
+from modelops.workloads.errors import WorkloadError
 
 TASK = "binary-classification"
 
@@ -54,7 +55,7 @@ def test_bad_csv_fails_train_with_reason(tmp_path, worker, content, reason, frag
 
 
 def test_a_word_makes_a_column_categorical_and_an_empty_cell_is_missing(tmp_path, worker):
-    """What the numeric-only reader refused ("'abc' is not a number") is a real table: both train."""
+    """A word in a column makes it categorical and an empty cell is a missing one: such a table trains."""
     run = worker("train", TASK, _csv(tmp_path, "a,b,label\n" + _rows(12, "0") + "1.0,abc,1\n1.0,,1\n"))
     assert run.code == 0, run.result
     assert run.result["schema"]["kinds"] == {"categorical": 1, "numeric": 1}, run.result["schema"]
@@ -90,22 +91,15 @@ def test_npz_checks(tmp_path, worker):
 
 def test_csv_and_npz_round_trip_exactly(tmp_path):
     x, y, names = make_dataset(TASK, 50, 4, seed=5)
-    from_csv = load_dataset(DatasetSpec(str(write_csv(tmp_path / "d.csv", x, y, names))), TASK)
-    from_npz = load_dataset(DatasetSpec(str(write_npz(tmp_path / "d.npz", x, y, names))), TASK)
-    np.testing.assert_array_equal(from_csv.x, x.astype(np.float32))
-    np.testing.assert_array_equal(from_npz.x, from_csv.x)
-    np.testing.assert_array_equal(from_npz.y, y.astype(np.float32))
+    from_csv = load_table(DatasetSpec(str(write_csv(tmp_path / "d.csv", x, y, names))), TASK)
+    from_npz = load_table(DatasetSpec(str(write_npz(tmp_path / "d.npz", x, y, names))), TASK)
     assert from_csv.feature_names == from_npz.feature_names == ("f0", "f1", "f2", "f3")
-
-
-def test_columns_are_reordered_to_the_trained_order_or_mismatch_is_named(tmp_path):
-    path = _csv(tmp_path, "b,label,a\n" + "".join(f"{i},1,{-i}\n" for i in range(12)))
-    data = load_dataset(DatasetSpec(str(path)), TASK, expected_features=["a", "b"])
-    assert data.feature_names == ("a", "b") and data.x[3].tolist() == [-3.0, 3.0]
-    from modelops.workloads.errors import WorkloadError
-    with pytest.raises(WorkloadError, match=r"missing \['c'\], unexpected \['b'\]") as raised:
-        load_dataset(DatasetSpec(str(path)), TASK, expected_features=["a", "c"])
-    assert raised.value.reason == "FeatureMismatch"
+    assert set(from_csv.kinds.values()) == set(from_npz.kinds.values()) == {"numeric"}
+    for name, column in zip(names, x.T, strict=True):  # repr in the CSV: every float64 comes back exactly
+        np.testing.assert_array_equal(from_csv.columns[name], column)
+        np.testing.assert_array_equal(from_npz.columns[name], column)
+    np.testing.assert_array_equal(from_csv.labels, y)
+    np.testing.assert_array_equal(from_npz.labels, y)
 
 
 def test_dataset_over_http_on_loopback(tmp_path):
@@ -124,51 +118,44 @@ def test_dataset_over_http_on_loopback(tmp_path):
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        data = load_dataset(DatasetSpec(f"{base}/served.csv"), "regression")
-        assert data.rows == 30 and np.allclose(data.y, y)
-        from modelops.workloads.errors import WorkloadError
+        data = load_table(DatasetSpec(f"{base}/served.csv"), "regression")
+        assert data.rows == 30 and np.array_equal(data.labels, y) and data.source == f"{base}/served.csv"
         with pytest.raises(WorkloadError, match="cannot download") as raised:
-            load_dataset(DatasetSpec(f"{base}/missing.csv"), "regression")
+            load_table(DatasetSpec(f"{base}/missing.csv"), "regression")
         assert raised.value.reason == "DatasetUnreadable"
     finally:
         server.shutdown()
         server.server_close()
 
 
-def test_every_bad_cell_is_named_feature_and_label(tmp_path):
-    """An empty feature cell and an empty label on one line are both reported, by line and column."""
-    from modelops.workloads.errors import WorkloadError
-
-    path = _csv(tmp_path, "a,b,label\n" + _rows(12) + "1.0,,\n" + _rows(2) + "x,2,1\n")
+def test_an_empty_label_drops_its_row_and_a_stated_number_column_names_every_bad_cell(tmp_path):
+    """An empty label is no label: the row is left out and counted (its empty feature cell is then moot);
+    a column stated numeric refuses text, each cell named by the line an editor shows."""
+    path = _csv(tmp_path, "a,b,label\n" + _rows(12) + "1.0,,\n" + _rows(2) + "x,2,1\n\ny,3,0\n")
+    table = load_table(DatasetSpec(str(path)), TASK)
+    assert table.dropped_unlabelled == 1 and table.rows == 16 and table.kinds["a"] == "categorical"
     with pytest.raises(WorkloadError) as raised:
-        load_dataset(DatasetSpec(str(path)), TASK)
-    assert raised.value.reason == "NonNumericValue"
-    assert raised.value.message == (f"dataset {path}: 3 problems: line 14 column 'b': empty; "
-                                    "line 14 column 'label': empty; line 17 column 'a': 'x' is not a number")
+        load_table(DatasetSpec(str(path), column_types={"a": "numeric"}), TASK)
+    assert raised.value.reason == "ColumnTypeMismatch"
+    assert raised.value.message == (f"dataset {path}: 2 problems: line 17 column 'a': 'x' is not a number; "
+                                    "line 19 column 'a': 'y' is not a number")
 
 
 def test_every_malformed_line_and_non_finite_value_is_named(tmp_path):
-    from modelops.workloads.errors import WorkloadError
-
     path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "1,2\n1,2,3,4\n")
-    with pytest.raises(WorkloadError, match=r"2 problems: line 13 has 2 fields.*; line 14 has 4 fields"):
-        load_dataset(DatasetSpec(str(path)), TASK)
-    path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "nan,1,inf\n" + "".join("nan,1,0\n" for _ in range(12)))
-    with pytest.raises(WorkloadError) as raised:
-        load_dataset(DatasetSpec(str(path)), TASK)
+    with pytest.raises(WorkloadError, match=r"2 problems: line 13 has 2 fields.*; line 14 has 4 fields") as raised:
+        load_table(DatasetSpec(str(path)), TASK)
+    assert raised.value.reason == "MalformedDataset"
+    path = _csv(tmp_path, "a,b,label\n\n" + _rows(11) + "inf,1,0\n" + "".join("nan,1,0\n" for _ in range(12)))
+    with pytest.raises(WorkloadError) as raised:  # "nan" is not a missing-value token by default ("NaN" is)
+        load_table(DatasetSpec(str(path)), TASK)
     message = raised.value.message
-    assert "13 problems" not in message and "14 problems: line 13 column 'a'" in message
-    assert "line 13 column 'label': inf is not a finite number" in message and "; and 4 more" in message
-
-
-def test_labels_out_of_range_are_named_by_their_real_line(tmp_path):
-    """Blank lines count: the message names the line an editor shows, for every bad label (first 10)."""
-    from modelops.workloads.errors import WorkloadError
-
-    path = _csv(tmp_path, "a,b,label\n\n" + _rows(11) + "1,2,2\n\n1,2,7\n")
-    with pytest.raises(WorkloadError) as raised:
-        load_dataset(DatasetSpec(str(path)), TASK)
-    assert "has 2 value(s) out of range (e.g. 2 at line 14, 7 at line 16)" in raised.value.message
-    path = _csv(tmp_path, "a,b,label\n\n" + _rows(11) + "nan,2,1\n", name="nan.csv")
-    with pytest.raises(WorkloadError, match="line 14 column 'a': nan is not a finite number"):
-        load_dataset(DatasetSpec(str(path)), TASK)
+    assert raised.value.reason == "NonFiniteValue" and "13 problems: line 14 column 'a': 'inf' is not a finite number" \
+        in message and "line 15 column 'a': 'nan' is not a finite number" in message and "; and 3 more" in message
+    path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "1,2,inf\n", name="label.csv")
+    with pytest.raises(WorkloadError, match="line 13 column 'label': 'inf' is not a finite number") as raised:
+        load_table(DatasetSpec(str(path)), TASK)
+    assert raised.value.reason == "NonFiniteValue"
+    path = _csv(tmp_path, "a,b,label\n" + _rows(11) + "nan,2,1\n", name="tokens.csv")
+    table = load_table(DatasetSpec(str(path), missing_values=["nan"]), TASK)  # the tokens are the dataset's
+    assert table.rows == 12 and np.isnan(table.columns["a"]).sum() == 1

@@ -61,7 +61,8 @@ def test_bad_settings_are_named(config, expected):
 
 
 def test_the_stage_config_carries_settings_and_classes():
-    spec = {"task": "binary-classification",
+    spec = {"task": "binary-classification", "storage": {"persistentVolumeClaim": "models", "mountPath": "/models"},
+            "validation": {"dataset": DATASET, "gates": []},  # the builder reads the defaulted spec: it must be whole
             "training": {"dataset": DATASET, "model": {}, "hyperparameters": {}, "classes": ["female", "male"],
                          "positiveClass": "female"}}
     train = build_stage_config(spec, "default", "penguins", StartStage("train", 1, "train-v1", DATASET), "/models")

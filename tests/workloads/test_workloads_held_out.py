@@ -15,7 +15,7 @@ import modelops.workloads.stages.validate as validate_stage
 from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.row_identity import holdout_split, load_row_sets, row_hashes
 from modelops.workloads.data.synthetic import make_dataset, write_csv
-from modelops.workloads.data.tables import load_dataset
+from modelops.workloads.data.table_reader import load_table
 from modelops.workloads.model.export import load_predictor
 from modelops.workloads.quality.paired_significance import challenger_p_value
 
@@ -42,9 +42,10 @@ class InProcessServing:
 
 
 def _rows(csv: Path, task: str) -> tuple[np.ndarray, np.ndarray]:
-    """The rows as every stage reads them (float32 features), so their fingerprints match the stages'."""
-    data = load_dataset(DatasetSpec(str(csv)), task)
-    return data.x, data.y
+    """The rows as every stage reads them (features at the float32 the model reads), so their fingerprints
+    match the stages' (`table_row_hashes`)."""
+    table = load_table(DatasetSpec(str(csv)), task)
+    return np.column_stack([table.columns[n] for n in table.feature_names]).astype(np.float32), table.labels
 
 
 def test_the_paired_test_finds_a_real_gain_and_not_a_lucky_one() -> None:
@@ -85,6 +86,7 @@ def test_no_judgement_scores_a_row_the_version_was_trained_on(worker, tmp_path: 
     assert retrain.code == 0, retrain.result
     entry = retrain.result["lineage"]["data"][1]
     assert (entry["rowsUsed"], entry["heldOutRows"], entry["holdout"], entry["stratified"]) == (140, 60, 0.3, True)
+    assert retrain.result["schemaCheck"] == {"version": 2, "rows": 200, "anomalies": [], "counts": {}, "more": 0}
 
     versions = root / "default" / NAME
     x, y = _rows(train_csv, task)

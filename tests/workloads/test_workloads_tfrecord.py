@@ -12,7 +12,6 @@ import tensorflow as tf
 from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.synthetic import make_dataset, write_npz
 from modelops.workloads.data.table_reader import load_table
-from modelops.workloads.data.tables import load_dataset
 from modelops.workloads.errors import WorkloadError
 
 PENGUINS = Path(__file__).parent / "data" / "penguins.csv"
@@ -97,27 +96,27 @@ def test_a_corrupt_tfrecord_names_where_it_stops(tmp_path):
     assert raised.value.reason == "MalformedDataset"
 
 
-def test_the_numeric_path_reads_an_all_number_tfrecord(tmp_path):
+def test_an_all_number_tfrecord_reads_as_numeric_columns_and_text_as_a_category(tmp_path):
     x, y, _ = make_dataset("binary-classification", 30, 2, seed=3)
     rows = [{"f0": _feature("float", a), "f1": _feature("float", b), "label": _feature("int", int(t))}
             for (a, b), t in zip(x.tolist(), y.tolist(), strict=True)]
-    data = load_dataset(DatasetSpec(_write(tmp_path / "n.tfrecord", rows)), "binary-classification")
-    np.testing.assert_array_equal(data.x, x.astype(np.float32))
-    np.testing.assert_array_equal(data.y, y)
+    table = load_table(DatasetSpec(_write(tmp_path / "n.tfrecord", rows)), "binary-classification")
+    assert dict(table.kinds) == {"f0": "numeric", "f1": "numeric"}  # float_list is numeric whatever its values
+    np.testing.assert_array_equal(np.column_stack([table.columns["f0"], table.columns["f1"]]),
+                                  x.astype(np.float32).astype(np.float64))
+    np.testing.assert_array_equal(table.labels, y)
     text = [{**row, "c": _feature("bytes", "red")} for row in rows]
-    with pytest.raises(WorkloadError, match="categorical features \\['c'\\]; this stage reads numbers only"):
-        load_dataset(DatasetSpec(_write(tmp_path / "t.tfrecord", text)), "binary-classification")
+    table = load_table(DatasetSpec(_write(tmp_path / "t.tfrecord", text)), "binary-classification")
+    assert table.kinds["c"] == "categorical" and set(table.columns["c"]) == {"red"}
 
 
-def test_npz_reads_as_numeric_columns_as_before(tmp_path):
+def test_npz_reads_as_numeric_columns(tmp_path):
     x, y, names = make_dataset("binary-classification", 40, 3, seed=2)
     path = write_npz(tmp_path / "d.npz", x, y, names)
     table = load_table(DatasetSpec(str(path)), "binary-classification")
     assert table.feature_names == tuple(names) and set(table.kinds.values()) == {"numeric"}
     np.testing.assert_array_equal(np.column_stack(list(table.columns.values())), x.astype(np.float64))
     np.testing.assert_array_equal(table.labels, y)
-    old = load_dataset(DatasetSpec(str(path)), "binary-classification")  # the numeric path is unchanged
-    np.testing.assert_array_equal(old.x, x.astype(np.float32))
     holes = tmp_path / "holes.npz"
     np.savez(holes, x=np.where(np.arange(40)[:, None] % 7 == 0, np.nan, x), y=np.r_[y[:-1], np.nan],
              feature_names=np.array(names))

@@ -11,7 +11,7 @@ import pytest
 from modelops.lifecycle.gates import Gate, GateOutcome, evaluate_gates
 from modelops.workloads.data.synthetic import make_dataset, write_csv
 
-from .conftest import predict_in_process
+from .conftest import WorkerRun, base_config, predict_in_process, run_worker
 
 pytestmark = pytest.mark.slow
 
@@ -128,13 +128,27 @@ def test_validation_data_missing_a_trained_column_breaks_the_schema(binary_versi
         assert "error" not in json.loads((binary_versions.deployment_dir / "2" / "validation.json").read_text())
 
 
-def test_multiclass_validation_labels_beyond_the_trained_classes(multiclass_version, worker, tmp_path):
+def test_labels_beyond_the_trained_classes_are_named_with_their_own_label_column(multiclass_version, tmp_path):
+    """The version trained on column 'label'; this data calls it 'kind': validate and evaluate both name
+    'kind', the column the user has to fix (evaluate before any request is sent)."""
     x, y, names = make_dataset("multiclass-classification", 60, 6, seed=3)
     y[7] = 3
-    run = worker("validate", multiclass_version.task, write_csv(tmp_path / "k4.csv", x, y, names),
-                 root=multiclass_version.root)
-    assert run.result["reason"] == "LabelOutOfRange"
-    assert "not trained on ['0', '1', '2']: row 8: '3'" in run.result["error"]
+    path = write_csv(tmp_path / "k4.csv", x, y, names, label_column="kind")
+    kind = {"uri": str(path), "labelColumn": "kind"}
+
+    def run_on_kind(stage: str, **extra: object) -> WorkerRun:
+        config = base_config(stage, multiclass_version.task, multiclass_version.root, path, 1,
+                             tmp_path / f"{stage}.result", **extra)
+        return run_worker({**config, "dataset": kind}, tmp_path)
+
+    run = run_on_kind("validate")
+    assert run.result["reason"] == "LabelOutOfRange", run.result
+    assert "column 'kind': 1 labels are a class this version was not trained on ['0', '1', '2']: row 8: '3'" \
+        in run.result["error"] and "'label'" not in run.result["error"]
+    run = run_on_kind("evaluate", endpoint="http://127.0.0.1:9",
+                      request={"transport": "rest", "retries": 0, "timeoutSeconds": 1})
+    assert run.result["reason"] == "LabelOutOfRange", run.result
+    assert "column 'kind'" in run.result["error"] and "row 8: '3'" in run.result["error"]
 
 
 def test_unknown_version_is_model_not_found(binary_versions, worker):

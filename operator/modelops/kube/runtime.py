@@ -209,10 +209,15 @@ class Runtime:
                 cancel_strays(self.api, self.executor, Owner.from_body(body), status)
                 self._resync.discard((namespace, name))
             pending += self._observe_in_flight(body, doc, status)
-            if status.get("rollout"):  # level-triggered: compare the serving children with what is wanted
-                pending.append(self.executor.observe_serving(Owner.from_body(body)))
+        # Level-triggered: compare the serving children with what is wanted — looked at only after this
+        # round's actions ran, so a look taken before a serving edit was applied is not "repaired" again.
+        look_at_serving = isinstance(first, Reconcile)
         requeue: float | None = None
         for _ in range(MAX_STEPS):
+            if not pending and look_at_serving:
+                look_at_serving = False
+                if status.get("rollout"):
+                    pending.append(self.executor.observe_serving(Owner.from_body(body)))
             if not pending:
                 break
             observation = pending.pop(0)
@@ -227,7 +232,8 @@ class Runtime:
             if isinstance(observation, StageFinished) and observation.stage_id:
                 self.executor.cleanup_stage(Owner.from_body(body), observation.stage_id,
                                             is_gang_stage(doc.spec, before, observation.stage_id))
-            requeue = decision.requeue_after
+            if decision.requeue_after is not None:  # the soonest any decision of the round asked for
+                requeue = decision.requeue_after if requeue is None else min(requeue, decision.requeue_after)
         else:
             log.error("%s/%s: still had observations after %d steps; stopping this round", namespace, name,
                       MAX_STEPS)

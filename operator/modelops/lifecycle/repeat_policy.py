@@ -16,8 +16,8 @@ MAX_DELAY_SECONDS = 3600.0  # no single wait is longer than an hour, whatever th
 class RepeatPolicy:
     """`attempts` tries at most, the n-th failure waits `backoff_seconds` · 2^(n-1) before the next."""
 
-    attempts: int = 6
-    backoff_seconds: float = 30.0
+    attempts: int = 8
+    backoff_seconds: float = 10.0
 
     def delay_after(self, failures: int) -> float:
         """Seconds to wait after `failures` (≥ 1) failures in a row."""

@@ -16,14 +16,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from modelops.contract.reasons import PRUNE_FAILED
 from modelops.lifecycle.clock import parse_stamp, stamp
 from modelops.lifecycle.draft import Draft
 from modelops.lifecycle.messages import DeleteVersion, VersionPruned
+from modelops.lifecycle.reasons import PRUNE_FAILED, PRUNE_GAVE_UP, SERVING_REPAIR_GAVE_UP
 from modelops.lifecycle.texts import ConditionText
 
-PRUNE_GAVE_UP = "PruneGaveUp"  # a version's files could not be removed `attempts` times in a row
-SERVING_REPAIR_GAVE_UP = "ServingRepairGaveUp"  # serving objects were undone `attempts` times in a row
 # A deletion asked for is looked at again this often while unconfirmed: a lost action never leaks files.
 PRUNE_RECHECK_SECONDS = 120.0
 MAX_MESSAGE = 500
@@ -63,6 +61,7 @@ def reissue_pending_deletions(d: Draft) -> None:
             # a spec edit since: a fresh budget, under a new attempt number (a new Job name)
             deletion = record["deletion"] = {"attempt": int(deletion.get("attempt", 1)) + 1,
                                              "limit": d.ctx.repeat.attempts}
+        deletion["limit"] = d.ctx.repeat.attempts
         wait = _seconds_until(d, deletion.get("nextAttemptTime"))
         if wait > 0:
             d.requeue.append(wait)
@@ -89,7 +88,7 @@ def on_version_pruned(d: Draft, obs: VersionPruned) -> None:
     if deletion.get("gaveUp") or (obs.attempt is not None and obs.attempt != attempt):
         return  # an earlier attempt reported again (its Job changed after it finished): counted already
     failures = int(deletion.get("failures", 0)) + 1
-    limit = int(deletion.get("limit", d.ctx.repeat.attempts))
+    limit = d.ctx.repeat.attempts  # the runtime's bound now (its flags may have changed since the request)
     message = obs.message[:MAX_MESSAGE]
     if failures >= limit:
         record["deletion"] = {"attempt": attempt, "failures": failures, "limit": limit, "message": message,

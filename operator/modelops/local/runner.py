@@ -36,9 +36,10 @@ from modelops.lifecycle.messages import (
 from modelops.lifecycle.records import find_version
 from modelops.lifecycle.refusals import decide_refused, raised_text
 from modelops.local import journal
+from modelops.local.bounded_files import EVENTS_KEPT, HISTORY_KEPT, STAGE_DIRS_KEPT, BoundedJsonl, prune_stage_dirs
 from modelops.local.executor.stages import StageExecutor
 from modelops.local.serving_process import RESTART_CAP_SECONDS, RESTART_LIMIT, ServingProcess
-from modelops.local.state_store import StateStore, append_jsonl, read_json
+from modelops.local.state_store import StateStore, read_json
 from modelops.local.view import RunView, parse_training_progress
 from modelops.workloads.stages.prune import PruneError, prune_version
 
@@ -73,6 +74,8 @@ class Runner:
         self._next_serving_check = 0.0
         self._lock_fd: int | None = None
         self._refused_generation: int | None = None
+        self._events = BoundedJsonl(store.events_path, EVENTS_KEPT)
+        self._history = BoundedJsonl(store.history_path, HISTORY_KEPT)
 
     # ---------------------------------------------------------------- entry points
     def run(self) -> int:
@@ -127,11 +130,16 @@ class Runner:
 
     def step(self) -> None:
         """One pass: finished stages, serving readiness, timers, view."""
-        for finished in self.stages.poll():
-            self.observe(finished)
+        finished = self.stages.poll()
+        for stage in finished:
+            self.observe(stage)
+        if finished:  # their results are decided and saved: older runs' directories may go
+            in_flight = (self.status.get("stage") or {}).get("id")
+            prune_stage_dirs(self.store.dir / "stages", STAGE_DIRS_KEPT, {*self.stages.running, in_flight or ""})
         self._check_serving()
         if time.monotonic() >= self._next_reconcile:
             self.observe(Reconcile())
+            self._look_for_serving_drift()
         self._render()
 
     # ---------------------------------------------------------------- the core loop
@@ -183,7 +191,7 @@ class Runner:
     def _event(self, type_: str, reason: str, message: str, replay: bool = False) -> None:
         event = {"time": self.now().isoformat(), "type": type_, "reason": reason, "message": message,
                  **({"replayed": True} if replay else {})}
-        append_jsonl(self.store.events_path, event)
+        self._events.append(event)
         self.view.event(type_, reason, message)
 
     # ---------------------------------------------------------------- serving
@@ -192,6 +200,14 @@ class Runner:
         applied = self.serving.applied() if self.serving.model_config.exists() else None
         pinned = None if applied is None else {"stable": applied["stable"], "canary": applied.get("canary")}
         return ServingObserved(ready, pinned)
+
+    def _look_for_serving_drift(self) -> None:
+        """Level-triggered, as the operator's reconcile: a serving config that no longer pins the rollout
+        (deleted or edited) is reported, so a repair the core deferred (backoff) is made when due."""
+        rollout = self.status.get("rollout")
+        observed = self._serving_observation(self._serving_reported or frozenset())
+        if rollout and observed.pinned != {"stable": rollout.get("stable"), "canary": rollout.get("canary")}:
+            self.observe(observed)
 
     def _await_serving(self, stable: int, canary: int | None) -> None:
         self._serving_target = frozenset(v for v in (stable, canary) if v is not None)
@@ -248,7 +264,7 @@ class Runner:
         # Rollouts mark the last evaluation `superseded`: the same evaluation, not a new line in the history.
         same = {k: v for k, v in (previous.get("lastEvaluation") or {}).items() if k != "superseded"}
         if evaluation and {k: v for k, v in evaluation.items() if k != "superseded"} != same:
-            append_jsonl(self.store.history_path, {"kind": "evaluation", **evaluation})
+            self._history.append({"kind": "evaluation", **evaluation})
 
     def _render(self) -> None:
         stage = self.status.get("stage") or {}

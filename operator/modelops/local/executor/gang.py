@@ -63,6 +63,13 @@ class LocalGang:
     def adopt(cls, stage_dir: Path, size: int) -> LocalGang:
         return cls([adopt(member_paths(stage_dir, index)["pid"]) for index in range(1, size)])
 
+    def incomplete(self, stage_dir: Path) -> bool:
+        """A member with neither a live process nor a result: a runtime killed while it spawned the members
+        leaves such a gang, and it never finishes (a KerasTuner chief waits for tuners, a TF cluster for a
+        worker), so it is started again whole."""
+        return any((child is None or not child.alive()) and not member_paths(stage_dir, index)["result"].exists()
+                   for index, child in enumerate(self.helpers, start=1))
+
     def alive(self) -> bool:
         return any(child is not None and child.alive() for child in self.helpers)
 

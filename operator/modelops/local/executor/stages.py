@@ -80,6 +80,9 @@ class StageExecutor:
         size = stage_workers(self.spec, action.stage)
         child = adopt(paths["pid"])
         gang = LocalGang.adopt(paths["dir"], size) if size > 1 else None
+        if child is not None and self._partial(paths, gang):
+            child.terminate()  # a gang missing a member cannot finish: it starts again whole
+            child = None
         if child is None and not paths["result"].exists():
             config, env = self.build_config(action), {**os.environ, **WORKER_ENV}
 
@@ -110,8 +113,19 @@ class StageExecutor:
             return False
         size = stage_workers(self.spec, stage)
         gang = LocalGang.adopt(paths["dir"], size) if size > 1 else None
+        if self._partial(paths, gang):
+            assert gang is not None
+            gang.terminate()
+            if child is not None:
+                child.terminate()
+            return False  # the core starts the same run again (StageMissing)
         self.running[stage_id] = RunningStage(stage_id, stage, version, child, gang)
         return True
+
+    @staticmethod
+    def _partial(paths: Mapping[str, Path], gang: LocalGang | None) -> bool:
+        """A gang run without a result whose members are not all there (LocalGang.incomplete)."""
+        return gang is not None and not paths["result"].exists() and gang.incomplete(paths["dir"])
 
     def cancel(self, stage_id: str) -> None:
         running = self.running.pop(stage_id, None)

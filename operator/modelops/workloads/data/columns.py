@@ -29,8 +29,8 @@ DEFAULT_MISSING_VALUES: tuple[str, ...] = ("", "NA", "N/A", "NaN", "null")
 MAX_INTEGER_LEVELS = 20
 TRUE_WORDS = frozenset({"true", "yes"})
 FALSE_WORDS = frozenset({"false", "no"})
-STATED_TRUE = TRUE_WORDS | {"1"}
-STATED_FALSE = FALSE_WORDS | {"0"}
+STATED_TRUE = TRUE_WORDS | {"1", "1.0"}  # a stated boolean column also takes 1/0
+STATED_FALSE = FALSE_WORDS | {"0", "0.0"}
 # Python's float() also takes "1_000" and surrounding text variants; a data file's number is plainer.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf(inity)?|nan)", re.IGNORECASE)
 
@@ -123,9 +123,9 @@ def _misfit(cell: Cell, value: float | None, kind: FeatureKind) -> str:
 
 def _boolean(cell: Cell) -> float | None:
     text = text_of(cell).lower()
-    if text in STATED_TRUE or text in ("1.0",):
+    if text in STATED_TRUE:
         return 1.0
-    if text in STATED_FALSE or text in ("0.0",):
+    if text in STATED_FALSE:
         return 0.0
     return None
 

@@ -73,6 +73,16 @@ def infer_classes(labels: np.ndarray, task: str, listed: Sequence[str] | None = 
     return ClassNames(names)
 
 
+def infer_num_classes(labels: np.ndarray, source: str, column: str = "label") -> int:
+    """K of integer-coded multiclass labels when the spec does not state numClasses: the largest label + 1
+    (every index 0..K-1 is a class, even one without a row); at least two classes."""
+    count = int(np.max(labels)) + 1 if labels.size else 0
+    if count < 2:
+        raise WorkloadError(LABEL_OUT_OF_RANGE, f"{source}: column {column!r}: multiclass-classification needs "
+                                                f"at least two classes, labels only reach {count - 1}")
+    return count
+
+
 def encode_labels(labels: np.ndarray, classes: ClassNames, *, source: str = "",
                   column: str = "label") -> np.ndarray:
     """Class indices (int32) of the labels against a version's classes; an unseen label is an error."""

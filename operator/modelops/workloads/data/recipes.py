@@ -20,28 +20,13 @@ from dataclasses import replace
 import numpy as np
 
 from modelops.workloads.config.stage import RECIPE_NAMES as RECIPES
-from modelops.workloads.data.training_set import TrainingData, TrainingTable
+from modelops.workloads.data.training_set import TrainingTable
 
-__all__ = ["RECIPES", "better", "recipe_data", "recipe_table"]
-
-
-def recipe_data(data: TrainingData, name: str) -> TrainingData:
-    """`data` reweighted (balanced) or cut to the monitoring rows (recent); `configured` is `data` itself."""
-    if name == "configured" or not data.roles.any():
-        return data
-    weights = data.weights if data.weights is not None else np.ones(data.rows, dtype=np.float32)
-    if name == "recent":
-        keep = data.roles
-        kept = weights[keep]
-        return replace(data, x=data.x[keep], y=data.y[keep], trained_hashes=data.trained_hashes[keep],
-                       roles=data.roles[keep], weights=None if bool(np.all(kept == 1.0)) else kept)
-    training_weight, monitoring_weight = weights[~data.roles].sum(), weights[data.roles].sum()
-    scale = max(1.0, float(training_weight / monitoring_weight)) if monitoring_weight > 0 else 1.0
-    return replace(data, weights=np.where(data.roles, weights * scale, weights).astype(np.float32))
+__all__ = ["RECIPES", "better", "recipe_table"]
 
 
 def recipe_table(data: TrainingTable, name: str) -> TrainingTable:
-    """`recipe_data` over Tables: the same three recipes, reweighting or cutting `data.table`."""
+    """`data` reweighted (balanced) or cut to the monitoring rows (recent); `configured` is `data` itself."""
     if name == "configured" or not data.roles.any():
         return data
     table = data.table

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from modelops.api.schema_rules_schema import ANOMALY_KINDS, DEFAULT_MISSING_VALUES_MARGIN
+from modelops.workloads.data.columns import parse_number
 from modelops.workloads.data.labels import label_text
 from modelops.workloads.data.schema import FeatureSchema, Schema
 from modelops.workloads.data.table import Table
@@ -84,11 +85,26 @@ def _is_narrower(trained: FeatureSchema, kind: str, values: np.ndarray) -> bool:
     return False
 
 
+def _misfits(trained: FeatureSchema, kind: str, values: np.ndarray) -> np.ndarray:
+    """Which cells break the trained kind: text that is no number in a column trained on numbers, a fraction
+    in an integer one, a number other than 0/1 in a boolean one (all False when every value would fit)."""
+    if trained.kind == "categorical":
+        return np.zeros(values.shape[0], dtype=bool)
+    if kind == "categorical":
+        return np.fromiter((v is not None and parse_number(v) is None for v in values.tolist()), dtype=bool,
+                           count=values.shape[0])
+    numbers = values.astype(np.float64)
+    fits = np.isin(numbers, (0.0, 1.0)) if trained.kind == "boolean" else numbers == np.round(numbers)
+    return ~np.isnan(numbers) & ~fits
+
+
 def _type_change(trained: FeatureSchema, kind: str, values: np.ndarray, rows: int) -> Anomaly:
     present = np.flatnonzero(~_missing_mask(kind, values))
-    texts = Counter(_short(str(v) if kind == "categorical" else label_text(v)) for v in values[present].tolist())
+    misfits = np.flatnonzero(_misfits(trained, kind, values))
+    shown_rows = misfits if misfits.size else present  # the cells to fix first, when some break the kind
+    texts = Counter(_short(str(v) if kind == "categorical" else label_text(v)) for v in values[shown_rows].tolist())
     examples = tuple(v for v, _ in texts.most_common(MAX_EXAMPLES))
-    first = int(present[0]) + 1 if present.size else None
+    first = int(shown_rows[0]) + 1 if shown_rows.size else None
     shown = ", ".join(repr(e) for e in examples)
     return Anomaly(trained.name, "typeChange", int(present.size), rows, first, examples,
                    f"column {trained.name!r}: trained as {trained.kind}, read as {kind} ({present.size} of {rows} "

@@ -1,16 +1,14 @@
-"""Whole-table operations a run needs: keep the last rows, put columns in a version's order, stack tables."""
+"""Whole-table operations a run needs: keep the last rows, stack tables."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
 from modelops.workloads.data.labels import label_text
 from modelops.workloads.data.table import Table
-from modelops.workloads.errors import FEATURE_MISMATCH, WorkloadError
 
 
 def last_rows(table: Table, count: int | None) -> Table:
@@ -18,19 +16,6 @@ def last_rows(table: Table, count: int | None) -> Table:
     if count is None or table.rows <= count:
         return table
     return table.take(np.arange(table.rows - count, table.rows))
-
-
-def align_table(table: Table, names: Sequence[str]) -> Table:
-    """`table` with its feature columns in the order `names` gives; any other difference is a FeatureMismatch."""
-    if tuple(table.feature_names) == tuple(names):
-        return table
-    missing = [n for n in names if n not in table.columns]
-    extra = [n for n in table.feature_names if n not in names]
-    if missing or extra:
-        raise WorkloadError(FEATURE_MISMATCH, f"dataset {table.source}: feature columns differ from the ones the "
-                                              f"model was trained on: missing {missing}, unexpected {extra} "
-                                              f"(expected {list(names)})")
-    return replace(table, columns={n: table.columns[n] for n in names}, kinds={n: table.kinds[n] for n in names})
 
 
 def stack_labels(parts: Sequence[np.ndarray]) -> np.ndarray:

@@ -9,8 +9,11 @@ The order of work, each step failing with every problem named (file, line/exampl
 4. type each feature column: the version's kind when the caller passes `kinds` (data read against a
    trained version), else the stated `columnTypes`, else the kind the format states (TFRecord, NPZ),
    else the rule of columns.py; a stated kind is checked on every cell, never coerced;
-5. the labels: regression needs finite numbers; classification keeps numbers as numbers (integer-coded
-   classes) and anything else as class-name text; the ids (present and unique) and weights (finite, >= 0).
+5. the labels: regression needs finite numbers; classification keeps all-number labels as numbers
+   (integer-coded classes, which must be finite) and otherwise reads every label as class-name text; the
+   ids (present and unique) and weights (finite, >= 0).
+Every stage reads its data here: train (`training_set.load_training_table`, extra datasets with the
+primary's kinds), validate and evaluate (then checked against the version's schema, `schema_gate.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 from modelops.workloads.config.stage import DatasetSpec
 from modelops.workloads.data.columns import (
     DEFAULT_MISSING_VALUES,
+    Locate,
     convert,
     infer_kind,
     numbers_share,
@@ -74,6 +78,7 @@ def load_table(spec: DatasetSpec, task: str | None = None, *, kinds: Mapping[str
 
 def build_table(raw: RawColumns, spec: DatasetSpec, task: str | None, source: str, sha256: str, *,
                 kinds: Mapping[str, FeatureKind] | None = None, min_rows: int = MIN_ROWS) -> Table:
+    """Steps 2-5 on a file's columns of cells (whatever reader produced them)."""
     _check_named_columns(raw, spec, source)
     if raw.rows == 0:
         raise WorkloadError(EMPTY_DATASET, f"dataset {source}: has no data rows")
@@ -84,7 +89,7 @@ def build_table(raw: RawColumns, spec: DatasetSpec, task: str | None, source: st
         unlabelled = f" ({dropped} rows without a label left out)" if dropped else ""
         raise WorkloadError(TOO_FEW_ROWS, f"dataset {source}: {len(kept)} rows, at least {min_rows} needed"
                                           f"{unlabelled}")
-    locate = (lambda row: raw.locate(kept[row])) if dropped else raw.locate
+    locate: Locate = (lambda row: raw.locate(kept[row])) if dropped else raw.locate  # a kept row -> its line
     excluded = {spec.label_column, spec.id_column, spec.weight_column, *spec.ignore_columns}
     names = [n for n in raw.names if n not in excluded]
     if not names:
@@ -111,8 +116,11 @@ def _check_named_columns(raw: RawColumns, spec: DatasetSpec, source: str) -> Non
 
 
 def _features(names: list[str], cells: Mapping[str, list[Any]], stated: Mapping[str, FeatureKind],
-              source_kinds: Mapping[str, FeatureKind], locate: Any, source: str
+              source_kinds: Mapping[str, FeatureKind], locate: Locate, source: str
               ) -> tuple[dict[str, np.ndarray], dict[str, FeatureKind], dict[str, str]]:
+    """(typed columns, their kinds, notes for the report); every cell that does not fit its kind is named.
+    A stated kind's misfits make it a ColumnTypeMismatch; an inferred kind fits its cells by construction,
+    so its only problems are non-finite numbers ("inf")."""
     typed: dict[str, np.ndarray] = {}
     kinds: dict[str, FeatureKind] = {}
     notes: dict[str, str] = {}
@@ -136,7 +144,7 @@ def _features(names: list[str], cells: Mapping[str, list[Any]], stated: Mapping[
     return typed, kinds, notes
 
 
-def _labels(cells: list[Any], task: str | None, column: str, locate: Any, source: str) -> np.ndarray:
+def _labels(cells: list[Any], task: str | None, column: str, locate: Locate, source: str) -> np.ndarray:
     """Regression: finite numbers. Classification: numbers when every label is one, else class-name text."""
     numbers = [parse_number(c) for c in cells]
     if task != "regression" and any(n is None for n in numbers):
@@ -153,7 +161,7 @@ def _labels(cells: list[Any], task: str | None, column: str, locate: Any, source
     return np.array(numbers, dtype=np.float64)
 
 
-def _ids(cells: list[Any], column: str, locate: Any, source: str) -> np.ndarray:
+def _ids(cells: list[Any], column: str, locate: Locate, source: str) -> np.ndarray:
     """Row ids as text: each present, none shared (an id that names two rows names neither)."""
     problems = Problems(source, INVALID_ID)
     first: dict[str, int] = {}
@@ -170,7 +178,7 @@ def _ids(cells: list[Any], column: str, locate: Any, source: str) -> np.ndarray:
     return np.array([text_of(c) for c in cells], dtype=object)
 
 
-def _weights(cells: list[Any], column: str, locate: Any, source: str) -> np.ndarray:
+def _weights(cells: list[Any], column: str, locate: Locate, source: str) -> np.ndarray:
     """Sample weights: finite numbers >= 0 (0 keeps a row out of the loss without dropping it)."""
     problems = Problems(source, INVALID_WEIGHT)
     values = np.zeros(len(cells), dtype=np.float64)

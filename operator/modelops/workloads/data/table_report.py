@@ -1,7 +1,7 @@
 """What a stage reports about a table it read: its size, the rows left out, its columns' kinds, the notes.
 
 `table_report` is for the stage result (kept small: the summary must fit 4 KiB); `table_fingerprint` is
-the lineage entry of one dataset (what the old Dataset.fingerprint gave, plus kinds and dropped rows).
+the lineage entry of one dataset (content hash, rows read, used and left out, a hash of its columns and kinds).
 """
 
 from __future__ import annotations

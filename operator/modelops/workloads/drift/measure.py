@@ -14,6 +14,9 @@ statistic D for every feature.
   (B - 1)(1/n + 1/N): at most ~0.05 plus (B - 1)/N at any live size n, instead of 1.5 at 36 rows.
 Which features count as drifted, and whether the dataset drifted, is decided by the lifecycle
 (`modelops.lifecycle.drift`) from the p-values and effect sizes reported here.
+`compute_drift` measures a numeric-matrix profile (format 2: versions published before typed profiles, and
+the numeric drift trials); a Table against a typed profile is `by_type.compute_table_drift`, which shares
+the tests, bins and report here.
 """
 
 from __future__ import annotations

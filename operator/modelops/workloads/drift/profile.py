@@ -2,13 +2,16 @@
 
 Per feature the profile keeps what the drift tests need, and no more:
 - numeric features: counts over 20 training-quantile bins (merged into fewer bins when the live sample
-  is small, see `drift.py`) and a uniform sample of 1000 training values for the two-sample KS test;
+  is small, see `measure.py`) and a uniform sample of 1000 training values for the two-sample KS test;
 - categorical features (at most 20 distinct training values, and at most one per 10 rows): every
   category with its exact training count, for the chi-squared test.
 A full copy of the data would not fit the version directory's purpose; 1000 values are a sample the KS
 test accounts for (its p-value uses both sample sizes).
-This is the profile of a numeric feature matrix; a Table's profile, by feature kind, with missing cells and
-string categories, is `by_type.build_table_profile` (format 3), built on the same pieces.
+This is the profile of a numeric feature matrix (format 2). New versions store a Table's profile, by feature
+kind, with missing cells and string categories (`by_type.build_table_profile`, format 3, built on the same
+pieces); format 2 stays because versions published before it keep theirs (`by_type.compute_table_drift`
+measures them with `measure.compute_drift`), and the seeded drift trials of numeric matrices
+(`trials.trial_summary`, bench/drift.py, bench/healing.py) use it.
 """
 
 from __future__ import annotations

@@ -25,13 +25,14 @@ OUTPUT_KEY = {
 }
 
 
-def scored_labels(task: str, labels: np.ndarray, classes: ClassNames | None, *, source: str = "") -> np.ndarray:
+def scored_labels(task: str, labels: np.ndarray, classes: ClassNames | None, *, source: str = "",
+                  column: str = "label") -> np.ndarray:
     """Labels as `compute_metrics` reads them against a version's classes: binary 1.0 for the positive class
     (so precision, recall and AUC are the positive class's, as the model's P(positive) output is), multiclass
     the class index in output order, regression the value. An unseen label is named (labels.encode_labels)."""
     if classes is None:
         return np.asarray(labels, dtype=np.float32)
-    encoded = encode_labels(labels, classes, source=source)
+    encoded = encode_labels(labels, classes, source=source, column=column)
     if task == "binary-classification":
         return (encoded == classes.positive).astype(np.float32)
     return encoded

@@ -7,7 +7,7 @@ the version's classes (binary: the positive class's precision, recall and AUC).
 They travel as TensorProtos over TF Serving's gRPC API when the config names a
 gRPC endpoint that answers (`request.transport: auto`, the default) or demands it (`grpc`); REST is
 the fallback, or the choice (`rest`). Drift compares the monitoring features with the profile stored
-beside the serving version at training time (one test per feature, `drift.py`); the report keeps the
+beside the serving version at training time (one test per feature, by type: `drift/by_type.py`); the report keeps the
 full per-feature table, the summary the p-values and the top features. Each run adds
 `evaluations/<UTC timestamp>.json`; none is replaced. Rows the version was trained on are never
 scored (`row_identity.py`): quality reads only rows it did not learn from, drift only rows outside its
@@ -53,7 +53,7 @@ def run_evaluate(cfg: WorkloadConfig) -> dict[str, Any]:
     client, transport = choose_client(cfg)
     request_started = time.monotonic()
     scored_rows = data.take(np.flatnonzero(unseen))
-    labels = version_labels(info, scored_rows)  # an unseen class is named before any request
+    labels = version_labels(info, scored_rows, cfg.dataset.label_column)  # an unseen class is named before any request
     outputs = (client.predict(scored_rows.features(), cfg.version, batch_size=cfg.request.batch_size)
                if unseen.any() else None)
     request_seconds = time.monotonic() - request_started

@@ -19,7 +19,7 @@ import numpy as np
 from modelops.contract.gang import GangMember
 from modelops.contract.result import write_json
 from modelops.workloads.config.stage import WorkloadConfig
-from modelops.workloads.data.labels import ClassNames, encode_labels, infer_classes
+from modelops.workloads.data.labels import ClassNames, encode_labels, infer_classes, infer_num_classes
 from modelops.workloads.data.table import Table
 from modelops.workloads.errors import INVALID_CONFIG, WorkloadError
 from modelops.workloads.model.keras_model import Body
@@ -38,9 +38,7 @@ def training_classes(cfg: WorkloadConfig, labels: np.ndarray, source: str) -> Cl
         if cfg.task == "binary-classification":
             listed = ["0", "1"]
         else:
-            from modelops.workloads.data.tables import infer_num_classes
-
-            count = cfg.model.num_classes or infer_num_classes(labels, source)
+            count = cfg.model.num_classes or infer_num_classes(labels, source, cfg.dataset.label_column)
             listed = [str(i) for i in range(count)]
     return infer_classes(labels, cfg.task, listed, source=source, column=cfg.dataset.label_column)
 

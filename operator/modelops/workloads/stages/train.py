@@ -92,6 +92,8 @@ def run_train(cfg: WorkloadConfig) -> dict[str, Any]:
                "rows": data.rows, "lineage": {"data": data.lineage}, "durationSeconds": report["durationSeconds"]}
     if data.dropped_unlabelled:  # rows whose label was empty: left out, never guessed
         summary["droppedUnlabelled"] = data.dropped_unlabelled
+    if data.schema_check is not None:  # the extra (monitoring) datasets against the primary's features
+        summary["schemaCheck"] = data.schema_check
     if "schema" in report:  # features by kind, classes (status.versions[].schema)
         summary["schema"] = report["schema"]
     if "distributed" in report:
@@ -110,6 +112,8 @@ def _train_recipes(cfg: WorkloadConfig, data: TrainingTable, classes: ClassNames
 
     assert cfg.recipes is not None
     metric, tried = cfg.recipes.metric, []
+    # the held-out rows come from the monitoring datasets with a holdout: their label columns name the labels
+    held_column = ", ".join(dict.fromkeys(s.label_column for s in cfg.extra_datasets if s.holdout is not None))
     best: tuple[str, float, Path, dict[str, Any]] | None = None
     for name in RECIPES[:cfg.recipes.count]:
         out = tmp_dir.parent / f"{tmp_dir.name}-{name}"  # `.tmp-<N>-*`: a killed run's leftovers are removed
@@ -118,7 +122,8 @@ def _train_recipes(cfg: WorkloadConfig, data: TrainingTable, classes: ClassNames
         report = _train_into(cfg, variant, classes, out)
         held = data.held
         outputs = load_predictor(out, cfg.task)(held.features())
-        value = compute_metrics(cfg.task, scored_labels(cfg.task, held.labels, classes), outputs).get(metric)
+        labels = scored_labels(cfg.task, held.labels, classes, source=f"dataset {held.source}", column=held_column)
+        value = compute_metrics(cfg.task, labels, outputs).get(metric)
         tried.append({"name": name, "rows": variant.rows, "value": value})
         if value is not None and better(metric, float(value), best[1] if best else None):
             if best is not None:

@@ -49,19 +49,20 @@ def model_outputs(info: VersionInfo, table: Table) -> np.ndarray:
     return load_predictor(info.path, info.task)(table.features())
 
 
-def version_labels(info: VersionInfo, table: Table) -> np.ndarray:
-    """The table's labels against the version's classes (`metrics.scored_labels`); an unseen label is named."""
+def version_labels(info: VersionInfo, table: Table, column: str) -> np.ndarray:
+    """The table's labels (its dataset's `labelColumn`) against the version's classes (`metrics.scored_labels`);
+    an unseen label is named with its column."""
     from modelops.workloads.quality.metrics import scored_labels
 
     return scored_labels(info.task, table.labels, info.classes,
-                         source=f"dataset {table.source}: version {info.version}")
+                         source=f"dataset {table.source}: version {info.version}", column=column)
 
 
-def model_metrics(info: VersionInfo, table: Table) -> dict[str, float]:
+def model_metrics(info: VersionInfo, table: Table, label_column: str) -> dict[str, float]:
     """Run the version's SavedModel in-process on `table` and measure it."""
     from modelops.workloads.quality.metrics import compute_metrics
 
-    return compute_metrics(info.task, version_labels(info, table), model_outputs(info, table))
+    return compute_metrics(info.task, version_labels(info, table, label_column), model_outputs(info, table))
 
 
 def baseline_view(cfg: WorkloadConfig, baseline: VersionInfo, table: Table) -> Table:
@@ -88,10 +89,12 @@ def _challenge(cfg: WorkloadConfig, candidate: VersionInfo, baseline: VersionInf
 
         unseen = table.take(keep)
         theirs_table = baseline_view(cfg, baseline, unseen)
-        y = version_labels(candidate, unseen)
+        column = cfg.challenge_dataset.label_column
+        y = version_labels(candidate, unseen, column)
         mine_out, theirs_out = model_outputs(candidate, unseen), model_outputs(baseline, theirs_table)
         out.update(candidate=compute_metrics(cfg.task, y, mine_out),
-                   baseline=compute_metrics(cfg.task, version_labels(baseline, theirs_table), theirs_out),
+                   baseline=compute_metrics(cfg.task, version_labels(baseline, theirs_table, column),
+                                                   theirs_out),
                    pValue=challenger_p_value(cfg.task, y, mine_out, theirs_out))
     return out
 
@@ -101,8 +104,10 @@ def run_validate(cfg: WorkloadConfig) -> dict[str, Any]:
     candidate = load_version(cfg, cfg.version)
     baseline = load_version(cfg, cfg.baseline_version) if cfg.baseline_version is not None else None
     table, schema_check = version_table(cfg, cfg.dataset, candidate)
-    metrics = model_metrics(candidate, table)
-    baseline_metrics = model_metrics(baseline, baseline_view(cfg, baseline, table)) if baseline is not None else None
+    column = cfg.dataset.label_column
+    metrics = model_metrics(candidate, table, column)
+    baseline_metrics = (model_metrics(baseline, baseline_view(cfg, baseline, table), column)
+                        if baseline is not None else None)
     challenge = _challenge(cfg, candidate, baseline)
     summary: dict[str, Any] = {
         "stage": "validate", "version": cfg.version, "baselineVersion": cfg.baseline_version,
