@@ -1,6 +1,7 @@
 """Long-running check of #26: does anything grow with the number of evaluations or versions?
 
     python bench/long_running.py [--evaluations 3000] [--retrain-every 10] [--samples 10] [--keep-records N]
+                                 [--remembered-events 4096]
 
 One ModelDeployment (the binary-classification sample, 1-minute monitoring interval) is driven through the
 real lifecycle core (`modelops.lifecycle.decide`) by a simulated runtime that answers every action as the
@@ -12,9 +13,10 @@ also goes through the operator shell's in-process state: `OperatorMetrics.observ
 series) and `EventRecorder.post` for each Event (its API is a sink: what is measured here is the recorder's
 memory, not the API server).
 
-Printed at --samples points: evaluations, versions made, records in status.versions, the status as JSON in
-bytes (what the operator writes to the CR and the local runtime to its state file), the Python heap traced by
-tracemalloc after a gc, the process RSS, and the Prometheus exposition's size. "early" is the first sample
+Printed at --samples points: evaluations, versions made, the most records status.versions held and the
+largest the status was as JSON in bytes (what the operator writes to the CR and the local runtime to its
+state file) and the Prometheus exposition since the previous point, the Python heap traced by tracemalloc
+after a gc, and the process RSS. "early" is the first sample
 past a third of the run (after retention has had versions to act on), "late" the last; the headline is the
 late/early ratio of each, ~1.0 when flat:
 `evaluations=<n> versions=<n> status_bytes_early=<b> status_bytes_late=<b> status_ratio=<r> heap_ratio=<r>
@@ -45,7 +47,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from modelops.api import parse_model_deployment
-from modelops.kube.events import EventRecorder
+from modelops.kube.events import MAX_REMEMBERED, EventRecorder
 from modelops.kube.metrics import OperatorMetrics
 from modelops.lifecycle import (
     Context,
@@ -112,7 +114,11 @@ class SimulatedRuntime:
     evaluations: int = 0
     validations: int = 0
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
-    events: EventRecorder = field(default_factory=lambda: EventRecorder(_EventSink()))  # type: ignore[arg-type]
+    remembered_events: int = MAX_REMEMBERED  # the recorder's bounded cache of posted Events
+    events: EventRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = EventRecorder(_EventSink(), max_remembered=self.remembered_events)  # type: ignore[arg-type]
 
     def feed(self, observation: Any) -> Decision:
         decision = decide(Context(self.spec, 1, self.now), copy.deepcopy(self.status), observation)
@@ -162,6 +168,10 @@ class SimulatedRuntime:
 
 @dataclass(frozen=True)
 class Sample:
+    """One sampling point; records, status bytes and exposition bytes are the peaks since the previous
+    point (they breathe with the phase: a candidate's record and series come and go), the heap and RSS the
+    values at the point."""
+
     evaluations: int
     versions: int
     records: int
@@ -181,26 +191,31 @@ def rss_bytes() -> int:
 
 
 def run(evaluations: int, retrain_every: int = 10, samples: int = 10, keep_records: int | None = None,
-        on_sample: Callable[[Sample], None] = lambda sample: None) -> list[Sample]:
-    """Drive `evaluations` evaluations and sample `samples` times, evenly spaced."""
-    runtime = SimulatedRuntime(bench_spec(keep_records), retrain_every)
+        on_sample: Callable[[Sample], None] = lambda sample: None,
+        remembered_events: int = MAX_REMEMBERED) -> list[Sample]:
+    """Drive `evaluations` evaluations and sample `samples` times, evenly spaced. A short run may shrink
+    the Event recorder's cache (`remembered_events`) so that it is full, i.e. at its bound, early."""
+    runtime = SimulatedRuntime(bench_spec(keep_records), retrain_every, remembered_events=remembered_events)
     marks = {max(1, round(evaluations * (i + 1) / samples)) for i in range(samples)}
     taken: list[Sample] = []
+    peak_records = peak_bytes = peak_metrics = 0
     tracemalloc.start()
     try:
         runtime.feed(Reconcile())
         while runtime.evaluations < evaluations:
             before = runtime.evaluations
             runtime.step()
+            status = runtime.status
+            peak_records = max(peak_records, len(status.get("versions") or []))
+            peak_bytes = max(peak_bytes, len(json.dumps(status, separators=(",", ":"))))
+            peak_metrics = max(peak_metrics, len(generate_latest(runtime.metrics.registry)))
             if runtime.evaluations != before and runtime.evaluations in marks:
                 gc.collect()
-                status = runtime.status
-                sample = Sample(runtime.evaluations, int(status.get("latestVersion") or 0),
-                                len(status.get("versions") or []), len(json.dumps(status, separators=(",", ":"))),
-                                tracemalloc.get_traced_memory()[0], rss_bytes(),
-                                len(generate_latest(runtime.metrics.registry)))
+                sample = Sample(runtime.evaluations, int(status.get("latestVersion") or 0), peak_records, peak_bytes,
+                                tracemalloc.get_traced_memory()[0], rss_bytes(), peak_metrics)
                 taken.append(sample)
                 on_sample(sample)
+                peak_records = peak_bytes = peak_metrics = 0
     finally:
         tracemalloc.stop()
     return taken
@@ -223,6 +238,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--keep-records", type=int, default=None, help="spec.retention.keepRecords (default: "
                         "the schema's)")
+    parser.add_argument("--remembered-events", type=int, default=MAX_REMEMBERED,
+                        help="the Event recorder's cache bound (filling it grows the heap until it is full)")
     args = parser.parse_args()
     print(f"{'evaluations':>11} {'versions':>8} {'records':>7} {'status B':>9} {'heap B':>10} {'rss B':>11} "
           f"{'metrics B':>9} {'s':>6}")
@@ -232,7 +249,7 @@ def main() -> None:
         print(f"{s.evaluations:>11} {s.versions:>8} {s.records:>7} {s.status_bytes:>9} {s.heap_bytes:>10} "
               f"{s.rss_bytes:>11} {s.metrics_bytes:>9} {time.perf_counter() - started:>6.1f}", flush=True)
 
-    taken = run(args.evaluations, args.retrain_every, args.samples, args.keep_records, show)
+    taken = run(args.evaluations, args.retrain_every, args.samples, args.keep_records, show, args.remembered_events)
     early, late = early_and_late(taken)
     print(f"evaluations={late.evaluations} versions={late.versions} status_bytes_early={early.status_bytes} "
           f"status_bytes_late={late.status_bytes} status_ratio={ratio(late.status_bytes, early.status_bytes):.3f} "

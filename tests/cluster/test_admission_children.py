@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from support.admission_cases import CASES, base_document
+from support.cluster_plugin import wait_for_policy
 from support.controlplane import ControlPlane
-from support.kuberest import ApiError
+from support.kuberest import MERGE, ApiError
 from support.kubetest import new_namespace
+from support.processes import wait_until
 
 from modelops.api import parse_model_deployment
+from modelops.api.admission_policy import DENIED, POLICY_NAME
 from modelops.api.document import normalize_spec
 from modelops.api.mount_rules import MOUNT_RULES
 from modelops.api.resources_schema import RESOURCE_RULES
@@ -119,3 +122,41 @@ def test_a_number_is_a_quantity_as_in_a_pod(number: float, in_the_job: str, cont
     job = rest.post(JOBS.format(ns=namespace), build_stage_job(owner, spec, "train", 1, "train-v1",
                                                                config=STAGE_CONFIG))
     assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == in_the_job
+
+
+BINDINGS = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"
+
+
+def test_a_resource_stored_before_the_policy_can_still_be_handled(control_plane: ControlPlane,
+                                                                   namespace: str) -> None:
+    """Ratcheting: a ModelDeployment stored while the policy was not bound (an upgrade) keeps taking the
+    operator's metadata updates (kopf's annotations, its finalizer); an edit of its spec is judged."""
+    rest = control_plane.rest
+    binding = rest.get(f"{BINDINGS}/{POLICY_NAME}")
+    rest.delete(f"{BINDINGS}/{POLICY_NAME}")
+    doc = _accepted_document(namespace)
+    doc["metadata"]["name"] = "stored-before"
+    doc["spec"]["training"]["resources"] = {"requests": {"cpu": "lots"}}
+    try:
+        wait_until(lambda: _admitted(rest, doc), 30, 0.2, "the policy unbound")
+        rest.post(MDEP.format(ns=namespace), doc)
+    finally:
+        rest.post(BINDINGS, {key: binding[key] for key in ("apiVersion", "kind", "spec")}
+                  | {"metadata": {"name": POLICY_NAME, "labels": binding["metadata"].get("labels", {})}})
+        wait_for_policy(control_plane)
+    path = f"{MDEP.format(ns=namespace)}/stored-before"
+    rest.patch(path, {"metadata": {"annotations": {"modelops.dev/last-handled": "x"},
+                                   "finalizers": ["modelops.dev/finalizer"]}}, content_type=MERGE)
+    with pytest.raises(ApiError) as refused:
+        rest.patch(path, {"spec": {"training": {"hyperparameters": {"epochs": 3}}}}, content_type=MERGE)
+    assert f'{DENIED}spec.training.resources.requests[cpu]: "lots" is not a quantity' in refused.value.body["message"]
+    rest.patch(path, {"metadata": {"finalizers": None}}, content_type=MERGE)
+    rest.delete(path)
+
+
+def _admitted(rest, doc: dict[str, Any]) -> bool:
+    try:
+        rest.request("POST", MDEP.format(ns=doc["metadata"]["namespace"]), doc, params={"dryRun": "All"})
+    except ApiError:
+        return False
+    return True

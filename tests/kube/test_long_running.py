@@ -1,6 +1,6 @@
-"""The long-running check of #26, small: hundreds of evaluations and dozens of versions through the lifecycle
+"""The long-running check of #26, small: a hundred evaluations and dozens of versions through the lifecycle
 core and the operator shell's in-process state (bench/long_running.py, which runs thousands) leave the status,
-the Prometheus exposition and the traced heap as large as they were a third of the way in."""
+the Prometheus exposition and the traced heap no larger in the second half of the run than in the first."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ _SPEC.loader.exec_module(long_running)
 KEEP_RECORDS = 5
 
 
-def test_status_metrics_and_heap_stay_flat_over_hundreds_of_evaluations() -> None:
-    taken = long_running.run(evaluations=300, retrain_every=5, samples=6, keep_records=KEEP_RECORDS)
-    early, late = long_running.early_and_late(taken)
-    assert late.versions >= 50 and late.versions > early.versions + 25  # versions kept being made
-    # Records beyond keepRecords go; the serving, last blessed and open-episode versions may stay besides.
-    assert late.records <= KEEP_RECORDS + 3, late
-    assert late.status_bytes <= early.status_bytes * 1.05, (early, late)
-    assert late.metrics_bytes <= early.metrics_bytes * 1.05, (early, late)
-    assert late.heap_bytes <= early.heap_bytes * 1.25, (early, late)
+def test_status_metrics_and_heap_stay_flat_over_a_hundred_evaluations() -> None:
+    def bounded(sample) -> None:  # checked as it runs: an unbounded status makes each step slower
+        # Records beyond keepRecords go; the serving, last blessed and open-episode versions may stay besides.
+        assert sample.records <= KEEP_RECORDS + 3, sample
+
+    # The Event recorder's cache is bounded (kube/events.py, 4096 by default); 32 fills it early in so short a run.
+    taken = long_running.run(evaluations=120, retrain_every=3, samples=6, keep_records=KEEP_RECORDS,
+                             remembered_events=32, on_sample=bounded)
+    first, second = taken[1:3], taken[3:]  # the first sample is the warm-up: retention has not acted yet
+    assert second[-1].versions >= 35 and second[-1].versions > first[-1].versions + 15  # versions kept coming
+    for measure, slack in (("status_bytes", 1.05), ("metrics_bytes", 1.05), ("heap_bytes", 1.25)):
+        early, late = (max(getattr(s, measure) for s in half) for half in (first, second))
+        assert late <= early * slack, (measure, taken)

@@ -65,6 +65,11 @@ def policy_documents() -> list[dict[str, Any]]:
             "matchConstraints": {"resourceRules": [{
                 "apiGroups": [API_GROUP], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
                 "resources": [PLURAL]}]},
+            # Ratcheting, as the API server does for CRD rules: an update that leaves the spec as it was
+            # (kopf's annotations, finalizers, labels) is not judged again, so a resource stored before the
+            # policy existed can still be handled and deleted; editing its spec applies every rule.
+            "matchConditions": [{"name": "spec-created-or-changed",
+                                 "expression": "request.operation != 'UPDATE' || object.spec != oldObject.spec"}],
             "validations": [policy_validation(rule) for rule in POLICY_RULES],
         },
     }
