@@ -8,6 +8,7 @@ whole gang at once, reported with that member's own words.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -116,3 +117,20 @@ def test_a_gang_a_killed_runtime_left_half_started_is_started_again_not_adopted(
         assert chief.alive() and helper.alive()
     finally:
         executor.stop_all()
+    assert not chief.alive() and not helper.alive()
+
+    # killed after starting a member but before writing its pid file: found by its config path, adopted
+    # with the gang and ended with it, never left running on its own
+    member["pid"].unlink()
+    chief = spawn(sleeper, paths["log"], paths["pid"])
+    unrecorded = subprocess.Popen([*sleeper, "--config", str(member["config"])], start_new_session=True)
+    deadline = time.monotonic() + 10  # until the kernel shows its command line (Popen may return before exec)
+    while not Path(f"/proc/{unrecorded.pid}/cmdline").read_bytes().endswith(b"config-1.json\0"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert executor.resume("train-v1", "train", 1) is True
+        executor.stop_all()
+        assert unrecorded.wait(timeout=20) is not None and not chief.alive()
+    finally:
+        unrecorded.kill()

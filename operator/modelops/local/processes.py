@@ -76,6 +76,33 @@ def spawn(argv: list[str], log_path: Path, pid_path: Path, env: dict[str, str] |
     return ChildProcess(popen.pid, started, popen)
 
 
+def unrecorded(argument: str) -> list[ChildProcess]:
+    """Running processes whose command line holds `argument` (a path only our child is given): the way to
+    find a child whose pid file was never written, because the runtime died between starting it and
+    recording it. Linux /proc; elsewhere none are found."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if os.fsencode(argument) in argv and (started := _start_time(int(entry.name))) is not None:
+                found.append(ChildProcess(int(entry.name), started))
+    return found
+
+
+def adopt_started(pid_path: Path, argument: str) -> ChildProcess | None:
+    """`adopt`, and when the pid file was never written, the running process given `argument` (its config
+    path): a runtime that died between starting a child and recording it leaves no orphan behind."""
+    child = adopt(pid_path)
+    if child is None and not pid_path.exists():
+        child = next(iter(unrecorded(argument)), None)
+    return child
+
+
 def adopt(pid_path: Path) -> ChildProcess | None:
     """The process recorded in `pid_path` if it is still the same running process, else None."""
     record = read_json(pid_path, None)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelops.contract.gang import gang_env
-from modelops.local.processes import ChildProcess, adopt, spawn
+from modelops.local.processes import ChildProcess, adopt_started, spawn
 from modelops.local.state_store import write_json_atomic
 
 
@@ -61,7 +61,10 @@ class LocalGang:
 
     @classmethod
     def adopt(cls, stage_dir: Path, size: int) -> LocalGang:
-        return cls([adopt(member_paths(stage_dir, index)["pid"]) for index in range(1, size)])
+        """The members a previous runtime started (one it never recorded is found by its config path, so it
+        ends with the gang rather than running on alone)."""
+        members = [member_paths(stage_dir, index) for index in range(1, size)]
+        return cls([adopt_started(paths["pid"], str(paths["config"])) for paths in members])
 
     def incomplete(self, stage_dir: Path) -> bool:
         """A member with neither a live process nor a result: a runtime killed while it spawned the members

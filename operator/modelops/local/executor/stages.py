@@ -20,7 +20,7 @@ from modelops.contract.result import stage_outcome
 from modelops.contract.stage_config import build_stage_config, stage_command, stage_workers
 from modelops.lifecycle.messages import StageFinished, StartStage
 from modelops.local.executor.gang import LocalGang, member_paths
-from modelops.local.processes import ChildProcess, adopt, spawn
+from modelops.local.processes import ChildProcess, adopt, adopt_started, spawn
 from modelops.local.state_store import StateStore, write_json_atomic
 
 WORKER_ENV = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -78,7 +78,7 @@ class StageExecutor:
         """Run the stage unless a run with this id is alive (adopt) or already finished (report it)."""
         paths = self.paths(action.stage_id)
         size = stage_workers(self.spec, action.stage)
-        child = adopt(paths["pid"])
+        child = adopt_started(paths["pid"], str(paths["config"]))
         gang = LocalGang.adopt(paths["dir"], size) if size > 1 else None
         if child is not None and self._partial(paths, gang):
             child.terminate()  # a gang missing a member cannot finish: it starts again whole
@@ -108,7 +108,7 @@ class StageExecutor:
         """Pick up a stage recorded in status after a restart: True when its process is alive or it left
         a result (it then reports itself), False when there is no run to adopt."""
         paths = self.paths(stage_id)
-        child = adopt(paths["pid"])
+        child = adopt_started(paths["pid"], str(paths["config"]))
         if child is None and not paths["result"].exists():
             return False
         size = stage_workers(self.spec, stage)
