@@ -11,6 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from support.controlplane import REPO_ROOT, ControlPlane
 from support.kuberest import ApiError, KubeRest
 from support.kubetest import new_namespace, wait_gone
+from support.processes import wait_until
 
 pytestmark = pytest.mark.cluster
 SAMPLE = REPO_ROOT / "manifests" / "samples" / "regression.yaml"
@@ -62,7 +63,9 @@ def test_rbac_applies_to_serviceaccount_tokens_and_impersonation(control_plane: 
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-reader"},
          "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}]},
     ], namespace=namespace)
-    assert "items" in as_reader.get(f"/api/v1/namespaces/{namespace}/configmaps")
+    # The RBAC authorizer reads Roles and bindings from its informers: a new grant applies within moments.
+    wait_until(lambda: "items" in as_reader.get(f"/api/v1/namespaces/{namespace}/configmaps"), 30, 0.1,
+               "the new RoleBinding to apply to the ServiceAccount's token")
     assert impersonating.list_namespaced_config_map(namespace).items is not None
     with pytest.raises(ApiError) as still_denied:  # the Role grants read only
         as_reader.post(f"/api/v1/namespaces/{namespace}/configmaps", {"metadata": {"name": "x"}})

@@ -28,8 +28,10 @@ json.dump({"stage": stage, "version": config["version"], "metrics": {"loss": 0.2
 def _run(tmp_path: Path, fail: bool, stage: str = "train") -> tuple[StageFinished, dict | None]:
     script = tmp_path / "user_worker.py"
     script.write_text(USER_WORKER.replace("{fail}", "yes" if fail else "no"))
-    spec = {"task": "regression", "training": {"command": [sys.executable, str(script)], "model": {},
-                                               "hyperparameters": {}}}
+    spec = {"task": "regression",  # a whole spec: the builders read it through the defaulted view
+            "training": {"command": [sys.executable, str(script)], "dataset": {"uri": "data/train.csv"},
+                         "model": {}, "hyperparameters": {}},
+            "validation": {"dataset": {"uri": "data/validation.csv"}, "gates": [{"metric": "mae", "max": 1.0}]}}
     store = StateStore(tmp_path / "state", "default", "prices")
     executor = StageExecutor(store, spec, tmp_path, "http://127.0.0.1:1")
     stage_id = f"{stage}-v1"
