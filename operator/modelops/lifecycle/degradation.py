@@ -41,31 +41,23 @@ def _unmeasured(check: BoundCheck, rule: str) -> Violation:
     return reasons.QUALITY_UNMEASURED, f"{check.metric} ({rule}): {why}"
 
 
-def _below_floor(inp: EvaluationInput) -> list[Violation]:
-    """Guards an absolute floor on a higher-is-better metric (e.g. accuracy >= 0.75)."""
-    out = []
-    for rule in inp.rules:
-        if rule.get("min") is None:
-            continue
-        check = check_min(inp.metrics, rule["metric"], float(rule["min"]))
-        if check.unmeasured:
-            out.append(_unmeasured(check, f"min {check.bound:.4g}"))
-        elif not check.passed:
-            out.append((reasons.QUALITY_BELOW_FLOOR, f"{check.metric} {check.value:.4g} < min {check.bound:.4g}"))
-    return out
+# An absolute bound of a rule: the spec key, its one comparison (bounds.py), the reason and how it reads.
+_ABSOLUTE_BOUNDS = (("min", check_min, reasons.QUALITY_BELOW_FLOOR, "<"),  # e.g. accuracy >= 0.75
+                    ("max", check_max, reasons.QUALITY_ABOVE_CEILING, ">"))  # e.g. rmse <= 2.0
 
 
-def _above_ceiling(inp: EvaluationInput) -> list[Violation]:
-    """Guards an absolute ceiling on a lower-is-better metric (e.g. rmse <= 2.0)."""
+def _outside_bounds(inp: EvaluationInput) -> list[Violation]:
+    """Guards the absolute floors and ceilings of the rules, floors first."""
     out = []
-    for rule in inp.rules:
-        if rule.get("max") is None:
-            continue
-        check = check_max(inp.metrics, rule["metric"], float(rule["max"]))
-        if check.unmeasured:
-            out.append(_unmeasured(check, f"max {check.bound:.4g}"))
-        elif not check.passed:
-            out.append((reasons.QUALITY_ABOVE_CEILING, f"{check.metric} {check.value:.4g} > max {check.bound:.4g}"))
+    for key, check_bound, reason, sign in _ABSOLUTE_BOUNDS:
+        for rule in inp.rules:
+            if rule.get(key) is None:
+                continue
+            check = check_bound(inp.metrics, rule["metric"], float(rule[key]))
+            if check.unmeasured:
+                out.append(_unmeasured(check, f"{key} {check.bound:.4g}"))
+            elif not check.passed:
+                out.append((reason, f"{check.metric} {check.value:.4g} {sign} {key} {check.bound:.4g}"))
     return out
 
 
@@ -95,7 +87,7 @@ def _input_drift(inp: EvaluationInput) -> list[Violation]:
 
 
 CHECKS: tuple[Callable[[EvaluationInput], list[Violation]], ...] = (
-    _below_floor, _above_ceiling, _dropped_from_validation, _input_drift,
+    _outside_bounds, _dropped_from_validation, _input_drift,
 )
 
 
